@@ -1,0 +1,161 @@
+//! Configuration from environment variables, read and validated once at cold
+//! start. Every problem is reported at once, each with the variable's name.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Every configuration problem found, one per line of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads variables through a lookup function (the process environment in Lambda,
+/// a map in tests) and collects every problem.
+pub struct Env<F: Fn(&str) -> Option<String>> {
+    lookup: F,
+    errors: Vec<String>,
+}
+
+impl Env<fn(&str) -> Option<String>> {
+    pub fn process() -> Self {
+        Env::new(|k| std::env::var(k).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn new(lookup: F) -> Self {
+        Env {
+            lookup,
+            errors: Vec::new(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&mut self, name: &str) -> String {
+        self.get(name).unwrap_or_else(|| {
+            self.errors.push(format!("{name} is required but not set"));
+            String::new()
+        })
+    }
+
+    pub fn optional(&mut self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_string())
+    }
+
+    /// A value parsed with `FromStr`, or the default when unset.
+    pub fn parsed<T: FromStr>(&mut self, name: &str, default: T) -> T
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => default,
+            Some(raw) => raw.parse().unwrap_or_else(|e| {
+                self.errors.push(format!("{name}={raw:?} is invalid: {e}"));
+                default
+            }),
+        }
+    }
+
+    /// An S3 bucket name, checked against S3's naming rules.
+    pub fn bucket(&mut self, name: &str) -> String {
+        let value = self.required(name);
+        if !value.is_empty() && !is_valid_bucket_name(&value) {
+            self.errors.push(format!(
+                "{name}={value:?} is not a valid S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')"
+            ));
+        }
+        value
+    }
+
+    /// A key prefix, normalised to end with `/` (or empty).
+    pub fn prefix(&mut self, name: &str, default: &str) -> String {
+        let value = self.optional(name, default);
+        let trimmed = value.trim_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("{trimmed}/")
+        }
+    }
+
+    pub fn error(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, ConfigError> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigError(self.errors))
+        }
+    }
+}
+
+pub fn is_valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+}
+
+/// How to reach AWS: `S3_FORCE_PATH_STYLE=true` for emulators (moto) that do not
+/// serve virtual-hosted bucket addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AwsSettings {
+    pub s3_force_path_style: bool,
+}
+
+impl AwsSettings {
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+        AwsSettings {
+            s3_force_path_style: env.parsed("S3_FORCE_PATH_STYLE", false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn collects_every_problem_with_its_name() {
+        let vars: HashMap<&str, &str> =
+            HashMap::from([("BUCKET", "Not_A_Bucket"), ("LIMIT", "ten")]);
+        let mut env = Env::new(|k| vars.get(k).map(|v| v.to_string()));
+        env.bucket("BUCKET");
+        env.required("MISSING");
+        let limit: u64 = env.parsed("LIMIT", 5);
+        assert_eq!(limit, 5);
+        let err = env.finish(()).unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("BUCKET=\"Not_A_Bucket\" is not a valid S3 bucket name"),
+            "{text}"
+        );
+        assert!(text.contains("MISSING is required"), "{text}");
+        assert!(text.contains("LIMIT=\"ten\" is invalid"), "{text}");
+    }
+
+    #[test]
+    fn prefixes_are_normalised() {
+        let mut env = Env::new(|k| (k == "P").then(|| "/datasets".to_string()));
+        assert_eq!(env.prefix("P", ""), "datasets/");
+        assert_eq!(env.prefix("UNSET", ""), "");
+    }
+}

@@ -1,0 +1,166 @@
+//! The ETL function's configuration, from environment variables.
+
+use super::{CappedPolicy, EtlOptions, SplitRatios};
+use crate::config::{AwsSettings, ConfigError, Env};
+use crate::dataset::DatasetLayout;
+
+/// Default object-size limit: 256 MiB. The whole object and its parsed form are
+/// held in memory; size the function's memory at about 6x this limit.
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtlConfig {
+    /// Only objects in this bucket are processed (`RAW_BUCKET`).
+    pub raw_bucket: String,
+    /// ...and under this prefix (`RAW_PREFIX`, default: the whole bucket).
+    pub raw_prefix: String,
+    pub layout: DatasetLayout,
+    /// `EVENT_BUS_NAME`: where `HousingDatasetReady` is published.
+    pub event_bus: String,
+    pub glue_database: String,
+    pub glue_table: String,
+    /// `MAX_OBJECT_BYTES`: larger objects are refused.
+    pub max_object_bytes: u64,
+    pub options: EtlOptions,
+    pub aws: AwsSettings,
+}
+
+/// Every variable the ETL reads, with its default (`None`: required).
+pub const VARIABLES: [(&str, Option<&str>); 13] = [
+    ("RAW_BUCKET", None),
+    ("RAW_PREFIX", Some("")),
+    ("PROCESSED_BUCKET", None),
+    ("PROCESSED_PREFIX", Some("datasets/")),
+    ("QUARANTINE_BUCKET", None),
+    ("QUARANTINE_PREFIX", Some("")),
+    ("EVENT_BUS_NAME", None),
+    ("GLUE_DATABASE", None),
+    ("GLUE_TABLE", Some("housing_features")),
+    ("MAX_OBJECT_BYTES", Some("268435456")),
+    ("CAPPED_POLICY", Some("flag")),
+    ("SPLIT", Some("80/10/10")),
+    ("S3_FORCE_PATH_STYLE", Some("false")),
+];
+
+fn glue_name<F: Fn(&str) -> Option<String>>(env: &mut Env<F>, name: &str, value: String) -> String {
+    let ok = !value.is_empty()
+        && value.len() <= 255
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !value.is_empty() && !ok {
+        env.error(format!(
+            "{name}={value:?} is not a valid Glue name (lower-case letters, digits and '_')"
+        ));
+    }
+    value
+}
+
+impl EtlConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Env::new(lookup);
+        let raw_bucket = env.bucket("RAW_BUCKET");
+        let raw_prefix = env.prefix("RAW_PREFIX", "");
+        let layout = DatasetLayout {
+            processed_bucket: env.bucket("PROCESSED_BUCKET"),
+            processed_prefix: env.prefix("PROCESSED_PREFIX", "datasets/"),
+            quarantine_bucket: env.bucket("QUARANTINE_BUCKET"),
+            quarantine_prefix: env.prefix("QUARANTINE_PREFIX", ""),
+        };
+        let event_bus = env.required("EVENT_BUS_NAME");
+        let database = env.required("GLUE_DATABASE");
+        let glue_database = glue_name(&mut env, "GLUE_DATABASE", database);
+        let table = env.optional("GLUE_TABLE", "housing_features");
+        let glue_table = glue_name(&mut env, "GLUE_TABLE", table);
+        let max_object_bytes = env.parsed("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES);
+        if max_object_bytes == 0 {
+            env.error("MAX_OBJECT_BYTES must be greater than 0".into());
+        }
+        let options = EtlOptions {
+            capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::Flag),
+            split: env.parsed("SPLIT", SplitRatios::default()),
+        };
+        let aws = AwsSettings::read(&mut env);
+        let config = EtlConfig {
+            raw_bucket,
+            raw_prefix,
+            layout,
+            event_bus,
+            glue_database,
+            glue_table,
+            max_object_bytes,
+            options,
+            aws,
+        };
+        env.finish(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const MINIMAL: [(&str, &str); 5] = [
+        ("RAW_BUCKET", "raw"),
+        ("PROCESSED_BUCKET", "processed"),
+        ("QUARANTINE_BUCKET", "quarantine"),
+        ("EVENT_BUS_NAME", "housing"),
+        ("GLUE_DATABASE", "housing_db"),
+    ];
+
+    #[test]
+    fn defaults_fill_the_optional_variables() {
+        let config = EtlConfig::from_lookup(vars(&MINIMAL)).unwrap();
+        assert_eq!(config.layout.processed_prefix, "datasets/");
+        assert_eq!(config.glue_table, "housing_features");
+        assert_eq!(config.max_object_bytes, DEFAULT_MAX_OBJECT_BYTES);
+        assert_eq!(config.options, EtlOptions::default());
+        for (name, default) in VARIABLES {
+            let required = MINIMAL.iter().any(|(k, _)| *k == name);
+            assert_eq!(
+                default.is_none(),
+                required,
+                "{name}: documented default disagrees with the code"
+            );
+        }
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let err = EtlConfig::from_lookup(vars(&[
+            ("RAW_BUCKET", "raw"),
+            ("PROCESSED_BUCKET", "UPPER"),
+            ("EVENT_BUS_NAME", "bus"),
+            ("GLUE_DATABASE", "bad-name"),
+            ("MAX_OBJECT_BYTES", "lots"),
+            ("CAPPED_POLICY", "drop"),
+            ("SPLIT", "90/20/10"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "PROCESSED_BUCKET",
+            "QUARANTINE_BUCKET",
+            "GLUE_DATABASE",
+            "MAX_OBJECT_BYTES",
+            "CAPPED_POLICY",
+            "SPLIT",
+        ] {
+            assert!(text.contains(name), "{name} not named in: {text}");
+        }
+        assert_eq!(err.0.len(), 6, "{text}");
+    }
+}

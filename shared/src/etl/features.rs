@@ -1,0 +1,95 @@
+//! Engineered features. One function serves batch ETL and (later) online
+//! prediction: give it a frame with the contract columns, get the features added.
+
+use crate::contract::{
+    HOUSEHOLDS, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, POPULATION, TARGET,
+    TOTAL_BEDROOMS, TOTAL_ROOMS,
+};
+use polars::prelude::*;
+
+pub const ROOMS_PER_HOUSEHOLD: &str = "rooms_per_household";
+pub const BEDROOMS_PER_ROOM: &str = "bedrooms_per_room";
+pub const POPULATION_PER_HOUSEHOLD: &str = "population_per_household";
+
+pub const RATIO_FEATURES: [&str; 3] = [
+    ROOMS_PER_HOUSEHOLD,
+    BEDROOMS_PER_ROOM,
+    POPULATION_PER_HOUSEHOLD,
+];
+
+/// The one-hot column of a category, e.g. `<1H OCEAN` → `ocean_proximity_lt_1h_ocean`.
+pub fn one_hot_column(category: &str) -> String {
+    let slug = category
+        .to_ascii_lowercase()
+        .replace('<', "lt_")
+        .replace(' ', "_");
+    format!("{OCEAN_PROXIMITY}_{slug}")
+}
+
+/// The model's inputs, in the order the XGBoost channel and online prediction use:
+/// the numeric contract columns (without the target), the ratios, the one-hot columns.
+pub fn model_features() -> Vec<String> {
+    NUMERIC_COLUMNS
+        .iter()
+        .filter(|c| c.name != TARGET)
+        .map(|c| c.name.to_string())
+        .chain(RATIO_FEATURES.iter().map(|s| s.to_string()))
+        .chain(OCEAN_PROXIMITY_CATEGORIES.iter().map(|c| one_hot_column(c)))
+        .collect()
+}
+
+/// Adds every engineered feature. Expects cleaned contract columns (Float64, no
+/// nulls; `households` and `total_rooms` ≥ 1, as the contract guarantees) and a
+/// canonical `ocean_proximity`. Every category gets its one-hot column, present in
+/// the data or not, so the schema never depends on the batch.
+pub fn add_features(frame: LazyFrame) -> LazyFrame {
+    let mut exprs = vec![
+        (col(TOTAL_ROOMS) / col(HOUSEHOLDS)).alias(ROOMS_PER_HOUSEHOLD),
+        (col(TOTAL_BEDROOMS) / col(TOTAL_ROOMS)).alias(BEDROOMS_PER_ROOM),
+        (col(POPULATION) / col(HOUSEHOLDS)).alias(POPULATION_PER_HOUSEHOLD),
+    ];
+    exprs.extend(OCEAN_PROXIMITY_CATEGORIES.iter().map(|category| {
+        when(col(OCEAN_PROXIMITY).eq(lit(*category)))
+            .then(lit(1i32))
+            .otherwise(lit(0i32))
+            .alias(one_hot_column(category))
+    }));
+    frame.with_columns(exprs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_of_one_row() {
+        let row = df!(
+            "longitude" => [-122.23], "latitude" => [37.88], "housing_median_age" => [41.0],
+            "total_rooms" => [880.0], "total_bedrooms" => [129.0], "population" => [322.0],
+            "households" => [126.0], "median_income" => [8.3252], "median_house_value" => [452600.0],
+            "ocean_proximity" => ["NEAR BAY"]
+        )
+        .unwrap();
+        let out = add_features(row.lazy()).collect().unwrap();
+        let get = |c: &str| {
+            out.column(c)
+                .unwrap()
+                .cast(&DataType::Float64)
+                .unwrap()
+                .f64()
+                .unwrap()
+                .get(0)
+                .unwrap()
+        };
+        assert!((get(ROOMS_PER_HOUSEHOLD) - 880.0 / 126.0).abs() < 1e-12);
+        assert!((get(BEDROOMS_PER_ROOM) - 129.0 / 880.0).abs() < 1e-12);
+        assert!((get(POPULATION_PER_HOUSEHOLD) - 322.0 / 126.0).abs() < 1e-12);
+        assert_eq!(get("ocean_proximity_near_bay"), 1.0);
+        assert_eq!(get("ocean_proximity_inland"), 0.0);
+        assert_eq!(get("ocean_proximity_lt_1h_ocean"), 0.0);
+        for f in model_features() {
+            assert!(out.column(&f).is_ok(), "missing model feature {f}");
+        }
+        assert_eq!(model_features().len(), 8 + 3 + 5);
+    }
+}

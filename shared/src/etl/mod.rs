@@ -1,0 +1,183 @@
+//! The ETL core: bytes of a housing CSV in, every output of a run out. Pure: no
+//! AWS, no file system (the CLI and the Lambda service do the I/O).
+//!
+//! The stages, each in its own module:
+//! 1. [`input`]: whole-file checks (empty, binary, UTF-8, delimiter, header).
+//! 2. [`rows`]: every row parsed against the contract: kept, quarantined or duplicate.
+//! 3. [`clean`]: the kept rows as a Polars frame, `total_bedrooms` imputed, caps flagged.
+//! 4. [`features`]: engineered features (shared with online prediction).
+//! 5. [`split`]: train/validation/test by a stable hash of each row.
+//! 6. [`outputs`]: Parquet, XGBoost CSV, quarantine CSV, report.
+
+pub mod clean;
+pub mod config;
+pub mod features;
+pub mod input;
+pub mod outputs;
+pub mod rows;
+pub mod service;
+pub mod split;
+pub mod stats;
+
+use crate::contract::CONTRACT_ID;
+use crate::dataset::{sha256_hex, DatasetId, InputIdentity};
+use crate::report::{RejectionReport, REPORT_SCHEMA_VERSION};
+pub use outputs::EtlOutput;
+pub use split::SplitRatios;
+use std::fmt;
+use std::str::FromStr;
+
+/// What to do with rows at a census top-code (target 500,001, age 52).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CappedPolicy {
+    /// Keep them, with a boolean `<column>_capped` flag column.
+    #[default]
+    Flag,
+    /// Quarantine them with reason `capped:<column>`.
+    Quarantine,
+}
+
+impl CappedPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CappedPolicy::Flag => "flag",
+            CappedPolicy::Quarantine => "quarantine",
+        }
+    }
+}
+
+impl FromStr for CappedPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "flag" => Ok(CappedPolicy::Flag),
+            "quarantine" => Ok(CappedPolicy::Quarantine),
+            other => Err(format!(
+                "unknown capped-value policy {other:?}: expected `flag` or `quarantine`"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EtlOptions {
+    pub capped_policy: CappedPolicy,
+    pub split: SplitRatios,
+}
+
+/// Why a whole file was refused. Never retryable: the same bytes fail the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionCode {
+    Empty,
+    NotText,
+    NotUtf8,
+    WrongDelimiter,
+    MissingColumns,
+    DuplicateColumns,
+    NoDataRows,
+    Unimputable,
+    TooLarge,
+}
+
+impl RejectionCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionCode::Empty => "empty_file",
+            RejectionCode::NotText => "not_text",
+            RejectionCode::NotUtf8 => "not_utf8",
+            RejectionCode::WrongDelimiter => "wrong_delimiter",
+            RejectionCode::MissingColumns => "missing_columns",
+            RejectionCode::DuplicateColumns => "duplicate_columns",
+            RejectionCode::NoDataRows => "no_data_rows",
+            RejectionCode::Unimputable => "unimputable",
+            RejectionCode::TooLarge => "too_large",
+        }
+    }
+}
+
+/// A whole-file rejection: a code and a one-line message naming the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("file rejected ({}): {message}", code.as_str())]
+pub struct Rejection {
+    pub code: RejectionCode,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(code: RejectionCode, message: impl Into<String>) -> Self {
+        Rejection {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The report an operator finds next to quarantined data.
+    pub fn report(&self, dataset_id: DatasetId, input: InputIdentity) -> RejectionReport {
+        RejectionReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            contract: CONTRACT_ID.to_string(),
+            dataset_id,
+            input,
+            code: self.code.as_str().to_string(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// An ETL run that did not produce outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum EtlError {
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// A bug or resource failure inside the data engine, not a property of the input.
+    #[error("internal error in the ETL engine: {0}")]
+    Internal(String),
+}
+
+impl From<Rejection> for EtlError {
+    fn from(r: Rejection) -> Self {
+        EtlError::Rejected(r)
+    }
+}
+
+impl From<polars::error::PolarsError> for EtlError {
+    fn from(e: polars::error::PolarsError) -> Self {
+        EtlError::Internal(e.to_string())
+    }
+}
+
+/// Where the bytes came from, before they were read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Source {
+    pub source: String,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// The dataset id and identity of a file's content.
+pub fn identify(bytes: &[u8], source: &Source) -> (DatasetId, InputIdentity) {
+    let sha = sha256_hex(bytes);
+    let id = DatasetId::from_sha256(&sha);
+    let identity = InputIdentity {
+        source: source.source.clone(),
+        version_id: source.version_id.clone(),
+        etag: source.etag.clone(),
+        bytes: bytes.len() as u64,
+        sha256: Some(sha),
+    };
+    (id, identity)
+}
+
+/// Runs the whole ETL on one file's bytes.
+pub fn run(bytes: &[u8], source: &Source, options: &EtlOptions) -> Result<EtlOutput, EtlError> {
+    let (dataset_id, identity) = identify(bytes, source);
+    let inspected = input::inspect(bytes)?;
+    let parsed = rows::parse(&inspected, options)?;
+    outputs::build(dataset_id, identity, &inspected, parsed, options)
+}
+
+impl fmt::Display for CappedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

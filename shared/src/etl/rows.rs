@@ -1,0 +1,278 @@
+//! Row-level outcomes: every input row is kept, quarantined (with its reasons and
+//! original fields) or dropped as an exact duplicate of an earlier row.
+
+use super::input::Inspected;
+use super::split::{self, Split};
+use super::{CappedPolicy, EtlOptions, Rejection, RejectionCode};
+use crate::contract::{
+    check_category, check_numeric, Reason, NUMERIC_COLUMNS, TOTAL_BEDROOMS, TOTAL_ROOMS,
+};
+use std::collections::{BTreeMap, HashSet};
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+
+const N: usize = NUMERIC_COLUMNS.len();
+const BEDROOMS: usize = 4;
+const ROOMS: usize = 3;
+
+/// The kept rows, column by column (contract order), ready to become a frame.
+#[derive(Debug, Default)]
+pub struct KeptRows {
+    pub numeric: [Vec<Option<f64>>; N],
+    pub category: Vec<&'static str>,
+    /// 1-based line of the row in the input file.
+    pub source_line: Vec<u64>,
+    pub split: Vec<Split>,
+}
+
+impl KeptRows {
+    pub fn len(&self) -> usize {
+        self.source_line.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.source_line.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedRow {
+    pub line: u64,
+    pub reasons: Vec<Reason>,
+    /// The row's fields exactly as read.
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ParsedRows {
+    pub rows_in: u64,
+    pub rows_duplicate: u64,
+    pub kept: KeptRows,
+    pub quarantined: Vec<QuarantinedRow>,
+}
+
+impl ParsedRows {
+    /// Reason code → number of quarantined rows carrying it.
+    pub fn reason_counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for row in &self.quarantined {
+            for reason in &row.reasons {
+                *counts.entry(reason.to_string()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+pub fn parse(input: &Inspected<'_>, options: &EtlOptions) -> Result<ParsedRows, Rejection> {
+    debug_assert_eq!(NUMERIC_COLUMNS[BEDROOMS].name, TOTAL_BEDROOMS);
+    debug_assert_eq!(NUMERIC_COLUMNS[ROOMS].name, TOTAL_ROOMS);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input.text.as_bytes());
+    let mut out = ParsedRows::default();
+    let mut seen: HashSet<u128> = HashSet::new();
+    let mut record = csv::ByteRecord::new();
+    let mut key = Vec::with_capacity(256);
+    let mut reasons = Vec::new();
+    let mut values = [None; N];
+
+    // A flexible reader over bytes only fails on I/O, which a slice cannot have.
+    while reader.read_byte_record(&mut record).unwrap_or(false) {
+        out.rows_in += 1;
+        let line = record.position().map_or(0, |p| p.line());
+
+        key.clear();
+        for field in record.iter() {
+            key.extend_from_slice(field);
+            key.push(0x1f);
+        }
+        if !seen.insert(xxh3_128(&key)) {
+            out.rows_duplicate += 1;
+            continue;
+        }
+
+        reasons.clear();
+        let field =
+            |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or_default();
+        let mut category = "";
+        if record.len() != input.columns.width {
+            reasons.push(Reason::FieldCount);
+        } else {
+            for (i, column) in NUMERIC_COLUMNS.iter().enumerate() {
+                match check_numeric(column, field(input.columns.numeric[i])) {
+                    Ok(v) => values[i] = v,
+                    Err(reason) => {
+                        values[i] = None;
+                        reasons.push(reason);
+                    }
+                }
+            }
+            match check_category(field(input.columns.category)) {
+                Ok(c) => category = c,
+                Err(reason) => reasons.push(reason),
+            }
+            if let (Some(bedrooms), Some(rooms)) = (values[BEDROOMS], values[ROOMS]) {
+                if bedrooms > rooms {
+                    reasons.push(Reason::BedroomsExceedRooms);
+                }
+            }
+            if options.capped_policy == CappedPolicy::Quarantine {
+                for (column, value) in NUMERIC_COLUMNS.iter().zip(values) {
+                    if let (Some(cap), Some(v)) = (column.cap, value) {
+                        if v >= cap {
+                            reasons.push(Reason::Capped(column.name));
+                        }
+                    }
+                }
+            }
+        }
+
+        if !reasons.is_empty() {
+            out.quarantined.push(QuarantinedRow {
+                line,
+                reasons: reasons.clone(),
+                fields: record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            });
+            continue;
+        }
+
+        let hash = row_hash(&values, category, &mut key);
+        let kept = &mut out.kept;
+        for (column, value) in kept.numeric.iter_mut().zip(values) {
+            column.push(value);
+        }
+        kept.category.push(category);
+        kept.source_line.push(line);
+        kept.split.push(split::assign(hash, &options.split));
+    }
+
+    let needs_imputation = out.kept.numeric[BEDROOMS].iter().any(Option::is_none);
+    let has_donors = out.kept.numeric[BEDROOMS].iter().any(Option::is_some);
+    if needs_imputation && !has_donors {
+        return Err(Rejection::new(
+            RejectionCode::Unimputable,
+            "no total_bedrooms values to impute from: every kept row lacks total_bedrooms",
+        ));
+    }
+    Ok(out)
+}
+
+/// A stable hash of a row's parsed values (contract order), so the split does not
+/// depend on column order, number formatting or the row's position in the file.
+fn row_hash(values: &[Option<f64>; N], category: &str, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    for value in values {
+        match value {
+            // -0.0 and 0.0 are the same value.
+            Some(v) => buf.extend_from_slice(&(v + 0.0).to_bits().to_le_bytes()),
+            None => buf.extend_from_slice(&[0xff; 8]),
+        }
+    }
+    buf.extend_from_slice(category.as_bytes());
+    xxh3_64(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etl::input::inspect;
+
+    const HEADER: &str = "longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,median_income,median_house_value,ocean_proximity";
+
+    fn parse_text(body: &str, options: &EtlOptions) -> Result<ParsedRows, Rejection> {
+        let text = format!("{HEADER}\n{body}");
+        let inspected = inspect(text.as_bytes()).unwrap();
+        parse(&inspected, options)
+    }
+
+    #[test]
+    fn every_row_has_one_outcome() {
+        let body = "\
+-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY
+-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY
+-122.16,37.77,47.0,1256.0,,570.0,218.0,4.375,161900.0, near bay
+-122.22,95.0,21.0,7099.0,1106.0,2401.0,1138.0,8.3014,358500.0,NEAR BAY
+-122.22,37.86,21.0,abc,1106.0,2401.0,1138.0,8.3014,358500.0,MOON
+-122.22,37.86,21.0
+-122.22,37.86,21.0,100,200,2401.0,1138.0,8.3014,358500.0,INLAND
+";
+        let parsed = parse_text(body, &EtlOptions::default()).unwrap();
+        assert_eq!(parsed.rows_in, 7);
+        assert_eq!(parsed.rows_duplicate, 1);
+        assert_eq!(parsed.kept.len(), 2);
+        assert_eq!(parsed.quarantined.len(), 4);
+        assert_eq!(parsed.kept.category, vec!["NEAR BAY", "NEAR BAY"]);
+        assert_eq!(parsed.kept.numeric[BEDROOMS], vec![Some(129.0), None]);
+        assert_eq!(parsed.kept.source_line, vec![2, 4]);
+        let reasons = parsed.reason_counts();
+        assert_eq!(reasons["out_of_range:latitude"], 1);
+        assert_eq!(reasons["not_a_number:total_rooms"], 1);
+        assert_eq!(reasons["unknown_category:ocean_proximity"], 1);
+        assert_eq!(reasons["field_count"], 1);
+        assert_eq!(reasons["bedrooms_exceed_rooms"], 1);
+        let short = parsed
+            .quarantined
+            .iter()
+            .find(|r| r.reasons == [Reason::FieldCount])
+            .unwrap();
+        assert_eq!(short.fields, vec!["-122.22", "37.86", "21.0"]);
+        assert_eq!(short.line, 7);
+    }
+
+    #[test]
+    fn capped_rows_follow_the_policy() {
+        let body = "-122.23,37.88,52.0,880.0,129.0,322.0,126.0,8.3252,500001.0,NEAR BAY\n-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,400000.0,NEAR BAY\n";
+        let flag = parse_text(body, &EtlOptions::default()).unwrap();
+        assert_eq!(flag.kept.len(), 2);
+        let options = EtlOptions {
+            capped_policy: CappedPolicy::Quarantine,
+            ..Default::default()
+        };
+        let quarantine = parse_text(body, &options).unwrap();
+        assert_eq!(quarantine.kept.len(), 1);
+        assert_eq!(
+            quarantine.quarantined[0].reasons,
+            vec![
+                Reason::Capped("housing_median_age"),
+                Reason::Capped("median_house_value")
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_bedrooms_everywhere_is_a_rejection() {
+        let body = "-122.23,37.88,41.0,880.0,,322.0,126.0,8.3252,452600.0,NEAR BAY\n";
+        let r = parse_text(body, &EtlOptions::default()).unwrap_err();
+        assert_eq!(r.code, RejectionCode::Unimputable);
+    }
+
+    #[test]
+    fn split_does_not_depend_on_formatting() {
+        let mut buf = Vec::new();
+        let a = [
+            Some(-122.0),
+            Some(37.0),
+            Some(41.0),
+            Some(880.0),
+            None,
+            Some(1.0),
+            Some(1.0),
+            Some(1.0),
+            Some(1.0),
+        ];
+        let mut b = a;
+        b[0] = Some(-122.000);
+        assert_eq!(
+            row_hash(&a, "INLAND", &mut buf),
+            row_hash(&b, "INLAND", &mut buf)
+        );
+        assert_ne!(
+            row_hash(&a, "INLAND", &mut buf),
+            row_hash(&a, "ISLAND", &mut buf)
+        );
+    }
+}

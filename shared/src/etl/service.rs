@@ -1,0 +1,289 @@
+//! The ETL on S3: read the raw object, run the core, write the outputs, register
+//! the dataset in Glue, announce it on EventBridge, mark it complete.
+//!
+//! Idempotency: the dataset id comes from the object's content, so every
+//! delivery of the same bytes names the same outputs. The completion marker
+//! `_SUCCESS` is written last, with `If-None-Match: *`; a delivery that finds it
+//! is a no-op that publishes nothing. Two deliveries racing past the check both
+//! write identical bytes; only one creates the marker, but both may publish, so
+//! consumers deduplicate on `dataset_id` (at-least-once, never lost: an event is
+//! published before the marker that would silence a retry).
+
+use super::config::EtlConfig;
+use super::{identify, run, EtlError, Rejection, RejectionCode, Source};
+use crate::aws::catalog::{self, Registration};
+use crate::aws::{bus, s3};
+use crate::contract::CONTRACT_ID;
+use crate::dataset::{DatasetId, InputIdentity, OutputKind, S3Location};
+use crate::error::Error;
+use crate::events::dataset::DatasetReady;
+use crate::events::s3::ObjectCreated;
+use crate::events::{DATASET_READY, ETL_SOURCE};
+use crate::telemetry::{Metrics, Unit};
+use serde::Serialize;
+use std::time::Instant;
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Processed now; the event was published.
+    Processed {
+        dataset: Box<DatasetReady>,
+        event_id: String,
+    },
+    /// Already processed: nothing written, nothing published.
+    Duplicate {
+        dataset_id: DatasetId,
+        marker: String,
+    },
+    /// Refused whole; the rejection report says why. Never retried.
+    Rejected {
+        dataset_id: DatasetId,
+        code: String,
+        message: String,
+        report: String,
+    },
+    /// Not an object this function is configured for.
+    Skipped { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectResult {
+    pub bucket: String,
+    pub key: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+pub struct EtlService {
+    pub s3: aws_sdk_s3::Client,
+    pub glue: aws_sdk_glue::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub config: EtlConfig,
+}
+
+impl EtlService {
+    /// Builds the clients once (per cold start) from a shared SDK configuration.
+    pub fn new(sdk: &aws_config::SdkConfig, config: EtlConfig) -> Self {
+        EtlService {
+            s3: crate::aws::s3_client(sdk, config.aws),
+            glue: aws_sdk_glue::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            config,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(bucket = %object.bucket, key = %object.key))]
+    pub async fn process(&self, object: &ObjectCreated) -> Result<ObjectResult, Error> {
+        let started = Instant::now();
+        let outcome = self.outcome(object).await?;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let metrics =
+            Metrics::new(&[("Function", "etl")]).put("DurationMs", elapsed_ms, Unit::Milliseconds);
+        match &outcome {
+            Outcome::Processed { dataset, event_id } => {
+                let s = &dataset.summary;
+                tracing::info!(dataset_id = %dataset.dataset_id, rows_in = s.rows_in, rows_out = s.rows_out,
+                    rows_quarantined = s.rows_quarantined, rows_duplicate = s.rows_duplicate, event_id, "dataset processed");
+                metrics
+                    .put("RowsIn", s.rows_in as f64, Unit::Count)
+                    .put("RowsOut", s.rows_out as f64, Unit::Count)
+                    .put("RowsQuarantined", s.rows_quarantined as f64, Unit::Count)
+                    .put("RowsDuplicate", s.rows_duplicate as f64, Unit::Count)
+                    .put("InputBytes", dataset.input.bytes as f64, Unit::Bytes)
+                    .emit();
+            }
+            Outcome::Duplicate { dataset_id, .. } => {
+                tracing::info!(%dataset_id, "already processed: duplicate delivery, nothing to do");
+                metrics.put("DuplicateDeliveries", 1.0, Unit::Count).emit();
+            }
+            Outcome::Rejected {
+                dataset_id,
+                code,
+                message,
+                report,
+            } => {
+                tracing::error!(%dataset_id, code, report, "{message}");
+                metrics.put("FilesRejected", 1.0, Unit::Count).emit();
+            }
+            Outcome::Skipped { reason } => tracing::warn!("skipped: {reason}"),
+        }
+        Ok(ObjectResult {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            outcome,
+        })
+    }
+
+    async fn outcome(&self, object: &ObjectCreated) -> Result<Outcome, Error> {
+        let config = &self.config;
+        if object.bucket != config.raw_bucket {
+            return Ok(Outcome::Skipped {
+                reason: format!(
+                    "bucket {} is not the raw bucket {}",
+                    object.bucket, config.raw_bucket
+                ),
+            });
+        }
+        if !object.key.starts_with(&config.raw_prefix) {
+            return Ok(Outcome::Skipped {
+                reason: format!(
+                    "key {} is outside the raw prefix {:?}",
+                    object.key, config.raw_prefix
+                ),
+            });
+        }
+
+        let version = object.version_id.as_deref();
+        let (location, info) = self.locate(object).await?;
+        let source = Source {
+            source: location.uri(),
+            version_id: object.version_id.clone().or(info.version_id.clone()),
+            etag: info.etag.clone().or(object.etag.clone()),
+        };
+        if info.size > config.max_object_bytes {
+            let identity = format!(
+                "{}#{}#{}",
+                source.source,
+                source.version_id.as_deref().unwrap_or(""),
+                source.etag.as_deref().unwrap_or("")
+            );
+            let input = InputIdentity {
+                source: source.source.clone(),
+                version_id: source.version_id.clone(),
+                etag: source.etag.clone(),
+                bytes: info.size,
+                sha256: None,
+            };
+            let rejection = Rejection::new(
+                RejectionCode::TooLarge,
+                format!(
+                    "object is {} bytes, over the limit of {} bytes (MAX_OBJECT_BYTES)",
+                    info.size, config.max_object_bytes
+                ),
+            );
+            return self
+                .reject(DatasetId::from_identity(&identity), input, rejection)
+                .await;
+        }
+
+        let bytes = s3::get(&self.s3, &location, version).await?;
+        let (dataset_id, input) = identify(&bytes, &source);
+        let marker = config.layout.marker(&dataset_id);
+        if s3::head(&self.s3, &marker, None).await?.is_some() {
+            return Ok(Outcome::Duplicate {
+                dataset_id,
+                marker: marker.uri(),
+            });
+        }
+
+        let options = config.options;
+        let task_source = source.clone();
+        let result = tokio::task::spawn_blocking(move || run(&bytes, &task_source, &options))
+            .await
+            .map_err(|e| Error::Internal(format!("ETL task failed: {e}")))?;
+        let output = match result {
+            Ok(output) => output,
+            Err(EtlError::Rejected(rejection)) => {
+                return self.reject(dataset_id, input, rejection).await
+            }
+            Err(EtlError::Internal(message)) => return Err(Error::Internal(message)),
+        };
+
+        let layout = &config.layout;
+        for (kind, bytes) in output.files {
+            s3::put(
+                &self.s3,
+                &layout.output(&dataset_id, kind),
+                bytes,
+                kind.content_type(),
+            )
+            .await?;
+        }
+        let catalog = catalog::register(
+            &self.glue,
+            &Registration {
+                database: &config.glue_database,
+                table: &config.glue_table,
+                table_location: &layout.table_root().uri(),
+                dataset_id: dataset_id.as_str(),
+                partition_location: &layout.parquet_folder(&dataset_id).uri(),
+                columns: &output.table_columns,
+            },
+        )
+        .await?;
+        let dataset = DatasetReady {
+            dataset_id: dataset_id.clone(),
+            contract: CONTRACT_ID.to_string(),
+            input: output.report.input.clone(),
+            outputs: OutputKind::ALL
+                .iter()
+                .map(|k| (*k, layout.output(&dataset_id, *k).uri()))
+                .collect(),
+            summary: output.report.summary(),
+            catalog,
+        };
+        let event_id = bus::publish(
+            &self.events,
+            &config.event_bus,
+            ETL_SOURCE,
+            DATASET_READY,
+            &dataset,
+        )
+        .await?;
+        let marker_body =
+            serde_json::to_vec_pretty(&dataset).map_err(|e| Error::Internal(e.to_string()))?;
+        if !s3::put_if_absent(&self.s3, &marker, marker_body, "application/json").await? {
+            tracing::warn!(%dataset_id, "a concurrent delivery completed this dataset first; consumers deduplicate on dataset_id");
+        }
+        Ok(Outcome::Processed {
+            dataset: Box::new(dataset),
+            event_id,
+        })
+    }
+
+    /// Finds the object: the decoded key first, then the key as the event carried
+    /// it (for keys that were not encoded).
+    async fn locate(&self, object: &ObjectCreated) -> Result<(S3Location, s3::ObjectInfo), Error> {
+        let version = object.version_id.as_deref();
+        let mut keys = vec![object.key.clone()];
+        if object.raw_key != object.key {
+            keys.push(object.raw_key.clone());
+        }
+        for key in keys {
+            let location = S3Location {
+                bucket: object.bucket.clone(),
+                key,
+            };
+            if let Some(info) = s3::head(&self.s3, &location, version).await? {
+                return Ok((location, info));
+            }
+        }
+        Err(Error::NotFound(format!(
+            "s3://{}/{}{} does not exist (deleted before it was processed?)",
+            object.bucket,
+            object.key,
+            version.map(|v| format!(" version {v}")).unwrap_or_default()
+        )))
+    }
+
+    async fn reject(
+        &self,
+        dataset_id: DatasetId,
+        input: InputIdentity,
+        rejection: Rejection,
+    ) -> Result<Outcome, Error> {
+        let location = self.config.layout.rejection(&dataset_id);
+        let report = rejection.report(dataset_id.clone(), input);
+        let body =
+            serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+        s3::put(&self.s3, &location, body, "application/json").await?;
+        Ok(Outcome::Rejected {
+            dataset_id,
+            code: rejection.code.as_str().to_string(),
+            message: rejection.to_string(),
+            report: location.uri(),
+        })
+    }
+}

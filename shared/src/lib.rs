@@ -1,0 +1,21 @@
+//! The library every housing-mlops function shares.
+//!
+//! - [`contract`]: the California-housing schema (one definition).
+//! - [`dataset`]: dataset ids and the S3 layout; [`report`]: `report.json`.
+//! - [`etl`] (feature `etl`): the Polars ETL core and its S3 service.
+//! - [`events`]: the events consumed and published.
+//! - [`aws`]: SDK configuration and classified AWS calls.
+//! - [`config`], [`error`], [`telemetry`].
+
+pub mod aws;
+pub mod config;
+pub mod contract;
+pub mod dataset;
+pub mod error;
+#[cfg(feature = "etl")]
+pub mod etl;
+pub mod events;
+pub mod report;
+pub mod telemetry;
+
+pub use error::Error;
