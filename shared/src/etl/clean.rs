@@ -2,7 +2,7 @@
 //! median of the row's `ocean_proximity` group, census top-codes flagged.
 
 use super::rows::KeptRows;
-use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TOTAL_BEDROOMS};
+use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TOTAL_BEDROOMS, TOTAL_ROOMS};
 use crate::report::Imputation;
 use polars::prelude::*;
 use std::collections::BTreeMap;
@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 pub const SOURCE_LINE: &str = "source_line";
 pub const SPLIT: &str = "split";
 pub const BEDROOMS_IMPUTED: &str = "total_bedrooms_imputed";
-pub const IMPUTATION_STRATEGY: &str = "median_by_ocean_proximity";
+/// The group median, but never more bedrooms than the row has rooms (the contract
+/// quarantines such rows, so imputation must not create them).
+pub const IMPUTATION_STRATEGY: &str = "median_by_ocean_proximity_capped_at_total_rooms";
 /// The key of the whole-file median used when a group has no value to give.
 pub const FALLBACK_GROUP: &str = "*";
 
@@ -73,7 +75,13 @@ pub fn clean(frame: DataFrame) -> PolarsResult<(DataFrame, Imputation)> {
     }
     let mut exprs = vec![
         col(TOTAL_BEDROOMS).is_null().alias(BEDROOMS_IMPUTED),
-        col(TOTAL_BEDROOMS).fill_null(fill).alias(TOTAL_BEDROOMS),
+        col(TOTAL_BEDROOMS)
+            .fill_null(
+                when(fill.clone().gt(col(TOTAL_ROOMS)))
+                    .then(col(TOTAL_ROOMS))
+                    .otherwise(fill),
+            )
+            .alias(TOTAL_BEDROOMS),
     ];
     for spec in NUMERIC_COLUMNS.iter() {
         if let Some(cap) = spec.cap {

@@ -8,7 +8,6 @@
 //! not document (see [`ObjectCreated::raw_key`]).
 
 use crate::error::Error;
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,16 +116,22 @@ pub fn parse(event: &Value) -> Result<S3Notification, Error> {
         }
         return Ok(out);
     }
-    if event.get("detail-type").is_some() {
-        let envelope: EventBridgeEvent<Value> = serde_json::from_value(event.clone())
-            .map_err(|e| Error::Event(format!("malformed EventBridge event: {e}")))?;
-        if envelope.source != "aws.s3" || envelope.detail_type != "Object Created" {
-            out.ignored
-                .push(format!("{} {}", envelope.source, envelope.detail_type));
+    if let Some(detail_type) = event.get("detail-type") {
+        // Only the two routing fields are read before deciding: other services'
+        // envelopes differ (epoch-ms `time`, a duplicated `source`), and are not ours.
+        let source = event
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let detail_type = detail_type.as_str().unwrap_or_default();
+        if source != "aws.s3" || detail_type != "Object Created" {
+            out.ignored.push(format!("{source} {detail_type}"));
             return Ok(out);
         }
-        let detail: Detail = serde_json::from_value(envelope.detail)
-            .map_err(|e| Error::Event(format!("malformed S3 \"Object Created\" detail: {e}")))?;
+        let detail: Detail = serde_json::from_value(
+            event.get("detail").cloned().unwrap_or_default(),
+        )
+        .map_err(|e| Error::Event(format!("malformed S3 \"Object Created\" detail: {e}")))?;
         let o = detail.object;
         out.objects.push(object(
             detail.bucket.name,

@@ -1,0 +1,552 @@
+//! The ETL handler against a real AWS API emulator (moto server on 127.0.0.1):
+//! upload → invoke → objects written, Glue partition, event delivered to SQS
+//! through an EventBridge rule; duplicates, rejections, bad events.
+
+use integration_tests::{repo_root, sample_event, sdk_config, shared_moto, Clients, Stack};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use shared::dataset::OutputKind;
+use shared::etl::config::EtlConfig;
+use shared::etl::service::EtlService;
+use shared::etl::{run, Source};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const EVENTBRIDGE: &str = "etl/object-created.eventbridge.json";
+const NOTIFICATION: &str = "etl/object-created.s3-notification.json";
+
+struct Env {
+    stack: Stack,
+    clients: Clients,
+    service: EtlService,
+}
+
+async fn env_with(test: &str, glue_database: bool, tune: impl FnOnce(&mut EtlConfig)) -> Env {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let endpoint = shared_moto();
+    let sdk = sdk_config(&endpoint).await;
+    let clients = Clients::new(&sdk);
+    let name = format!("{test}-{}", N.fetch_add(1, Ordering::SeqCst));
+    let stack = Stack::named(&name)
+        .create(&clients, glue_database)
+        .await
+        .expect("stack");
+    let mut config = stack.etl_config();
+    tune(&mut config);
+    let service = EtlService::new(&sdk, config);
+    Env {
+        stack,
+        clients,
+        service,
+    }
+}
+
+async fn env(test: &str) -> Env {
+    env_with(test, true, |_| {}).await
+}
+
+fn housing() -> Vec<u8> {
+    std::fs::read(repo_root().join("data/housing.csv")).unwrap()
+}
+
+async fn invoke(env: &Env, event: Value) -> Result<Value, Diagnostic> {
+    etl::handle(&env.service, LambdaEvent::new(event, Context::default())).await
+}
+
+fn result(response: &Value) -> &Value {
+    assert_eq!(
+        response["results"].as_array().map(Vec::len),
+        Some(1),
+        "{response}"
+    );
+    &response["results"][0]
+}
+
+#[tokio::test]
+async fn an_upload_is_processed_end_to_end() {
+    let env = env("e2e").await;
+    let bytes = housing();
+    env.stack
+        .upload(&env.clients, "incoming/housing.csv", bytes.clone())
+        .await
+        .unwrap();
+    let event = sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap();
+    let response = invoke(&env, event).await.unwrap();
+    let r = result(&response);
+    assert_eq!(r["status"], "processed", "{response}");
+    let dataset = &r["dataset"];
+    let id = dataset["dataset_id"].as_str().unwrap().to_string();
+    assert_eq!(id, "ds-8a3727f4cf54ac1a327f69b1d5b4db54");
+    assert_eq!(dataset["summary"]["rows_in"], 20_640);
+    assert_eq!(dataset["summary"]["rows_out"], 20_640);
+
+    // Every output, under the dataset's prefix, and the marker.
+    let processed = env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap();
+    let root = format!("datasets/{id}/");
+    let expected: Vec<String> = [
+        "_SUCCESS",
+        "parquet/test.parquet",
+        "parquet/train.parquet",
+        "parquet/validation.parquet",
+        "report.json",
+        "xgboost/train/train.csv",
+        "xgboost/validation/validation.csv",
+    ]
+    .iter()
+    .map(|k| format!("{root}{k}"))
+    .collect();
+    assert_eq!(processed, expected);
+    let quarantine = env
+        .stack
+        .list(&env.clients, &env.stack.quarantine_bucket, "")
+        .await
+        .unwrap();
+    assert_eq!(quarantine, vec![format!("rows/{id}/quarantine.csv")]);
+
+    // The objects are exactly what the core (and the CLI) produce for these bytes.
+    let source = Source {
+        source: format!("s3://{}/incoming/housing.csv", env.stack.raw_bucket),
+        ..Default::default()
+    };
+    // Polars blocks on its own runtime: run it off the test's async thread, as the service does.
+    let local = tokio::task::spawn_blocking(move || run(&bytes, &source, &Default::default()))
+        .await
+        .unwrap()
+        .unwrap();
+    let train = env
+        .stack
+        .get(
+            &env.clients,
+            &env.stack.processed_bucket,
+            &format!("{root}parquet/train.parquet"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(train, local.file(OutputKind::TrainParquet));
+    let report: Value = serde_json::from_slice(
+        &env.stack
+            .get(
+                &env.clients,
+                &env.stack.processed_bucket,
+                &format!("{root}report.json"),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["rows_in"], 20_640);
+    assert_eq!(report["imputations"]["total_bedrooms"]["count"], 207);
+    assert!(
+        report["input"]["etag"].is_string(),
+        "S3 identity recorded: {report}"
+    );
+
+    // The Glue partition points at the dataset's Parquet folder.
+    let partition = env
+        .clients
+        .glue
+        .get_partition()
+        .database_name(&env.stack.glue_database)
+        .table_name("housing_features")
+        .partition_values(&id)
+        .send()
+        .await
+        .expect("partition registered");
+    let location = partition
+        .partition()
+        .and_then(|p| p.storage_descriptor())
+        .and_then(|s| s.location())
+        .unwrap();
+    assert_eq!(
+        location,
+        format!("s3://{}/{root}parquet/", env.stack.processed_bucket)
+    );
+    let table = env
+        .clients
+        .glue
+        .get_table()
+        .database_name(&env.stack.glue_database)
+        .name("housing_features")
+        .send()
+        .await
+        .unwrap();
+    let table = table.table().unwrap();
+    assert_eq!(table.partition_keys()[0].name(), "dataset_id");
+    let columns: Vec<&str> = table
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert!(
+        columns.contains(&"rooms_per_household") && columns.contains(&"median_house_value"),
+        "{columns:?}"
+    );
+
+    // One HousingDatasetReady event reached the queue through the bus's rule.
+    let events = env.stack.received_events(&env.clients).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail-type"], "HousingDatasetReady");
+    assert_eq!(events[0]["source"], "housing-mlops.etl");
+    assert_eq!(events[0]["detail"]["dataset_id"], id.as_str());
+    assert_eq!(
+        events[0]["detail"]["outputs"]["train_xgboost"],
+        format!(
+            "s3://{}/{root}xgboost/train/train.csv",
+            env.stack.processed_bucket
+        )
+    );
+    assert_eq!(events[0]["detail"]["catalog"]["partition"][0], id.as_str());
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_publish_one_dataset() {
+    let env = env("dup").await;
+    env.stack
+        .upload(&env.clients, "incoming/housing.csv", housing())
+        .await
+        .unwrap();
+    // A copy of the same bytes under another key is the same dataset.
+    env.stack
+        .upload(
+            &env.clients,
+            "incoming/california housing (2026-11).csv",
+            housing(),
+        )
+        .await
+        .unwrap();
+    let first = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result(&first)["status"], "processed");
+    let id = result(&first)["dataset"]["dataset_id"].clone();
+    let before = env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap();
+    for event in [
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
+        sample_event(NOTIFICATION, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
+        sample_event(
+            NOTIFICATION,
+            &env.stack.raw_bucket,
+            "incoming/california+housing+%282026-11%29.csv",
+        )
+        .unwrap(),
+    ] {
+        let again = invoke(&env, event).await.unwrap();
+        assert_eq!(result(&again)["status"], "duplicate", "{again}");
+        assert_eq!(result(&again)["dataset_id"], id);
+    }
+    assert_eq!(
+        env.stack
+            .list(&env.clients, &env.stack.processed_bucket, "")
+            .await
+            .unwrap(),
+        before
+    );
+    assert_eq!(
+        env.stack.received_events(&env.clients).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_converge_on_one_dataset() {
+    let env = env("race").await;
+    env.stack
+        .upload(&env.clients, "incoming/housing.csv", housing())
+        .await
+        .unwrap();
+    let event =
+        || sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap();
+    let (a, b) = tokio::join!(invoke(&env, event()), invoke(&env, event()));
+    let statuses = [
+        result(&a.unwrap())["status"].clone(),
+        result(&b.unwrap())["status"].clone(),
+    ];
+    assert!(statuses.contains(&Value::from("processed")), "{statuses:?}");
+    let events = env.stack.received_events(&env.clients).await.unwrap();
+    assert!((1..=2).contains(&events.len()));
+    assert!(events
+        .iter()
+        .all(|e| e["detail"]["dataset_id"] == "ds-8a3727f4cf54ac1a327f69b1d5b4db54"));
+    let markers = env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap();
+    assert_eq!(
+        markers.iter().filter(|k| k.ends_with("_SUCCESS")).count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn url_encoded_keys_are_decoded() {
+    let env = env("encoded").await;
+    let key = "incoming/california housing (2026-11).csv";
+    env.stack
+        .upload(&env.clients, key, housing())
+        .await
+        .unwrap();
+    let event = sample_event(
+        NOTIFICATION,
+        &env.stack.raw_bucket,
+        "incoming/california+housing+%282026-11%29.csv",
+    )
+    .unwrap();
+    let response = invoke(&env, event).await.unwrap();
+    assert_eq!(result(&response)["status"], "processed", "{response}");
+    assert_eq!(
+        result(&response)["dataset"]["input"]["source"],
+        format!("s3://{}/{key}", env.stack.raw_bucket)
+    );
+}
+
+#[tokio::test]
+async fn an_unencoded_plus_in_an_eventbridge_key_still_finds_the_object() {
+    let env = env("plus").await;
+    env.stack
+        .upload(&env.clients, "incoming/a+b.csv", housing())
+        .await
+        .unwrap();
+    let response = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/a+b.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result(&response)["status"], "processed", "{response}");
+    assert_eq!(
+        result(&response)["dataset"]["input"]["source"],
+        format!("s3://{}/incoming/a+b.csv", env.stack.raw_bucket)
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
+    let env = env("reject").await;
+    let bad = b"longitude;latitude;housing_median_age;total_rooms\n1;2;3;4\n".to_vec();
+    env.stack
+        .upload(&env.clients, "incoming/bad.csv", bad.clone())
+        .await
+        .unwrap();
+    let response = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/bad.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    let r = result(&response);
+    assert_eq!(r["status"], "rejected", "{response}");
+    assert_eq!(r["code"], "wrong_delimiter");
+    let id = r["dataset_id"].as_str().unwrap();
+    let report_key = format!("rejected/{id}/rejection.json");
+    assert_eq!(
+        r["report"],
+        format!("s3://{}/{report_key}", env.stack.quarantine_bucket)
+    );
+    let report: Value = serde_json::from_slice(
+        &env.stack
+            .get(&env.clients, &env.stack.quarantine_bucket, &report_key)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["code"], "wrong_delimiter");
+    assert!(report["message"].as_str().unwrap().contains("';'"));
+    assert_eq!(
+        report["input"]["source"],
+        format!("s3://{}/incoming/bad.csv", env.stack.raw_bucket)
+    );
+    // The raw object is untouched; nothing processed, nothing announced.
+    assert_eq!(
+        env.stack
+            .get(&env.clients, &env.stack.raw_bucket, "incoming/bad.csv")
+            .await
+            .unwrap(),
+        bad
+    );
+    assert!(env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(env
+        .stack
+        .received_events(&env.clients)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn an_object_over_the_limit_is_refused_naming_the_limit() {
+    let env = env_with("large", true, |c| c.max_object_bytes = 1_000).await;
+    env.stack
+        .upload(&env.clients, "incoming/housing.csv", housing())
+        .await
+        .unwrap();
+    let response = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    let r = result(&response);
+    assert_eq!(r["status"], "rejected", "{response}");
+    assert_eq!(r["code"], "too_large");
+    let message = r["message"].as_str().unwrap();
+    assert!(
+        message.contains("1423529 bytes")
+            && message.contains("limit of 1000 bytes")
+            && message.contains("MAX_OBJECT_BYTES"),
+        "{message}"
+    );
+    assert!(env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn quarantined_rows_go_to_the_quarantine_bucket() {
+    let env = env("quarantine").await;
+    let text = String::from_utf8(housing()).unwrap();
+    let mut lines: Vec<String> = text.lines().take(200).map(str::to_string).collect();
+    lines[10] = lines[10].replace("NEAR BAY", "ON THE MOON");
+    lines[20] = "garbage".into();
+    env.stack
+        .upload(
+            &env.clients,
+            "incoming/some.csv",
+            (lines.join("\n") + "\n").into_bytes(),
+        )
+        .await
+        .unwrap();
+    let response = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/some.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    let dataset = &result(&response)["dataset"];
+    assert_eq!(dataset["summary"]["rows_quarantined"], 2, "{response}");
+    assert_eq!(dataset["summary"]["rows_in"], 199);
+    let id = dataset["dataset_id"].as_str().unwrap();
+    let csv = env
+        .stack
+        .get(
+            &env.clients,
+            &env.stack.quarantine_bucket,
+            &format!("rows/{id}/quarantine.csv"),
+        )
+        .await
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("11,unknown_category:ocean_proximity,") && csv.contains("ON THE MOON"),
+        "{csv}"
+    );
+    assert!(csv.contains("21,field_count,garbage"), "{csv}");
+}
+
+#[tokio::test]
+async fn the_glue_database_is_created_when_missing() {
+    let env = env_with("noglue", false, |_| {}).await;
+    env.stack
+        .upload(&env.clients, "incoming/housing.csv", housing())
+        .await
+        .unwrap();
+    let response = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result(&response)["status"], "processed", "{response}");
+    env.clients
+        .glue
+        .get_database()
+        .name(&env.stack.glue_database)
+        .send()
+        .await
+        .expect("database created");
+}
+
+#[tokio::test]
+async fn a_missing_object_is_a_non_retryable_error() {
+    let env = env("missing").await;
+    let err = invoke(
+        &env,
+        sample_event(
+            EVENTBRIDGE,
+            &env.stack.raw_bucket,
+            "incoming/nothing-here.csv",
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type, "NonRetryable.NotFound");
+    assert!(
+        err.error_message.contains("incoming/nothing-here.csv"),
+        "{}",
+        err.error_message
+    );
+}
+
+#[tokio::test]
+async fn other_buckets_and_prefixes_are_skipped() {
+    let env = env_with("skip", true, |c| c.raw_prefix = "incoming/".into()).await;
+    let other = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, "someone-elses-bucket", "incoming/housing.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result(&other)["status"], "skipped");
+    let outside = invoke(
+        &env,
+        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "archive/housing.csv").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result(&outside)["status"], "skipped");
+}
+
+#[tokio::test]
+async fn unexpected_events_fail_without_retry() {
+    let env = env("shape").await;
+    let err = invoke(&env, serde_json::json!({"hello": "world"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "NonRetryable.UnexpectedEvent");
+    let ignored =
+        invoke(
+            &env,
+            serde_json::from_str(
+                &std::fs::read_to_string(repo_root().join(
+                    "tests/fixtures/aws-events/sagemaker-endpoint-state-change.aws-docs.json",
+                ))
+                .unwrap(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ignored["results"].as_array().map(Vec::len), Some(0));
+    assert_eq!(ignored["ignored"].as_array().map(Vec::len), Some(1));
+}

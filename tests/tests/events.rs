@@ -1,0 +1,95 @@
+//! Every real S3 event example (public AWS payloads in tests/fixtures/aws-events)
+//! and every sample in events/ parses to the object it names.
+
+use integration_tests::repo_root;
+use serde_json::Value;
+use shared::events::s3::{parse, ObjectCreated};
+
+fn load(path: &str) -> Value {
+    let text =
+        std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn only_object(path: &str) -> ObjectCreated {
+    let parsed = parse(&load(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(parsed.ignored.is_empty(), "{path}: {:?}", parsed.ignored);
+    assert_eq!(parsed.objects.len(), 1, "{path}");
+    parsed.objects.into_iter().next().unwrap()
+}
+
+#[test]
+fn eventbridge_object_created_examples_parse() {
+    let docs = only_object("tests/fixtures/aws-events/s3-eventbridge-object-created.aws-docs.json");
+    assert_eq!(docs.bucket, "DOC-EXAMPLE-BUCKET1");
+    assert_eq!(docs.key, "example-key");
+    assert_eq!(
+        docs.version_id.as_deref(),
+        Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
+    );
+    assert_eq!(
+        docs.etag.as_deref(),
+        Some("b1946ac92492d2347c6235b4d2611184")
+    );
+    assert_eq!(docs.size, Some(5));
+
+    let powertools =
+        only_object("tests/fixtures/aws-events/s3-eventbridge-object-created.powertools.json");
+    assert_eq!(powertools.key, "IMG_m7fzo3.jpg");
+}
+
+#[test]
+fn classic_notification_examples_parse_and_decode_keys() {
+    let rust = only_object("tests/fixtures/aws-events/s3-notification-objectcreated-put.urlencoded-key.aws-lambda-rust-runtime.json");
+    assert_eq!(rust.key, "Happy Face.jpg");
+    assert_eq!(rust.raw_key, "Happy%20Face.jpg");
+
+    let docs =
+        only_object("tests/fixtures/aws-events/s3-notification-objectcreated-put.aws-docs.json");
+    assert_eq!(
+        (docs.bucket.as_str(), docs.key.as_str()),
+        ("mybucket", "HappyFace.jpg")
+    );
+    assert_eq!(
+        docs.version_id.as_deref(),
+        Some("096fKKXTRTtl3on89fVO.nfljtsv6qko")
+    );
+    assert_eq!(docs.size, Some(1024));
+
+    let powertools =
+        only_object("tests/fixtures/aws-events/s3-notification-objectcreated-put.powertools.json");
+    assert_eq!(powertools.key, "b21b84d653bb07b05b1e6b33684dc11b");
+}
+
+#[test]
+fn the_sample_events_name_the_local_upload() {
+    let eventbridge = only_object("events/etl/object-created.eventbridge.json");
+    assert_eq!(
+        (eventbridge.bucket.as_str(), eventbridge.key.as_str()),
+        ("housing-mlops-raw-local", "incoming/housing.csv")
+    );
+    let classic = only_object("events/etl/object-created.s3-notification.json");
+    assert_eq!(classic.key, "incoming/california housing (2026-11).csv");
+    assert_eq!(
+        classic.raw_key,
+        "incoming/california+housing+%282026-11%29.csv"
+    );
+}
+
+#[test]
+fn every_sagemaker_example_is_ignored_by_the_etl() {
+    let dir = repo_root().join("tests/fixtures/aws-events");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("sagemaker-") || !name.ends_with(".json") {
+            continue;
+        }
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let parsed = parse(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            parsed.objects.is_empty() && parsed.ignored.len() == 1,
+            "{name}"
+        );
+    }
+}
