@@ -66,7 +66,7 @@ fn the_sample_events_name_the_local_upload() {
     let eventbridge = only_object("events/etl/object-created.eventbridge.json");
     assert_eq!(
         (eventbridge.bucket.as_str(), eventbridge.key.as_str()),
-        ("housing-mlops-raw-local", "incoming/housing.csv")
+        ("housing-mlops-local-raw", "incoming/housing.csv")
     );
     let classic = only_object("events/etl/object-created.s3-notification.json");
     assert_eq!(classic.key, "incoming/california housing (2026-11).csv");
