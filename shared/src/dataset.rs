@@ -185,6 +185,11 @@ impl DatasetLayout {
         self.processed(format!("{}{COMPLETION_MARKER}", self.dataset_root(id)))
     }
 
+    /// The training trigger's claim on a dataset: which pipeline execution trains it.
+    pub fn trigger_marker(&self, id: &DatasetId) -> S3Location {
+        self.processed(format!("{}training/trigger.json", self.dataset_root(id)))
+    }
+
     pub fn rejection(&self, id: &DatasetId) -> S3Location {
         S3Location {
             bucket: self.quarantine_bucket.clone(),

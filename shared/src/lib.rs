@@ -5,6 +5,7 @@
 //! - [`etl`] (feature `etl`): the Polars ETL core and its S3 service.
 //! - [`events`]: the events consumed and published.
 //! - [`aws`]: SDK configuration and classified AWS calls.
+//! - [`training`]: the SageMaker pipeline definition and (feature `sagemaker`) its trigger.
 //! - [`config`], [`error`], [`telemetry`].
 
 pub mod aws;
@@ -17,5 +18,6 @@ pub mod etl;
 pub mod events;
 pub mod report;
 pub mod telemetry;
+pub mod training;
 
 pub use error::Error;

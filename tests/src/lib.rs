@@ -11,7 +11,9 @@ use shared::config::AwsSettings;
 use shared::dataset::DatasetLayout;
 use shared::etl::config::EtlConfig;
 use shared::etl::EtlOptions;
-use shared::events::{DATASET_READY, ETL_SOURCE};
+use shared::events::pipeline::TRIGGER_SOURCE;
+use shared::events::ETL_SOURCE;
+use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -116,6 +118,7 @@ pub struct Clients {
     pub glue: aws_sdk_glue::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
 }
 
 impl Clients {
@@ -130,6 +133,7 @@ impl Clients {
             glue: aws_sdk_glue::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
         }
     }
 }
@@ -147,8 +151,8 @@ impl Stack {
         }
     }
 
-    /// Creates buckets, bus, and a rule sending `HousingDatasetReady` events to an
-    /// SQS queue. With `glue_database`, creates the Glue database too.
+    /// Creates buckets, bus, and a rule sending every event the suite publishes to
+    /// an SQS queue. With `glue_database`, creates the Glue database too.
     pub async fn create(mut self, clients: &Clients, glue_database: bool) -> Result<Stack> {
         for bucket in [
             &self.raw_bucket,
@@ -191,7 +195,7 @@ impl Stack {
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .cloned()
             .context("queue ARN")?;
-        let pattern = serde_json::json!({"source": [ETL_SOURCE], "detail-type": [DATASET_READY]});
+        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE]});
         clients
             .events
             .put_rule()
@@ -229,6 +233,46 @@ impl Stack {
         Ok(self)
     }
 
+    /// The training pipeline's name in this stack.
+    pub fn pipeline_name(&self) -> String {
+        format!("{}-training", self.bus.trim_end_matches("-bus"))
+    }
+
+    /// Creates the training pipeline from the generated definition.
+    pub async fn create_pipeline(&self, clients: &Clients) -> Result<String> {
+        let definition = build(&DefinitionConfig {
+            role_arn: "arn:aws:iam::123456789012:role/housing-mlops-sagemaker".into(),
+            model_package_group: format!("{}-models", self.pipeline_name()),
+            model_output_uri: format!("s3://{}/models", self.processed_bucket),
+            training_image: xgboost_image(REGION).context("XGBoost image")?,
+        });
+        let out = clients
+            .sagemaker
+            .create_pipeline()
+            .pipeline_name(self.pipeline_name())
+            .pipeline_definition(definition.to_json())
+            .role_arn("arn:aws:iam::123456789012:role/housing-mlops-sagemaker")
+            .client_request_token(format!("create-{}", self.pipeline_name()))
+            .send()
+            .await
+            .context("create pipeline")?;
+        Ok(out.pipeline_arn().unwrap_or_default().to_string())
+    }
+
+    /// The trigger's configuration for this stack.
+    pub fn trigger_config(&self) -> shared::training::config::TriggerConfig {
+        shared::training::config::TriggerConfig {
+            pipeline_name: self.pipeline_name(),
+            event_bus: self.bus.clone(),
+            layout: self.layout(),
+            thresholds: Default::default(),
+            claim_timeout_seconds: 300,
+            aws: AwsSettings {
+                s3_force_path_style: true,
+            },
+        }
+    }
+
     pub fn layout(&self) -> DatasetLayout {
         DatasetLayout {
             processed_bucket: self.processed_bucket.clone(),
@@ -255,14 +299,32 @@ impl Stack {
         }
     }
 
-    /// The same configuration as environment variables (for `cargo lambda watch`).
+    /// The ETL's configuration as environment variables, as Lambda would set them.
     pub fn etl_env(&self, endpoint: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("RAW_BUCKET", self.raw_bucket.clone()),
+            ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+            ("QUARANTINE_BUCKET", self.quarantine_bucket.clone()),
+            ("EVENT_BUS_NAME", self.bus.clone()),
+            ("GLUE_DATABASE", self.glue_database.clone()),
+        ];
+        env.extend(Self::local_aws_env(endpoint));
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// The training trigger's configuration as environment variables.
+    pub fn trigger_env(&self, endpoint: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("PIPELINE_NAME", self.pipeline_name()),
+            ("EVENT_BUS_NAME", self.bus.clone()),
+            ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+        ];
+        env.extend(Self::local_aws_env(endpoint));
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    fn local_aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
         [
-            ("RAW_BUCKET", self.raw_bucket.as_str()),
-            ("PROCESSED_BUCKET", &self.processed_bucket),
-            ("QUARANTINE_BUCKET", &self.quarantine_bucket),
-            ("EVENT_BUS_NAME", &self.bus),
-            ("GLUE_DATABASE", &self.glue_database),
             ("S3_FORCE_PATH_STYLE", "true"),
             ("AWS_ENDPOINT_URL", endpoint),
             ("AWS_REGION", REGION),
@@ -271,7 +333,7 @@ impl Stack {
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ]
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (*k, v.to_string()))
         .collect()
     }
 

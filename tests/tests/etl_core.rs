@@ -377,3 +377,16 @@ fn corrupted_inputs_never_panic() {
         }
     }
 }
+
+#[test]
+fn crlf_line_endings_read_like_lf() {
+    let text = String::from_utf8(housing()).unwrap();
+    let crlf = text.replace('\n', "\r\n");
+    let (a, b) = (process(text.as_bytes()), process(crlf.as_bytes()));
+    assert_eq!(b.report.rows_in, 20_640);
+    assert_eq!(a.report.reasons, b.report.reasons);
+    assert_eq!(
+        a.file(OutputKind::TrainXgboost),
+        b.file(OutputKind::TrainXgboost)
+    );
+}

@@ -52,6 +52,22 @@ async fn invoke(env: &Env, event: Value) -> Result<Value, Diagnostic> {
     etl::handle(&env.service, LambdaEvent::new(event, Context::default())).await
 }
 
+impl Env {
+    async fn upload(&self, key: &str, bytes: Vec<u8>) {
+        self.stack.upload(&self.clients, key, bytes).await.unwrap();
+    }
+
+    /// Invokes the handler with a sample event from `events/`, naming
+    /// `encoded_key` (as S3 would write it) in the raw bucket.
+    async fn deliver(&self, sample: &str, encoded_key: &str) -> Result<Value, Diagnostic> {
+        invoke(
+            self,
+            sample_event(sample, &self.stack.raw_bucket, encoded_key).unwrap(),
+        )
+        .await
+    }
+}
+
 fn result(response: &Value) -> &Value {
     assert_eq!(
         response["results"].as_array().map(Vec::len),
@@ -65,12 +81,11 @@ fn result(response: &Value) -> &Value {
 async fn an_upload_is_processed_end_to_end() {
     let env = env("e2e").await;
     let bytes = housing();
-    env.stack
-        .upload(&env.clients, "incoming/housing.csv", bytes.clone())
+    env.upload("incoming/housing.csv", bytes.clone()).await;
+    let response = env
+        .deliver(EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
-    let event = sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap();
-    let response = invoke(&env, event).await.unwrap();
     let r = result(&response);
     assert_eq!(r["status"], "processed", "{response}");
     let dataset = &r["dataset"];
@@ -206,25 +221,14 @@ async fn an_upload_is_processed_end_to_end() {
 #[tokio::test]
 async fn duplicate_deliveries_publish_one_dataset() {
     let env = env("dup").await;
-    env.stack
-        .upload(&env.clients, "incoming/housing.csv", housing())
-        .await
-        .unwrap();
+    env.upload("incoming/housing.csv", housing()).await;
     // A copy of the same bytes under another key is the same dataset.
-    env.stack
-        .upload(
-            &env.clients,
-            "incoming/california housing (2026-11).csv",
-            housing(),
-        )
+    env.upload("incoming/california housing (2026-11).csv", housing())
+        .await;
+    let first = env
+        .deliver(EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
-    let first = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
-    )
-    .await
-    .unwrap();
     assert_eq!(result(&first)["status"], "processed");
     let id = result(&first)["dataset"]["dataset_id"].clone();
     let before = env
@@ -232,17 +236,15 @@ async fn duplicate_deliveries_publish_one_dataset() {
         .list(&env.clients, &env.stack.processed_bucket, "")
         .await
         .unwrap();
-    for event in [
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
-        sample_event(NOTIFICATION, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
-        sample_event(
+    for (sample, key) in [
+        (EVENTBRIDGE, "incoming/housing.csv"),
+        (NOTIFICATION, "incoming/housing.csv"),
+        (
             NOTIFICATION,
-            &env.stack.raw_bucket,
             "incoming/california+housing+%282026-11%29.csv",
-        )
-        .unwrap(),
+        ),
     ] {
-        let again = invoke(&env, event).await.unwrap();
+        let again = env.deliver(sample, key).await.unwrap();
         assert_eq!(result(&again)["status"], "duplicate", "{again}");
         assert_eq!(result(&again)["dataset_id"], id);
     }
@@ -262,13 +264,9 @@ async fn duplicate_deliveries_publish_one_dataset() {
 #[tokio::test]
 async fn concurrent_deliveries_converge_on_one_dataset() {
     let env = env("race").await;
-    env.stack
-        .upload(&env.clients, "incoming/housing.csv", housing())
-        .await
-        .unwrap();
-    let event =
-        || sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap();
-    let (a, b) = tokio::join!(invoke(&env, event()), invoke(&env, event()));
+    env.upload("incoming/housing.csv", housing()).await;
+    let delivery = || env.deliver(EVENTBRIDGE, "incoming/housing.csv");
+    let (a, b) = tokio::join!(delivery(), delivery());
     let statuses = [
         result(&a.unwrap())["status"].clone(),
         result(&b.unwrap())["status"].clone(),
@@ -294,17 +292,14 @@ async fn concurrent_deliveries_converge_on_one_dataset() {
 async fn url_encoded_keys_are_decoded() {
     let env = env("encoded").await;
     let key = "incoming/california housing (2026-11).csv";
-    env.stack
-        .upload(&env.clients, key, housing())
+    env.upload(key, housing()).await;
+    let response = env
+        .deliver(
+            NOTIFICATION,
+            "incoming/california+housing+%282026-11%29.csv",
+        )
         .await
         .unwrap();
-    let event = sample_event(
-        NOTIFICATION,
-        &env.stack.raw_bucket,
-        "incoming/california+housing+%282026-11%29.csv",
-    )
-    .unwrap();
-    let response = invoke(&env, event).await.unwrap();
     assert_eq!(result(&response)["status"], "processed", "{response}");
     assert_eq!(
         result(&response)["dataset"]["input"]["source"],
@@ -315,16 +310,8 @@ async fn url_encoded_keys_are_decoded() {
 #[tokio::test]
 async fn an_unencoded_plus_in_an_eventbridge_key_still_finds_the_object() {
     let env = env("plus").await;
-    env.stack
-        .upload(&env.clients, "incoming/a+b.csv", housing())
-        .await
-        .unwrap();
-    let response = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/a+b.csv").unwrap(),
-    )
-    .await
-    .unwrap();
+    env.upload("incoming/a+b.csv", housing()).await;
+    let response = env.deliver(EVENTBRIDGE, "incoming/a+b.csv").await.unwrap();
     assert_eq!(result(&response)["status"], "processed", "{response}");
     assert_eq!(
         result(&response)["dataset"]["input"]["source"],
@@ -336,16 +323,8 @@ async fn an_unencoded_plus_in_an_eventbridge_key_still_finds_the_object() {
 async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
     let env = env("reject").await;
     let bad = b"longitude;latitude;housing_median_age;total_rooms\n1;2;3;4\n".to_vec();
-    env.stack
-        .upload(&env.clients, "incoming/bad.csv", bad.clone())
-        .await
-        .unwrap();
-    let response = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/bad.csv").unwrap(),
-    )
-    .await
-    .unwrap();
+    env.upload("incoming/bad.csv", bad.clone()).await;
+    let response = env.deliver(EVENTBRIDGE, "incoming/bad.csv").await.unwrap();
     let r = result(&response);
     assert_eq!(r["status"], "rejected", "{response}");
     assert_eq!(r["code"], "wrong_delimiter");
@@ -393,16 +372,11 @@ async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
 #[tokio::test]
 async fn an_object_over_the_limit_is_refused_naming_the_limit() {
     let env = env_with("large", true, |c| c.max_object_bytes = 1_000).await;
-    env.stack
-        .upload(&env.clients, "incoming/housing.csv", housing())
+    env.upload("incoming/housing.csv", housing()).await;
+    let response = env
+        .deliver(EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
-    let response = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
-    )
-    .await
-    .unwrap();
     let r = result(&response);
     assert_eq!(r["status"], "rejected", "{response}");
     assert_eq!(r["code"], "too_large");
@@ -436,12 +410,7 @@ async fn quarantined_rows_go_to_the_quarantine_bucket() {
         )
         .await
         .unwrap();
-    let response = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/some.csv").unwrap(),
-    )
-    .await
-    .unwrap();
+    let response = env.deliver(EVENTBRIDGE, "incoming/some.csv").await.unwrap();
     let dataset = &result(&response)["dataset"];
     assert_eq!(dataset["summary"]["rows_quarantined"], 2, "{response}");
     assert_eq!(dataset["summary"]["rows_in"], 199);
@@ -466,16 +435,11 @@ async fn quarantined_rows_go_to_the_quarantine_bucket() {
 #[tokio::test]
 async fn the_glue_database_is_created_when_missing() {
     let env = env_with("noglue", false, |_| {}).await;
-    env.stack
-        .upload(&env.clients, "incoming/housing.csv", housing())
+    env.upload("incoming/housing.csv", housing()).await;
+    let response = env
+        .deliver(EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
-    let response = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "incoming/housing.csv").unwrap(),
-    )
-    .await
-    .unwrap();
     assert_eq!(result(&response)["status"], "processed", "{response}");
     env.clients
         .glue
@@ -489,17 +453,10 @@ async fn the_glue_database_is_created_when_missing() {
 #[tokio::test]
 async fn a_missing_object_is_a_non_retryable_error() {
     let env = env("missing").await;
-    let err = invoke(
-        &env,
-        sample_event(
-            EVENTBRIDGE,
-            &env.stack.raw_bucket,
-            "incoming/nothing-here.csv",
-        )
-        .unwrap(),
-    )
-    .await
-    .unwrap_err();
+    let err = env
+        .deliver(EVENTBRIDGE, "incoming/nothing-here.csv")
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type, "NonRetryable.NotFound");
     assert!(
         err.error_message.contains("incoming/nothing-here.csv"),
@@ -518,12 +475,10 @@ async fn other_buckets_and_prefixes_are_skipped() {
     .await
     .unwrap();
     assert_eq!(result(&other)["status"], "skipped");
-    let outside = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, &env.stack.raw_bucket, "archive/housing.csv").unwrap(),
-    )
-    .await
-    .unwrap();
+    let outside = env
+        .deliver(EVENTBRIDGE, "archive/housing.csv")
+        .await
+        .unwrap();
     assert_eq!(result(&outside)["status"], "skipped");
 }
 

@@ -93,3 +93,44 @@ fn every_sagemaker_example_is_ignored_by_the_etl() {
         );
     }
 }
+
+#[test]
+fn pipeline_status_examples_parse() {
+    use shared::events::pipeline::{parse_trigger_event, TriggerEvent};
+    let cases = [
+        ("tests/fixtures/aws-events/sagemaker-pipeline-execution-status-change.aws-docs.json", "Succeeded", "myPipeline-123"),
+        ("tests/fixtures/aws-events/sagemaker-pipeline-execution-status-change.failed.aws-samples.json", "Failed", "abalone-pipeline"),
+        ("events/start-pipeline/pipeline-execution-failed.json", "Failed", "housing-mlops-local-training"),
+    ];
+    for (path, status, pipeline) in cases {
+        match parse_trigger_event(&load(path)).unwrap_or_else(|e| panic!("{path}: {e}")) {
+            TriggerEvent::PipelineStatus(change) => {
+                assert_eq!(change.current_pipeline_execution_status, status, "{path}");
+                assert_eq!(change.pipeline_name(), pipeline, "{path}");
+                assert!(
+                    change.pipeline_execution_arn.contains("/execution/"),
+                    "{path}"
+                );
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    match parse_trigger_event(&load("events/start-pipeline/dataset-ready.json")).unwrap() {
+        TriggerEvent::DatasetReady { dataset, .. } => {
+            assert_eq!(
+                dataset.dataset_id.as_str(),
+                "ds-8a3727f4cf54ac1a327f69b1d5b4db54"
+            );
+            assert_eq!(dataset.summary.rows_in, 20_640);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The step-level event is SageMaker's too, but not one the trigger handles.
+    let step = load(
+        "tests/fixtures/aws-events/sagemaker-pipeline-execution-step-status-change.aws-docs.json",
+    );
+    assert!(matches!(
+        parse_trigger_event(&step).unwrap(),
+        TriggerEvent::Other(_)
+    ));
+}

@@ -115,3 +115,14 @@ pub async fn put_if_absent(
         }
     }
 }
+
+pub async fn delete(client: &Client, loc: &S3Location) -> Result<(), AwsError> {
+    client
+        .delete_object()
+        .bucket(&loc.bucket)
+        .key(&loc.key)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("S3", "DeleteObject", e))?;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! sources and detail types.
 
 pub mod dataset;
+pub mod pipeline;
 pub mod s3;
 
 /// `source` of every event the ETL publishes.

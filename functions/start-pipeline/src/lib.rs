@@ -1,0 +1,33 @@
+//! The training trigger's handler: `HousingDatasetReady` starts the pipeline
+//! (once per dataset, behind the quality gate); pipeline status changes of our
+//! pipeline are reported.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::{json, Value};
+use shared::events::pipeline::{parse_trigger_event, TriggerEvent};
+use shared::training::trigger::{TriggerOutcome, TriggerService};
+
+pub async fn handle(
+    service: &TriggerService,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let fail = |e: shared::Error| {
+        tracing::error!(error_type = %e.error_type(), "{e}");
+        Diagnostic {
+            error_type: e.error_type(),
+            error_message: e.to_string(),
+        }
+    };
+    let outcome = match parse_trigger_event(&event.payload).map_err(fail)? {
+        TriggerEvent::DatasetReady { dataset, .. } => service.on_dataset_ready(&dataset).await,
+        TriggerEvent::PipelineStatus(change) => service.on_pipeline_status(&change).await,
+        TriggerEvent::Other(what) => {
+            tracing::warn!(event = %what, "ignored: not an event the trigger handles");
+            Ok(TriggerOutcome::Ignored {
+                reason: format!("not handled: {what}"),
+            })
+        }
+    }
+    .map_err(fail)?;
+    Ok(json!(outcome))
+}

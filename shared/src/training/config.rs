@@ -1,0 +1,96 @@
+//! The training trigger's configuration, from environment variables.
+
+use super::gate::Thresholds;
+use crate::config::{AwsSettings, ConfigError, Env};
+use crate::dataset::DatasetLayout;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerConfig {
+    /// `PIPELINE_NAME`: the SageMaker pipeline to start; status events of others are ignored.
+    pub pipeline_name: String,
+    /// `EVENT_BUS_NAME`: where refusals and training failures are published.
+    pub event_bus: String,
+    /// Where the trigger claims datasets (`PROCESSED_BUCKET`, `PROCESSED_PREFIX`), as the ETL wrote them.
+    pub layout: DatasetLayout,
+    pub thresholds: Thresholds,
+    /// `CLAIM_TIMEOUT_SECONDS`: a claim older than this without an execution is taken over.
+    pub claim_timeout_seconds: u64,
+    pub aws: AwsSettings,
+}
+
+/// Every variable the trigger reads, with its default (`None`: required).
+pub const VARIABLES: [(&str, Option<&str>); 8] = [
+    ("PIPELINE_NAME", None),
+    ("EVENT_BUS_NAME", None),
+    ("PROCESSED_BUCKET", None),
+    ("PROCESSED_PREFIX", Some("datasets/")),
+    ("MIN_ROWS_OUT", Some("1000")),
+    ("MAX_QUARANTINE_RATIO", Some("0.05")),
+    ("CLAIM_TIMEOUT_SECONDS", Some("300")),
+    ("S3_FORCE_PATH_STYLE", Some("false")),
+];
+
+impl TriggerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Env::new(lookup);
+        let pipeline_name = env.required("PIPELINE_NAME");
+        let event_bus = env.required("EVENT_BUS_NAME");
+        let layout = DatasetLayout {
+            processed_bucket: env.bucket("PROCESSED_BUCKET"),
+            processed_prefix: env.prefix("PROCESSED_PREFIX", "datasets/"),
+            // The trigger writes nothing to the quarantine bucket.
+            quarantine_bucket: String::new(),
+            quarantine_prefix: String::new(),
+        };
+        let defaults = Thresholds::default();
+        let thresholds = Thresholds {
+            min_rows_out: env.parsed("MIN_ROWS_OUT", defaults.min_rows_out),
+            max_quarantine_ratio: env.parsed("MAX_QUARANTINE_RATIO", defaults.max_quarantine_ratio),
+        };
+        if !(0.0..=1.0).contains(&thresholds.max_quarantine_ratio) {
+            env.error(format!(
+                "MAX_QUARANTINE_RATIO={} must be between 0 and 1",
+                thresholds.max_quarantine_ratio
+            ));
+        }
+        let claim_timeout_seconds = env.parsed("CLAIM_TIMEOUT_SECONDS", 300);
+        let aws = AwsSettings::read(&mut env);
+        env.finish(TriggerConfig {
+            pipeline_name,
+            event_bus,
+            layout,
+            thresholds,
+            claim_timeout_seconds,
+            aws,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_and_bad_values_are_named() {
+        let err = TriggerConfig::from_lookup(|k| match k {
+            "MAX_QUARANTINE_RATIO" => Some("2".into()),
+            "MIN_ROWS_OUT" => Some("many".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "PIPELINE_NAME",
+            "EVENT_BUS_NAME",
+            "PROCESSED_BUCKET",
+            "MIN_ROWS_OUT",
+            "MAX_QUARANTINE_RATIO",
+        ] {
+            assert!(text.contains(name), "{name}: {text}");
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! Starts the training pipeline exactly once per dataset, however many times the
+//! `HousingDatasetReady` event is delivered.
+//!
+//! The claim is an S3 object next to the dataset, `training/trigger.json`,
+//! created with `If-None-Match: *` before anything is started:
+//!
+//! - `claimed`: this delivery owns the dataset; it starts the execution (with a
+//!   `ClientRequestToken` derived from the dataset id, which AWS also honours) and
+//!   records it as `started` with the execution ARN;
+//! - `started`: a later delivery is a logged no-op that returns the execution;
+//! - `refused`: the quality gate refused the dataset once; later deliveries are no-ops;
+//! - a `claimed` without an execution means another delivery is starting it now
+//!   (retryable: EventBridge tries again), or crashed: the execution is looked up
+//!   by its display name, and after the claim timeout started if absent. A failed
+//!   start releases the claim.
+
+use super::config::TriggerConfig;
+use super::gate;
+use super::parameters::{DATASET_ID, TEST_DATA, TRAIN_DATA, VALIDATION_DATA};
+use crate::aws::{bus, s3};
+use crate::dataset::{DatasetId, OutputKind, S3Location};
+use crate::error::{AwsError, Error};
+use crate::events::dataset::DatasetReady;
+use crate::events::pipeline::{
+    DatasetRejected, PipelineStatusChange, TrainingFailed, DATASET_REJECTED, TRAINING_FAILED,
+    TRIGGER_SOURCE,
+};
+use crate::telemetry::{Metrics, Unit};
+use aws_sdk_sagemaker::types::Parameter as SmParameter;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The claim's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Claim {
+    Claimed {
+        dataset_id: DatasetId,
+        claimed_at_ms: u64,
+    },
+    Started {
+        dataset_id: DatasetId,
+        execution_arn: String,
+        parameters: BTreeMap<String, String>,
+    },
+    Refused {
+        dataset_id: DatasetId,
+        reasons: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TriggerOutcome {
+    Started {
+        dataset_id: DatasetId,
+        execution_arn: String,
+        parameters: BTreeMap<String, String>,
+    },
+    /// A re-delivery: the dataset is already training (or trained).
+    AlreadyStarted {
+        dataset_id: DatasetId,
+        execution_arn: String,
+    },
+    Refused {
+        dataset_id: DatasetId,
+        reasons: Vec<String>,
+    },
+    AlreadyRefused {
+        dataset_id: DatasetId,
+    },
+    TrainingSucceeded {
+        execution_arn: String,
+    },
+    TrainingFailed {
+        execution_arn: String,
+        execution_status: String,
+        reason: String,
+    },
+    Ignored {
+        reason: String,
+    },
+}
+
+pub struct TriggerService {
+    pub s3: aws_sdk_s3::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub config: TriggerConfig,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The execution's display name: `housing-` and the dataset id (≤ 82 characters,
+/// letters, digits and hyphens, as SageMaker requires).
+pub fn display_name(id: &DatasetId) -> String {
+    format!("housing-{id}")
+}
+
+/// The idempotency token SageMaker accepts (32–128 characters), from the dataset id.
+pub fn client_request_token(id: &DatasetId) -> String {
+    format!("housing-mlops-{id}")
+}
+
+fn sagemaker_error<E>(
+    op: &'static str,
+    e: aws_sdk_sagemaker::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    AwsError::from_sdk("SageMaker", op, e)
+}
+
+impl TriggerService {
+    pub fn new(sdk: &aws_config::SdkConfig, config: TriggerConfig) -> Self {
+        TriggerService {
+            s3: crate::aws::s3_client(sdk, config.aws),
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            config,
+        }
+    }
+
+    /// The pipeline parameters for a dataset.
+    pub fn parameters(dataset: &DatasetReady) -> Result<BTreeMap<String, String>, Error> {
+        let output = |kind: OutputKind| {
+            dataset.outputs.get(&kind).cloned().ok_or_else(|| {
+                Error::Event(format!(
+                    "dataset {} has no {kind:?} output in its event",
+                    dataset.dataset_id
+                ))
+            })
+        };
+        Ok(BTreeMap::from([
+            (DATASET_ID.to_string(), dataset.dataset_id.to_string()),
+            (TRAIN_DATA.to_string(), output(OutputKind::TrainXgboost)?),
+            (
+                VALIDATION_DATA.to_string(),
+                output(OutputKind::ValidationXgboost)?,
+            ),
+            (TEST_DATA.to_string(), output(OutputKind::TestParquet)?),
+        ]))
+    }
+
+    async fn read_claim(&self, marker: &S3Location) -> Result<Option<Claim>, Error> {
+        if s3::head(&self.s3, marker, None).await?.is_none() {
+            return Ok(None);
+        }
+        let bytes = s3::get(&self.s3, marker, None).await?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("unreadable claim {}: {e}", marker.uri())))
+    }
+
+    async fn write_claim(
+        &self,
+        marker: &S3Location,
+        claim: &Claim,
+        only_if_absent: bool,
+    ) -> Result<bool, Error> {
+        let body = serde_json::to_vec_pretty(claim).map_err(|e| Error::Internal(e.to_string()))?;
+        if only_if_absent {
+            Ok(s3::put_if_absent(&self.s3, marker, body, "application/json").await?)
+        } else {
+            s3::put(&self.s3, marker, body, "application/json").await?;
+            Ok(true)
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(dataset_id = %dataset.dataset_id))]
+    pub async fn on_dataset_ready(&self, dataset: &DatasetReady) -> Result<TriggerOutcome, Error> {
+        let id = dataset.dataset_id.clone();
+        let marker = self.config.layout.trigger_marker(&id);
+        if let Some(claim) = self.read_claim(&marker).await? {
+            return self.existing(dataset, &marker, claim).await;
+        }
+
+        let reasons = gate::check(&dataset.summary, &self.config.thresholds);
+        if !reasons.is_empty() {
+            let claim = Claim::Refused {
+                dataset_id: id.clone(),
+                reasons: reasons.clone(),
+            };
+            if !self.write_claim(&marker, &claim, true).await? {
+                return Ok(TriggerOutcome::AlreadyRefused { dataset_id: id });
+            }
+            let detail = DatasetRejected {
+                dataset_id: id.clone(),
+                reasons: reasons.clone(),
+                summary: dataset.summary.clone(),
+            };
+            bus::publish(
+                &self.events,
+                &self.config.event_bus,
+                TRIGGER_SOURCE,
+                DATASET_REJECTED,
+                &detail,
+            )
+            .await?;
+            tracing::warn!(
+                ?reasons,
+                "dataset refused by the quality gate; no training started"
+            );
+            Metrics::new(&[("Function", "start-pipeline")])
+                .put("DatasetsRefused", 1.0, Unit::Count)
+                .emit();
+            return Ok(TriggerOutcome::Refused {
+                dataset_id: id,
+                reasons,
+            });
+        }
+
+        let claim = Claim::Claimed {
+            dataset_id: id.clone(),
+            claimed_at_ms: now_ms(),
+        };
+        if !self.write_claim(&marker, &claim, true).await? {
+            // Another delivery claimed it between our read and our write.
+            let claim = self
+                .read_claim(&marker)
+                .await?
+                .ok_or_else(|| Error::Internal("claim vanished".into()))?;
+            return self.existing(dataset, &marker, claim).await;
+        }
+        self.start(dataset, &marker).await
+    }
+
+    async fn existing(
+        &self,
+        dataset: &DatasetReady,
+        marker: &S3Location,
+        claim: Claim,
+    ) -> Result<TriggerOutcome, Error> {
+        let id = dataset.dataset_id.clone();
+        match claim {
+            Claim::Started { execution_arn, .. } => {
+                tracing::info!(%execution_arn, "duplicate delivery: the dataset's execution already exists, nothing to do");
+                Ok(TriggerOutcome::AlreadyStarted {
+                    dataset_id: id,
+                    execution_arn,
+                })
+            }
+            Claim::Refused { .. } => {
+                tracing::info!(
+                    "duplicate delivery: the dataset was already refused, nothing to do"
+                );
+                Ok(TriggerOutcome::AlreadyRefused { dataset_id: id })
+            }
+            Claim::Claimed { claimed_at_ms, .. } => {
+                if let Some(execution_arn) = self.find_execution(&id).await? {
+                    let parameters = Self::parameters(dataset)?;
+                    let started = Claim::Started {
+                        dataset_id: id.clone(),
+                        execution_arn: execution_arn.clone(),
+                        parameters,
+                    };
+                    self.write_claim(marker, &started, false).await?;
+                    return Ok(TriggerOutcome::AlreadyStarted {
+                        dataset_id: id,
+                        execution_arn,
+                    });
+                }
+                let age_s = now_ms().saturating_sub(claimed_at_ms) / 1000;
+                if age_s < self.config.claim_timeout_seconds {
+                    return Err(Error::Aws(AwsError {
+                        service: "housing-mlops",
+                        operation: "ClaimDataset",
+                        code: Some("ClaimInProgress".into()),
+                        status: None,
+                        retryable: true,
+                        message: format!("dataset {id} was claimed {age_s}s ago by another delivery; retry later"),
+                    }));
+                }
+                tracing::warn!(age_s, "taking over a claim that never started an execution");
+                self.start(dataset, marker).await
+            }
+        }
+    }
+
+    /// An execution of our pipeline carrying this dataset's display name.
+    async fn find_execution(&self, id: &DatasetId) -> Result<Option<String>, Error> {
+        let out = self
+            .sagemaker
+            .list_pipeline_executions()
+            .pipeline_name(&self.config.pipeline_name)
+            .sort_by(aws_sdk_sagemaker::types::SortPipelineExecutionsBy::CreationTime)
+            .sort_order(aws_sdk_sagemaker::types::SortOrder::Descending)
+            .send()
+            .await
+            .map_err(|e| sagemaker_error("ListPipelineExecutions", e))?;
+        let name = display_name(id);
+        Ok(out
+            .pipeline_execution_summaries()
+            .iter()
+            .find(|s| s.pipeline_execution_display_name() == Some(name.as_str()))
+            .and_then(|s| s.pipeline_execution_arn().map(str::to_string)))
+    }
+
+    async fn start(
+        &self,
+        dataset: &DatasetReady,
+        marker: &S3Location,
+    ) -> Result<TriggerOutcome, Error> {
+        let id = dataset.dataset_id.clone();
+        let parameters = Self::parameters(dataset)?;
+        let sm_parameters: Vec<SmParameter> = parameters
+            .iter()
+            .map(|(k, v)| SmParameter::builder().name(k).value(v).build())
+            .collect();
+        let description = format!(
+            "Training on dataset {id} ({} rows, report {})",
+            dataset.summary.rows_out,
+            dataset
+                .outputs
+                .get(&OutputKind::Report)
+                .map_or("", String::as_str)
+        );
+        let result = self
+            .sagemaker
+            .start_pipeline_execution()
+            .pipeline_name(&self.config.pipeline_name)
+            .pipeline_execution_display_name(display_name(&id))
+            .pipeline_execution_description(description)
+            .set_pipeline_parameters(Some(sm_parameters))
+            .client_request_token(client_request_token(&id))
+            .send()
+            .await;
+        let execution_arn = match result {
+            Ok(out) => out.pipeline_execution_arn().unwrap_or_default().to_string(),
+            Err(e) => {
+                // Release the claim so the retry (or a redrive from the DLQ) starts
+                // afresh. Safe even if the call reached SageMaker: the retry sends the
+                // same ClientRequestToken, and AWS returns the same execution.
+                s3::delete(&self.s3, marker).await?;
+                return Err(sagemaker_error("StartPipelineExecution", e).into());
+            }
+        };
+        let claim = Claim::Started {
+            dataset_id: id.clone(),
+            execution_arn: execution_arn.clone(),
+            parameters: parameters.clone(),
+        };
+        self.write_claim(marker, &claim, false).await?;
+        tracing::info!(%execution_arn, pipeline = %self.config.pipeline_name, "training pipeline started");
+        Metrics::new(&[("Function", "start-pipeline")])
+            .put("PipelinesStarted", 1.0, Unit::Count)
+            .emit();
+        Ok(TriggerOutcome::Started {
+            dataset_id: id,
+            execution_arn,
+            parameters,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(execution = %change.pipeline_execution_arn))]
+    pub async fn on_pipeline_status(
+        &self,
+        change: &PipelineStatusChange,
+    ) -> Result<TriggerOutcome, Error> {
+        if !change
+            .pipeline_name()
+            .eq_ignore_ascii_case(&self.config.pipeline_name)
+        {
+            return Ok(TriggerOutcome::Ignored {
+                reason: format!(
+                    "pipeline {} is not {}",
+                    change.pipeline_name(),
+                    self.config.pipeline_name
+                ),
+            });
+        }
+        let execution_arn = change.pipeline_execution_arn.clone();
+        let status = change.current_pipeline_execution_status.clone();
+        let metrics = Metrics::new(&[("Function", "start-pipeline")]);
+        match status.as_str() {
+            "Succeeded" => {
+                tracing::info!("training pipeline succeeded");
+                metrics.put("TrainingSucceeded", 1.0, Unit::Count).emit();
+                Ok(TriggerOutcome::TrainingSucceeded { execution_arn })
+            }
+            "Failed" | "Stopped" => {
+                let described = self
+                    .sagemaker
+                    .describe_pipeline_execution()
+                    .pipeline_execution_arn(&execution_arn)
+                    .send()
+                    .await
+                    .map_err(|e| sagemaker_error("DescribePipelineExecution", e))?;
+                let reason = described
+                    .failure_reason()
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(match status.as_str() {
+                        "Stopped" => "the execution was stopped",
+                        _ => "no failure reason reported",
+                    });
+                let reason = reason.to_string();
+                let parameters = self
+                    .sagemaker
+                    .list_pipeline_parameters_for_execution()
+                    .pipeline_execution_arn(&execution_arn)
+                    .send()
+                    .await
+                    .map_err(|e| sagemaker_error("ListPipelineParametersForExecution", e))?;
+                let dataset_id = parameters
+                    .pipeline_parameters()
+                    .iter()
+                    .find(|p| p.name() == Some(DATASET_ID))
+                    .and_then(|p| p.value().map(str::to_string));
+                let detail = TrainingFailed {
+                    pipeline_execution_arn: execution_arn.clone(),
+                    status: status.clone(),
+                    reason: reason.clone(),
+                    dataset_id,
+                };
+                bus::publish(
+                    &self.events,
+                    &self.config.event_bus,
+                    TRIGGER_SOURCE,
+                    TRAINING_FAILED,
+                    &detail,
+                )
+                .await?;
+                tracing::error!(%status, %reason, "training pipeline did not succeed");
+                metrics.put("TrainingFailed", 1.0, Unit::Count).emit();
+                Ok(TriggerOutcome::TrainingFailed {
+                    execution_arn,
+                    execution_status: status,
+                    reason,
+                })
+            }
+            other => Ok(TriggerOutcome::Ignored {
+                reason: format!("status {other} needs no action"),
+            }),
+        }
+    }
+}

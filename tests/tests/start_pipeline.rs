@@ -1,0 +1,367 @@
+//! The training trigger against moto's SageMaker, S3 and EventBridge: start,
+//! 100 deliveries → 1 execution, the quality gate, failed-execution
+//! notifications, an unknown pipeline; throttling with aws-smithy-mocks.
+
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use integration_tests::{repo_root, sdk_config, shared_moto, Clients, Stack};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::{json, Value};
+use shared::training::definition::{build, xgboost_image, DefinitionConfig};
+use shared::training::parameters::{DATASET_ID, PER_DATASET, TRAIN_DATA};
+use shared::training::trigger::TriggerService;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+const DATASET: &str = "ds-8a3727f4cf54ac1a327f69b1d5b4db54";
+
+struct Env {
+    stack: Stack,
+    clients: Clients,
+    service: TriggerService,
+}
+
+async fn env(test: &str, with_pipeline: bool) -> Env {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let sdk = sdk_config(&shared_moto()).await;
+    let clients = Clients::new(&sdk);
+    let stack = Stack::named(&format!("{test}-{}", N.fetch_add(1, Ordering::SeqCst)))
+        .create(&clients, false)
+        .await
+        .unwrap();
+    if with_pipeline {
+        stack.create_pipeline(&clients).await.unwrap();
+    }
+    let service = TriggerService::new(&sdk, stack.trigger_config());
+    Env {
+        stack,
+        clients,
+        service,
+    }
+}
+
+fn sample(name: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/start-pipeline").join(name)).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The sample `HousingDatasetReady`, its URIs pointed at this stack's bucket.
+fn dataset_ready(stack: &Stack) -> Value {
+    let text = sample("dataset-ready.json")
+        .to_string()
+        .replace("housing-mlops-local-processed", &stack.processed_bucket);
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn invoke(service: &TriggerService, event: Value) -> Result<Value, Diagnostic> {
+    start_pipeline::handle(service, LambdaEvent::new(event, Context::default())).await
+}
+
+async fn executions(env: &Env) -> Vec<String> {
+    let out = env
+        .clients
+        .sagemaker
+        .list_pipeline_executions()
+        .pipeline_name(env.stack.pipeline_name())
+        .send()
+        .await
+        .unwrap();
+    out.pipeline_execution_summaries()
+        .iter()
+        .filter_map(|s| s.pipeline_execution_arn().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dataset_starts_the_pipeline_with_its_parameters() {
+    let env = env("start", true).await;
+    let out = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "started", "{out}");
+    let arn = out["execution_arn"].as_str().unwrap();
+    assert_eq!(executions(&env).await, vec![arn.to_string()]);
+
+    let params = env
+        .clients
+        .sagemaker
+        .list_pipeline_parameters_for_execution()
+        .pipeline_execution_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let params: std::collections::BTreeMap<&str, &str> = params
+        .pipeline_parameters()
+        .iter()
+        .filter_map(|p| Some((p.name()?, p.value()?)))
+        .collect();
+    for name in PER_DATASET {
+        assert!(params.contains_key(name), "{name} not passed: {params:?}");
+    }
+    assert_eq!(params[DATASET_ID], DATASET);
+    assert_eq!(
+        params[TRAIN_DATA],
+        format!(
+            "s3://{}/datasets/{DATASET}/xgboost/train/train.csv",
+            env.stack.processed_bucket
+        )
+    );
+
+    let described = env
+        .clients
+        .sagemaker
+        .describe_pipeline_execution()
+        .pipeline_execution_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.pipeline_execution_display_name(),
+        Some(format!("housing-{DATASET}").as_str())
+    );
+    assert!(described
+        .pipeline_execution_description()
+        .unwrap_or_default()
+        .contains(DATASET));
+
+    // Lineage: the claim next to the dataset records dataset → execution.
+    let claim = env
+        .stack
+        .get(
+            &env.clients,
+            &env.stack.processed_bucket,
+            &format!("datasets/{DATASET}/training/trigger.json"),
+        )
+        .await
+        .unwrap();
+    let claim: Value = serde_json::from_slice(&claim).unwrap();
+    assert_eq!(
+        (claim["state"].as_str(), claim["execution_arn"].as_str()),
+        (Some("started"), Some(arn))
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_deliveries_start_one_execution() {
+    let env = Arc::new(env("hundred", true).await);
+    let mut started = 0;
+    for _round in 0..5 {
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let env = env.clone();
+            tasks.push(tokio::spawn(async move {
+                invoke(&env.service, dataset_ready(&env.stack)).await
+            }));
+        }
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(out) if out["status"] == "started" => started += 1,
+                Ok(out) => assert_eq!(out["status"], "already_started", "{out}"),
+                // A delivery racing the claim's owner is told to retry, as EventBridge would.
+                Err(e) => assert_eq!(
+                    e.error_type, "Retryable.ClaimInProgress",
+                    "{}",
+                    e.error_message
+                ),
+            }
+        }
+    }
+    assert_eq!(started, 1);
+    assert_eq!(executions(&env).await.len(), 1);
+    let again = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "already_started");
+}
+
+#[tokio::test]
+async fn the_quality_gate_refuses_a_poor_dataset_once() {
+    let env = env("gate", true).await;
+    let mut event = dataset_ready(&env.stack);
+    event["detail"]["summary"]["rows_out"] = json!(500);
+    event["detail"]["summary"]["rows_quarantined"] = json!(2_000);
+    event["detail"]["summary"]["splits"]["test"] = json!(0);
+    let out = invoke(&env.service, event.clone()).await.unwrap();
+    assert_eq!(out["status"], "refused", "{out}");
+    assert_eq!(out["reasons"].as_array().unwrap().len(), 3, "{out}");
+    assert!(executions(&env).await.is_empty());
+    let events = env.stack.received_events(&env.clients).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["detail-type"], "HousingDatasetRejected");
+    assert_eq!(events[0]["detail"]["dataset_id"], DATASET);
+    assert!(events[0]["detail"]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("rows_out 500"));
+
+    let again = invoke(&env.service, event).await.unwrap();
+    assert_eq!(again["status"], "already_refused");
+    assert!(env
+        .stack
+        .received_events(&env.clients)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn status_change(execution_arn: &str, status: &str) -> Value {
+    let mut event = sample("pipeline-execution-failed.json");
+    let pipeline_arn = execution_arn.split("/execution/").next().unwrap();
+    event["detail"]["pipelineArn"] = pipeline_arn.into();
+    event["detail"]["pipelineExecutionArn"] = execution_arn.into();
+    event["detail"]["currentPipelineExecutionStatus"] = status.into();
+    event["resources"] = json!([pipeline_arn, execution_arn]);
+    event
+}
+
+#[tokio::test]
+async fn a_failed_execution_is_announced_with_its_dataset() {
+    let env = env("failed", true).await;
+    let started = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap();
+    let arn = started["execution_arn"].as_str().unwrap().to_string();
+    env.stack.received_events(&env.clients).await.unwrap();
+
+    let out = invoke(&env.service, status_change(&arn, "Failed"))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "training_failed", "{out}");
+    let events = env.stack.received_events(&env.clients).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["detail-type"], "TrainingFailed");
+    assert_eq!(events[0]["detail"]["pipeline_execution_arn"], arn.as_str());
+    assert_eq!(events[0]["detail"]["dataset_id"], DATASET);
+    assert_eq!(events[0]["detail"]["status"], "Failed");
+
+    let ok = invoke(&env.service, status_change(&arn, "Succeeded"))
+        .await
+        .unwrap();
+    assert_eq!(ok["status"], "training_succeeded");
+    let executing = invoke(&env.service, status_change(&arn, "Executing"))
+        .await
+        .unwrap();
+    assert_eq!(executing["status"], "ignored");
+    assert!(env
+        .stack
+        .received_events(&env.clients)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn other_pipelines_and_other_events_are_ignored() {
+    let env = env("others", true).await;
+    // The real AWS examples: other pipelines.
+    for fixture in [
+        "sagemaker-pipeline-execution-status-change.aws-docs.json",
+        "sagemaker-pipeline-execution-status-change.failed.aws-samples.json",
+    ] {
+        let event: Value = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("tests/fixtures/aws-events").join(fixture))
+                .unwrap(),
+        )
+        .unwrap();
+        let out = invoke(&env.service, event).await.unwrap();
+        assert_eq!(out["status"], "ignored", "{fixture}: {out}");
+    }
+    let s3 = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/etl/object-created.eventbridge.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(invoke(&env.service, s3).await.unwrap()["status"], "ignored");
+    let err = invoke(&env.service, json!({"Records": []}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "NonRetryable.UnexpectedEvent");
+    assert!(env
+        .stack
+        .received_events(&env.clients)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_pipeline_is_a_non_retryable_error_that_releases_the_claim() {
+    let env = env("nopipeline", false).await;
+    let err = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap_err();
+    assert!(
+        err.error_type.starts_with("NonRetryable."),
+        "{}: {}",
+        err.error_type,
+        err.error_message
+    );
+    assert!(
+        err.error_message.contains("StartPipelineExecution"),
+        "{}",
+        err.error_message
+    );
+    let keys = env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "claim left behind: {keys:?}");
+}
+
+#[tokio::test]
+async fn the_definition_round_trips_through_create_and_describe_pipeline() {
+    let env = env("definition", true).await;
+    let described = env
+        .clients
+        .sagemaker
+        .describe_pipeline()
+        .pipeline_name(env.stack.pipeline_name())
+        .send()
+        .await
+        .unwrap();
+    let stored: Value = serde_json::from_str(described.pipeline_definition().unwrap()).unwrap();
+    let expected: Value = serde_json::from_str(
+        &build(&DefinitionConfig {
+            role_arn: "arn:aws:iam::123456789012:role/housing-mlops-sagemaker".into(),
+            model_package_group: format!("{}-models", env.stack.pipeline_name()),
+            model_output_uri: format!("s3://{}/models", env.stack.processed_bucket),
+            training_image: xgboost_image("us-east-1").unwrap(),
+        })
+        .to_json(),
+    )
+    .unwrap();
+    assert_eq!(stored, expected);
+}
+
+#[tokio::test]
+async fn throttled_starts_are_retryable_and_release_the_claim() {
+    let mut env = env("throttle", true).await;
+    let throttled = mock!(aws_sdk_sagemaker::Client::start_pipeline_execution)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let list = mock!(aws_sdk_sagemaker::Client::list_pipeline_executions)
+        .then_output(|| aws_sdk_sagemaker::operation::list_pipeline_executions::ListPipelineExecutionsOutput::builder().build());
+    env.service.sagemaker =
+        mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&throttled, &list]);
+    let err = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type, "Retryable.ThrottlingException",
+        "{}",
+        err.error_message
+    );
+    assert!(env
+        .stack
+        .list(&env.clients, &env.stack.processed_bucket, "")
+        .await
+        .unwrap()
+        .is_empty());
+}
