@@ -26,6 +26,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A JSON file of the repository (a sample event, a fixture).
+pub fn read_json(relative: &str) -> Value {
+    let path = repo_root().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The project's venv python (`HOUSING_MLOPS_VENV` overrides the location).
 pub fn venv_python() -> PathBuf {
     let venv = std::env::var_os("HOUSING_MLOPS_VENV")

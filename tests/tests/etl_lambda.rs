@@ -2,7 +2,9 @@
 //! upload → invoke → objects written, Glue partition, event delivered to SQS
 //! through an EventBridge rule; duplicates, rejections, bad events.
 
-use integration_tests::{repo_root, sample_event, sdk_config, shared_moto, Clients, Stack};
+use integration_tests::{
+    read_json, repo_root, sample_event, sdk_config, shared_moto, Clients, Stack,
+};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use shared::dataset::OutputKind;
@@ -53,6 +55,17 @@ async fn invoke(env: &Env, event: Value) -> Result<Value, Diagnostic> {
 }
 
 impl Env {
+    /// The suite's events delivered so far (drains the queue).
+    async fn events(&self) -> Vec<Value> {
+        self.stack.received_events(&self.clients).await.unwrap()
+    }
+
+    /// Every key in the processed bucket.
+    async fn processed_keys(&self) -> Vec<String> {
+        let bucket = &self.stack.processed_bucket;
+        self.stack.list(&self.clients, bucket, "").await.unwrap()
+    }
+
     async fn upload(&self, key: &str, bytes: Vec<u8>) {
         self.stack.upload(&self.clients, key, bytes).await.unwrap();
     }
@@ -66,6 +79,13 @@ impl Env {
         )
         .await
     }
+}
+
+/// Asserts the one object was processed, read from `key` in the raw bucket.
+fn assert_processed_from(env: &Env, response: &Value, key: &str) {
+    assert_eq!(result(response)["status"], "processed", "{response}");
+    let source = format!("s3://{}/{key}", env.stack.raw_bucket);
+    assert_eq!(result(response)["dataset"]["input"]["source"], source);
 }
 
 fn result(response: &Value) -> &Value {
@@ -95,11 +115,7 @@ async fn an_upload_is_processed_end_to_end() {
     assert_eq!(dataset["summary"]["rows_out"], 20_640);
 
     // Every output, under the dataset's prefix, and the marker.
-    let processed = env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap();
+    let processed = env.processed_keys().await;
     let root = format!("datasets/{id}/");
     let expected: Vec<String> = [
         "_SUCCESS",
@@ -203,7 +219,7 @@ async fn an_upload_is_processed_end_to_end() {
     );
 
     // One HousingDatasetReady event reached the queue through the bus's rule.
-    let events = env.stack.received_events(&env.clients).await.unwrap();
+    let events = env.events().await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["detail-type"], "HousingDatasetReady");
     assert_eq!(events[0]["source"], "housing-mlops.etl");
@@ -231,11 +247,7 @@ async fn duplicate_deliveries_publish_one_dataset() {
         .unwrap();
     assert_eq!(result(&first)["status"], "processed");
     let id = result(&first)["dataset"]["dataset_id"].clone();
-    let before = env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap();
+    let before = env.processed_keys().await;
     for (sample, key) in [
         (EVENTBRIDGE, "incoming/housing.csv"),
         (NOTIFICATION, "incoming/housing.csv"),
@@ -248,17 +260,8 @@ async fn duplicate_deliveries_publish_one_dataset() {
         assert_eq!(result(&again)["status"], "duplicate", "{again}");
         assert_eq!(result(&again)["dataset_id"], id);
     }
-    assert_eq!(
-        env.stack
-            .list(&env.clients, &env.stack.processed_bucket, "")
-            .await
-            .unwrap(),
-        before
-    );
-    assert_eq!(
-        env.stack.received_events(&env.clients).await.unwrap().len(),
-        1
-    );
+    assert_eq!(env.processed_keys().await, before);
+    assert_eq!(env.events().await.len(), 1);
 }
 
 #[tokio::test]
@@ -272,16 +275,12 @@ async fn concurrent_deliveries_converge_on_one_dataset() {
         result(&b.unwrap())["status"].clone(),
     ];
     assert!(statuses.contains(&Value::from("processed")), "{statuses:?}");
-    let events = env.stack.received_events(&env.clients).await.unwrap();
+    let events = env.events().await;
     assert!((1..=2).contains(&events.len()));
     assert!(events
         .iter()
         .all(|e| e["detail"]["dataset_id"] == "ds-8a3727f4cf54ac1a327f69b1d5b4db54"));
-    let markers = env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap();
+    let markers = env.processed_keys().await;
     assert_eq!(
         markers.iter().filter(|k| k.ends_with("_SUCCESS")).count(),
         1
@@ -300,11 +299,7 @@ async fn url_encoded_keys_are_decoded() {
         )
         .await
         .unwrap();
-    assert_eq!(result(&response)["status"], "processed", "{response}");
-    assert_eq!(
-        result(&response)["dataset"]["input"]["source"],
-        format!("s3://{}/{key}", env.stack.raw_bucket)
-    );
+    assert_processed_from(&env, &response, key);
 }
 
 #[tokio::test]
@@ -312,11 +307,7 @@ async fn an_unencoded_plus_in_an_eventbridge_key_still_finds_the_object() {
     let env = env("plus").await;
     env.upload("incoming/a+b.csv", housing()).await;
     let response = env.deliver(EVENTBRIDGE, "incoming/a+b.csv").await.unwrap();
-    assert_eq!(result(&response)["status"], "processed", "{response}");
-    assert_eq!(
-        result(&response)["dataset"]["input"]["source"],
-        format!("s3://{}/incoming/a+b.csv", env.stack.raw_bucket)
-    );
+    assert_processed_from(&env, &response, "incoming/a+b.csv");
 }
 
 #[tokio::test]
@@ -355,18 +346,8 @@ async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
             .unwrap(),
         bad
     );
-    assert!(env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(env
-        .stack
-        .received_events(&env.clients)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(env.processed_keys().await.is_empty());
+    assert!(env.events().await.is_empty());
 }
 
 #[tokio::test]
@@ -387,12 +368,7 @@ async fn an_object_over_the_limit_is_refused_naming_the_limit() {
             && message.contains("MAX_OBJECT_BYTES"),
         "{message}"
     );
-    assert!(env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(env.processed_keys().await.is_empty());
 }
 
 #[tokio::test]
@@ -489,19 +465,9 @@ async fn unexpected_events_fail_without_retry() {
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "NonRetryable.UnexpectedEvent");
-    let ignored =
-        invoke(
-            &env,
-            serde_json::from_str(
-                &std::fs::read_to_string(repo_root().join(
-                    "tests/fixtures/aws-events/sagemaker-endpoint-state-change.aws-docs.json",
-                ))
-                .unwrap(),
-            )
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    let endpoint_event =
+        read_json("tests/fixtures/aws-events/sagemaker-endpoint-state-change.aws-docs.json");
+    let ignored = invoke(&env, endpoint_event).await.unwrap();
     assert_eq!(ignored["results"].as_array().map(Vec::len), Some(0));
     assert_eq!(ignored["ignored"].as_array().map(Vec::len), Some(1));
 }

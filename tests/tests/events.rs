@@ -1,14 +1,12 @@
 //! Every real S3 event example (public AWS payloads in tests/fixtures/aws-events)
 //! and every sample in events/ parses to the object it names.
 
-use integration_tests::repo_root;
+use integration_tests::{read_json, repo_root};
 use serde_json::Value;
 use shared::events::s3::{parse, ObjectCreated};
 
 fn load(path: &str) -> Value {
-    let text =
-        std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    read_json(path)
 }
 
 fn only_object(path: &str) -> ObjectCreated {
@@ -85,8 +83,8 @@ fn every_sagemaker_example_is_ignored_by_the_etl() {
         if !name.starts_with("sagemaker-") || !name.ends_with(".json") {
             continue;
         }
-        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let parsed = parse(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let parsed = parse(&load(&format!("tests/fixtures/aws-events/{name}")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
             parsed.objects.is_empty() && parsed.ignored.len() == 1,
             "{name}"

@@ -3,7 +3,7 @@
 //! notifications, an unknown pipeline; throttling with aws-smithy-mocks.
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use integration_tests::{repo_root, sdk_config, shared_moto, Clients, Stack};
+use integration_tests::{read_json, sdk_config, shared_moto, Clients, Stack};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
@@ -40,10 +40,20 @@ async fn env(test: &str, with_pipeline: bool) -> Env {
 }
 
 fn sample(name: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/start-pipeline").join(name)).unwrap(),
-    )
-    .unwrap()
+    read_json(&format!("events/start-pipeline/{name}"))
+}
+
+impl Env {
+    /// The suite's events delivered so far (drains the queue).
+    async fn events(&self) -> Vec<Value> {
+        self.stack.received_events(&self.clients).await.unwrap()
+    }
+
+    /// Every key in the processed bucket.
+    async fn processed_keys(&self) -> Vec<String> {
+        let bucket = &self.stack.processed_bucket;
+        self.stack.list(&self.clients, bucket, "").await.unwrap()
+    }
 }
 
 /// The sample `HousingDatasetReady`, its URIs pointed at this stack's bucket.
@@ -186,7 +196,7 @@ async fn the_quality_gate_refuses_a_poor_dataset_once() {
     assert_eq!(out["status"], "refused", "{out}");
     assert_eq!(out["reasons"].as_array().unwrap().len(), 3, "{out}");
     assert!(executions(&env).await.is_empty());
-    let events = env.stack.received_events(&env.clients).await.unwrap();
+    let events = env.events().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["detail-type"], "HousingDatasetRejected");
     assert_eq!(events[0]["detail"]["dataset_id"], DATASET);
@@ -197,12 +207,7 @@ async fn the_quality_gate_refuses_a_poor_dataset_once() {
 
     let again = invoke(&env.service, event).await.unwrap();
     assert_eq!(again["status"], "already_refused");
-    assert!(env
-        .stack
-        .received_events(&env.clients)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(env.events().await.is_empty());
 }
 
 fn status_change(execution_arn: &str, status: &str) -> Value {
@@ -222,13 +227,13 @@ async fn a_failed_execution_is_announced_with_its_dataset() {
         .await
         .unwrap();
     let arn = started["execution_arn"].as_str().unwrap().to_string();
-    env.stack.received_events(&env.clients).await.unwrap();
+    env.events().await;
 
     let out = invoke(&env.service, status_change(&arn, "Failed"))
         .await
         .unwrap();
     assert_eq!(out["status"], "training_failed", "{out}");
-    let events = env.stack.received_events(&env.clients).await.unwrap();
+    let events = env.events().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["detail-type"], "TrainingFailed");
     assert_eq!(events[0]["detail"]["pipeline_execution_arn"], arn.as_str());
@@ -243,12 +248,7 @@ async fn a_failed_execution_is_announced_with_its_dataset() {
         .await
         .unwrap();
     assert_eq!(executing["status"], "ignored");
-    assert!(env
-        .stack
-        .received_events(&env.clients)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(env.events().await.is_empty());
 }
 
 #[tokio::test]
@@ -259,30 +259,17 @@ async fn other_pipelines_and_other_events_are_ignored() {
         "sagemaker-pipeline-execution-status-change.aws-docs.json",
         "sagemaker-pipeline-execution-status-change.failed.aws-samples.json",
     ] {
-        let event: Value = serde_json::from_str(
-            &std::fs::read_to_string(repo_root().join("tests/fixtures/aws-events").join(fixture))
-                .unwrap(),
-        )
-        .unwrap();
+        let event = read_json(&format!("tests/fixtures/aws-events/{fixture}"));
         let out = invoke(&env.service, event).await.unwrap();
         assert_eq!(out["status"], "ignored", "{fixture}: {out}");
     }
-    let s3 = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/etl/object-created.eventbridge.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let s3 = read_json("events/etl/object-created.eventbridge.json");
     assert_eq!(invoke(&env.service, s3).await.unwrap()["status"], "ignored");
     let err = invoke(&env.service, json!({"Records": []}))
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "NonRetryable.UnexpectedEvent");
-    assert!(env
-        .stack
-        .received_events(&env.clients)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(env.events().await.is_empty());
 }
 
 #[tokio::test]
@@ -302,11 +289,7 @@ async fn an_unknown_pipeline_is_a_non_retryable_error_that_releases_the_claim() 
         "{}",
         err.error_message
     );
-    let keys = env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap();
+    let keys = env.processed_keys().await;
     assert!(keys.is_empty(), "claim left behind: {keys:?}");
 }
 
@@ -358,10 +341,5 @@ async fn throttled_starts_are_retryable_and_release_the_claim() {
         "{}",
         err.error_message
     );
-    assert!(env
-        .stack
-        .list(&env.clients, &env.stack.processed_bucket, "")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(env.processed_keys().await.is_empty());
 }
