@@ -19,7 +19,10 @@ pub async fn handle(
         }
     };
     let outcome = match parse_trigger_event(&event.payload).map_err(fail)? {
-        TriggerEvent::DatasetReady { dataset, .. } => service.on_dataset_ready(&dataset).await,
+        TriggerEvent::DatasetReady { dataset, id } => {
+            tracing::info!(event_id = id.as_deref().unwrap_or("-"), dataset_id = %dataset.dataset_id, "HousingDatasetReady received");
+            service.on_dataset_ready(&dataset).await
+        }
         TriggerEvent::PipelineStatus(change) => service.on_pipeline_status(&change).await,
         TriggerEvent::Other(what) => {
             tracing::warn!(event = %what, "ignored: not an event the trigger handles");

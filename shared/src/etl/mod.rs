@@ -46,6 +46,12 @@ impl CappedPolicy {
     }
 }
 
+impl fmt::Display for CappedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FromStr for CappedPolicy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -174,10 +180,4 @@ pub fn run(bytes: &[u8], source: &Source, options: &EtlOptions) -> Result<EtlOut
     let inspected = input::inspect(bytes)?;
     let parsed = rows::parse(&inspected, options)?;
     outputs::build(dataset_id, identity, &inspected, parsed, options)
-}
-
-impl fmt::Display for CappedPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
