@@ -152,11 +152,13 @@ impl TriggerService {
         ]))
     }
 
+    /// The claim, or `None` when the dataset is unclaimed (one GET, no HEAD first).
     async fn read_claim(&self, marker: &S3Location) -> Result<Option<Claim>, Error> {
-        if s3::head(&self.s3, marker, None).await?.is_none() {
-            return Ok(None);
-        }
-        let bytes = s3::get(&self.s3, marker, None).await?;
+        let bytes = match s3::get(&self.s3, marker, None).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::Internal(format!("unreadable claim {}: {e}", marker.uri())))
