@@ -133,3 +133,15 @@ impl Error {
         format!("{class}.{kind}")
     }
 }
+
+/// What Lambda reports for a failed invocation: the classified type and the
+/// message. Logged here, once, so every handler's `?` records the failure too.
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(e: Error) -> Self {
+        tracing::error!(error_type = %e.error_type(), "{e}");
+        lambda_runtime::Diagnostic {
+            error_type: e.error_type(),
+            error_message: e.to_string(),
+        }
+    }
+}

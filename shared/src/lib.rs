@@ -6,6 +6,7 @@
 //! - [`events`]: the events consumed and published.
 //! - [`aws`]: SDK configuration and classified AWS calls.
 //! - [`training`]: the SageMaker pipeline definition and (feature `sagemaker`) its trigger.
+//! - [`promotion`] (feature `promotion`): registry approvals to endpoints, stage by stage.
 //! - [`config`], [`error`], [`telemetry`].
 
 pub mod aws;
@@ -16,6 +17,8 @@ pub mod error;
 #[cfg(feature = "etl")]
 pub mod etl;
 pub mod events;
+#[cfg(feature = "promotion")]
+pub mod promotion;
 pub mod report;
 pub mod telemetry;
 pub mod training;

@@ -12,14 +12,24 @@ use shared::dataset::DatasetLayout;
 use shared::etl::config::EtlConfig;
 use shared::etl::EtlOptions;
 use shared::events::pipeline::TRIGGER_SOURCE;
+use shared::events::promotion::PROMOTION_SOURCE;
 use shared::events::ETL_SOURCE;
-use shared::training::definition::{build, xgboost_image, DefinitionConfig};
+use shared::promotion::config::PromoteConfig;
+use shared::promotion::stages::{Stages, BUNDLED};
+use shared::training::definition::{
+    build, xgboost_image, DefinitionConfig, METADATA_DATASET_ID, METADATA_EXECUTION_ARN,
+    METADATA_VALIDATION_RMSE,
+};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 
 pub const REGION: &str = "us-east-1";
+/// moto's default account.
+pub const ACCOUNT: &str = "123456789012";
+/// The execution role named in the local stack (moto does not check it).
+pub const SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/housing-mlops-sagemaker";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -112,6 +122,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 /// The resources of one stack, named from a prefix so tests do not collide.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    pub name: String,
     pub raw_bucket: String,
     pub processed_bucket: String,
     pub quarantine_bucket: String,
@@ -149,6 +160,7 @@ impl Stack {
     /// Names for a stack called `name` (lower case, digits and '-').
     pub fn named(name: &str) -> Stack {
         Stack {
+            name: name.to_string(),
             raw_bucket: format!("{name}-raw"),
             processed_bucket: format!("{name}-processed"),
             quarantine_bucket: format!("{name}-quarantine"),
@@ -202,7 +214,7 @@ impl Stack {
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .cloned()
             .context("queue ARN")?;
-        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE]});
+        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE, PROMOTION_SOURCE]});
         clients
             .events
             .put_rule()
@@ -248,8 +260,8 @@ impl Stack {
     /// Creates the training pipeline from the generated definition.
     pub async fn create_pipeline(&self, clients: &Clients) -> Result<String> {
         let definition = build(&DefinitionConfig {
-            role_arn: "arn:aws:iam::123456789012:role/housing-mlops-sagemaker".into(),
-            model_package_group: format!("{}-models", self.pipeline_name()),
+            role_arn: SAGEMAKER_ROLE.into(),
+            model_package_group: self.model_package_group(),
             model_output_uri: format!("s3://{}/models", self.processed_bucket),
             training_image: xgboost_image(REGION).context("XGBoost image")?,
         });
@@ -258,12 +270,132 @@ impl Stack {
             .create_pipeline()
             .pipeline_name(self.pipeline_name())
             .pipeline_definition(definition.to_json())
-            .role_arn("arn:aws:iam::123456789012:role/housing-mlops-sagemaker")
+            .role_arn(SAGEMAKER_ROLE)
             .client_request_token(format!("create-{}", self.pipeline_name()))
             .send()
             .await
             .context("create pipeline")?;
         Ok(out.pipeline_arn().unwrap_or_default().to_string())
+    }
+
+    /// The model package group the pipeline registers models in.
+    pub fn model_package_group(&self) -> String {
+        format!("{}-models", self.pipeline_name())
+    }
+
+    pub async fn create_model_package_group(&self, clients: &Clients) -> Result<()> {
+        clients
+            .sagemaker
+            .create_model_package_group()
+            .model_package_group_name(self.model_package_group())
+            .model_package_group_description("housing-mlops models (local stack)")
+            .send()
+            .await
+            .context("create model package group")?;
+        Ok(())
+    }
+
+    /// Registers a model package as the pipeline's RegisterModel step does
+    /// (PendingManualApproval, with the metadata promotion reads); returns its ARN.
+    pub async fn register_model(
+        &self,
+        clients: &Clients,
+        validation_rmse: f64,
+        dataset_id: &str,
+        execution_arn: &str,
+    ) -> Result<String> {
+        use aws_sdk_sagemaker::types::{
+            InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+        };
+        let container = ModelPackageContainerDefinition::builder()
+            .image(xgboost_image(REGION).context("XGBoost image")?)
+            .model_data_url(format!(
+                "s3://{}/models/{dataset_id}/model.tar.gz",
+                self.processed_bucket
+            ))
+            .build();
+        let inference = InferenceSpecification::builder()
+            .containers(container)
+            .supported_content_types("text/csv")
+            .supported_response_mime_types("text/csv")
+            .build();
+        let out = clients
+            .sagemaker
+            .create_model_package()
+            .model_package_group_name(self.model_package_group())
+            .inference_specification(inference)
+            .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+            .customer_metadata_properties(METADATA_DATASET_ID, dataset_id)
+            .customer_metadata_properties(METADATA_VALIDATION_RMSE, validation_rmse.to_string())
+            .customer_metadata_properties(METADATA_EXECUTION_ARN, execution_arn)
+            .send()
+            .await
+            .context("create model package")?;
+        Ok(out.model_package_arn().unwrap_or_default().to_string())
+    }
+
+    /// Approves a model package in the registry (what a reviewer does).
+    pub async fn approve(&self, clients: &Clients, arn: &str) -> Result<()> {
+        // moto's UpdateModelPackage drops the metadata unless it is sent again
+        // (SageMaker keeps it); sending it unchanged is harmless on both.
+        let described = clients
+            .sagemaker
+            .describe_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+            .context("describe model package")?;
+        clients
+            .sagemaker
+            .update_model_package()
+            .model_package_arn(arn)
+            .model_approval_status(aws_sdk_sagemaker::types::ModelApprovalStatus::Approved)
+            .approval_description("approved by the local stack")
+            .set_customer_metadata_properties(described.customer_metadata_properties().cloned())
+            .send()
+            .await
+            .context("approve model package")?;
+        Ok(())
+    }
+
+    /// The bundled stages, with endpoints named after this stack so stacks on
+    /// one emulator do not share endpoints.
+    pub fn stages(&self) -> Stages {
+        let mut stages = Stages::parse(BUNDLED).expect("bundled stages");
+        for stage in &mut stages.stages {
+            stage.endpoint = format!("{}-{}", self.name, stage.name);
+        }
+        stages
+    }
+
+    pub fn data_capture_uri(&self) -> String {
+        format!("s3://{}/data-capture", self.processed_bucket)
+    }
+
+    /// promote-model's configuration for this stack (its own endpoints).
+    pub fn promote_config(&self) -> PromoteConfig {
+        PromoteConfig {
+            stages: self.stages(),
+            model_package_groups: vec![self.model_package_group()],
+            account_id: ACCOUNT.into(),
+            region: REGION.into(),
+            event_bus: self.bus.clone(),
+            model_role_arn: SAGEMAKER_ROLE.into(),
+            data_capture_uri: Some(self.data_capture_uri()),
+        }
+    }
+
+    /// promote-model's environment, as Lambda would set it (the bundled stages file).
+    pub fn promote_env(&self, endpoint: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("MODEL_PACKAGE_GROUPS", self.model_package_group()),
+            ("EXPECTED_ACCOUNT_ID", ACCOUNT.to_string()),
+            ("EVENT_BUS_NAME", self.bus.clone()),
+            ("SAGEMAKER_ROLE_ARN", SAGEMAKER_ROLE.to_string()),
+            ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
+        ];
+        env.extend(Self::local_aws_env(endpoint));
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
     /// The trigger's configuration for this stack.

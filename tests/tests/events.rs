@@ -132,3 +132,160 @@ fn pipeline_status_examples_parse() {
         TriggerEvent::Other(_)
     ));
 }
+
+fn promotion_event(path: &str, event: &Value) -> shared::events::promotion::PromotionEvent {
+    shared::events::promotion::parse_promotion_event(event)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn model_package_examples_parse_with_their_quirks() {
+    use shared::events::promotion::PromotionEvent;
+    use shared::events::EpochMillis;
+    // Exactly as documented: `source` twice (the last, an array, wins), ISO times.
+    let docs = "tests/fixtures/aws-events/sagemaker-model-package-state-change.aws-docs.json";
+    let exact = load(docs);
+    assert!(
+        exact["source"].is_array(),
+        "serde_json keeps the last `source`"
+    );
+    let normalized = load(
+        "tests/fixtures/aws-events/sagemaker-model-package-state-change.aws-docs.normalized.json",
+    );
+    for event in [&exact, &normalized] {
+        match promotion_event(docs, event) {
+            PromotionEvent::PackageStateChange {
+                change,
+                account,
+                region,
+                id,
+            } => {
+                assert_eq!(
+                    change.model_package_group_name,
+                    "versionedmp-p-idy6c3e1fiqj"
+                );
+                assert_eq!(change.model_package_version, 2);
+                assert_eq!(change.model_approval_status, "Rejected");
+                assert!(!change.is_approved());
+                assert_eq!(change.creation_time, Some(EpochMillis(1_614_186_014_000)));
+                assert_eq!(
+                    (account.as_deref(), region.as_deref()),
+                    (Some("123456789012"), Some("us-east-2"))
+                );
+                assert_eq!(id.as_deref(), Some("844e2571-85d4-695f-b930-0153b71dcb42"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // The captured event with placeholders: not JSON as published (placeholders,
+    // a trailing comma). Filled in, it parses: epoch-millisecond CreationTime,
+    // ModelPackageName, no duplicate source.
+    let text = std::fs::read_to_string(repo_root().join(
+        "tests/fixtures/aws-events/sagemaker-model-package-state-change.aws-samples-drift-detection.redacted.txt",
+    ))
+    .unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+    let filled = text
+        .replace("<<account>>", "123456789012")
+        .replace("<<region>>", "us-east-1")
+        .replace("<<project_name>>", "drift-project")
+        .replace("<<project_id>>", "p-abc")
+        .replace("<<training-image>>", "image")
+        .replace(
+            "\"ModelPackageVersion\": <<version>>",
+            "\"ModelPackageVersion\": 7",
+        )
+        .replace("<<version>>", "7")
+        .replace("],\n        },", "]\n        },");
+    let captured: Value = serde_json::from_str(&filled).expect("filled-in event is JSON");
+    match promotion_event("drift-detection", &captured) {
+        PromotionEvent::PackageStateChange { change, .. } => {
+            assert_eq!(change.model_package_version, 7);
+            assert!(change.is_approved());
+            assert_eq!(change.creation_time, Some(EpochMillis(1_622_695_255_225)));
+            assert_eq!(
+                change.model_package_arn,
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/drift-project/7"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A hand-written version as a string ("7") is accepted too.
+    let mut string_version = normalized.clone();
+    string_version["detail"]["ModelPackageVersion"] = "7".into();
+    match promotion_event(docs, &string_version) {
+        PromotionEvent::PackageStateChange { change, .. } => {
+            assert_eq!(change.model_package_version, 7)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn endpoint_state_examples_parse() {
+    use shared::events::endpoint::EndpointState;
+    use shared::events::promotion::PromotionEvent;
+    use shared::events::EpochMillis;
+    let docs = "tests/fixtures/aws-events/sagemaker-endpoint-state-change.aws-docs.json";
+    match promotion_event(docs, &load(docs)) {
+        PromotionEvent::EndpointState { change, .. } => {
+            assert_eq!(change.endpoint_name, "MyEndpoint");
+            assert_eq!(change.state(), EndpointState::InService);
+            assert_eq!(change.creation_time, Some(EpochMillis(1_592_411_992_203)));
+            assert_eq!(
+                change.endpoint_config_name.as_deref(),
+                Some("MyEndpointConfig")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let sample = "events/promote-model/endpoint-rolling-back.json";
+    match promotion_event(sample, &load(sample)) {
+        PromotionEvent::EndpointState { change, .. } => {
+            assert_eq!(change.endpoint_name, "housing-mlops-pre-prod");
+            assert_eq!(change.state(), EndpointState::RollingBack);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_promotion_samples_name_the_local_stack() {
+    use shared::events::promotion::PromotionEvent;
+    let approved = "events/promote-model/model-package-approved.json";
+    match promotion_event(approved, &load(approved)) {
+        PromotionEvent::PackageStateChange { change, .. } => {
+            assert_eq!(
+                change.model_package_group_name,
+                "housing-mlops-local-training-models"
+            );
+            assert_eq!(change.model_package_version, 1);
+            assert!(change.is_approved());
+        }
+        other => panic!("{other:?}"),
+    }
+    let promote = "events/promote-model/promote-to-pre-prod.json";
+    match promotion_event(promote, &load(promote)) {
+        PromotionEvent::Promote { command, .. } => {
+            assert_eq!(command.target_stage, "pre-prod");
+            assert_eq!(command.model_package_version, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every SageMaker fixture is routed: none is an unknown event to promote-model
+    // except the pipeline ones, which belong to the trigger.
+    for name in [
+        "sagemaker-pipeline-execution-status-change.aws-docs.json",
+        "sagemaker-pipeline-execution-step-status-change.aws-docs.json",
+    ] {
+        let path = format!("tests/fixtures/aws-events/{name}");
+        assert!(
+            matches!(
+                promotion_event(&path, &load(&path)),
+                PromotionEvent::Other(_)
+            ),
+            "{name}"
+        );
+    }
+}

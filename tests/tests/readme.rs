@@ -46,3 +46,8 @@ fn the_trigger_configuration_table_matches_the_code() {
         &shared::training::config::VARIABLES,
     );
 }
+
+#[test]
+fn the_promotion_configuration_table_matches_the_code() {
+    check_table("## Promotion", &shared::promotion::config::VARIABLES);
+}

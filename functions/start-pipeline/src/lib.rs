@@ -11,14 +11,8 @@ pub async fn handle(
     service: &TriggerService,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    let fail = |e: shared::Error| {
-        tracing::error!(error_type = %e.error_type(), "{e}");
-        Diagnostic {
-            error_type: e.error_type(),
-            error_message: e.to_string(),
-        }
-    };
-    let outcome = match parse_trigger_event(&event.payload).map_err(fail)? {
+    // A `shared::Error` becomes a logged, classified Diagnostic through `?`.
+    let outcome = match parse_trigger_event(&event.payload)? {
         TriggerEvent::DatasetReady { dataset, id } => {
             tracing::info!(event_id = id.as_deref().unwrap_or("-"), dataset_id = %dataset.dataset_id, "HousingDatasetReady received");
             service.on_dataset_ready(&dataset).await
@@ -30,7 +24,6 @@ pub async fn handle(
                 reason: format!("not handled: {what}"),
             })
         }
-    }
-    .map_err(fail)?;
+    }?;
     Ok(json!(outcome))
 }

@@ -5,6 +5,8 @@ pub mod bus;
 #[cfg(feature = "etl")]
 pub mod catalog;
 pub mod s3;
+#[cfg(feature = "sagemaker")]
+pub mod sagemaker;
 
 use crate::config::AwsSettings;
 use aws_config::{BehaviorVersion, SdkConfig};

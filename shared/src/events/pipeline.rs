@@ -1,13 +1,13 @@
 //! SageMaker "Model Building Pipeline Execution Status Change" (consumed), and the
 //! training events the trigger publishes.
 
+use super::{Envelope, SAGEMAKER_SOURCE};
 use crate::dataset::DatasetId;
 use crate::error::Error;
 use crate::report::ReportSummary;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const SAGEMAKER_SOURCE: &str = "aws.sagemaker";
 pub const PIPELINE_STATUS_CHANGE: &str =
     "SageMaker Model Building Pipeline Execution Status Change";
 
@@ -47,25 +47,16 @@ pub enum TriggerEvent {
 
 /// Routes an EventBridge event to what the trigger understands.
 pub fn parse_trigger_event(event: &Value) -> Result<TriggerEvent, Error> {
-    let source = event.get("source").and_then(Value::as_str);
-    let detail_type = event.get("detail-type").and_then(Value::as_str);
-    let (Some(source), Some(detail_type)) = (source, detail_type) else {
-        return Err(Error::Event(
-            "not an EventBridge event (no source / detail-type)".into(),
-        ));
-    };
-    let detail = event.get("detail").cloned().unwrap_or_default();
-    match (source, detail_type) {
+    let envelope = Envelope::read(event)?;
+    match (envelope.source, envelope.detail_type) {
         (super::ETL_SOURCE, super::DATASET_READY) => Ok(TriggerEvent::DatasetReady {
-            id: event.get("id").and_then(Value::as_str).map(str::to_string),
-            dataset: serde_json::from_value(detail)
-                .map_err(|e| Error::Event(format!("malformed {}: {e}", super::DATASET_READY)))?,
+            id: envelope.id.map(str::to_string),
+            dataset: envelope.detail()?,
         }),
-        (SAGEMAKER_SOURCE, PIPELINE_STATUS_CHANGE) => Ok(TriggerEvent::PipelineStatus(
-            serde_json::from_value(detail)
-                .map_err(|e| Error::Event(format!("malformed pipeline status change: {e}")))?,
-        )),
-        _ => Ok(TriggerEvent::Other(format!("{source} {detail_type}"))),
+        (SAGEMAKER_SOURCE, PIPELINE_STATUS_CHANGE) => {
+            Ok(TriggerEvent::PipelineStatus(envelope.detail()?))
+        }
+        (source, detail_type) => Ok(TriggerEvent::Other(format!("{source} {detail_type}"))),
     }
 }
 

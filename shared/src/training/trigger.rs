@@ -107,20 +107,6 @@ pub fn client_request_token(id: &DatasetId) -> String {
     format!("housing-mlops-{id}")
 }
 
-fn sagemaker_error<E>(
-    op: &'static str,
-    e: aws_sdk_sagemaker::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    AwsError::from_sdk("SageMaker", op, e)
-}
-
 impl TriggerService {
     pub fn new(sdk: &aws_config::SdkConfig, config: TriggerConfig) -> Self {
         TriggerService {
@@ -299,7 +285,7 @@ impl TriggerService {
             .sort_order(aws_sdk_sagemaker::types::SortOrder::Descending)
             .send()
             .await
-            .map_err(|e| sagemaker_error("ListPipelineExecutions", e))?;
+            .map_err(|e| crate::aws::sagemaker::error("ListPipelineExecutions", e))?;
         let name = display_name(id);
         Ok(out
             .pipeline_execution_summaries()
@@ -344,7 +330,7 @@ impl TriggerService {
                 // afresh. Safe even if the call reached SageMaker: the retry sends the
                 // same ClientRequestToken, and AWS returns the same execution.
                 s3::delete(&self.s3, marker).await?;
-                return Err(sagemaker_error("StartPipelineExecution", e).into());
+                return Err(crate::aws::sagemaker::error("StartPipelineExecution", e).into());
             }
         };
         let claim = Claim::Started {
@@ -397,7 +383,7 @@ impl TriggerService {
                     .pipeline_execution_arn(&execution_arn)
                     .send()
                     .await
-                    .map_err(|e| sagemaker_error("DescribePipelineExecution", e))?;
+                    .map_err(|e| crate::aws::sagemaker::error("DescribePipelineExecution", e))?;
                 let reason = described
                     .failure_reason()
                     .filter(|r| !r.is_empty())
@@ -412,7 +398,9 @@ impl TriggerService {
                     .pipeline_execution_arn(&execution_arn)
                     .send()
                     .await
-                    .map_err(|e| sagemaker_error("ListPipelineParametersForExecution", e))?;
+                    .map_err(|e| {
+                        crate::aws::sagemaker::error("ListPipelineParametersForExecution", e)
+                    })?;
                 let dataset_id = parameters
                     .pipeline_parameters()
                     .iter()

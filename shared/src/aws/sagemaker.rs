@@ -1,0 +1,34 @@
+//! SageMaker calls' errors, classified like every other AWS failure.
+
+use crate::error::AwsError;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub fn error<E>(
+    operation: &'static str,
+    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    AwsError::from_sdk("SageMaker", operation, e)
+}
+
+/// SageMaker reports a missing endpoint, endpoint config, model or package as a
+/// `ValidationException` ("Could not find endpoint ...", "... does not exist"),
+/// not as a 404.
+pub fn is_missing(e: &AwsError) -> bool {
+    let message = e.message.to_ascii_lowercase();
+    e.is_not_found()
+        || (e.code.as_deref() == Some("ValidationException")
+            && (message.contains("could not find")
+                || message.contains("does not exist")
+                || message.contains("not found")))
+}
+
+/// A create that lost a race with an identical create ("Cannot create already
+/// existing ...") : the resource is there, which is what was wanted.
+pub fn is_already_existing(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("ValidationException")
+        && e.message.to_ascii_lowercase().contains("already exist")
+}

@@ -1,0 +1,131 @@
+//! Promotion: the events promote-model consumes (registry approvals, the
+//! `PromoteModel` command, endpoint state changes) and those it publishes.
+
+use super::endpoint::{EndpointStateChange, ENDPOINT_STATE_CHANGE};
+use super::registry::{ModelPackageStateChange, MODEL_PACKAGE_STATE_CHANGE};
+use super::{number_or_string, Envelope, SAGEMAKER_SOURCE};
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `source` of every event promote-model publishes.
+pub const PROMOTION_SOURCE: &str = "housing-mlops.promotion";
+/// `source` of the `PromoteModel` command (a person or CI puts it on the bus).
+pub const OPERATOR_SOURCE: &str = "housing-mlops.operator";
+/// `detail-type` of the command that promotes a package to the next stage.
+pub const PROMOTE_MODEL: &str = "PromoteModel";
+/// A deployment to a stage started (create or blue/green update).
+pub const MODEL_PROMOTED: &str = "ModelPromoted";
+/// A promotion was refused; the detail says why, with the numbers.
+pub const PROMOTION_REFUSED: &str = "PromotionRefused";
+/// SageMaker is rolling a stage's endpoint back (an alarm fired during a deployment).
+pub const DEPLOYMENT_ROLLED_BACK: &str = "DeploymentRolledBack";
+/// A stage's endpoint failed to deploy, or its rollback failed.
+pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+
+/// "Promote version N of this group to that stage."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoteModel {
+    pub model_package_group: String,
+    #[serde(deserialize_with = "number_or_string")]
+    pub model_package_version: u32,
+    pub target_stage: String,
+    /// Who asked (a person or a CI job), recorded in the published events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPromoted {
+    pub stage: String,
+    pub endpoint: String,
+    /// `create` (a new endpoint) or `update` (blue/green on a serving one).
+    pub action: String,
+    pub endpoint_config: String,
+    pub model: String,
+    pub model_package_arn: String,
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    /// The traffic shifting used (`all-at-once`, `canary 10% / 600s`, ...).
+    pub deployment: String,
+    pub alarms: Vec<String>,
+    pub dataset_id: Option<String>,
+    pub validation_rmse: Option<f64>,
+    pub pipeline_execution_arn: Option<String>,
+    /// The package this one replaces, if the stage served one.
+    pub replaces_model_package_arn: Option<String>,
+    pub source_event_id: Option<String>,
+    pub requested_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromotionRefused {
+    pub stage: String,
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    pub model_package_arn: Option<String>,
+    /// Machine-readable: `QualityGate`, `PreviousStageNotServing`, `WouldDowngrade`, ...
+    pub reason: String,
+    pub message: String,
+    pub candidate_rmse: Option<f64>,
+    pub serving_rmse: Option<f64>,
+    /// Relative RMSE increase allowed over the serving model.
+    pub rmse_tolerance: Option<f64>,
+    pub serving_model_package_arn: Option<String>,
+    pub source_event_id: Option<String>,
+    pub requested_by: Option<String>,
+}
+
+/// `DeploymentRolledBack` / `DeploymentFailed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentReport {
+    pub stage: String,
+    pub endpoint: String,
+    pub endpoint_status: String,
+    pub endpoint_config: Option<String>,
+    pub source_event_id: Option<String>,
+}
+
+/// What promote-model was handed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromotionEvent {
+    PackageStateChange {
+        id: Option<String>,
+        account: Option<String>,
+        region: Option<String>,
+        change: ModelPackageStateChange,
+    },
+    Promote {
+        id: Option<String>,
+        command: PromoteModel,
+    },
+    EndpointState {
+        id: Option<String>,
+        change: EndpointStateChange,
+    },
+    /// Well-formed, but not an event promote-model handles.
+    Other(String),
+}
+
+/// Routes an EventBridge event to what promote-model understands.
+pub fn parse_promotion_event(event: &Value) -> Result<PromotionEvent, Error> {
+    let envelope = Envelope::read(event)?;
+    let id = envelope.id.map(str::to_string);
+    match (envelope.source, envelope.detail_type) {
+        (SAGEMAKER_SOURCE, MODEL_PACKAGE_STATE_CHANGE) => Ok(PromotionEvent::PackageStateChange {
+            id,
+            account: envelope.account.map(str::to_string),
+            region: envelope.region.map(str::to_string),
+            change: envelope.detail()?,
+        }),
+        (SAGEMAKER_SOURCE, ENDPOINT_STATE_CHANGE) => Ok(PromotionEvent::EndpointState {
+            id,
+            change: envelope.detail()?,
+        }),
+        (OPERATOR_SOURCE, PROMOTE_MODEL) => Ok(PromotionEvent::Promote {
+            id,
+            command: envelope.detail()?,
+        }),
+        (source, detail_type) => Ok(PromotionEvent::Other(format!("{source} {detail_type}"))),
+    }
+}

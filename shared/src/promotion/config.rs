@@ -1,0 +1,209 @@
+//! promote-model's configuration, from environment variables and the stages file.
+
+use super::stages::{Stages, BUNDLED};
+use crate::config::{ConfigError, Env};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromoteConfig {
+    pub stages: Stages,
+    /// `MODEL_PACKAGE_GROUPS`: the allow-list; approvals in other groups are ignored.
+    pub model_package_groups: Vec<String>,
+    /// `EXPECTED_ACCOUNT_ID`: registry events from other accounts are ignored.
+    pub account_id: String,
+    /// `AWS_REGION`: registry events from other regions are ignored.
+    pub region: String,
+    /// `EVENT_BUS_NAME`: where promotions, refusals and rollbacks are published.
+    pub event_bus: String,
+    /// `SAGEMAKER_ROLE_ARN`: the execution role of the SageMaker models created.
+    pub model_role_arn: String,
+    /// `DATA_CAPTURE_S3_URI`: where endpoints capture requests (stages with capture on).
+    pub data_capture_uri: Option<String>,
+}
+
+/// Every variable promote-model reads, with its default (`None`: required;
+/// `Some("")`: optional, described in the README).
+pub const VARIABLES: [(&str, Option<&str>); 7] = [
+    ("MODEL_PACKAGE_GROUPS", None),
+    ("EXPECTED_ACCOUNT_ID", None),
+    ("AWS_REGION", None),
+    ("EVENT_BUS_NAME", None),
+    ("SAGEMAKER_ROLE_ARN", None),
+    ("STAGES_FILE", Some("")),
+    ("DATA_CAPTURE_S3_URI", Some("")),
+];
+
+impl PromoteConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Env::new(lookup);
+        let model_package_groups: Vec<String> = env
+            .required("MODEL_PACKAGE_GROUPS")
+            .split(',')
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        let account_id = env.required("EXPECTED_ACCOUNT_ID");
+        let is_account_id =
+            account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit());
+        if !account_id.is_empty() && !is_account_id {
+            env.error(format!(
+                "EXPECTED_ACCOUNT_ID={account_id:?} is not a 12-digit AWS account id"
+            ));
+        }
+        let region = env.required("AWS_REGION");
+        let event_bus = env.required("EVENT_BUS_NAME");
+        let model_role_arn = env.required("SAGEMAKER_ROLE_ARN");
+        let is_role_arn = model_role_arn.starts_with("arn:") && model_role_arn.contains(":role/");
+        if !model_role_arn.is_empty() && !is_role_arn {
+            env.error(format!(
+                "SAGEMAKER_ROLE_ARN={model_role_arn:?} is not an IAM role ARN"
+            ));
+        }
+        let stages_file = env.optional("STAGES_FILE", "");
+        let (source, yaml) = if stages_file.is_empty() {
+            (
+                "bundled infra/stages.yaml".to_string(),
+                Ok(BUNDLED.to_string()),
+            )
+        } else {
+            (
+                format!("STAGES_FILE={stages_file}"),
+                std::fs::read_to_string(&stages_file),
+            )
+        };
+        let stages = match yaml {
+            Err(e) => {
+                env.error(format!("{source}: cannot be read: {e}"));
+                None
+            }
+            Ok(yaml) => match Stages::parse(&yaml) {
+                Ok(stages) => Some(stages),
+                Err(e) => {
+                    for problem in e.0 {
+                        env.error(format!("{source}: {problem}"));
+                    }
+                    None
+                }
+            },
+        };
+        let data_capture_uri =
+            Some(env.optional("DATA_CAPTURE_S3_URI", "")).filter(|u| !u.is_empty());
+        if let Some(uri) = &data_capture_uri {
+            if !uri.starts_with("s3://") || uri.len() <= "s3://".len() {
+                env.error(format!("DATA_CAPTURE_S3_URI={uri:?} is not an s3:// URI"));
+            }
+        }
+        if let Some(stages) = &stages {
+            let capturing: Vec<&str> = stages
+                .stages
+                .iter()
+                .filter(|s| s.data_capture_percent > 0)
+                .map(|s| s.name.as_str())
+                .collect();
+            if data_capture_uri.is_none() && !capturing.is_empty() {
+                env.error(format!(
+                    "DATA_CAPTURE_S3_URI is required: stages {} capture requests",
+                    capturing.join(", ")
+                ));
+            }
+        }
+        let config = stages.map(|stages| PromoteConfig {
+            stages,
+            model_package_groups,
+            account_id,
+            region,
+            event_bus,
+            model_role_arn,
+            data_capture_uri,
+        });
+        match env.finish(config)? {
+            Some(config) => Ok(config),
+            None => Err(ConfigError(vec!["no stages".into()])),
+        }
+    }
+
+    /// Is this model package group on the allow-list?
+    pub fn allows(&self, group: &str) -> bool {
+        self.model_package_groups
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(group))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup<'a>(vars: &'a HashMap<&'a str, String>) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.get(k).cloned()
+    }
+
+    #[test]
+    fn a_complete_configuration_reads() {
+        let vars = HashMap::from([
+            (
+                "MODEL_PACKAGE_GROUPS",
+                " housing-models , other ".to_string(),
+            ),
+            ("EXPECTED_ACCOUNT_ID", "123456789012".to_string()),
+            ("AWS_REGION", "eu-west-1".to_string()),
+            ("EVENT_BUS_NAME", "bus".to_string()),
+            (
+                "SAGEMAKER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/sm".to_string(),
+            ),
+            ("DATA_CAPTURE_S3_URI", "s3://bucket/capture".to_string()),
+        ]);
+        let config = PromoteConfig::from_lookup(lookup(&vars)).unwrap();
+        assert_eq!(config.model_package_groups, ["housing-models", "other"]);
+        assert!(config.allows("Housing-Models"));
+        assert!(!config.allows("housing"));
+        assert_eq!(config.stages.stages.len(), 3);
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("stages.yaml");
+        std::fs::write(&file, "rmse_tolerance: 3\nstages: []\n").unwrap();
+        let vars = HashMap::from([
+            ("EXPECTED_ACCOUNT_ID", "12345".to_string()),
+            ("SAGEMAKER_ROLE_ARN", "sm-role".to_string()),
+            ("STAGES_FILE", file.display().to_string()),
+        ]);
+        let text = PromoteConfig::from_lookup(lookup(&vars))
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "MODEL_PACKAGE_GROUPS is required",
+            "EXPECTED_ACCOUNT_ID=\"12345\" is not a 12-digit",
+            "AWS_REGION is required",
+            "EVENT_BUS_NAME is required",
+            "SAGEMAKER_ROLE_ARN=\"sm-role\" is not an IAM role ARN",
+            "rmse_tolerance: 3",
+            "stages: at least one stage",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?}: {text}");
+        }
+        let missing = HashMap::from([("STAGES_FILE", "/nonexistent/stages.yaml".to_string())]);
+        let text = PromoteConfig::from_lookup(lookup(&missing))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("STAGES_FILE=/nonexistent/stages.yaml: cannot be read"),
+            "{text}"
+        );
+        // The bundled stages capture requests: a destination is required.
+        let text = PromoteConfig::from_lookup(lookup(&HashMap::new()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("DATA_CAPTURE_S3_URI is required: stages dev, pre-prod, prod"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Promotion: approved registry models to real-time endpoints, stage by stage
+//! (`infra/stages.yaml`), with blue/green traffic shifting and alarm rollback.
+//!
+//! - [`stages`]: the stages file and its validation;
+//! - [`config`]: the function's environment;
+//! - [`lineage`]: packages, lineage tags and deterministic resource names;
+//! - [`service`]: what happens for each event.
+
+pub mod config;
+pub mod lineage;
+pub mod service;
+pub mod stages;

@@ -1,0 +1,1016 @@
+//! What promote-model does for each event.
+//!
+//! - **Approval** (registry "Approved", allowed group, our account and region):
+//!   the group's *latest* approved version goes to the first stage, so a late or
+//!   re-delivered approval of an older version never downgrades it.
+//! - **`PromoteModel`** (group, version, target stage): refused unless that
+//!   package is InService on the stage before; then deployed to the target.
+//! - **Endpoint state change** of a stage's endpoint: a rollback or a failure is
+//!   published with a metric; InService moves the package on to the next stage
+//!   when that stage has no manual gate.
+//!
+//! A deployment creates (if absent) a Model from the package and an
+//! EndpointConfig named from the package and the stage's settings, both tagged
+//! with the lineage; then creates the endpoint, or updates it blue/green with the
+//! stage's traffic shifting and rollback alarms. Serving that config already is a
+//! no-op; an endpoint mid-deployment is a retryable error (EventBridge retries;
+//! the function never waits in a loop). Before an update, the quality gate
+//! compares the candidate's validation RMSE with the serving one's.
+
+use super::config::PromoteConfig;
+use super::lineage::{self, Lineage, Package};
+use super::stages::{Deployment, Stage};
+use crate::aws::{bus, sagemaker};
+use crate::error::{AwsError, Error};
+use crate::events::endpoint::{EndpointState, EndpointStateChange};
+use crate::events::promotion::{
+    DeploymentReport, ModelPromoted, PromoteModel, PromotionRefused, DEPLOYMENT_FAILED,
+    DEPLOYMENT_ROLLED_BACK, MODEL_PROMOTED, PROMOTION_REFUSED, PROMOTION_SOURCE,
+};
+use crate::events::registry::{ModelPackageStateChange, APPROVED};
+use crate::telemetry::{Metrics, Unit};
+use crate::training::definition::{
+    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
+};
+use aws_sdk_sagemaker::types::{
+    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, CaptureMode,
+    CaptureOption, ContainerDefinition, DataCaptureConfig, DeploymentConfig, ModelApprovalStatus,
+    ModelPackageSortBy, ProductionVariant, ProductionVariantInstanceType, SortOrder, Tag,
+    TrafficRoutingConfig, TrafficRoutingConfigType,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+const FUNCTION: &str = "promote-model";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PromotionOutcome {
+    /// A deployment started: the endpoint is being created or updated.
+    Deploying {
+        stage: String,
+        endpoint: String,
+        action: String,
+        endpoint_config: String,
+        model: String,
+        model_package_arn: String,
+        deployment: String,
+    },
+    /// The stage already serves this package with these settings (or a newer one).
+    AlreadyServing {
+        stage: String,
+        endpoint: String,
+        endpoint_config: String,
+        model_package_arn: Option<String>,
+    },
+    /// The stage is already being deployed to with this config.
+    AlreadyDeploying {
+        stage: String,
+        endpoint: String,
+        endpoint_config: String,
+    },
+    /// Refused, and `PromotionRefused` published.
+    Refused {
+        stage: String,
+        reason: String,
+        message: String,
+    },
+    /// A rollback or failure, published.
+    Reported {
+        detail_type: String,
+        stage: String,
+        endpoint: String,
+        endpoint_status: String,
+    },
+    Ignored {
+        reason: String,
+    },
+}
+
+/// Why a deployment is asked for, for the published events.
+#[derive(Debug, Clone, Copy, Default)]
+struct Request<'a> {
+    source_event_id: Option<&'a str>,
+    requested_by: Option<&'a str>,
+    /// A person asked (`PromoteModel`): an older version than the serving one
+    /// is refused out loud rather than skipped.
+    explicit: bool,
+}
+
+/// What an endpoint serves now.
+#[derive(Debug, Clone)]
+struct Serving {
+    state: EndpointState,
+    endpoint_config: String,
+    pending_config: Option<String>,
+    lineage: Option<Lineage>,
+}
+
+pub struct PromotionService {
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub config: PromoteConfig,
+}
+
+fn busy(endpoint: &str, state: &EndpointState) -> Error {
+    Error::Aws(AwsError {
+        service: "housing-mlops",
+        operation: "Deploy",
+        code: Some("EndpointBusy".into()),
+        status: None,
+        retryable: true,
+        message: format!(
+            "endpoint {endpoint} is {state}: another deployment is under way; retry later"
+        ),
+    })
+}
+
+fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
+    tracing::info!(%reason, "ignored");
+    Ok(PromotionOutcome::Ignored { reason })
+}
+
+fn same_arn(a: &str, b: &str) -> bool {
+    // SageMaker lower-cases names inside ARNs.
+    a.eq_ignore_ascii_case(b)
+}
+
+impl PromotionService {
+    pub fn new(sdk: &aws_config::SdkConfig, config: PromoteConfig) -> Self {
+        PromotionService {
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            config,
+        }
+    }
+
+    fn metric(&self, name: &str, stage: &str) {
+        Metrics::new(&[("Function", FUNCTION), ("Stage", stage)])
+            .put(name, 1.0, Unit::Count)
+            .emit();
+    }
+
+    /// A registry state change: an approval deploys the group's latest approved
+    /// version to the first stage.
+    #[tracing::instrument(skip_all, fields(group = %change.model_package_group_name, version = change.model_package_version))]
+    pub async fn on_package_state_change(
+        &self,
+        change: &ModelPackageStateChange,
+        event_id: Option<&str>,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<PromotionOutcome, Error> {
+        if account != Some(self.config.account_id.as_str()) {
+            return ignored(format!(
+                "event from account {}, not {}",
+                account.unwrap_or("(none)"),
+                self.config.account_id
+            ));
+        }
+        if region != Some(self.config.region.as_str()) {
+            return ignored(format!(
+                "event from region {}, not {}",
+                region.unwrap_or("(none)"),
+                self.config.region
+            ));
+        }
+        if !change.is_approved() {
+            return ignored(format!(
+                "{} v{} is {}, not {APPROVED}",
+                change.model_package_group_name,
+                change.model_package_version,
+                change.model_approval_status
+            ));
+        }
+        let group = &change.model_package_group_name;
+        if !self.config.allows(group) {
+            tracing::warn!("approval in a group that is not on MODEL_PACKAGE_GROUPS");
+            self.metric("PromotionsIgnored", &self.config.stages.first().name);
+            return ignored(format!(
+                "model package group {group} is not on the allow-list"
+            ));
+        }
+        let Some(latest) = self.latest_approved(group).await? else {
+            return ignored(format!("no approved package in {group} any more"));
+        };
+        if latest.version != change.model_package_version {
+            tracing::info!(
+                latest = latest.version,
+                "the event names another version than the latest approved; deploying the latest"
+            );
+        }
+        let request = Request {
+            source_event_id: event_id,
+            ..Request::default()
+        };
+        self.deploy(&latest, 0, request).await
+    }
+
+    /// `PromoteModel`: the package goes to the target stage if it is InService on
+    /// the stage before.
+    #[tracing::instrument(skip_all, fields(group = %command.model_package_group, version = command.model_package_version, stage = %command.target_stage))]
+    pub async fn on_promote(
+        &self,
+        command: &PromoteModel,
+        event_id: Option<&str>,
+    ) -> Result<PromotionOutcome, Error> {
+        let request = Request {
+            source_event_id: event_id,
+            requested_by: command.requested_by.as_deref(),
+            explicit: true,
+        };
+        let refusal = |reason: &str, message: String| PromotionRefused {
+            stage: command.target_stage.clone(),
+            model_package_group: command.model_package_group.clone(),
+            model_package_version: command.model_package_version,
+            model_package_arn: None,
+            reason: reason.into(),
+            message,
+            candidate_rmse: None,
+            serving_rmse: None,
+            rmse_tolerance: None,
+            serving_model_package_arn: None,
+            source_event_id: event_id.map(str::to_string),
+            requested_by: command.requested_by.clone(),
+        };
+        let group = &command.model_package_group;
+        if !self.config.allows(group) {
+            let message = format!("model package group {group} is not on the allow-list");
+            return self.refuse(refusal("UnknownGroup", message)).await;
+        }
+        let Some((index, _)) = self.config.stages.find(&command.target_stage) else {
+            let known: Vec<&str> = self
+                .config
+                .stages
+                .stages
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            let message = format!(
+                "no stage {:?} (stages: {})",
+                command.target_stage,
+                known.join(", ")
+            );
+            return self.refuse(refusal("UnknownStage", message)).await;
+        };
+        if index == 0 {
+            let message = format!(
+                "{} is deployed by approving a package in the registry, not by PromoteModel",
+                command.target_stage
+            );
+            return self.refuse(refusal("FirstStage", message)).await;
+        }
+        let Some(package) = self
+            .find_package(group, command.model_package_version)
+            .await?
+        else {
+            let message = format!("{group} has no version {}", command.model_package_version);
+            return self.refuse(refusal("UnknownPackage", message)).await;
+        };
+        if package.approval != APPROVED {
+            let message = format!(
+                "{group} v{} is {}, not {APPROVED}",
+                package.version, package.approval
+            );
+            let mut refused = refusal("NotApproved", message);
+            refused.model_package_arn = Some(package.arn.clone());
+            return self.refuse(refused).await;
+        }
+        let previous = &self.config.stages.stages[index - 1];
+        let serving = self.serving(&previous.endpoint).await?;
+        let serves_it = serving.as_ref().is_some_and(|s| {
+            s.state == EndpointState::InService
+                && s.lineage
+                    .as_ref()
+                    .is_some_and(|l| same_arn(&l.model_package_arn, &package.arn))
+        });
+        if !serves_it {
+            let now = match &serving {
+                None => "does not exist".to_string(),
+                Some(s) => format!(
+                    "is {} serving {}",
+                    s.state,
+                    s.lineage
+                        .as_ref()
+                        .map_or("an untagged config".to_string(), |l| format!(
+                            "{} v{}",
+                            l.model_package_group, l.model_package_version
+                        ))
+                ),
+            };
+            let message = format!(
+                "{group} v{} must be InService on {} ({}) before {}; that endpoint {now}",
+                package.version, previous.name, previous.endpoint, command.target_stage
+            );
+            let mut refused = refusal("PreviousStageNotServing", message);
+            refused.model_package_arn = Some(package.arn.clone());
+            return self.refuse(refused).await;
+        }
+        self.deploy(&package, index, request).await
+    }
+
+    /// An endpoint state change: rollbacks and failures are published; InService
+    /// moves the package on when the next stage has no manual gate.
+    #[tracing::instrument(skip_all, fields(endpoint = %change.endpoint_name, status = %change.endpoint_status))]
+    pub async fn on_endpoint_state(
+        &self,
+        change: &EndpointStateChange,
+        event_id: Option<&str>,
+    ) -> Result<PromotionOutcome, Error> {
+        let Some((index, stage)) = self.config.stages.by_endpoint(&change.endpoint_name) else {
+            return ignored(format!(
+                "endpoint {} is not a stage's",
+                change.endpoint_name
+            ));
+        };
+        let state = change.state();
+        let report = DeploymentReport {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            endpoint_status: state.to_string(),
+            endpoint_config: change.endpoint_config_name.clone(),
+            source_event_id: event_id.map(str::to_string),
+        };
+        let detail_type = match state {
+            EndpointState::RollingBack => DEPLOYMENT_ROLLED_BACK,
+            EndpointState::Failed | EndpointState::UpdateRollbackFailed => DEPLOYMENT_FAILED,
+            EndpointState::InService => return self.advance(index, event_id).await,
+            other => return ignored(format!("{} is {other}: nothing to do", stage.endpoint)),
+        };
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            PROMOTION_SOURCE,
+            detail_type,
+            &report,
+        )
+        .await?;
+        tracing::warn!(stage = %stage.name, %state, "deployment {detail_type}");
+        self.metric(detail_type, &stage.name);
+        Ok(PromotionOutcome::Reported {
+            detail_type: detail_type.into(),
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            endpoint_status: state.to_string(),
+        })
+    }
+
+    /// Stage `index` is InService: promote what it serves to the next stage,
+    /// unless that one has a manual gate.
+    async fn advance(
+        &self,
+        index: usize,
+        event_id: Option<&str>,
+    ) -> Result<PromotionOutcome, Error> {
+        let stage = &self.config.stages.stages[index];
+        let Some(next) = self.config.stages.stages.get(index + 1) else {
+            return ignored(format!("{} is InService; it is the last stage", stage.name));
+        };
+        if next.manual_gate {
+            return ignored(format!(
+                "{} is InService; {} has a manual gate (send PromoteModel)",
+                stage.name, next.name
+            ));
+        }
+        let serving = self.serving(&stage.endpoint).await?;
+        let Some(lineage) = serving
+            .filter(|s| s.state == EndpointState::InService)
+            .and_then(|s| s.lineage)
+        else {
+            return ignored(format!(
+                "{} serves nothing promote-model deployed",
+                stage.endpoint
+            ));
+        };
+        let Some(package) = self
+            .find_package(&lineage.model_package_group, lineage.model_package_version)
+            .await?
+            .filter(|p| p.approval == APPROVED)
+        else {
+            return ignored(format!(
+                "{} v{} is no longer approved: not moved on",
+                lineage.model_package_group, lineage.model_package_version
+            ));
+        };
+        let request = Request {
+            source_event_id: event_id,
+            ..Request::default()
+        };
+        self.deploy(&package, index + 1, request).await
+    }
+
+    /// Deploys `package` to stage `index` (create or blue/green update), behind
+    /// the no-downgrade rule and the quality gate.
+    async fn deploy(
+        &self,
+        package: &Package,
+        index: usize,
+        request: Request<'_>,
+    ) -> Result<PromotionOutcome, Error> {
+        let stage = &self.config.stages.stages[index];
+        let capture_uri = self.config.data_capture_uri.as_deref();
+        let model = lineage::model_name(package);
+        let endpoint_config = lineage::endpoint_config_name(package, stage, capture_uri);
+        let serving = self.serving(&stage.endpoint).await?;
+        let already_serving = |config: &str, arn: Option<String>| {
+            tracing::info!(endpoint = %stage.endpoint, %config, "already serving: nothing to do");
+            Ok(PromotionOutcome::AlreadyServing {
+                stage: stage.name.clone(),
+                endpoint: stage.endpoint.clone(),
+                endpoint_config: config.to_string(),
+                model_package_arn: arn,
+            })
+        };
+        if let Some(s) = &serving {
+            let serving_arn = s.lineage.as_ref().map(|l| l.model_package_arn.clone());
+            if s.pending_config.as_deref() == Some(endpoint_config.as_str())
+                || (s.state.is_busy() && s.endpoint_config == endpoint_config)
+            {
+                tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way");
+                return Ok(PromotionOutcome::AlreadyDeploying {
+                    stage: stage.name.clone(),
+                    endpoint: stage.endpoint.clone(),
+                    endpoint_config,
+                });
+            }
+            if s.state.is_busy() || s.state == EndpointState::Deleting {
+                return Err(busy(&stage.endpoint, &s.state));
+            }
+            if s.state != EndpointState::InService {
+                return Err(Error::Internal(format!(
+                    "endpoint {} is {}: it cannot be updated; inspect it (FailureReason), delete it, and the next approval or PromoteModel recreates it",
+                    stage.endpoint, s.state
+                )));
+            }
+            if s.endpoint_config == endpoint_config {
+                return already_serving(&endpoint_config, serving_arn);
+            }
+            if let Some(current) = &s.lineage {
+                let same_group = current
+                    .model_package_group
+                    .eq_ignore_ascii_case(&package.group);
+                if same_group && current.model_package_version > package.version {
+                    if !request.explicit {
+                        tracing::info!(
+                            serving = current.model_package_version,
+                            "a newer version serves this stage: never downgraded"
+                        );
+                        return already_serving(&s.endpoint_config, serving_arn);
+                    }
+                    let message = format!(
+                        "{} serves v{}, newer than v{}: promotions never downgrade a stage",
+                        stage.name, current.model_package_version, package.version
+                    );
+                    return self
+                        .refuse(self.refusal(
+                            package,
+                            stage,
+                            "WouldDowngrade",
+                            message,
+                            Some(current),
+                            request,
+                        ))
+                        .await;
+                }
+                let same_package = same_arn(&current.model_package_arn, &package.arn);
+                if let (false, Some(serving_rmse)) = (same_package, current.validation_rmse) {
+                    let tolerance = self.config.stages.rmse_tolerance;
+                    let limit = serving_rmse * (1.0 + tolerance);
+                    match package.validation_rmse {
+                        None => {
+                            let message = format!(
+                                "{} v{} has no {METADATA_VALIDATION_RMSE} in its metadata; the serving model's is {serving_rmse}",
+                                package.group, package.version
+                            );
+                            return self
+                                .refuse(self.refusal(
+                                    package,
+                                    stage,
+                                    "MissingMetadata",
+                                    message,
+                                    Some(current),
+                                    request,
+                                ))
+                                .await;
+                        }
+                        Some(candidate) if candidate > limit => {
+                            let message = format!(
+                                "validation RMSE {candidate} is worse than the serving model's {serving_rmse} by more than {:.1} % (limit {limit:.6})",
+                                tolerance * 100.0
+                            );
+                            return self
+                                .refuse(self.refusal(
+                                    package,
+                                    stage,
+                                    "QualityGate",
+                                    message,
+                                    Some(current),
+                                    request,
+                                ))
+                                .await;
+                        }
+                        Some(_) => {}
+                    }
+                }
+            } else {
+                tracing::warn!(endpoint = %stage.endpoint, "the serving config has no lineage tags: no downgrade or quality check possible");
+            }
+        }
+
+        let lineage = Lineage::new(package, &stage.name, request.source_event_id);
+        let tags: Vec<Tag> = lineage
+            .tags()
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.ensure_model(&model, package, &tags).await?;
+        self.ensure_endpoint_config(&endpoint_config, &model, stage, &tags)
+            .await?;
+        let action = match &serving {
+            None => {
+                self.sagemaker
+                    .create_endpoint()
+                    .endpoint_name(&stage.endpoint)
+                    .endpoint_config_name(&endpoint_config)
+                    .tags(
+                        Tag::builder()
+                            .key(lineage::TAG_STAGE)
+                            .value(&stage.name)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| sagemaker::error("CreateEndpoint", e))?;
+                "create"
+            }
+            Some(_) => {
+                self.sagemaker
+                    .update_endpoint()
+                    .endpoint_name(&stage.endpoint)
+                    .endpoint_config_name(&endpoint_config)
+                    .deployment_config(deployment_config(stage))
+                    .send()
+                    .await
+                    .map_err(|e| sagemaker::error("UpdateEndpoint", e))?;
+                "update"
+            }
+        };
+        let detail = ModelPromoted {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            action: action.into(),
+            endpoint_config: endpoint_config.clone(),
+            model: model.clone(),
+            model_package_arn: package.arn.clone(),
+            model_package_group: package.group.clone(),
+            model_package_version: package.version,
+            deployment: stage.deployment.to_string(),
+            alarms: stage.alarms.clone(),
+            dataset_id: package.dataset_id.clone(),
+            validation_rmse: package.validation_rmse,
+            pipeline_execution_arn: package.pipeline_execution_arn.clone(),
+            replaces_model_package_arn: serving
+                .as_ref()
+                .and_then(|s| s.lineage.as_ref())
+                .map(|l| l.model_package_arn.clone()),
+            source_event_id: request.source_event_id.map(str::to_string),
+            requested_by: request.requested_by.map(str::to_string),
+        };
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            PROMOTION_SOURCE,
+            MODEL_PROMOTED,
+            &detail,
+        )
+        .await?;
+        tracing::info!(stage = %stage.name, endpoint = %stage.endpoint, %endpoint_config, action, deployment = %stage.deployment, "deployment started");
+        self.metric("PromotionsStarted", &stage.name);
+        Ok(PromotionOutcome::Deploying {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            action: action.into(),
+            endpoint_config,
+            model,
+            model_package_arn: package.arn.clone(),
+            deployment: stage.deployment.to_string(),
+        })
+    }
+
+    fn refusal(
+        &self,
+        package: &Package,
+        stage: &Stage,
+        reason: &str,
+        message: String,
+        serving: Option<&Lineage>,
+        request: Request<'_>,
+    ) -> PromotionRefused {
+        PromotionRefused {
+            stage: stage.name.clone(),
+            model_package_group: package.group.clone(),
+            model_package_version: package.version,
+            model_package_arn: Some(package.arn.clone()),
+            reason: reason.into(),
+            message,
+            candidate_rmse: package.validation_rmse,
+            serving_rmse: serving.and_then(|l| l.validation_rmse),
+            rmse_tolerance: Some(self.config.stages.rmse_tolerance),
+            serving_model_package_arn: serving.map(|l| l.model_package_arn.clone()),
+            source_event_id: request.source_event_id.map(str::to_string),
+            requested_by: request.requested_by.map(str::to_string),
+        }
+    }
+
+    /// Publishes `PromotionRefused`: a handled outcome, not a failure.
+    async fn refuse(&self, refused: PromotionRefused) -> Result<PromotionOutcome, Error> {
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            PROMOTION_SOURCE,
+            PROMOTION_REFUSED,
+            &refused,
+        )
+        .await?;
+        tracing::warn!(reason = %refused.reason, stage = %refused.stage, "promotion refused: {}", refused.message);
+        self.metric("PromotionsRefused", &refused.stage);
+        Ok(PromotionOutcome::Refused {
+            stage: refused.stage,
+            reason: refused.reason,
+            message: refused.message,
+        })
+    }
+
+    /// The highest approved version of a group, with its metadata.
+    async fn latest_approved(&self, group: &str) -> Result<Option<Package>, Error> {
+        let mut pages = self
+            .sagemaker
+            .list_model_packages()
+            .model_package_group_name(group)
+            .model_approval_status(ModelApprovalStatus::Approved)
+            .sort_by(ModelPackageSortBy::CreationTime)
+            .sort_order(SortOrder::Descending)
+            .into_paginator()
+            .send();
+        let mut latest: Option<(i32, String)> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sagemaker::error("ListModelPackages", e))?;
+            for summary in page.model_package_summary_list() {
+                if let (Some(version), Some(arn)) =
+                    (summary.model_package_version(), summary.model_package_arn())
+                {
+                    if latest.as_ref().is_none_or(|(v, _)| version > *v) {
+                        latest = Some((version, arn.to_string()));
+                    }
+                }
+            }
+        }
+        match latest {
+            None => Ok(None),
+            Some((_, arn)) => self.describe_package(&arn).await,
+        }
+    }
+
+    /// Version `version` of `group`, if it exists.
+    async fn find_package(&self, group: &str, version: u32) -> Result<Option<Package>, Error> {
+        let mut pages = self
+            .sagemaker
+            .list_model_packages()
+            .model_package_group_name(group)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sagemaker::error("ListModelPackages", e))?;
+            let found = page
+                .model_package_summary_list()
+                .iter()
+                .find(|s| s.model_package_version() == Some(version as i32))
+                .and_then(|s| s.model_package_arn());
+            if let Some(arn) = found {
+                return self.describe_package(arn).await;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn describe_package(&self, arn: &str) -> Result<Option<Package>, Error> {
+        let out = match self
+            .sagemaker
+            .describe_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = sagemaker::error("DescribeModelPackage", e);
+                return if sagemaker::is_missing(&e) {
+                    Ok(None)
+                } else {
+                    Err(e.into())
+                };
+            }
+        };
+        let metadata = out
+            .customer_metadata_properties()
+            .cloned()
+            .unwrap_or_default();
+        let rmse = metadata
+            .get(METADATA_VALIDATION_RMSE)
+            .and_then(|r| r.trim().parse::<f64>().ok());
+        Ok(Some(Package {
+            arn: out.model_package_arn().unwrap_or(arn).to_string(),
+            group: out
+                .model_package_group_name()
+                .unwrap_or_default()
+                .to_string(),
+            version: out.model_package_version().unwrap_or_default().max(0) as u32,
+            approval: out
+                .model_approval_status()
+                .map_or("(none)", |s| s.as_str())
+                .to_string(),
+            dataset_id: metadata.get(METADATA_DATASET_ID).cloned(),
+            validation_rmse: rmse.filter(|r| r.is_finite()),
+            pipeline_execution_arn: metadata.get(METADATA_EXECUTION_ARN).cloned(),
+        }))
+    }
+
+    /// What an endpoint serves, or `None` when it does not exist.
+    async fn serving(&self, endpoint: &str) -> Result<Option<Serving>, Error> {
+        let out = match self
+            .sagemaker
+            .describe_endpoint()
+            .endpoint_name(endpoint)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = sagemaker::error("DescribeEndpoint", e);
+                return if sagemaker::is_missing(&e) {
+                    Ok(None)
+                } else {
+                    Err(e.into())
+                };
+            }
+        };
+        let endpoint_config = out.endpoint_config_name().unwrap_or_default().to_string();
+        let state = EndpointState::parse(out.endpoint_status().map_or("", |s| s.as_str()));
+        let pending_config = out
+            .pending_deployment_summary()
+            .and_then(|p| p.endpoint_config_name())
+            .map(str::to_string);
+        Ok(Some(Serving {
+            lineage: self.config_lineage(&endpoint_config).await?,
+            state,
+            endpoint_config,
+            pending_config,
+        }))
+    }
+
+    /// The lineage tags of an endpoint config (`None` if gone or untagged).
+    async fn config_lineage(&self, config: &str) -> Result<Option<Lineage>, Error> {
+        let described = match self
+            .sagemaker
+            .describe_endpoint_config()
+            .endpoint_config_name(config)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = sagemaker::error("DescribeEndpointConfig", e);
+                return if sagemaker::is_missing(&e) {
+                    Ok(None)
+                } else {
+                    Err(e.into())
+                };
+            }
+        };
+        let Some(arn) = described.endpoint_config_arn() else {
+            return Ok(None);
+        };
+        let out = self
+            .sagemaker
+            .list_tags()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| sagemaker::error("ListTags", e))?;
+        let tags: HashMap<String, String> = out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect();
+        Ok(Lineage::from_tags(&tags))
+    }
+
+    async fn ensure_model(&self, name: &str, package: &Package, tags: &[Tag]) -> Result<(), Error> {
+        match self
+            .sagemaker
+            .describe_model()
+            .model_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                let e = sagemaker::error("DescribeModel", e);
+                if !sagemaker::is_missing(&e) {
+                    return Err(e.into());
+                }
+            }
+        }
+        let created = self
+            .sagemaker
+            .create_model()
+            .model_name(name)
+            .execution_role_arn(&self.config.model_role_arn)
+            .containers(
+                ContainerDefinition::builder()
+                    .model_package_name(&package.arn)
+                    .build(),
+            )
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = sagemaker::error("CreateModel", e);
+                if sagemaker::is_already_existing(&e) {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+
+    async fn ensure_endpoint_config(
+        &self,
+        name: &str,
+        model: &str,
+        stage: &Stage,
+        tags: &[Tag],
+    ) -> Result<(), Error> {
+        match self
+            .sagemaker
+            .describe_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                let e = sagemaker::error("DescribeEndpointConfig", e);
+                if !sagemaker::is_missing(&e) {
+                    return Err(e.into());
+                }
+            }
+        }
+        let variant = ProductionVariant::builder()
+            .variant_name(&stage.variant)
+            .model_name(model)
+            .instance_type(ProductionVariantInstanceType::from(
+                stage.instance_type.as_str(),
+            ))
+            .initial_instance_count(stage.instance_count as i32)
+            .initial_variant_weight(1.0)
+            .build();
+        let capture = self
+            .config
+            .data_capture_uri
+            .as_deref()
+            .filter(|_| stage.data_capture_percent > 0)
+            .map(|uri| {
+                DataCaptureConfig::builder()
+                    .enable_capture(true)
+                    .initial_sampling_percentage(stage.data_capture_percent as i32)
+                    .destination_s3_uri(uri)
+                    .capture_options(
+                        CaptureOption::builder()
+                            .capture_mode(CaptureMode::Input)
+                            .build(),
+                    )
+                    .capture_options(
+                        CaptureOption::builder()
+                            .capture_mode(CaptureMode::Output)
+                            .build(),
+                    )
+                    .build()
+            });
+        let created = self
+            .sagemaker
+            .create_endpoint_config()
+            .endpoint_config_name(name)
+            .production_variants(variant)
+            .set_data_capture_config(capture)
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = sagemaker::error("CreateEndpointConfig", e);
+                if sagemaker::is_already_existing(&e) {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+}
+
+/// The blue/green deployment of a stage: its traffic shifting, and its alarms
+/// for automatic rollback.
+pub fn deployment_config(stage: &Stage) -> DeploymentConfig {
+    let percent = |value: u32| {
+        CapacitySize::builder()
+            .r#type(CapacitySizeType::CapacityPercent)
+            .value(value as i32)
+            .build()
+    };
+    let routing = TrafficRoutingConfig::builder()
+        .wait_interval_in_seconds(stage.deployment.wait_seconds() as i32);
+    let routing = match stage.deployment {
+        Deployment::AllAtOnce { .. } => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
+        Deployment::Canary { percent: p, .. } => routing
+            .r#type(TrafficRoutingConfigType::Canary)
+            .canary_size(percent(p)),
+        Deployment::Linear { step_percent, .. } => routing
+            .r#type(TrafficRoutingConfigType::Linear)
+            .linear_step_size(percent(step_percent)),
+    };
+    let policy = BlueGreenUpdatePolicy::builder()
+        .traffic_routing_configuration(routing.build())
+        .build();
+    let rollback = (!stage.alarms.is_empty()).then(|| {
+        AutoRollbackConfig::builder()
+            .set_alarms(Some(
+                stage
+                    .alarms
+                    .iter()
+                    .map(|a| Alarm::builder().alarm_name(a).build())
+                    .collect(),
+            ))
+            .build()
+    });
+    DeploymentConfig::builder()
+        .blue_green_update_policy(policy)
+        .set_auto_rollback_configuration(rollback)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promotion::stages::{Stages, BUNDLED};
+
+    #[test]
+    fn each_strategy_becomes_its_blue_green_routing() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        let routing = |name: &str| {
+            let config = deployment_config(stages.find(name).unwrap().1);
+            let routing = config
+                .blue_green_update_policy()
+                .and_then(|p| p.traffic_routing_configuration())
+                .cloned()
+                .unwrap();
+            let alarms: Vec<String> = config
+                .auto_rollback_configuration()
+                .map(|a| {
+                    a.alarms()
+                        .iter()
+                        .filter_map(|a| a.alarm_name())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (routing, alarms)
+        };
+        let (dev, dev_alarms) = routing("dev");
+        assert_eq!(dev.r#type(), Some(&TrafficRoutingConfigType::AllAtOnce));
+        assert_eq!(dev.wait_interval_in_seconds(), Some(0));
+        assert!(dev.canary_size().is_none() && dev.linear_step_size().is_none());
+        assert_eq!(dev_alarms, ["housing-mlops-dev-5xx"]);
+
+        let (prod, prod_alarms) = routing("prod");
+        assert_eq!(prod.r#type(), Some(&TrafficRoutingConfigType::Linear));
+        assert_eq!(prod.wait_interval_in_seconds(), Some(900));
+        let step = prod.linear_step_size().unwrap();
+        assert_eq!(step.r#type(), Some(&CapacitySizeType::CapacityPercent));
+        assert_eq!(step.value(), Some(25));
+        assert_eq!(
+            prod_alarms,
+            ["housing-mlops-prod-5xx", "housing-mlops-prod-latency"]
+        );
+
+        let mut quiet = stages.first().clone();
+        quiet.alarms.clear();
+        assert!(deployment_config(&quiet)
+            .auto_rollback_configuration()
+            .is_none());
+    }
+}

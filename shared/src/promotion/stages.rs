@@ -1,0 +1,323 @@
+//! The promotion stages (`infra/stages.yaml`): for each stage, in order, the
+//! endpoint and how a new model reaches it. Parsed and validated at cold start;
+//! every problem is reported at once, each with where it is.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The stages file bundled into the function: `infra/stages.yaml`.
+pub const BUNDLED: &str = include_str!("../../../infra/stages.yaml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stages {
+    /// Quality gate: a candidate's validation RMSE may exceed the serving
+    /// model's by at most this fraction (0.02 = 2 %).
+    pub rmse_tolerance: f64,
+    /// In promotion order: an approval deploys to the first.
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub name: String,
+    /// The SageMaker endpoint this stage serves from.
+    pub endpoint: String,
+    #[serde(default = "default_variant")]
+    pub variant: String,
+    pub instance_type: String,
+    pub instance_count: u32,
+    /// Share of requests captured to S3 (0 turns capture off).
+    #[serde(default)]
+    pub data_capture_percent: u32,
+    pub deployment: Deployment,
+    /// CloudWatch alarms that roll a deployment back while it shifts traffic.
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    /// `true`: only a `PromoteModel` command reaches this stage. `false`: the
+    /// package is also promoted here when the previous stage reports InService.
+    #[serde(default)]
+    pub manual_gate: bool,
+}
+
+fn default_variant() -> String {
+    "AllTraffic".into()
+}
+
+/// How traffic moves to the new fleet (SageMaker blue/green deployment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "strategy", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Deployment {
+    /// All traffic at once, then `wait_seconds` of baking with the alarms watched.
+    AllAtOnce { wait_seconds: u32 },
+    /// `percent` of capacity first, `wait_seconds` of baking, then the rest.
+    Canary { percent: u32, wait_seconds: u32 },
+    /// `step_percent` of capacity at a time, `wait_seconds` between steps.
+    Linear {
+        step_percent: u32,
+        wait_seconds: u32,
+    },
+}
+
+impl Deployment {
+    pub fn wait_seconds(&self) -> u32 {
+        match *self {
+            Deployment::AllAtOnce { wait_seconds }
+            | Deployment::Canary { wait_seconds, .. }
+            | Deployment::Linear { wait_seconds, .. } => wait_seconds,
+        }
+    }
+}
+
+impl fmt::Display for Deployment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Deployment::AllAtOnce { wait_seconds } => {
+                write!(f, "all-at-once, {wait_seconds}s baking")
+            }
+            Deployment::Canary {
+                percent,
+                wait_seconds,
+            } => write!(f, "canary {percent}%, {wait_seconds}s baking"),
+            Deployment::Linear {
+                step_percent,
+                wait_seconds,
+            } => write!(f, "linear {step_percent}% steps, {wait_seconds}s apart"),
+        }
+    }
+}
+
+/// Every problem in a stages file, one per line of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagesError(pub Vec<String>);
+
+impl fmt::Display for StagesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid stages file: {}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for StagesError {}
+
+/// SageMaker's limit on endpoint, endpoint-config and model names.
+pub const MAX_NAME_LEN: usize = 63;
+/// SageMaker's limits on blue/green traffic shifting.
+const MAX_WAIT_SECONDS: u32 = 3600;
+
+/// A SageMaker resource name: letters, digits and single or repeated hyphens,
+/// starting and ending with a letter or digit, at most 63 characters.
+pub fn is_valid_sagemaker_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+impl Stages {
+    /// Parses and validates a stages file.
+    pub fn parse(yaml: &str) -> Result<Stages, StagesError> {
+        let stages: Stages =
+            serde_norway::from_str(yaml).map_err(|e| StagesError(vec![e.to_string()]))?;
+        stages.validate()?;
+        Ok(stages)
+    }
+
+    pub fn validate(&self) -> Result<(), StagesError> {
+        let mut errors = Vec::new();
+        if !(0.0..=1.0).contains(&self.rmse_tolerance) {
+            errors.push(format!(
+                "rmse_tolerance: {} must be between 0 and 1 (a fraction of the serving model's RMSE)",
+                self.rmse_tolerance
+            ));
+        }
+        if self.stages.is_empty() {
+            errors.push("stages: at least one stage is needed".into());
+        }
+        let mut names = BTreeSet::new();
+        let mut endpoints = BTreeSet::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            let mut problem =
+                |what: String| errors.push(format!("stages[{i}] ({}): {what}", stage.name));
+            if stage.name.is_empty()
+                || !stage
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                problem("name: use lower-case letters, digits and '-'".into());
+            }
+            if !names.insert(stage.name.as_str()) {
+                problem("name: used by an earlier stage".into());
+            }
+            if !is_valid_sagemaker_name(&stage.endpoint) {
+                problem(format!(
+                    "endpoint: {:?} is not a SageMaker endpoint name (1-63 letters, digits, '-')",
+                    stage.endpoint
+                ));
+            }
+            if !endpoints.insert(stage.endpoint.as_str()) {
+                problem(format!(
+                    "endpoint: {} is used by an earlier stage",
+                    stage.endpoint
+                ));
+            }
+            if !is_valid_sagemaker_name(&stage.variant) {
+                problem(format!(
+                    "variant: {:?} is not a valid variant name",
+                    stage.variant
+                ));
+            }
+            if !stage.instance_type.starts_with("ml.") {
+                problem(format!(
+                    "instance_type: {:?} is not a SageMaker instance type (ml.*)",
+                    stage.instance_type
+                ));
+            }
+            if stage.instance_count == 0 {
+                problem("instance_count: at least 1".into());
+            }
+            if stage.data_capture_percent > 100 {
+                problem(format!(
+                    "data_capture_percent: {} is above 100",
+                    stage.data_capture_percent
+                ));
+            }
+            match stage.deployment {
+                Deployment::Canary { percent, .. } if !(1..=50).contains(&percent) => problem(
+                    format!("deployment.percent: {percent} is outside 1-50 (SageMaker's canary limit)"),
+                ),
+                Deployment::Linear { step_percent, .. } if !(10..=50).contains(&step_percent) => {
+                    problem(format!(
+                        "deployment.step_percent: {step_percent} is outside 10-50 (SageMaker's linear limit)"
+                    ))
+                }
+                _ => {}
+            }
+            if stage.deployment.wait_seconds() > MAX_WAIT_SECONDS {
+                problem(format!(
+                    "deployment.wait_seconds: {} is above SageMaker's {MAX_WAIT_SECONDS}",
+                    stage.deployment.wait_seconds()
+                ));
+            }
+            let shifts_gradually = !matches!(stage.deployment, Deployment::AllAtOnce { .. });
+            if shifts_gradually && stage.alarms.is_empty() {
+                problem("alarms: a canary or linear deployment needs at least one alarm to roll back on".into());
+            }
+            for alarm in &stage.alarms {
+                if alarm.is_empty() || alarm.len() > 255 {
+                    problem(format!(
+                        "alarms: {alarm:?} is not a CloudWatch alarm name (1-255 characters)"
+                    ));
+                }
+            }
+            if i == 0 && stage.manual_gate {
+                problem("manual_gate: the first stage is deployed by registry approval; its gate is the approval".into());
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(StagesError(errors))
+        }
+    }
+
+    pub fn first(&self) -> &Stage {
+        &self.stages[0]
+    }
+
+    /// A stage and its position, by name.
+    pub fn find(&self, name: &str) -> Option<(usize, &Stage)> {
+        self.stages.iter().enumerate().find(|(_, s)| s.name == name)
+    }
+
+    /// The stage served by an endpoint (SageMaker compares names without case).
+    pub fn by_endpoint(&self, endpoint: &str) -> Option<(usize, &Stage)> {
+        self.stages
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.endpoint.eq_ignore_ascii_case(endpoint))
+    }
+
+    /// Every alarm any stage names (the template creates them).
+    pub fn alarms(&self) -> BTreeSet<&str> {
+        self.stages
+            .iter()
+            .flat_map(|s| s.alarms.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_stages_file_is_valid() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["dev", "pre-prod", "prod"]);
+        assert!(
+            stages.find("prod").unwrap().1.manual_gate,
+            "prod needs the manual gate"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_stage() {
+        let yaml = r#"
+rmse_tolerance: 1.5
+stages:
+  - name: dev
+    endpoint: bad_name
+    instance_type: m5.large
+    instance_count: 0
+    data_capture_percent: 101
+    deployment: { strategy: canary, percent: 60, wait_seconds: 4000 }
+    manual_gate: true
+  - name: dev
+    endpoint: ok-endpoint
+    instance_type: ml.m5.large
+    instance_count: 2
+    deployment: { strategy: linear, step_percent: 5, wait_seconds: 60 }
+    alarms: [""]
+"#;
+        let err = Stages::parse(yaml).unwrap_err();
+        let text = err.to_string();
+        for expected in [
+            "rmse_tolerance: 1.5",
+            "stages[0] (dev): endpoint: \"bad_name\"",
+            "stages[0] (dev): instance_type",
+            "stages[0] (dev): instance_count",
+            "stages[0] (dev): data_capture_percent: 101",
+            "stages[0] (dev): deployment.percent: 60",
+            "stages[0] (dev): deployment.wait_seconds: 4000",
+            "stages[0] (dev): alarms: a canary",
+            "stages[0] (dev): manual_gate",
+            "stages[1] (dev): name: used by an earlier stage",
+            "stages[1] (dev): deployment.step_percent: 5",
+            "stages[1] (dev): alarms: \"\"",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in {text}");
+        }
+        assert_eq!(err.0.len(), 12, "{text}");
+    }
+
+    #[test]
+    fn yaml_errors_say_where() {
+        let err = Stages::parse("rmse_tolerance: 0.1\nstages:\n  - name: dev\n    colour: blue\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+        let err = Stages::parse(
+            "rmse_tolerance: 0.1\nstages:\n  - name: dev\n    endpoint: e\n    instance_type: ml.m5.large\n    instance_count: 1\n    deployment: { strategy: blue-green, wait_seconds: 0 }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown variant `blue-green`"), "{err}");
+        assert!(Stages::parse("rmse_tolerance: 0.1\nstages: []\n").is_err());
+    }
+}
