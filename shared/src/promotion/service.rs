@@ -18,6 +18,7 @@
 //! compares the candidate's validation RMSE with the serving one's.
 
 use super::config::PromoteConfig;
+use super::gate::{self, Verdict};
 use super::lineage::{self, Lineage, Package};
 use super::stages::{Deployment, Stage};
 use crate::aws::{bus, sagemaker};
@@ -445,75 +446,32 @@ impl PromotionService {
             if s.endpoint_config == endpoint_config {
                 return already_serving(&endpoint_config, serving_arn);
             }
-            if let Some(current) = &s.lineage {
-                let same_group = current
-                    .model_package_group
-                    .eq_ignore_ascii_case(&package.group);
-                if same_group && current.model_package_version > package.version {
-                    if !request.explicit {
-                        tracing::info!(
-                            serving = current.model_package_version,
-                            "a newer version serves this stage: never downgraded"
-                        );
-                        return already_serving(&s.endpoint_config, serving_arn);
-                    }
-                    let message = format!(
-                        "{} serves v{}, newer than v{}: promotions never downgrade a stage",
-                        stage.name, current.model_package_version, package.version
-                    );
-                    return self
-                        .refuse(self.refusal(
-                            package,
-                            stage,
-                            "WouldDowngrade",
-                            message,
-                            Some(current),
-                            request,
-                        ))
-                        .await;
-                }
-                let same_package = same_arn(&current.model_package_arn, &package.arn);
-                if let (false, Some(serving_rmse)) = (same_package, current.validation_rmse) {
-                    let tolerance = self.config.stages.rmse_tolerance;
-                    let limit = serving_rmse * (1.0 + tolerance);
-                    match package.validation_rmse {
-                        None => {
-                            let message = format!(
-                                "{} v{} has no {METADATA_VALIDATION_RMSE} in its metadata; the serving model's is {serving_rmse}",
-                                package.group, package.version
-                            );
-                            return self
-                                .refuse(self.refusal(
-                                    package,
-                                    stage,
-                                    "MissingMetadata",
-                                    message,
-                                    Some(current),
-                                    request,
-                                ))
-                                .await;
-                        }
-                        Some(candidate) if candidate > limit => {
-                            let message = format!(
-                                "validation RMSE {candidate} is worse than the serving model's {serving_rmse} by more than {:.1} % (limit {limit:.6})",
-                                tolerance * 100.0
-                            );
-                            return self
-                                .refuse(self.refusal(
-                                    package,
-                                    stage,
-                                    "QualityGate",
-                                    message,
-                                    Some(current),
-                                    request,
-                                ))
-                                .await;
-                        }
-                        Some(_) => {}
-                    }
-                }
-            } else {
+            if s.lineage.is_none() {
                 tracing::warn!(endpoint = %stage.endpoint, "the serving config has no lineage tags: no downgrade or quality check possible");
+            }
+            let current = s.lineage.as_ref();
+            match gate::check(current, package, self.config.stages.rmse_tolerance) {
+                Verdict::Proceed => {}
+                Verdict::NewerServing { serving_version } if !request.explicit => {
+                    tracing::info!(
+                        serving_version,
+                        "a newer version serves this stage: never downgraded"
+                    );
+                    return already_serving(&s.endpoint_config, serving_arn);
+                }
+                Verdict::NewerServing { serving_version } => {
+                    let message = format!(
+                        "{} serves v{serving_version}, newer than v{}: promotions never downgrade a stage",
+                        stage.name, package.version
+                    );
+                    let refused =
+                        self.refusal(package, stage, "WouldDowngrade", message, current, request);
+                    return self.refuse(refused).await;
+                }
+                Verdict::Refuse { reason, message } => {
+                    let refused = self.refusal(package, stage, reason, message, current, request);
+                    return self.refuse(refused).await;
+                }
             }
         }
 
