@@ -6,6 +6,8 @@
 HOUSING_MLOPS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export HOUSING_MLOPS_ROOT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/housing-mlops/target}"
+# Release builds for Lambda (sam build, cargo lambda build) get their own directory.
+export LAMBDA_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/housing-mlops/target-lambda}"
 export HOUSING_MLOPS_VENV="${HOUSING_MLOPS_VENV:-$HOUSING_MLOPS_ROOT/.venv}"
 export PATH="$HOUSING_MLOPS_VENV/bin:$HOME/.cargo/bin:$PATH"
 export AWS_REGION="${AWS_REGION:-us-east-1}"

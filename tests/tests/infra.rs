@@ -1,0 +1,410 @@
+//! `infra/template.yaml` agrees with the code: one template function per function
+//! crate (and back), each function's environment is what its configuration reads,
+//! the stages file's endpoints and alarms exist, the pipeline definition is the
+//! generator's, and every rule's event pattern — evaluated by a real EventBridge
+//! pattern engine (moto's: rules with SQS targets, events put on the buses) —
+//! matches the sample events it is for and none of the near misses.
+
+use integration_tests::{read_json, repo_root, sdk_config, shared_moto, Clients};
+use serde_json::{json, Map, Value};
+use serde_norway::Value as Yaml;
+use shared::promotion::stages::{Stages, BUNDLED};
+use shared::training::definition::{build, DefinitionConfig, XGBOOST_REGISTRIES};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    serde_norway::from_str(&text).expect("infra/template.yaml is YAML")
+}
+
+fn resources(template: &Yaml) -> Vec<(String, Yaml)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_string(), v.clone()))
+        .collect()
+}
+
+/// The template's Lambda functions: logical id → resource.
+fn functions(template: &Yaml) -> BTreeMap<String, Yaml> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .collect()
+}
+
+/// A configuration variable and its default (`None`: required), as each config module lists them.
+type Variable = (&'static str, Option<&'static str>);
+
+/// A template value as JSON, with `!Ref` and `!Sub` resolved from `names`.
+fn resolve(value: &Yaml, names: &BTreeMap<&str, &str>) -> Value {
+    match value {
+        Yaml::Tagged(tagged) => {
+            let text = tagged
+                .value
+                .as_str()
+                .unwrap_or_else(|| panic!("unsupported {tagged:?}"));
+            if tagged.tag == "Ref" {
+                Value::from(
+                    *names
+                        .get(text)
+                        .unwrap_or_else(|| panic!("no name for !Ref {text}")),
+                )
+            } else if tagged.tag == "Sub" {
+                let mut out = text.to_string();
+                for (k, v) in names {
+                    out = out.replace(&format!("${{{k}}}"), v);
+                }
+                assert!(!out.contains("${"), "unresolved placeholder in {text}");
+                Value::from(out)
+            } else {
+                panic!("unsupported tag {tagged:?}")
+            }
+        }
+        Yaml::Mapping(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_string(), resolve(v, names)))
+                .collect::<Map<_, _>>(),
+        ),
+        Yaml::Sequence(items) => Value::Array(items.iter().map(|v| resolve(v, names)).collect()),
+        Yaml::String(s) => Value::from(s.as_str()),
+        Yaml::Number(n) => serde_json::to_value(n).unwrap(),
+        Yaml::Bool(b) => Value::from(*b),
+        Yaml::Null => Value::Null,
+    }
+}
+
+#[test]
+fn every_function_crate_has_a_template_function_and_back() {
+    let dir = repo_root().join("functions");
+    let crates: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|name| dir.join(name).join("Cargo.toml").exists())
+        .collect();
+    let deployed: BTreeSet<String> = functions(&template())
+        .values()
+        .map(|f| {
+            let binary = f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                f["Metadata"]["BuildMethod"].as_str(),
+                Some("rust-cargolambda")
+            );
+            assert_eq!(
+                f["Properties"]["CodeUri"].as_str(),
+                Some(format!("../functions/{binary}").as_str()),
+                "the crate is named after its Lambda binary"
+            );
+            binary
+        })
+        .collect();
+    assert_eq!(crates, deployed);
+}
+
+#[test]
+fn each_function_gets_the_configuration_its_code_reads() {
+    let template = template();
+    let functions = functions(&template);
+    let cases: [(&str, &[Variable]); 3] = [
+        ("EtlFunction", &shared::etl::config::VARIABLES),
+        (
+            "StartPipelineFunction",
+            &shared::training::config::VARIABLES,
+        ),
+        (
+            "PromoteModelFunction",
+            &shared::promotion::config::VARIABLES,
+        ),
+    ];
+    assert_eq!(functions.len(), cases.len());
+    for (logical, variables) in cases {
+        let set: BTreeSet<&str> = functions[logical]["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        let known: BTreeSet<&str> = variables.iter().map(|(name, _)| *name).collect();
+        assert!(
+            set.is_subset(&known),
+            "{logical} sets variables its code does not read: {:?}",
+            set.difference(&known)
+        );
+        for (name, default) in variables {
+            // AWS_REGION is set by Lambda itself.
+            if default.is_none() && *name != "AWS_REGION" {
+                assert!(
+                    set.contains(name),
+                    "{logical} does not set the required {name}"
+                );
+            }
+        }
+    }
+    // The bundled stages capture requests, so promote-model needs a destination.
+    assert!(
+        functions["PromoteModelFunction"]["Properties"]["Environment"]["Variables"]
+            .get("DATA_CAPTURE_S3_URI")
+            .is_some()
+    );
+}
+
+#[test]
+fn the_stages_endpoints_and_alarms_are_in_the_template() {
+    let template = template();
+    let stages = Stages::parse(BUNDLED).unwrap();
+    let alarm_names: BTreeSet<String> = resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .filter_map(|(_, r)| r["Properties"]["AlarmName"].as_str().map(str::to_string))
+        .collect();
+    for alarm in stages.alarms() {
+        assert!(
+            alarm_names.contains(alarm),
+            "stages.yaml names alarm {alarm}; the template does not create it"
+        );
+    }
+    let rule =
+        &functions(&template)["PromoteModelFunction"]["Properties"]["Events"]["EndpointState"];
+    let endpoints: Vec<&str> = rule["Properties"]["Pattern"]["detail"]["EndpointName"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = stages.stages.iter().map(|s| s.endpoint.as_str()).collect();
+    assert_eq!(endpoints, expected);
+}
+
+#[test]
+fn the_pipeline_definition_is_the_generators() {
+    let template = template();
+    let pipeline = &template["Resources"]["TrainingPipeline"]["Properties"]["PipelineDefinition"]
+        ["PipelineDefinitionBody"];
+    let Yaml::Tagged(sub) = pipeline else {
+        panic!("PipelineDefinitionBody is not a !Sub")
+    };
+    assert!(sub.tag == "Sub");
+    let body = sub.value[0].as_str().unwrap();
+    let in_template: Value = serde_json::from_str(body).expect("the definition is JSON");
+    let generated: Value = serde_json::from_str(
+        &build(&DefinitionConfig {
+            role_arn: "${SageMakerExecutionRole.Arn}".into(),
+            model_package_group: "${AWS::StackName}-models".into(),
+            model_output_uri: "s3://${ProcessedBucket}/models".into(),
+            training_image: "${TrainingImage}".into(),
+        })
+        .to_json(),
+    )
+    .unwrap();
+    assert_eq!(
+        in_template, generated,
+        "regenerate it: see infra/README.md (`pipeline-definition` with the placeholders)"
+    );
+
+    let mapping: BTreeMap<String, String> = template["Mappings"]["XGBoostRegistry"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(region, v)| {
+            (
+                region.as_str().unwrap().to_string(),
+                v["Account"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let code: BTreeMap<String, String> = XGBOOST_REGISTRIES
+        .iter()
+        .map(|(r, a)| (r.to_string(), a.to_string()))
+        .collect();
+    assert_eq!(mapping, code);
+}
+
+/// A sample event as a PutEvents entry on `bus`.
+fn entry(event: &Value, bus: &str) -> aws_sdk_eventbridge::types::PutEventsRequestEntry {
+    let source = match &event["source"] {
+        Value::Array(a) => a[0].as_str().unwrap().to_string(),
+        s => s.as_str().unwrap().to_string(),
+    };
+    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(source)
+        .detail_type(event["detail-type"].as_str().unwrap())
+        .detail(event["detail"].to_string())
+        .set_resources(event["resources"].as_array().map(|r| {
+            r.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        }))
+        .build()
+}
+
+#[tokio::test]
+async fn every_rule_matches_its_events_and_none_of_the_near_misses() {
+    let clients = Clients::new(&sdk_config(&shared_moto()).await);
+    let names = BTreeMap::from([
+        ("AWS::StackName", "infra-test"),
+        ("RawBucket", "infra-test-raw"),
+        ("EventBus", "infra-test-bus"),
+    ]);
+    clients
+        .events
+        .create_event_bus()
+        .name("infra-test-bus")
+        .send()
+        .await
+        .unwrap();
+
+    // Every rule of every function, on its bus, delivering to a queue of its own.
+    let mut queues = BTreeMap::new();
+    for (logical, function) in functions(&template()) {
+        for (event_name, event) in function["Properties"]["Events"].as_mapping().unwrap() {
+            let rule = format!("{logical}.{}", event_name.as_str().unwrap());
+            assert_eq!(event["Type"].as_str(), Some("EventBridgeRule"), "{rule}");
+            let props = &event["Properties"];
+            assert!(
+                matches!(props["DeadLetterConfig"]["Arn"], Yaml::Tagged(_)),
+                "{rule} has no dead-letter queue"
+            );
+            assert!(
+                props["RetryPolicy"]["MaximumEventAgeInSeconds"].is_u64(),
+                "{rule} has no retry policy"
+            );
+            let bus = props
+                .get("EventBusName")
+                .map_or("default".to_string(), |b| {
+                    resolve(b, &names).as_str().unwrap().to_string()
+                });
+            let pattern = resolve(&props["Pattern"], &names);
+            let rule_name = rule.replace('.', "-");
+            clients
+                .events
+                .put_rule()
+                .name(&rule_name)
+                .event_bus_name(&bus)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await
+                .unwrap();
+            let queue = clients
+                .sqs
+                .create_queue()
+                .queue_name(format!("infra-test-{rule_name}"))
+                .send()
+                .await
+                .unwrap();
+            let url = queue.queue_url().unwrap().to_string();
+            let attrs = clients
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .unwrap();
+            let arn = attrs.attributes().unwrap()
+                [&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+                .clone();
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap();
+            clients
+                .events
+                .put_targets()
+                .rule(&rule_name)
+                .event_bus_name(&bus)
+                .targets(target)
+                .send()
+                .await
+                .unwrap();
+            queues.insert(rule, url);
+        }
+    }
+
+    let fixture = |name: &str| read_json(&format!("tests/fixtures/aws-events/{name}"));
+    let with = |mut event: Value, path: &[&str], value: Value| {
+        let mut at = &mut event;
+        for key in path {
+            at = &mut at[*key];
+        }
+        *at = value;
+        event
+    };
+    let object_created = read_json("events/etl/object-created.eventbridge.json");
+    let raw = json!("infra-test-raw");
+    let approved = read_json("events/promote-model/model-package-approved.json");
+    let ours = json!("infra-test-models");
+    let group = ["detail", "ModelPackageGroupName"];
+    let ready = read_json("events/start-pipeline/dataset-ready.json");
+    let promote = read_json("events/promote-model/promote-to-pre-prod.json");
+    let (default, custom) = ("default", "infra-test-bus");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, &str, Option<&str>)> = vec![
+        ("S3 Object Created in the raw bucket", with(object_created.clone(), &["detail", "bucket", "name"], raw.clone()), default, Some("EtlFunction.RawObjectCreated")),
+        ("S3 Object Created, AWS docs example, raw bucket", with(fixture("s3-eventbridge-object-created.aws-docs.json"), &["detail", "bucket", "name"], raw.clone()), default, Some("EtlFunction.RawObjectCreated")),
+        ("S3 Object Created in another bucket", object_created.clone(), default, None),
+        ("S3 Object Deleted in the raw bucket", with(with(object_created, &["detail", "bucket", "name"], raw), &["detail-type"], json!("Object Deleted")), default, None),
+        ("HousingDatasetReady", ready.clone(), custom, Some("StartPipelineFunction.DatasetReady")),
+        ("HousingDatasetReady from another source", with(ready.clone(), &["source"], json!("housing-mlops.operator")), custom, None),
+        ("HousingDatasetReady on the default bus", ready, default, None),
+        ("pipeline execution Failed", read_json("events/start-pipeline/pipeline-execution-failed.json"), default, Some("StartPipelineFunction.PipelineStatus")),
+        ("pipeline execution Succeeded, AWS docs example", fixture("sagemaker-pipeline-execution-status-change.aws-docs.json"), default, Some("StartPipelineFunction.PipelineStatus")),
+        ("pipeline execution Executing", with(fixture("sagemaker-pipeline-execution-status-change.aws-docs.json"), &["detail", "currentPipelineExecutionStatus"], json!("Executing")), default, None),
+        ("pipeline step status change", fixture("sagemaker-pipeline-execution-step-status-change.aws-docs.json"), default, None),
+        ("model package Approved in our group", with(approved.clone(), &group, ours.clone()), default, Some("PromoteModelFunction.ModelApproved")),
+        ("model package Approved in another group", approved.clone(), default, None),
+        ("model package Rejected in our group, AWS docs example", with(fixture("sagemaker-model-package-state-change.aws-docs.normalized.json"), &group, ours.clone()), default, None),
+        ("model package PendingManualApproval in our group", with(with(approved, &group, ours), &["detail", "ModelApprovalStatus"], json!("PendingManualApproval")), default, None),
+        ("PromoteModel", promote.clone(), custom, Some("PromoteModelFunction.PromoteCommand")),
+        ("PromoteModel from another source", with(promote.clone(), &["source"], json!("someone.else")), custom, None),
+        ("PromoteModel on the default bus", promote, default, None),
+        ("endpoint ROLLING_BACK, a stage's endpoint", read_json("events/promote-model/endpoint-rolling-back.json"), default, Some("PromoteModelFunction.EndpointState")),
+        ("endpoint IN_SERVICE, another endpoint (AWS docs example)", fixture("sagemaker-endpoint-state-change.aws-docs.json"), default, None),
+    ];
+    let mut reached: BTreeSet<&str> = BTreeSet::new();
+    for (what, event, bus, expected) in &cases {
+        let out = clients
+            .events
+            .put_events()
+            .entries(entry(event, bus))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.failed_entry_count(), 0, "{what}: {out:?}");
+        let mut delivered = Vec::new();
+        for (rule, url) in &queues {
+            let got = clients
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            for m in got.messages() {
+                delivered.push(rule.as_str());
+                clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let expected: Vec<&str> = expected.iter().copied().collect();
+        assert_eq!(delivered, expected, "{what}");
+        reached.extend(expected);
+    }
+    let rules: BTreeSet<&str> = queues.keys().map(String::as_str).collect();
+    assert_eq!(
+        reached, rules,
+        "every rule has at least one event that reaches it"
+    );
+}
