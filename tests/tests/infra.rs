@@ -103,6 +103,19 @@ fn every_function_crate_has_a_template_function_and_back() {
         })
         .collect();
     assert_eq!(crates, deployed);
+    // Failed asynchronous invocations (after Lambda's retries) are kept, not dropped.
+    for (logical, f) in functions(&template()) {
+        let props = &f["Properties"];
+        assert_eq!(
+            props["DeadLetterQueue"]["Type"].as_str(),
+            Some("SQS"),
+            "{logical}"
+        );
+        assert!(
+            props["EventInvokeConfig"]["MaximumRetryAttempts"].is_u64(),
+            "{logical}"
+        );
+    }
 }
 
 #[test]
