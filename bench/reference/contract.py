@@ -1,0 +1,61 @@
+"""What both reference implementations share with the Rust ETL: the data contract
+(shared/src/contract.rs), the reproducible split (shared/src/etl/split.rs, rows.rs) and
+the output columns (shared/src/etl/outputs.rs). Kept to what the ETL specifies, so the
+comparison is between engines, not between specifications."""
+
+import numpy as np
+import xxhash
+
+# name, min, max, imputable, census top-code
+NUMERIC = [
+    ("longitude", -124.6, -114.0, False, None),
+    ("latitude", 32.4, 42.1, False, None),
+    ("housing_median_age", 0.0, 100.0, False, 52.0),
+    ("total_rooms", 1.0, 100_000.0, False, None),
+    ("total_bedrooms", 0.0, 50_000.0, True, None),
+    ("population", 1.0, 100_000.0, False, None),
+    ("households", 1.0, 50_000.0, False, None),
+    ("median_income", 0.0, 25.0, False, None),
+    ("median_house_value", 1_000.0, 1_000_000.0, False, 500_001.0),
+]
+NUMERIC_NAMES = [n for n, *_ in NUMERIC]
+CATEGORY = "ocean_proximity"
+CATEGORIES = ["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"]
+TARGET = "median_house_value"
+MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
+RATIOS = ["rooms_per_household", "bedrooms_per_room", "population_per_household"]
+QUANTILES = [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)]
+SPLITS = [("train", 80), ("validation", 10), ("test", 10)]
+
+
+def one_hot(category: str) -> str:
+    return f"{CATEGORY}_" + category.lower().replace("<", "lt_").replace(" ", "_")
+
+
+def capped_flag(column: str) -> str:
+    return f"{column}_capped"
+
+
+CAPPED = [n for n, _, _, _, cap in NUMERIC if cap is not None]
+PARQUET_COLUMNS = (
+    ["source_line", "split"] + NUMERIC_NAMES + [CATEGORY] + RATIOS
+    + [one_hot(c) for c in CATEGORIES] + ["total_bedrooms_imputed"] + [capped_flag(c) for c in CAPPED]
+)
+XGBOOST_COLUMNS = [TARGET] + [n for n in NUMERIC_NAMES if n != TARGET] + RATIOS + [one_hot(c) for c in CATEGORIES]
+
+
+def splits(values: np.ndarray, categories) -> np.ndarray:
+    """The split of each kept row: xxh3-64 of its parsed values (little-endian f64 bits,
+    missing as 0xff x 8, -0.0 as 0.0) then its category, modulo 100."""
+    bits = (values.astype("<f8") + 0.0).view("<u8").copy()
+    bits[np.isnan(values)] = np.uint64(0xFFFFFFFFFFFFFFFF)
+    rows = bits.tobytes()
+    width = bits.shape[1] * 8
+    encoded = [c.encode() for c in categories]
+    buckets = np.fromiter(
+        (xxhash.xxh3_64_intdigest(rows[i * width:(i + 1) * width] + encoded[i]) % 100 for i in range(len(encoded))),
+        dtype=np.int64, count=len(encoded),
+    )
+    names = np.array([name for name, _ in SPLITS], dtype=object)
+    edges = np.cumsum([p for _, p in SPLITS])
+    return names[np.searchsorted(edges, buckets, side="right")]

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The housing ETL in Python Polars, doing the same work as the Rust ETL and the pandas
+reference (see etl_pandas.py): contract validation with reasons, duplicates, imputation,
+top-code flags, features, the reproducible split, and the same outputs.
+
+usage: etl_polars.py INPUT.csv OUT_DIR     (prints the summary as JSON)
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, os.path.dirname(__file__))
+from contract import (  # noqa: E402
+    CAPPED, CATEGORIES, CATEGORY, MISSING_TOKENS, NUMERIC, NUMERIC_NAMES, PARQUET_COLUMNS,
+    QUANTILES, RATIOS, XGBOOST_COLUMNS, capped_flag, one_hot, splits,
+)
+
+
+def run(path: str, out: str) -> dict:
+    with open(path, newline="") as f:
+        header = [h.strip().lower().lstrip("\ufeff") for h in f.readline().rstrip("\r\n").split(",")]
+    width = len(header)
+    raw = pl.read_csv(
+        path, has_header=False, skip_rows=1, new_columns=header, infer_schema=False,
+        empty_string_is_null=False, truncate_ragged_lines=True,
+    )
+    # Field counts from each line's text (the housing feed has no quoted commas).
+    lines = pl.read_csv(path, has_header=False, skip_rows=1, separator="\x01", quote_char=None,
+                        infer_schema=False, new_columns=["line"])
+    raw = raw.with_columns(
+        source_line=pl.int_range(2, pl.len() + 2, dtype=pl.Int64),
+        field_count_ok=(lines["line"].str.count_matches(",", literal=True) + 1 == width),
+        duplicate=pl.struct(header).is_first_distinct().not_(),
+    )
+
+    checks, parsed = [], []
+    for name, lo, hi, imputable, _ in NUMERIC:
+        text = pl.col(name).str.strip_chars()
+        missing = text.str.to_lowercase().is_in(list(MISSING_TOKENS))
+        number = text.cast(pl.Float64, strict=False)
+        not_a_number = missing.not_() & number.is_null()
+        out_of_range = missing.not_() & not_a_number.not_() & (number.is_infinite() | (number < lo) | (number > hi))
+        if not imputable:
+            checks.append(pl.when(missing).then(pl.lit(f"missing_value:{name}")))
+        checks.append(pl.when(not_a_number).then(pl.lit(f"not_a_number:{name}")))
+        checks.append(pl.when(out_of_range).then(pl.lit(f"out_of_range:{name}")))
+        parsed.append(pl.when(missing | not_a_number | out_of_range).then(None).otherwise(number).alias(f"_{name}"))
+    category = pl.col(CATEGORY).str.strip_chars().str.replace_all(r"\s+", " ").str.to_uppercase()
+    category_missing = pl.col(CATEGORY).str.strip_chars().str.to_lowercase().is_in(list(MISSING_TOKENS))
+    checks.append(pl.when(category_missing).then(pl.lit(f"missing_value:{CATEGORY}")))
+    checks.append(pl.when(category_missing.not_() & category.is_in(CATEGORIES).not_()).then(pl.lit(f"unknown_category:{CATEGORY}")))
+
+    # Checks read the text columns; the parsed values go to _<name> until the end.
+    checks.append(pl.when(pl.col("_total_bedrooms") > pl.col("_total_rooms")).then(pl.lit("bedrooms_exceed_rooms")))
+    checked = (
+        raw.lazy()
+        .with_columns(parsed + [category.alias("_category")])
+        .with_columns(
+            reasons=pl.when(pl.col("field_count_ok").not_())
+            .then(pl.concat_list([pl.lit("field_count")]))
+            .otherwise(pl.concat_list(checks).list.drop_nulls())
+        )
+        .collect()
+    )
+
+    keep = checked.filter(pl.col("duplicate").not_() & (pl.col("reasons").list.len() == 0)).select(
+        ["source_line"] + [pl.col(f"_{n}").alias(n) for n in NUMERIC_NAMES] + [pl.col("_category").alias(CATEGORY)]
+    )
+    quarantined_mask = pl.col("duplicate").not_() & (pl.col("reasons").list.len() > 0)
+    values = keep.select(NUMERIC_NAMES).to_numpy().astype(float)
+    keep = keep.with_columns(split=pl.Series(splits(values, keep[CATEGORY].to_list())))
+
+    medians = keep.group_by(CATEGORY).agg(pl.col("total_bedrooms").median().alias("_median"))
+    overall = keep["total_bedrooms"].median()
+    frame = (
+        keep.lazy()
+        .join(medians.lazy(), on=CATEGORY, how="left")
+        .with_columns(
+            total_bedrooms_imputed=pl.col("total_bedrooms").is_null(),
+            total_bedrooms=pl.col("total_bedrooms").fill_null(
+                pl.min_horizontal(pl.col("_median").fill_null(overall), pl.col("total_rooms"))
+            ),
+            **{capped_flag(n): pl.col(n) >= cap for n, _, _, _, cap in NUMERIC if cap is not None},
+        )
+        .with_columns(
+            rooms_per_household=pl.col("total_rooms") / pl.col("households"),
+            bedrooms_per_room=pl.col("total_bedrooms") / pl.col("total_rooms"),
+            population_per_household=pl.col("population") / pl.col("households"),
+            **{one_hot(c): (pl.col(CATEGORY) == c).cast(pl.Int32) for c in CATEGORIES},
+        )
+        .select(PARQUET_COLUMNS)
+        .collect()
+    )
+
+    os.makedirs(out, exist_ok=True)
+    split_counts = {}
+    for split in ("train", "validation", "test"):
+        part = frame.filter(pl.col("split") == split)
+        split_counts[split] = part.height
+        part.write_parquet(os.path.join(out, f"{split}.parquet"), compression="zstd")
+        if split != "test":
+            part.select(XGBOOST_COLUMNS).write_csv(os.path.join(out, f"{split}.csv"), include_header=False)
+
+    quarantined = checked.filter(quarantined_mask)
+    raw_q = quarantined.select(header)
+    raw_q.insert_column(0, quarantined["reasons"].list.join(";").alias("reasons"))
+    raw_q.insert_column(0, quarantined["source_line"].alias("line"))
+    raw_q.write_csv(os.path.join(out, "quarantine.csv"))
+
+    stats = {}
+    for name in NUMERIC_NAMES + RATIOS:
+        column = frame[name]
+        stats[name] = {
+            "min": column.min(), "max": column.max(), "mean": column.mean(), "null_count": column.null_count(),
+            "quantiles": {k: column.quantile(p, interpolation="linear") for k, p in QUANTILES},
+        }
+    reasons = quarantined["reasons"].explode().value_counts()
+    summary = {
+        "rows_in": raw.height,
+        "rows_out": frame.height,
+        "rows_quarantined": quarantined.height,
+        "rows_duplicate": int(checked["duplicate"].sum()),
+        "splits": split_counts,
+        "imputed": int(frame["total_bedrooms_imputed"].sum()),
+        "capped": {c: int(frame[capped_flag(c)].sum()) for c in CAPPED},
+    }
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump({"summary": summary, "reasons": dict(zip(reasons[:, 0].to_list(), reasons[:, 1].to_list())),
+                   "columns": stats, "imputation": dict(medians.iter_rows())}, f, indent=2)
+    return summary
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        print(__doc__)
+        sys.exit(2)
+    np.seterr(all="ignore")
+    print(json.dumps(run(sys.argv[1], sys.argv[2])))
