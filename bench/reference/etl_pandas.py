@@ -44,11 +44,10 @@ def run(path: str, out: str) -> dict:
     raw.columns = header
 
     duplicate = raw.duplicated(keep="first").to_numpy()
-    reasons = pd.Series([[] for _ in range(rows_in)], dtype=object)
+    masks = {}  # reason -> rows carrying it, in the order the ETL checks them
 
     def flag(mask, reason):
-        for i in np.flatnonzero(mask):
-            reasons.iat[i].append(reason)
+        masks[reason] = np.asarray(mask, dtype=bool)
 
     ok_rows = field_count_ok
     flag(~ok_rows, "field_count")
@@ -73,9 +72,11 @@ def run(path: str, out: str) -> dict:
     flag(ok_rows & ~category_missing & ~known, f"unknown_category:{CATEGORY}")
     flag(ok_rows & (values["total_bedrooms"] > values["total_rooms"]), "bedrooms_exceed_rooms")
 
-    has_reason = reasons.map(len).to_numpy() > 0
+    has_reason = np.logical_or.reduce(list(masks.values()))
     quarantined = ~duplicate & has_reason
     keep = ~duplicate & ~has_reason
+    rows_q = np.flatnonzero(quarantined)
+    reasons_q = [";".join(r for r, m in masks.items() if m[i]) for i in rows_q]
 
     frame = pd.DataFrame({name: values[name][keep] for name in NUMERIC_NAMES})
     frame.insert(0, "source_line", line[keep])
@@ -110,7 +111,7 @@ def run(path: str, out: str) -> dict:
             part[XGBOOST_COLUMNS].to_csv(os.path.join(out, f"{split}.csv"), header=False, index=False)
 
     q = raw[quarantined].copy()
-    q.insert(0, "reasons", reasons[quarantined].map(";".join).to_numpy())
+    q.insert(0, "reasons", reasons_q)
     q.insert(0, "line", line[quarantined])
     q.to_csv(os.path.join(out, "quarantine.csv"), index=False)
 
@@ -122,7 +123,7 @@ def run(path: str, out: str) -> dict:
             "null_count": int(column.isna().sum()),
             "quantiles": {k: float(column.quantile(p, interpolation="linear")) for k, p in QUANTILES},
         }
-    reason_counts = pd.Series([r for rs in reasons[quarantined] for r in rs]).value_counts().to_dict()
+    reason_counts = {r: int((m & quarantined).sum()) for r, m in masks.items() if (m & quarantined).any()}
     summary = {
         "rows_in": rows_in,
         "rows_out": int(keep.sum()),

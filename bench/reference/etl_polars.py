@@ -37,40 +37,53 @@ def run(path: str, out: str) -> dict:
         duplicate=pl.struct(header).is_first_distinct().not_(),
     )
 
-    checks, parsed = [], []
-    for name, lo, hi, imputable, _ in NUMERIC:
+    # Stage 1: each field once — stripped, missing or not, as a number.
+    stage1 = []
+    for name in NUMERIC_NAMES:
         text = pl.col(name).str.strip_chars()
-        missing = text.str.to_lowercase().is_in(list(MISSING_TOKENS))
-        number = text.cast(pl.Float64, strict=False)
+        stage1 += [
+            text.str.to_lowercase().is_in(list(MISSING_TOKENS)).alias(f"_missing_{name}"),
+            text.cast(pl.Float64, strict=False).alias(f"_number_{name}"),
+        ]
+    category_text = pl.col(CATEGORY).str.strip_chars()
+    stage1 += [
+        category_text.str.to_lowercase().is_in(list(MISSING_TOKENS)).alias("_missing_category"),
+        category_text.str.replace_all(r"\s+", " ").str.to_uppercase().alias("_category"),
+    ]
+    # Stage 2: the checks, in the order the ETL makes them, and the parsed values.
+    checks, parsed = [], []  # checks: (reason, condition)
+    for name, lo, hi, imputable, _ in NUMERIC:
+        missing, number = pl.col(f"_missing_{name}"), pl.col(f"_number_{name}")
         not_a_number = missing.not_() & number.is_null()
-        out_of_range = missing.not_() & not_a_number.not_() & (number.is_infinite() | (number < lo) | (number > hi))
+        out_of_range = missing.not_() & number.is_not_null() & (number.is_infinite() | (number < lo) | (number > hi))
         if not imputable:
-            checks.append(pl.when(missing).then(pl.lit(f"missing_value:{name}")))
-        checks.append(pl.when(not_a_number).then(pl.lit(f"not_a_number:{name}")))
-        checks.append(pl.when(out_of_range).then(pl.lit(f"out_of_range:{name}")))
+            checks.append((f"missing_value:{name}", missing))
+        checks.append((f"not_a_number:{name}", not_a_number))
+        checks.append((f"out_of_range:{name}", out_of_range))
         parsed.append(pl.when(missing | not_a_number | out_of_range).then(None).otherwise(number).alias(f"_{name}"))
-    category = pl.col(CATEGORY).str.strip_chars().str.replace_all(r"\s+", " ").str.to_uppercase()
-    category_missing = pl.col(CATEGORY).str.strip_chars().str.to_lowercase().is_in(list(MISSING_TOKENS))
-    checks.append(pl.when(category_missing).then(pl.lit(f"missing_value:{CATEGORY}")))
-    checks.append(pl.when(category_missing.not_() & category.is_in(CATEGORIES).not_()).then(pl.lit(f"unknown_category:{CATEGORY}")))
-
-    # Checks read the text columns; the parsed values go to _<name> until the end.
-    checks.append(pl.when(pl.col("_total_bedrooms") > pl.col("_total_rooms")).then(pl.lit("bedrooms_exceed_rooms")))
+    checks.append((f"missing_value:{CATEGORY}", pl.col("_missing_category")))
+    checks.append((f"unknown_category:{CATEGORY}", pl.col("_missing_category").not_() & pl.col("_category").is_in(CATEGORIES).not_()))
+    flags = [(pl.col("field_count_ok") & condition.fill_null(False)).alias(f"_r{i}") for i, (_, condition) in enumerate(checks)]
+    exceed = len(checks)
+    # Stage 3: bedrooms against rooms (parsed values); any reason at all. A row with the
+    # wrong number of fields has that one reason only.
     checked = (
         raw.lazy()
-        .with_columns(parsed + [category.alias("_category")])
+        .with_columns(stage1)
+        .with_columns(parsed + flags)
         .with_columns(
-            reasons=pl.when(pl.col("field_count_ok").not_())
-            .then(pl.concat_list([pl.lit("field_count")]))
-            .otherwise(pl.concat_list(checks).list.drop_nulls())
+            (pl.col("field_count_ok") & (pl.col("_total_bedrooms") > pl.col("_total_rooms")).fill_null(False)).alias(f"_r{exceed}")
+        )
+        .with_columns(
+            has_reason=pl.col("field_count_ok").not_() | pl.any_horizontal([f"_r{i}" for i in range(exceed + 1)])
         )
         .collect()
     )
-
-    keep = checked.filter(pl.col("duplicate").not_() & (pl.col("reasons").list.len() == 0)).select(
+    reason_names = [r for r, _ in checks] + ["bedrooms_exceed_rooms"]
+    quarantined_mask = pl.col("duplicate").not_() & pl.col("has_reason")
+    keep = checked.filter(pl.col("duplicate").not_() & pl.col("has_reason").not_()).select(
         ["source_line"] + [pl.col(f"_{n}").alias(n) for n in NUMERIC_NAMES] + [pl.col("_category").alias(CATEGORY)]
     )
-    quarantined_mask = pl.col("duplicate").not_() & (pl.col("reasons").list.len() > 0)
     values = keep.select(NUMERIC_NAMES).to_numpy().astype(float)
     keep = keep.with_columns(split=pl.Series(splits(values, keep[CATEGORY].to_list())))
 
@@ -105,10 +118,13 @@ def run(path: str, out: str) -> dict:
         if split != "test":
             part.select(XGBOOST_COLUMNS).write_csv(os.path.join(out, f"{split}.csv"), include_header=False)
 
-    quarantined = checked.filter(quarantined_mask)
-    raw_q = quarantined.select(header)
-    raw_q.insert_column(0, quarantined["reasons"].list.join(";").alias("reasons"))
-    raw_q.insert_column(0, quarantined["source_line"].alias("line"))
+    quarantined = checked.filter(quarantined_mask).with_columns(
+        reasons=pl.when(pl.col("field_count_ok").not_())
+        .then(pl.lit("field_count"))
+        .otherwise(pl.concat_str([pl.when(pl.col(f"_r{i}")).then(pl.lit(r)) for i, r in enumerate(reason_names)],
+                                 separator=";", ignore_nulls=True))
+    )
+    raw_q = quarantined.select([pl.col("source_line").alias("line"), "reasons"] + header)
     raw_q.write_csv(os.path.join(out, "quarantine.csv"))
 
     stats = {}
@@ -118,7 +134,7 @@ def run(path: str, out: str) -> dict:
             "min": column.min(), "max": column.max(), "mean": column.mean(), "null_count": column.null_count(),
             "quantiles": {k: column.quantile(p, interpolation="linear") for k, p in QUANTILES},
         }
-    reasons = quarantined["reasons"].explode().value_counts()
+    reasons = quarantined["reasons"].str.split(";").explode().value_counts()
     summary = {
         "rows_in": raw.height,
         "rows_out": frame.height,
