@@ -104,6 +104,7 @@ def main() -> int:
     parser.add_argument("--etl", required=True)
     parser.add_argument("--rows", default=f"{REAL_ROWS},1000000,10000000")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--bin-dir", help="release Lambda binaries: measure their cold starts too")
     args = parser.parse_args()
     sizes = [int(r) for r in args.rows.split(",")]
     inputs = {rows: data_file(rows) for rows in sizes}
@@ -135,11 +136,16 @@ def main() -> int:
     with open(os.path.join(ROOT, "bench", "results", "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     chart(results, os.path.join(ROOT, "bench", "chart.png"))
-    write_markdown(results, sizes, args.reps)
+    cold = None
+    if args.bin_dir:
+        out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "coldstart.py"), "--bin-dir", args.bin_dir],
+                             check=True, capture_output=True, text=True, cwd=ROOT)
+        cold = json.loads(out.stdout)
+    write_markdown(results, sizes, args.reps, cold)
     return 0
 
 
-def write_markdown(results: dict, sizes: list, reps: int) -> None:
+def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> None:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     lines = [
         "# Benchmarks",
@@ -191,6 +197,15 @@ def write_markdown(results: dict, sizes: list, reps: int) -> None:
             lines.append(f"| {function} | {raw / 1e6:.1f} MB | {zipped / 1e6:.1f} MB | {BUDGETS[function] / 1e6:.0f} MB |")
     else:
         lines.append("Not measured in this run: `scripts/check-infra` (sam build) makes the packages.")
+    lines += ["", "## Cold start (process start to ready for the first event; target ≤ 30 ms)", ""]
+    if cold:
+        lines += ["Release x86_64 builds under `bench/coldstart.py`'s minimal Lambda Runtime API; median of each",
+                  "function's fresh starts (configuration read and validated, SDK configuration and clients built).", "",
+                  "| function | median | min | max | runs |", "|---|---:|---:|---:|---:|"]
+        for function, c in cold.items():
+            lines.append(f"| {function} | {c['median_ms']:.1f} ms | {c['min_ms']:.1f} ms | {c['max_ms']:.1f} ms | {c['runs']} |")
+    else:
+        lines.append("Not measured in this run (`bench/run` measures it; `bench/coldstart.py --bin-dir DIR` alone).")
     lines.append("")
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(lines))
