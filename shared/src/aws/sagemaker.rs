@@ -32,3 +32,45 @@ pub fn is_already_existing(e: &AwsError) -> bool {
     e.code.as_deref() == Some("ValidationException")
         && e.message.to_ascii_lowercase().contains("already exist")
 }
+
+/// A Describe call's output, or `None` when SageMaker says the resource does not exist.
+pub fn found<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => {
+            let e = error(operation, e);
+            if is_missing(&e) {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A Create call that succeeded, or lost a race with an identical create.
+pub fn created<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = error(operation, e);
+            if is_already_existing(&e) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}

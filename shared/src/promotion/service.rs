@@ -652,22 +652,16 @@ impl PromotionService {
     }
 
     async fn describe_package(&self, arn: &str) -> Result<Option<Package>, Error> {
-        let out = match self
-            .sagemaker
-            .describe_model_package()
-            .model_package_name(arn)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = sagemaker::error("DescribeModelPackage", e);
-                return if sagemaker::is_missing(&e) {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                };
-            }
+        let Some(out) = sagemaker::found(
+            "DescribeModelPackage",
+            self.sagemaker
+                .describe_model_package()
+                .model_package_name(arn)
+                .send()
+                .await,
+        )?
+        else {
+            return Ok(None);
         };
         let metadata = out
             .customer_metadata_properties()
@@ -695,22 +689,16 @@ impl PromotionService {
 
     /// What an endpoint serves, or `None` when it does not exist.
     async fn serving(&self, endpoint: &str) -> Result<Option<Serving>, Error> {
-        let out = match self
-            .sagemaker
-            .describe_endpoint()
-            .endpoint_name(endpoint)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = sagemaker::error("DescribeEndpoint", e);
-                return if sagemaker::is_missing(&e) {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                };
-            }
+        let Some(out) = sagemaker::found(
+            "DescribeEndpoint",
+            self.sagemaker
+                .describe_endpoint()
+                .endpoint_name(endpoint)
+                .send()
+                .await,
+        )?
+        else {
+            return Ok(None);
         };
         let endpoint_config = out.endpoint_config_name().unwrap_or_default().to_string();
         let state = EndpointState::parse(out.endpoint_status().map_or("", |s| s.as_str()));
@@ -728,22 +716,16 @@ impl PromotionService {
 
     /// The lineage tags of an endpoint config (`None` if gone or untagged).
     async fn config_lineage(&self, config: &str) -> Result<Option<Lineage>, Error> {
-        let described = match self
-            .sagemaker
-            .describe_endpoint_config()
-            .endpoint_config_name(config)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = sagemaker::error("DescribeEndpointConfig", e);
-                return if sagemaker::is_missing(&e) {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                };
-            }
+        let Some(described) = sagemaker::found(
+            "DescribeEndpointConfig",
+            self.sagemaker
+                .describe_endpoint_config()
+                .endpoint_config_name(config)
+                .send()
+                .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(arn) = described.endpoint_config_arn() else {
             return Ok(None);
@@ -764,20 +746,17 @@ impl PromotionService {
     }
 
     async fn ensure_model(&self, name: &str, package: &Package, tags: &[Tag]) -> Result<(), Error> {
-        match self
-            .sagemaker
-            .describe_model()
-            .model_name(name)
-            .send()
-            .await
+        if sagemaker::found(
+            "DescribeModel",
+            self.sagemaker
+                .describe_model()
+                .model_name(name)
+                .send()
+                .await,
+        )?
+        .is_some()
         {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                let e = sagemaker::error("DescribeModel", e);
-                if !sagemaker::is_missing(&e) {
-                    return Err(e.into());
-                }
-            }
+            return Ok(());
         }
         let created = self
             .sagemaker
@@ -792,17 +771,7 @@ impl PromotionService {
             .set_tags(Some(tags.to_vec()))
             .send()
             .await;
-        match created {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = sagemaker::error("CreateModel", e);
-                if sagemaker::is_already_existing(&e) {
-                    Ok(())
-                } else {
-                    Err(e.into())
-                }
-            }
-        }
+        Ok(sagemaker::created("CreateModel", created)?)
     }
 
     async fn ensure_endpoint_config(
@@ -812,20 +781,17 @@ impl PromotionService {
         stage: &Stage,
         tags: &[Tag],
     ) -> Result<(), Error> {
-        match self
-            .sagemaker
-            .describe_endpoint_config()
-            .endpoint_config_name(name)
-            .send()
-            .await
+        if sagemaker::found(
+            "DescribeEndpointConfig",
+            self.sagemaker
+                .describe_endpoint_config()
+                .endpoint_config_name(name)
+                .send()
+                .await,
+        )?
+        .is_some()
         {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                let e = sagemaker::error("DescribeEndpointConfig", e);
-                if !sagemaker::is_missing(&e) {
-                    return Err(e.into());
-                }
-            }
+            return Ok(());
         }
         let variant = ProductionVariant::builder()
             .variant_name(&stage.variant)
@@ -867,17 +833,7 @@ impl PromotionService {
             .set_tags(Some(tags.to_vec()))
             .send()
             .await;
-        match created {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = sagemaker::error("CreateEndpointConfig", e);
-                if sagemaker::is_already_existing(&e) {
-                    Ok(())
-                } else {
-                    Err(e.into())
-                }
-            }
-        }
+        Ok(sagemaker::created("CreateEndpointConfig", created)?)
     }
 }
 
