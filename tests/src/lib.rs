@@ -32,6 +32,34 @@ pub const ACCOUNT: &str = "123456789012";
 pub const SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/housing-mlops-sagemaker";
 
 /// The repository root.
+/// The ETL core's outputs in a temporary directory, removed on drop.
+pub struct LocalOutput {
+    pub output: shared::etl::EtlOutput,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for LocalOutput {
+    type Target = shared::etl::EtlOutput;
+    fn deref(&self) -> &Self::Target {
+        &self.output
+    }
+}
+
+/// Runs the ETL core on `bytes` as the CLI and the Lambda do: from a file, into a
+/// directory (both temporary).
+pub fn run_etl(
+    bytes: &[u8],
+    source: &shared::etl::Source,
+    options: &EtlOptions,
+) -> Result<LocalOutput, shared::etl::EtlError> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let input = dir.path().join("input.csv");
+    std::fs::write(&input, bytes).expect("writing the input");
+    let (id, identity) = shared::etl::identify(&input, source).expect("reading the input");
+    let output = shared::etl::run(&input, id, identity, options, &dir.path().join("out"))?;
+    Ok(LocalOutput { output, _dir: dir })
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -431,6 +459,7 @@ impl Stack {
             glue_database: self.glue_database.clone(),
             glue_table: "housing_features".into(),
             max_object_bytes: shared::etl::config::DEFAULT_MAX_OBJECT_BYTES,
+            work_dir: std::env::temp_dir(),
             options: EtlOptions::default(),
             aws: AwsSettings {
                 s3_force_path_style: true,

@@ -4,12 +4,12 @@
 //! give the same counts (rows, splits, quarantine reasons, imputations, caps) and the
 //! same cleaned values, row by row, in every split's Parquet output.
 
-use integration_tests::repo_root;
+use integration_tests::{repo_root, run_etl, LocalOutput};
 use polars::prelude::*;
 use serde_json::Value;
 use shared::dataset::OutputKind;
 use shared::etl::outputs::parquet_columns;
-use shared::etl::{run, EtlOptions, EtlOutput, Source};
+use shared::etl::{EtlOptions, Source};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,12 +44,12 @@ fn sorted(frame: DataFrame) -> DataFrame {
         .unwrap()
 }
 
-fn ours(bytes: &[u8]) -> EtlOutput {
+fn ours(bytes: &[u8]) -> LocalOutput {
     let source = Source {
         source: "input.csv".into(),
         ..Default::default()
     };
-    run(bytes, &source, &EtlOptions::default()).expect("processed")
+    run_etl(bytes, &source, &EtlOptions::default()).expect("processed")
 }
 
 /// Same values in every column (floats to 1e-9 relative), in source-line order.
@@ -129,7 +129,7 @@ fn compare(input: &Path) {
             (OutputKind::TestParquet, "test.parquet"),
         ] {
             let ours = sorted(
-                ParquetReader::new(std::io::Cursor::new(output.file(kind).to_vec()))
+                ParquetReader::new(std::io::Cursor::new(output.read(kind).unwrap()))
                     .finish()
                     .unwrap(),
             );
@@ -159,7 +159,7 @@ fn the_references_agree_with_the_etl_on_a_generated_file_with_bad_rows() {
         "--seed",
         "7",
     ]);
-    let report = ours(&std::fs::read(&file).unwrap()).report;
+    let report = ours(&std::fs::read(&file).unwrap()).output.report;
     assert!(
         report.rows_quarantined > 0 && report.rows_duplicate > 0,
         "the generated file has bad rows and duplicates: {report:?}"

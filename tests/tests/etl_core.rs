@@ -1,10 +1,10 @@
 //! The ETL core on the real California-housing file and on crafted bad files.
 
-use integration_tests::repo_root;
+use integration_tests::{repo_root, run_etl, LocalOutput};
 use polars::prelude::*;
 use shared::dataset::OutputKind;
 use shared::etl::outputs::{parquet_columns, xgboost_columns};
-use shared::etl::{run, CappedPolicy, EtlError, EtlOptions, EtlOutput, RejectionCode, Source};
+use shared::etl::{CappedPolicy, EtlError, EtlOptions, EtlOutput, RejectionCode, Source};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
@@ -21,12 +21,12 @@ fn source() -> Source {
     }
 }
 
-fn process(bytes: &[u8]) -> EtlOutput {
-    run(bytes, &source(), &EtlOptions::default()).expect("processed")
+fn process(bytes: &[u8]) -> LocalOutput {
+    run_etl(bytes, &source(), &EtlOptions::default()).expect("processed")
 }
 
 fn parquet(output: &EtlOutput, kind: OutputKind) -> DataFrame {
-    ParquetReader::new(Cursor::new(output.file(kind).to_vec()))
+    ParquetReader::new(Cursor::new(output.read(kind).unwrap()))
         .finish()
         .expect("valid parquet")
 }
@@ -104,11 +104,9 @@ fn parquet_outputs_hold_clean_featured_rows() {
         "validation" => OutputKind::ValidationParquet,
         _ => OutputKind::TestParquet,
     };
-    let frame = parquet(&output, kind)
-        .lazy()
-        .filter(col("source_line").eq(lit(292i64)))
-        .collect()
-        .unwrap();
+    let frame = parquet(&output, kind);
+    let row = frame.column("source_line").unwrap().i64().unwrap().equal(292);
+    let frame = frame.filter(&row).unwrap();
     let f64_at = |c: &str| frame.column(c).unwrap().f64().unwrap().get(0).unwrap();
     let near_bay_median = output.report.imputations["total_bedrooms"].values["NEAR BAY"];
     assert_eq!(f64_at("total_bedrooms"), near_bay_median);
@@ -139,7 +137,7 @@ fn xgboost_channels_are_target_first_without_header() {
         (OutputKind::TrainXgboost, "train"),
         (OutputKind::ValidationXgboost, "validation"),
     ] {
-        let text = String::from_utf8(output.file(kind).to_vec()).unwrap();
+        let text = String::from_utf8(output.read(kind).unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len() as u64, output.report.splits[split]);
         assert!(
@@ -164,8 +162,7 @@ fn reruns_are_byte_identical() {
     let bytes = housing();
     let a = process(&bytes);
     let b = process(&bytes);
-    assert_eq!(a.files, b.files);
-    assert_eq!(a.local_marker(), b.local_marker());
+    assert_eq!(a.local_marker().unwrap(), b.local_marker().unwrap());
 }
 
 #[test]
@@ -202,8 +199,8 @@ fn column_order_does_not_change_the_split_or_the_values() {
     assert_eq!(splits_by_line(&a), splits_by_line(&b));
     assert_eq!(a.report.columns, b.report.columns);
     assert_eq!(
-        a.file(OutputKind::TrainXgboost),
-        b.file(OutputKind::TrainXgboost)
+        a.read(OutputKind::TrainXgboost).unwrap(),
+        b.read(OutputKind::TrainXgboost).unwrap()
     );
 }
 
@@ -245,7 +242,7 @@ fn bad_rows_are_quarantined_with_reasons_and_original_fields() {
     .collect();
     assert_eq!(r.reasons, expected);
 
-    let quarantine = String::from_utf8(output.file(OutputKind::Quarantine).to_vec()).unwrap();
+    let quarantine = String::from_utf8(output.read(OutputKind::Quarantine).unwrap()).unwrap();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(quarantine.as_bytes());
@@ -277,7 +274,7 @@ fn capped_policy_quarantine_moves_capped_rows() {
         capped_policy: CappedPolicy::Quarantine,
         ..Default::default()
     };
-    let output = run(&housing(), &source(), &options).unwrap();
+    let output = run_etl(&housing(), &source(), &options).unwrap();
     let r = &output.report;
     assert!(r.rows_balance());
     assert_eq!(r.reasons["capped:median_house_value"], 965);
@@ -322,7 +319,7 @@ fn whole_file_rejections_name_the_problem() {
         ),
     ];
     for (bytes, code, needle) in cases {
-        match run(&bytes, &source(), &EtlOptions::default()) {
+        match run_etl(&bytes, &source(), &EtlOptions::default()) {
             Err(EtlError::Rejected(r)) => {
                 assert_eq!(r.code, code, "{r}");
                 assert!(
@@ -370,7 +367,7 @@ fn corrupted_inputs_never_panic() {
                 _ => bytes.insert(at, noise[(next() % noise.len() as u64) as usize]),
             }
         }
-        match run(&bytes, &source(), &EtlOptions::default()) {
+        match run_etl(&bytes, &source(), &EtlOptions::default()) {
             Ok(output) => assert!(output.report.rows_balance()),
             Err(EtlError::Rejected(_)) => {}
             Err(EtlError::Internal(e)) => panic!("internal error on corrupted input: {e}"),
@@ -386,7 +383,7 @@ fn crlf_line_endings_read_like_lf() {
     assert_eq!(b.report.rows_in, 20_640);
     assert_eq!(a.report.reasons, b.report.reasons);
     assert_eq!(
-        a.file(OutputKind::TrainXgboost),
-        b.file(OutputKind::TrainXgboost)
+        a.read(OutputKind::TrainXgboost).unwrap(),
+        b.read(OutputKind::TrainXgboost).unwrap()
     );
 }

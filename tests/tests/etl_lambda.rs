@@ -3,6 +3,7 @@
 //! through an EventBridge rule; duplicates, rejections, bad events.
 
 use integration_tests::{
+    run_etl,
     read_json, repo_root, sample_event, sdk_config, shared_moto, Clients, Stack,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
@@ -10,7 +11,7 @@ use serde_json::Value;
 use shared::dataset::OutputKind;
 use shared::etl::config::EtlConfig;
 use shared::etl::service::EtlService;
-use shared::etl::{run, Source};
+use shared::etl::Source;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const EVENTBRIDGE: &str = "etl/object-created.eventbridge.json";
@@ -143,7 +144,7 @@ async fn an_upload_is_processed_end_to_end() {
         ..Default::default()
     };
     // Polars blocks on its own runtime: run it off the test's async thread, as the service does.
-    let local = tokio::task::spawn_blocking(move || run(&bytes, &source, &Default::default()))
+    let local = tokio::task::spawn_blocking(move || run_etl(&bytes, &source, &Default::default()))
         .await
         .unwrap()
         .unwrap();
@@ -156,7 +157,7 @@ async fn an_upload_is_processed_end_to_end() {
         )
         .await
         .unwrap();
-    assert_eq!(train, local.file(OutputKind::TrainParquet));
+    assert_eq!(train, local.read(OutputKind::TrainParquet).unwrap());
     let report: Value = serde_json::from_slice(
         &env.stack
             .get(

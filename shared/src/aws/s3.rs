@@ -43,6 +43,66 @@ pub async fn head(
     }
 }
 
+/// Streams an object's body into `out` (a file, a hasher, or both), chunk by
+/// chunk: the object is never held in memory whole. Returns the bytes written.
+pub async fn download<W: std::io::Write>(
+    client: &Client,
+    loc: &S3Location,
+    version_id: Option<&str>,
+    out: &mut W,
+) -> Result<u64, crate::error::Error> {
+    let mut output = client
+        .get_object()
+        .bucket(&loc.bucket)
+        .key(&loc.key)
+        .set_version_id(version_id.map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("S3", "GetObject", e))?;
+    let mut written = 0u64;
+    loop {
+        let chunk = output.body.try_next().await.map_err(|e| AwsError {
+            service: "S3",
+            operation: "GetObject",
+            code: None,
+            status: None,
+            retryable: true,
+            message: format!("reading the body of {}: {e}", loc.uri()),
+        })?;
+        let Some(chunk) = chunk else { break };
+        out.write_all(&chunk).map_err(|e| {
+            crate::error::Error::Internal(format!(
+                "saving {} to local storage: {e} (is the function's ephemeral storage large enough?)",
+                loc.uri()
+            ))
+        })?;
+        written += chunk.len() as u64;
+    }
+    Ok(written)
+}
+
+/// Uploads a local file, streamed from disk (retries re-read it).
+pub async fn put_file(
+    client: &Client,
+    loc: &S3Location,
+    path: &std::path::Path,
+    content_type: &str,
+) -> Result<(), crate::error::Error> {
+    let body = ByteStream::from_path(path).await.map_err(|e| {
+        crate::error::Error::Internal(format!("reading {}: {e}", path.display()))
+    })?;
+    client
+        .put_object()
+        .bucket(&loc.bucket)
+        .key(&loc.key)
+        .content_type(content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("S3", "PutObject", e))?;
+    Ok(())
+}
+
 pub async fn get(
     client: &Client,
     loc: &S3Location,

@@ -1,8 +1,9 @@
-//! The kept rows as a Polars frame: missing `total_bedrooms` imputed from the
-//! median of the row's `ocean_proximity` group, census top-codes flagged.
+//! Cleaning the kept rows: missing `total_bedrooms` imputed from the median of the
+//! row's `ocean_proximity` group (Polars computes the medians), never above the
+//! row's `total_rooms`. Census top-codes are flagged when the frame is built.
 
-use super::rows::KeptRows;
-use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TOTAL_BEDROOMS, TOTAL_ROOMS};
+use super::rows::{KeptRows, BEDROOMS, ROOMS};
+use crate::contract::OCEAN_PROXIMITY_CATEGORIES;
 use crate::report::Imputation;
 use polars::prelude::*;
 use std::collections::BTreeMap;
@@ -21,79 +22,48 @@ pub fn capped_flag(column: &str) -> String {
     format!("{column}_capped")
 }
 
-pub fn frame(kept: KeptRows) -> PolarsResult<DataFrame> {
-    let height = kept.len();
-    let mut columns: Vec<Column> = vec![
-        Column::new(
-            SOURCE_LINE.into(),
-            kept.source_line
-                .iter()
-                .map(|l| *l as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            SPLIT.into(),
-            kept.split.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ),
-    ];
-    for (spec, values) in NUMERIC_COLUMNS.iter().zip(kept.numeric) {
-        columns.push(Column::new(spec.name.into(), values));
-    }
-    columns.push(Column::new(OCEAN_PROXIMITY.into(), kept.category));
-    DataFrame::new(height, columns)
+fn median(values: Vec<f64>) -> Option<f64> {
+    Float64Chunked::from_vec(PlSmallStr::EMPTY, values).median()
 }
 
-/// Fills missing `total_bedrooms` and adds the imputation and cap flags.
-pub fn clean(frame: DataFrame) -> PolarsResult<(DataFrame, Imputation)> {
-    let medians = frame
-        .clone()
-        .lazy()
-        .group_by([col(OCEAN_PROXIMITY)])
-        .agg([col(TOTAL_BEDROOMS).median()])
-        .collect()?;
-    let mut values = BTreeMap::new();
-    let groups = medians.column(OCEAN_PROXIMITY)?.str()?.clone();
-    let group_medians = medians.column(TOTAL_BEDROOMS)?.f64()?.clone();
-    for (group, median) in groups.iter().zip(group_medians.iter()) {
-        if let (Some(g), Some(m)) = (group, median) {
-            values.insert(g.to_string(), m);
+/// Fills every missing `total_bedrooms` in place. Returns which rows were imputed
+/// and the medians used.
+pub fn impute(kept: &mut KeptRows) -> (Vec<bool>, Imputation) {
+    let mut donors: [Vec<f64>; OCEAN_PROXIMITY_CATEGORIES.len()] = Default::default();
+    let mut imputed = Vec::with_capacity(kept.len());
+    for (value, category) in kept.numeric[BEDROOMS].iter().zip(&kept.category) {
+        imputed.push(value.is_nan());
+        if !value.is_nan() {
+            donors[*category as usize].push(*value);
         }
     }
-    let overall = frame
-        .column(TOTAL_BEDROOMS)?
-        .as_materialized_series()
-        .median();
+    let count = imputed.iter().filter(|i| **i).count() as u64;
+    let overall = median(donors.concat());
+    let group_median = donors.map(median);
+    let mut values: BTreeMap<String, f64> = OCEAN_PROXIMITY_CATEGORIES
+        .iter()
+        .zip(group_median)
+        .filter_map(|(c, m)| Some((c.to_string(), m?)))
+        .collect();
     if let Some(m) = overall {
         values.insert(FALLBACK_GROUP.to_string(), m);
     }
-
-    let mut fill = lit(overall.unwrap_or(f64::NAN));
-    for (group, median) in values.iter().filter(|(g, _)| g.as_str() != FALLBACK_GROUP) {
-        fill = when(col(OCEAN_PROXIMITY).eq(lit(group.as_str())))
-            .then(lit(*median))
-            .otherwise(fill);
-    }
-    let mut exprs = vec![
-        col(TOTAL_BEDROOMS).is_null().alias(BEDROOMS_IMPUTED),
-        col(TOTAL_BEDROOMS)
-            .fill_null(
-                when(fill.clone().gt(col(TOTAL_ROOMS)))
-                    .then(col(TOTAL_ROOMS))
-                    .otherwise(fill),
-            )
-            .alias(TOTAL_BEDROOMS),
-    ];
-    for spec in NUMERIC_COLUMNS.iter() {
-        if let Some(cap) = spec.cap {
-            exprs.push(col(spec.name).gt_eq(lit(cap)).alias(capped_flag(spec.name)));
+    if count > 0 {
+        let (before, after) = kept.numeric.split_at_mut(BEDROOMS);
+        let rooms = &before[ROOMS];
+        for ((bedrooms, rooms), category) in after[0].iter_mut().zip(rooms).zip(&kept.category) {
+            if bedrooms.is_nan() {
+                let fill = group_median[*category as usize]
+                    .or(overall)
+                    .unwrap_or(f64::NAN);
+                *bedrooms = if fill > *rooms { *rooms } else { fill };
+            }
         }
     }
-    let count = frame.column(TOTAL_BEDROOMS)?.null_count() as u64;
-    let cleaned = frame.lazy().with_columns(exprs).collect()?;
     let imputation = Imputation {
         strategy: IMPUTATION_STRATEGY.to_string(),
         count,
         values,
     };
-    Ok((cleaned, imputation))
+    (imputed, imputation)
 }

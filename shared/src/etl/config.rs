@@ -4,9 +4,12 @@ use super::{CappedPolicy, EtlOptions, SplitRatios};
 use crate::config::{AwsSettings, ConfigError, Env};
 use crate::dataset::DatasetLayout;
 
-/// Default object-size limit: 256 MiB. The whole object and its parsed form are
-/// held in memory; size the function's memory at about 6x this limit.
-pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+/// Default object-size limit: 1 GiB (about 18 million rows). The object is
+/// streamed to `WORK_DIR`, never held in memory; memory grows with the rows kept
+/// (see the README's "Limits").
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 1024 * 1024 * 1024;
+/// Where the object and the outputs are staged: Lambda's ephemeral storage.
+pub const DEFAULT_WORK_DIR: &str = "/tmp";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtlConfig {
@@ -21,12 +24,14 @@ pub struct EtlConfig {
     pub glue_table: String,
     /// `MAX_OBJECT_BYTES`: larger objects are refused.
     pub max_object_bytes: u64,
+    /// `WORK_DIR`: where the object and the outputs are staged during a run.
+    pub work_dir: std::path::PathBuf,
     pub options: EtlOptions,
     pub aws: AwsSettings,
 }
 
 /// Every variable the ETL reads, with its default (`None`: required).
-pub const VARIABLES: [(&str, Option<&str>); 13] = [
+pub const VARIABLES: [(&str, Option<&str>); 14] = [
     ("RAW_BUCKET", None),
     ("RAW_PREFIX", Some("")),
     ("PROCESSED_BUCKET", None),
@@ -36,7 +41,8 @@ pub const VARIABLES: [(&str, Option<&str>); 13] = [
     ("EVENT_BUS_NAME", None),
     ("GLUE_DATABASE", None),
     ("GLUE_TABLE", Some("housing_features")),
-    ("MAX_OBJECT_BYTES", Some("268435456")),
+    ("MAX_OBJECT_BYTES", Some("1073741824")),
+    ("WORK_DIR", Some(DEFAULT_WORK_DIR)),
     ("CAPPED_POLICY", Some("flag")),
     ("SPLIT", Some("80/10/10")),
     ("S3_FORCE_PATH_STYLE", Some("false")),
@@ -80,6 +86,7 @@ impl EtlConfig {
         if max_object_bytes == 0 {
             env.error("MAX_OBJECT_BYTES must be greater than 0".into());
         }
+        let work_dir = std::path::PathBuf::from(env.optional("WORK_DIR", DEFAULT_WORK_DIR));
         let options = EtlOptions {
             capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::Flag),
             split: env.parsed("SPLIT", SplitRatios::default()),
@@ -93,6 +100,7 @@ impl EtlConfig {
             glue_database,
             glue_table,
             max_object_bytes,
+            work_dir,
             options,
             aws,
         };

@@ -42,19 +42,28 @@ pub fn model_features() -> Vec<String> {
 /// nulls; `households` and `total_rooms` ≥ 1, as the contract guarantees) and a
 /// canonical `ocean_proximity`. Every category gets its one-hot column, present in
 /// the data or not, so the schema never depends on the batch.
-pub fn add_features(frame: LazyFrame) -> LazyFrame {
-    let mut exprs = vec![
-        (col(TOTAL_ROOMS) / col(HOUSEHOLDS)).alias(ROOMS_PER_HOUSEHOLD),
-        (col(TOTAL_BEDROOMS) / col(TOTAL_ROOMS)).alias(BEDROOMS_PER_ROOM),
-        (col(POPULATION) / col(HOUSEHOLDS)).alias(POPULATION_PER_HOUSEHOLD),
+pub fn add_features(frame: &mut DataFrame) -> PolarsResult<()> {
+    let ratio = |frame: &DataFrame, a: &str, b: &str, name: &str| -> PolarsResult<Column> {
+        let quotient = frame.column(a)?.f64()? / frame.column(b)?.f64()?;
+        Ok(quotient.with_name(name.into()).into_column())
+    };
+    let mut features = vec![
+        ratio(frame, TOTAL_ROOMS, HOUSEHOLDS, ROOMS_PER_HOUSEHOLD)?,
+        ratio(frame, TOTAL_BEDROOMS, TOTAL_ROOMS, BEDROOMS_PER_ROOM)?,
+        ratio(frame, POPULATION, HOUSEHOLDS, POPULATION_PER_HOUSEHOLD)?,
     ];
-    exprs.extend(OCEAN_PROXIMITY_CATEGORIES.iter().map(|category| {
-        when(col(OCEAN_PROXIMITY).eq(lit(*category)))
-            .then(lit(1i32))
-            .otherwise(lit(0i32))
-            .alias(one_hot_column(category))
-    }));
-    frame.with_columns(exprs)
+    let category = frame.column(OCEAN_PROXIMITY)?.str()?;
+    for c in OCEAN_PROXIMITY_CATEGORIES {
+        let one_hot: Int32Chunked = category
+            .iter()
+            .map(|v| Some(i32::from(v == Some(c))))
+            .collect();
+        features.push(one_hot.with_name(one_hot_column(c).into()).into_column());
+    }
+    for feature in features {
+        frame.with_column(feature)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -70,7 +79,8 @@ mod tests {
             "ocean_proximity" => ["NEAR BAY"]
         )
         .unwrap();
-        let out = add_features(row.lazy()).collect().unwrap();
+        let mut out = row;
+        add_features(&mut out).unwrap();
         let get = |c: &str| {
             out.column(c)
                 .unwrap()

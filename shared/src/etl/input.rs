@@ -1,8 +1,9 @@
 //! Whole-file checks, before any row is read: is this a UTF-8, comma-separated
 //! text file with every contract column in its header?
 
-use super::{Rejection, RejectionCode};
+use super::{EtlError, Rejection, RejectionCode};
 use crate::contract::{normalise_header, required_columns, NUMERIC_COLUMNS, OCEAN_PROXIMITY};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 
 /// Where each contract column sits in the file (matched by name, not position).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +16,10 @@ pub struct ColumnMap {
 }
 
 /// A file that passed the whole-file checks.
-#[derive(Debug)]
-pub struct Inspected<'a> {
-    /// The text, without a UTF-8 byte-order mark.
-    pub text: &'a str,
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    /// Bytes before the header: a UTF-8 byte-order mark, or nothing.
+    pub skip: u64,
     /// The header as written.
     pub header: Vec<String>,
     pub columns: ColumnMap,
@@ -40,60 +41,134 @@ const SIGNATURES: [(&[u8], &str); 9] = [
 ];
 
 const OTHER_DELIMITERS: [(char, &str); 3] = [(';', "';'"), ('\t', "tab"), ('|', "'|'")];
+const BOM: &[u8] = b"\xef\xbb\xbf";
+/// The scan reads this much at a time: the whole file is never in memory.
+const CHUNK: usize = 1 << 20;
 
-pub fn inspect(bytes: &[u8]) -> Result<Inspected<'_>, Rejection> {
-    if bytes.is_empty() {
-        return Err(Rejection::new(
-            RejectionCode::Empty,
-            "empty file: the object has 0 bytes",
-        ));
-    }
-    if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| bytes.starts_with(sig)) {
-        let code = if what.starts_with("UTF-16") {
-            RejectionCode::NotUtf8
-        } else {
-            RejectionCode::NotText
+fn io_error(e: std::io::Error) -> EtlError {
+    EtlError::Internal(format!("reading the input file: {e}"))
+}
+
+/// Checks the whole file in one streaming pass (text, UTF-8, not blank), then its
+/// header. `input` is read from its start; it may be any size.
+pub fn inspect<R: Read + Seek>(input: &mut R) -> Result<Inspected, EtlError> {
+    input.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let skip = scan(input)?;
+    input.seek(SeekFrom::Start(skip)).map_err(io_error)?;
+    header(BufReader::new(input), skip)
+}
+
+/// The streaming pass: returns the length of the byte-order mark to skip.
+fn scan<R: Read + Seek>(input: &mut R) -> Result<u64, EtlError> {
+    let mut buf = vec![0u8; CHUNK];
+    // Bytes of a UTF-8 sequence cut by the chunk boundary, carried to the next chunk.
+    let mut carry = 0usize;
+    let mut offset = 0u64; // of buf[0] in the file
+    let mut blank = true;
+    let mut skip = 0u64;
+    loop {
+        let n = read_full(input, &mut buf[carry..]).map_err(io_error)?;
+        let len = carry + n;
+        let chunk = &buf[..len];
+        if offset == 0 {
+            if len == 0 {
+                return Err(Rejection::new(RejectionCode::Empty, "empty file: the object has 0 bytes").into());
+            }
+            if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| chunk.starts_with(sig)) {
+                let code = if what.starts_with("UTF-16") {
+                    RejectionCode::NotUtf8
+                } else {
+                    RejectionCode::NotText
+                };
+                return Err(Rejection::new(code, format!("not a UTF-8 CSV file: it looks like {what}")).into());
+            }
+            if chunk.starts_with(BOM) {
+                skip = BOM.len() as u64;
+            }
+        }
+        if let Some(pos) = memchr::memchr(0, chunk) {
+            let at = offset + pos as u64;
+            let line = line_at(input, at)?;
+            return Err(Rejection::new(
+                RejectionCode::NotText,
+                format!("not a text file: NUL byte at offset {at} (line {line})"),
+            )
+            .into());
+        }
+        let valid = match std::str::from_utf8(chunk) {
+            Ok(_) => len,
+            // A sequence cut by the chunk's end: complete it with the next chunk.
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => {
+                let at = offset + e.valid_up_to() as u64;
+                let byte = chunk[e.valid_up_to()];
+                let line = line_at(input, at)?;
+                return Err(Rejection::new(
+                    RejectionCode::NotUtf8,
+                    format!("not UTF-8: invalid byte 0x{byte:02x} at offset {at} (line {line})"),
+                )
+                .into());
+            }
         };
-        return Err(Rejection::new(
-            code,
-            format!("not a UTF-8 CSV file: it looks like {what}"),
-        ));
+        if blank {
+            let from = if offset == 0 { skip as usize } else { 0 };
+            blank = chunk[from.min(valid)..valid].iter().all(u8::is_ascii_whitespace);
+        }
+        if n == 0 {
+            break;
+        }
+        buf.copy_within(valid..len, 0);
+        carry = len - valid;
+        offset += valid as u64;
     }
-    if let Some(pos) = bytes.iter().position(|b| *b == 0) {
-        return Err(Rejection::new(
-            RejectionCode::NotText,
-            format!(
-                "not a text file: NUL byte at offset {pos} (line {})",
-                line_of(bytes, pos)
-            ),
-        ));
+    if blank {
+        return Err(Rejection::new(RejectionCode::Empty, "empty file: only whitespace").into());
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let pos = e.valid_up_to();
-        Rejection::new(
-            RejectionCode::NotUtf8,
-            format!(
-                "not UTF-8: invalid byte 0x{:02x} at offset {pos} (line {})",
-                bytes[pos],
-                line_of(bytes, pos)
-            ),
-        )
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim().is_empty() {
-        return Err(Rejection::new(
-            RejectionCode::Empty,
-            "empty file: only whitespace",
-        ));
-    }
+    Ok(skip)
+}
 
+/// Reads until `buf` is full or the input ends.
+fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The 1-based line of byte `offset` (only computed for a rejection message).
+fn line_at<R: Read + Seek>(input: &mut R, offset: u64) -> Result<u64, EtlError> {
+    input.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let mut lines = 1;
+    let mut buf = vec![0u8; CHUNK];
+    let mut left = offset;
+    while left > 0 {
+        let want = left.min(CHUNK as u64) as usize;
+        let n = read_full(input, &mut buf[..want]).map_err(io_error)?;
+        if n == 0 {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        left -= n as u64;
+    }
+    Ok(lines)
+}
+
+fn header<R: Read>(input: R, skip: u64) -> Result<Inspected, EtlError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(input);
     let mut record = csv::StringRecord::new();
-    // The text is UTF-8 and the reader is flexible, so reading the first record cannot fail.
-    let _ = reader.read_record(&mut record);
+    // The file is UTF-8 (checked above), so only I/O can fail here.
+    reader
+        .read_record(&mut record)
+        .map_err(|e| EtlError::Internal(format!("reading the header: {e}")))?;
     let header: Vec<String> = record.iter().map(str::to_string).collect();
     let names: Vec<String> = header.iter().map(|h| normalise_header(h)).collect();
 
@@ -102,17 +177,18 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected<'_>, Rejection> {
         .filter(|c| position(c).is_none())
         .collect();
     if !missing.is_empty() {
-        let first_line = text.lines().next().unwrap_or_default();
+        let first = header.first().map(String::as_str).unwrap_or_default();
         if let Some((_, name)) = OTHER_DELIMITERS
             .iter()
-            .find(|(d, _)| header.len() == 1 && first_line.matches(*d).count() >= 2)
+            .find(|(d, _)| header.len() == 1 && first.matches(*d).count() >= 2)
         {
             return Err(Rejection::new(
                 RejectionCode::WrongDelimiter,
                 format!(
                     "wrong delimiter: the header is separated by {name}, the contract requires ','"
                 ),
-            ));
+            )
+            .into());
         }
         return Err(Rejection::new(
             RejectionCode::MissingColumns,
@@ -121,7 +197,8 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected<'_>, Rejection> {
                 missing.join(", "),
                 truncate(&header.join(", "), 200)
             ),
-        ));
+        )
+        .into());
     }
     let mut duplicates: Vec<&str> = required_columns()
         .filter(|c| names.iter().filter(|n| n == c).count() > 1)
@@ -131,7 +208,8 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected<'_>, Rejection> {
         return Err(Rejection::new(
             RejectionCode::DuplicateColumns,
             format!("duplicate column(s) in header: {}", duplicates.join(", ")),
-        ));
+        )
+        .into());
     }
 
     let mut numeric = [0usize; NUMERIC_COLUMNS.len()];
@@ -150,22 +228,22 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected<'_>, Rejection> {
         .map(|(h, _)| h.clone())
         .collect();
 
-    if !reader.read_record(&mut record).unwrap_or(false) {
+    let has_rows = reader
+        .read_record(&mut record)
+        .map_err(|e| EtlError::Internal(format!("reading the first row: {e}")))?;
+    if !has_rows {
         return Err(Rejection::new(
             RejectionCode::NoDataRows,
             "no data rows: the file has a header and nothing else",
-        ));
+        )
+        .into());
     }
     Ok(Inspected {
-        text,
+        skip,
         header,
         columns,
         ignored_columns,
     })
-}
-
-fn line_of(bytes: &[u8], pos: usize) -> usize {
-    bytes[..pos].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -181,14 +259,21 @@ mod tests {
 
     const HEADER: &str = "longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,median_income,median_house_value,ocean_proximity";
 
+    fn inspect_bytes(bytes: &[u8]) -> Result<Inspected, EtlError> {
+        inspect(&mut std::io::Cursor::new(bytes))
+    }
+
     fn rejected(bytes: &[u8]) -> Rejection {
-        inspect(bytes).expect_err("expected a rejection")
+        match inspect_bytes(bytes) {
+            Err(EtlError::Rejected(r)) => r,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
     }
 
     #[test]
     fn accepts_the_contract_header_in_any_order_with_extras() {
         let text = "Ocean_Proximity, extra ,median_house_value,median_income,households,population,total_bedrooms,total_rooms,housing_median_age,latitude,longitude\nNEAR BAY,x,1,2,3,4,5,6,7,8,9\n";
-        let inspected = inspect(text.as_bytes()).unwrap();
+        let inspected = inspect_bytes(text.as_bytes()).unwrap();
         assert_eq!(inspected.columns.category, 0);
         assert_eq!(inspected.columns.numeric[0], 10); // longitude is last
         assert_eq!(inspected.ignored_columns, vec![" extra ".to_string()]);
@@ -197,7 +282,7 @@ mod tests {
     #[test]
     fn strips_a_utf8_bom() {
         let text = format!("\u{feff}{HEADER}\n1,2,3,4,5,6,7,8,9,INLAND\n");
-        assert!(inspect(text.as_bytes()).is_ok());
+        assert_eq!(inspect_bytes(text.as_bytes()).unwrap().skip, 3);
     }
 
     #[test]

@@ -1,13 +1,18 @@
-//! The ETL core: bytes of a housing CSV in, every output of a run out. Pure: no
-//! AWS, no file system (the CLI and the Lambda service do the I/O).
+//! The ETL core: a housing CSV file in, a directory of outputs out. No AWS: the
+//! CLI and the Lambda service bring the file and take the outputs.
 //!
 //! The stages, each in its own module:
-//! 1. [`input`]: whole-file checks (empty, binary, UTF-8, delimiter, header).
-//! 2. [`rows`]: every row parsed against the contract: kept, quarantined or duplicate.
-//! 3. [`clean`]: the kept rows as a Polars frame, `total_bedrooms` imputed, caps flagged.
+//! 1. [`input`]: whole-file checks (empty, binary, UTF-8, delimiter, header), streamed.
+//! 2. [`rows`]: every row parsed against the contract: kept (in compact columns),
+//!    quarantined or duplicate, streamed from the file.
+//! 3. [`clean`]: `total_bedrooms` imputed from group medians.
 //! 4. [`features`]: engineered features (shared with online prediction).
 //! 5. [`split`]: train/validation/test by a stable hash of each row.
-//! 6. [`outputs`]: Parquet, XGBoost CSV, quarantine CSV, report.
+//! 6. [`outputs`]: Polars frames a batch at a time into Parquet and XGBoost CSV,
+//!    the quarantine CSV, the report.
+//!
+//! Memory is the compact kept columns (about 100 bytes a row) plus one batch; the
+//! input is read from disk three times (checks, header, rows) and never held.
 
 pub mod clean;
 pub mod config;
@@ -20,11 +25,15 @@ pub mod split;
 pub mod stats;
 
 use crate::contract::CONTRACT_ID;
-use crate::dataset::{sha256_hex, DatasetId, InputIdentity};
+use crate::dataset::{DatasetId, InputIdentity};
 use crate::report::{RejectionReport, REPORT_SCHEMA_VERSION};
 pub use outputs::EtlOutput;
 pub use split::SplitRatios;
+use sha2::{Digest, Sha256};
 use std::fmt;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
 use std::str::FromStr;
 
 /// What to do with rows at a census top-code (target 500,001, age 52).
@@ -160,24 +169,61 @@ pub struct Source {
     pub etag: Option<String>,
 }
 
-/// The dataset id and identity of a file's content.
-pub fn identify(bytes: &[u8], source: &Source) -> (DatasetId, InputIdentity) {
-    let sha = sha256_hex(bytes);
-    let id = DatasetId::from_sha256(&sha);
-    let identity = InputIdentity {
-        source: source.source.clone(),
-        version_id: source.version_id.clone(),
-        etag: source.etag.clone(),
-        bytes: bytes.len() as u64,
-        sha256: Some(sha),
-    };
-    (id, identity)
+/// SHA-256 and length of a stream, computed as it is written through (the Lambda
+/// hashes the object while it downloads it).
+#[derive(Default)]
+pub struct ContentHash {
+    hasher: Sha256,
+    bytes: u64,
 }
 
-/// Runs the whole ETL on one file's bytes.
-pub fn run(bytes: &[u8], source: &Source, options: &EtlOptions) -> Result<EtlOutput, EtlError> {
-    let (dataset_id, identity) = identify(bytes, source);
-    let inspected = input::inspect(bytes)?;
-    let parsed = rows::parse(&inspected, options)?;
-    outputs::build(dataset_id, identity, &inspected, parsed, options)
+impl ContentHash {
+    /// The dataset id and identity of the content seen so far.
+    pub fn identify(self, source: &Source) -> (DatasetId, InputIdentity) {
+        let sha = hex::encode(self.hasher.finalize());
+        let id = DatasetId::from_sha256(&sha);
+        let identity = InputIdentity {
+            source: source.source.clone(),
+            version_id: source.version_id.clone(),
+            etag: source.etag.clone(),
+            bytes: self.bytes,
+            sha256: Some(sha),
+        };
+        (id, identity)
+    }
+}
+
+impl Write for ContentHash {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The dataset id and identity of a local file's content.
+pub fn identify(path: &Path, source: &Source) -> std::io::Result<(DatasetId, InputIdentity)> {
+    let mut hash = ContentHash::default();
+    std::io::copy(&mut File::open(path)?, &mut hash)?;
+    Ok(hash.identify(source))
+}
+
+/// Runs the whole ETL on the file at `input` (already identified), writing every
+/// output into `out_dir`. The completion marker is left to the caller.
+pub fn run(
+    input: &Path,
+    dataset_id: DatasetId,
+    identity: InputIdentity,
+    options: &EtlOptions,
+    out_dir: &Path,
+) -> Result<EtlOutput, EtlError> {
+    let io = |e: std::io::Error| EtlError::Internal(format!("reading {}: {e}", input.display()));
+    let mut file = File::open(input).map_err(io)?;
+    let inspected = input::inspect(&mut file)?;
+    file.seek(SeekFrom::Start(inspected.skip)).map_err(io)?;
+    let parsed = rows::parse(file, &inspected, options)?;
+    outputs::write(out_dir, dataset_id, identity, &inspected, parsed, options)
 }

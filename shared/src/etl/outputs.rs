@@ -1,28 +1,44 @@
-//! The outputs of one run, as bytes: Parquet per split, the SageMaker XGBoost
-//! CSV channels, the quarantine CSV and the report. Deterministic: the same
-//! input and options give byte-identical files.
+//! The outputs of one run, written as files into a directory: Parquet per split,
+//! the SageMaker XGBoost CSV channels, the quarantine CSV and the report.
+//! Deterministic: the same input and options give byte-identical files.
+//!
+//! The kept rows become frames [`BATCH_ROWS`] at a time, each written straight
+//! to the split's Parquet and CSV writers, so memory holds the compact kept
+//! columns plus one batch, never the whole frame with its features.
 
-use super::clean::{self, capped_flag, BEDROOMS_IMPUTED, SOURCE_LINE, SPLIT};
+use super::clean::{capped_flag, BEDROOMS_IMPUTED, SOURCE_LINE, SPLIT};
 use super::features::{self, model_features, one_hot_column, RATIO_FEATURES};
 use super::input::Inspected;
-use super::rows::ParsedRows;
+use super::rows::{KeptRows, ParsedRows};
 use super::split::Split;
 use super::stats::column_stats;
 use super::{EtlError, EtlOptions};
 use crate::contract::{
     CONTRACT_ID, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TARGET,
+    TOTAL_BEDROOMS,
 };
-use crate::dataset::{sha256_hex, DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
-use crate::report::{Report, ReportOptions, REPORT_SCHEMA_VERSION};
+use crate::dataset::{DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
+use crate::report::{ColumnStats, Report, ReportOptions, REPORT_SCHEMA_VERSION};
+use polars::io::parquet::write::BatchedWriter as ParquetBatches;
+use polars::io::csv::write::BatchedWriter as CsvBatches;
 use polars::prelude::*;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs::File;
+use std::io::BufWriter;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
+/// Rows per frame (and per Parquet row group, split by split).
+pub const BATCH_ROWS: usize = 1 << 19;
+
+/// What a run wrote, and where.
 #[derive(Debug, Clone)]
 pub struct EtlOutput {
     pub dataset_id: DatasetId,
     pub report: Report,
-    pub files: BTreeMap<OutputKind, Vec<u8>>,
+    /// The directory holding one file per [`OutputKind`].
+    pub dir: PathBuf,
     /// The Parquet files' columns as (name, Hive type), for the Glue table.
     pub table_columns: Vec<(String, String)>,
 }
@@ -51,29 +67,10 @@ pub fn xgboost_columns() -> Vec<String> {
         .collect()
 }
 
-fn select(frame: &DataFrame, columns: &[String], split: Option<Split>) -> PolarsResult<DataFrame> {
-    let mut lf = frame.clone().lazy();
-    if let Some(split) = split {
-        lf = lf.filter(col(SPLIT).eq(lit(split.as_str())));
-    }
-    lf.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
-        .collect()
-}
-
-fn parquet_bytes(mut frame: DataFrame) -> PolarsResult<Vec<u8>> {
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut frame)?;
-    Ok(buf)
-}
-
-fn csv_bytes(mut frame: DataFrame) -> PolarsResult<Vec<u8>> {
-    let mut buf = Vec::new();
-    CsvWriter::new(&mut buf)
-        .include_header(false)
-        .finish(&mut frame)?;
-    Ok(buf)
+/// Polars' writers write whole pages and batches: they get the file unbuffered.
+fn create(dir: &Path, kind: OutputKind) -> Result<File, EtlError> {
+    let path = dir.join(kind.file_name());
+    File::create(&path).map_err(|e| EtlError::Internal(format!("creating {}: {e}", path.display())))
 }
 
 fn hive_type(dtype: &DataType) -> &'static str {
@@ -87,10 +84,10 @@ fn hive_type(dtype: &DataType) -> &'static str {
     }
 }
 
-fn quarantine_csv(header: &[String], parsed: &ParsedRows) -> Result<Vec<u8>, EtlError> {
+fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Result<(), EtlError> {
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
-        .from_writer(Vec::new());
+        .from_writer(BufWriter::new(create(dir, OutputKind::Quarantine)?));
     let internal = |e: csv::Error| EtlError::Internal(format!("writing quarantine.csv: {e}"));
     let head = ["source_line", "reasons"]
         .into_iter()
@@ -110,65 +107,157 @@ fn quarantine_csv(header: &[String], parsed: &ParsedRows) -> Result<Vec<u8>, Etl
         writer.write_record(record).map_err(internal)?;
     }
     writer
-        .into_inner()
+        .flush()
         .map_err(|e| EtlError::Internal(format!("writing quarantine.csv: {e}")))
 }
 
-pub fn build(
+/// The kept rows in `range` as a frame: every Parquet column, features included.
+fn batch(kept: &KeptRows, imputed: &[bool], range: Range<usize>) -> PolarsResult<DataFrame> {
+    let height = range.len();
+    let mut columns: Vec<Column> = vec![
+        Column::new(
+            SOURCE_LINE.into(),
+            kept.source_line[range.clone()]
+                .iter()
+                .map(|l| *l as i64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            SPLIT.into(),
+            kept.split[range.clone()]
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for (spec, values) in NUMERIC_COLUMNS.iter().zip(&kept.numeric) {
+        columns.push(Column::new(spec.name.into(), &values[range.clone()]));
+    }
+    columns.push(Column::new(
+        OCEAN_PROXIMITY.into(),
+        kept.category[range.clone()]
+            .iter()
+            .map(|c| OCEAN_PROXIMITY_CATEGORIES[*c as usize])
+            .collect::<Vec<_>>(),
+    ));
+    let mut frame = DataFrame::new(height, columns)?;
+    features::add_features(&mut frame)?;
+    frame.with_column(Column::new(BEDROOMS_IMPUTED.into(), &imputed[range.clone()]))?;
+    for (spec, values) in NUMERIC_COLUMNS.iter().zip(&kept.numeric) {
+        if let Some(cap) = spec.cap {
+            let flags: Vec<bool> = values[range.clone()].iter().map(|v| *v >= cap).collect();
+            frame.with_column(Column::new(capped_flag(spec.name).into(), flags))?;
+        }
+    }
+    Ok(frame)
+}
+
+/// The open writers of one split.
+struct SplitWriters {
+    split: Split,
+    parquet: ParquetBatches<File>,
+    xgboost: Option<CsvBatches<File>>,
+    rows: u64,
+}
+
+/// Writes every output file into `dir` (created if needed) except the
+/// completion marker, and returns the report.
+pub fn write(
+    dir: &Path,
     dataset_id: DatasetId,
     input: InputIdentity,
-    inspected: &Inspected<'_>,
+    inspected: &Inspected,
     mut parsed: ParsedRows,
     options: &EtlOptions,
 ) -> Result<EtlOutput, EtlError> {
-    let kept = std::mem::take(&mut parsed.kept);
-    let (cleaned, imputation) = clean::clean(clean::frame(kept)?)?;
-    let frame = features::add_features(cleaned.lazy()).collect()?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| EtlError::Internal(format!("creating {}: {e}", dir.display())))?;
+    // A rerun into the same directory is complete only when it says so again.
+    let _ = std::fs::remove_file(dir.join(COMPLETION_MARKER));
 
-    let mut splits = BTreeMap::new();
-    let mut files = BTreeMap::new();
+    let mut kept = std::mem::take(&mut parsed.kept);
+    let (imputed, imputation) = super::clean::impute(&mut kept);
     let parquet = parquet_columns();
     let xgboost = xgboost_columns();
-    for (split, parquet_kind, xgboost_kind) in [
-        (
-            Split::Train,
-            OutputKind::TrainParquet,
-            Some(OutputKind::TrainXgboost),
-        ),
-        (
-            Split::Validation,
-            OutputKind::ValidationParquet,
-            Some(OutputKind::ValidationXgboost),
-        ),
-        (Split::Test, OutputKind::TestParquet, None),
-    ] {
-        let part = select(&frame, &parquet, Some(split))?;
-        splits.insert(split.as_str().to_string(), part.height() as u64);
-        if let Some(kind) = xgboost_kind {
-            files.insert(kind, csv_bytes(select(&part, &xgboost, None)?)?);
-        }
-        files.insert(parquet_kind, parquet_bytes(part)?);
-    }
-    files.insert(
-        OutputKind::Quarantine,
-        quarantine_csv(&inspected.header, &parsed)?,
-    );
+    let parquet_names: Vec<&str> = parquet.iter().map(String::as_str).collect();
+    let xgboost_names: Vec<&str> = xgboost.iter().map(String::as_str).collect();
 
-    let numeric: Vec<String> = NUMERIC_COLUMNS
-        .iter()
-        .map(|c| c.name.to_string())
-        .chain(RATIO_FEATURES.iter().map(|s| s.to_string()))
-        .collect();
+    let mut writers: Vec<SplitWriters> = Vec::new();
+    let mut table_columns = Vec::new();
+    let mut ratios: [Vec<f64>; RATIO_FEATURES.len()] = Default::default();
     let mut capped = BTreeMap::new();
-    for spec in NUMERIC_COLUMNS.iter().filter(|c| c.cap.is_some()) {
-        let flag = frame
-            .column(&capped_flag(spec.name))?
-            .bool()?
-            .sum()
-            .unwrap_or(0);
-        capped.insert(spec.name.to_string(), flag as u64);
+    let total = kept.len();
+    // At least one batch, so an empty result still gets files with the full schema.
+    for start in (0..total.max(1)).step_by(BATCH_ROWS) {
+        let range = start..(start + BATCH_ROWS).min(total);
+        let frame = batch(&kept, &imputed, range.clone())?;
+        for (values, name) in ratios.iter_mut().zip(RATIO_FEATURES) {
+            values.extend(frame.column(name)?.f64()?.into_no_null_iter());
+        }
+        if writers.is_empty() {
+            let schema = frame.select(parquet_names.iter().copied())?.schema().clone();
+            table_columns = parquet
+                .iter()
+                .map(|c| {
+                    let dtype = schema.get(c.as_str()).map_or("string", hive_type);
+                    (c.clone(), dtype.to_string())
+                })
+                .collect();
+            let xgboost_schema = frame.select(xgboost_names.iter().copied())?.schema().clone();
+            for (split, parquet_kind, xgboost_kind) in [
+                (Split::Train, OutputKind::TrainParquet, Some(OutputKind::TrainXgboost)),
+                (Split::Validation, OutputKind::ValidationParquet, Some(OutputKind::ValidationXgboost)),
+                (Split::Test, OutputKind::TestParquet, None),
+            ] {
+                let parquet = ParquetWriter::new(create(dir, parquet_kind)?)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(&schema)?;
+                let xgboost = match xgboost_kind {
+                    Some(kind) => Some(
+                        CsvWriter::new(create(dir, kind)?)
+                            .include_header(false)
+                            .batched(&xgboost_schema)?,
+                    ),
+                    None => None,
+                };
+                writers.push(SplitWriters { split, parquet, xgboost, rows: 0 });
+            }
+        }
+        for w in &mut writers {
+            let mask: BooleanChunked = kept.split[range.clone()]
+                .iter()
+                .map(|s| Some(*s == w.split))
+                .collect();
+            let mut part = frame.filter(&mask)?.select(parquet_names.iter().copied())?;
+            part.rechunk_mut();
+            w.rows += part.height() as u64;
+            w.parquet.write_batch(&part)?;
+            if let Some(xgboost) = &mut w.xgboost {
+                xgboost.write_batch(&part.select(xgboost_names.iter().copied())?)?;
+            }
+        }
+        for spec in NUMERIC_COLUMNS.iter().filter(|c| c.cap.is_some()) {
+            let flag = frame.column(&capped_flag(spec.name))?.bool()?.sum().unwrap_or(0);
+            *capped.entry(spec.name.to_string()).or_insert(0u64) += flag as u64;
+        }
     }
-    let rows_out = frame.height() as u64;
+    let mut splits = BTreeMap::new();
+    for w in writers {
+        w.parquet.finish()?;
+        if let Some(mut xgboost) = w.xgboost {
+            xgboost.finish()?;
+        }
+        splits.insert(w.split.as_str().to_string(), w.rows);
+    }
+    write_quarantine(dir, &inspected.header, &parsed)?;
+
+    let mut columns: BTreeMap<String, ColumnStats> = BTreeMap::new();
+    for (spec, values) in NUMERIC_COLUMNS.iter().zip(&kept.numeric) {
+        columns.insert(spec.name.to_string(), column_stats(values)?);
+    }
+    for (name, values) in RATIO_FEATURES.iter().zip(&ratios) {
+        columns.insert(name.to_string(), column_stats(values)?);
+    }
     let report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         contract: CONTRACT_ID.to_string(),
@@ -182,15 +271,15 @@ pub fn build(
                 .collect(),
         },
         rows_in: parsed.rows_in,
-        rows_out,
+        rows_out: total as u64,
         rows_quarantined: parsed.quarantined.len() as u64,
         rows_duplicate: parsed.rows_duplicate,
         splits,
         reasons: parsed.reason_counts(),
         ignored_columns: inspected.ignored_columns.clone(),
-        imputations: BTreeMap::from([(crate::contract::TOTAL_BEDROOMS.to_string(), imputation)]),
+        imputations: BTreeMap::from([(TOTAL_BEDROOMS.to_string(), imputation)]),
         capped,
-        columns: column_stats(&frame, &numeric)?,
+        columns,
     };
     if !report.rows_balance() {
         return Err(EtlError::Internal(format!(
@@ -201,53 +290,43 @@ pub fn build(
     let mut report_json = serde_json::to_vec_pretty(&report)
         .map_err(|e| EtlError::Internal(format!("serialising report: {e}")))?;
     report_json.push(b'\n');
-    files.insert(OutputKind::Report, report_json);
-
-    let schema = frame.schema();
-    let table_columns = parquet
-        .iter()
-        .map(|c| {
-            (
-                c.clone(),
-                schema
-                    .get(c.as_str())
-                    .map_or("string", hive_type)
-                    .to_string(),
-            )
-        })
-        .collect();
+    let report_path = dir.join(OutputKind::Report.file_name());
+    std::fs::write(&report_path, report_json)
+        .map_err(|e| EtlError::Internal(format!("writing {}: {e}", report_path.display())))?;
     Ok(EtlOutput {
         dataset_id,
         report,
-        files,
+        dir: dir.to_path_buf(),
         table_columns,
     })
 }
 
 impl EtlOutput {
-    pub fn file(&self, kind: OutputKind) -> &[u8] {
-        self.files.get(&kind).map(Vec::as_slice).unwrap_or_default()
+    pub fn path(&self, kind: OutputKind) -> PathBuf {
+        self.dir.join(kind.file_name())
+    }
+
+    /// One output's bytes (for tests and small files).
+    pub fn read(&self, kind: OutputKind) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.path(kind))
     }
 
     /// The local completion marker: the dataset id and the SHA-256 of every file.
-    pub fn local_marker(&self) -> Vec<u8> {
-        let files: BTreeMap<&str, String> = self
-            .files
-            .iter()
-            .map(|(k, v)| (k.file_name(), sha256_hex(v)))
-            .collect();
+    pub fn local_marker(&self) -> std::io::Result<Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for kind in OutputKind::ALL {
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut File::open(self.path(kind))?, &mut hasher)?;
+            files.insert(kind.file_name(), hex::encode(hasher.finalize()));
+        }
         let marker = serde_json::json!({ "dataset_id": self.dataset_id, "files": files });
-        let mut bytes = serde_json::to_vec_pretty(&marker).unwrap_or_default();
+        let mut bytes = serde_json::to_vec_pretty(&marker).map_err(std::io::Error::other)?;
         bytes.push(b'\n');
-        bytes
+        Ok(bytes)
     }
 
-    /// Writes every output into `dir` (created if needed), the completion marker last.
-    pub fn write_to_dir(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        for (kind, bytes) in &self.files {
-            std::fs::write(dir.join(kind.file_name()), bytes)?;
-        }
-        std::fs::write(dir.join(COMPLETION_MARKER), self.local_marker())
+    /// Writes the completion marker: the run's files are all in place.
+    pub fn write_marker(&self) -> std::io::Result<()> {
+        std::fs::write(self.dir.join(COMPLETION_MARKER), self.local_marker()?)
     }
 }

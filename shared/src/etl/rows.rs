@@ -3,22 +3,29 @@
 
 use super::input::Inspected;
 use super::split::{self, Split};
-use super::{CappedPolicy, EtlOptions, Rejection, RejectionCode};
+use super::{CappedPolicy, EtlError, EtlOptions, Rejection, RejectionCode};
 use crate::contract::{
-    check_category, check_numeric, Reason, NUMERIC_COLUMNS, TOTAL_BEDROOMS, TOTAL_ROOMS,
+    check_category, check_numeric, Reason, NUMERIC_COLUMNS, OCEAN_PROXIMITY_CATEGORIES,
+    TOTAL_BEDROOMS, TOTAL_ROOMS,
 };
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Read;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
-const N: usize = NUMERIC_COLUMNS.len();
-const BEDROOMS: usize = 4;
-const ROOMS: usize = 3;
+pub(crate) const N: usize = NUMERIC_COLUMNS.len();
+pub(crate) const BEDROOMS: usize = 4;
+pub(crate) const ROOMS: usize = 3;
 
-/// The kept rows, column by column (contract order), ready to become a frame.
+/// The kept rows, column by column (contract order), compact: 8 bytes per number,
+/// one per category and split, so ten million rows fit in well under a gigabyte.
 #[derive(Debug, Default)]
 pub struct KeptRows {
-    pub numeric: [Vec<Option<f64>>; N],
-    pub category: Vec<&'static str>,
+    /// Contract order. A missing value (only imputable columns have them) is NaN:
+    /// the contract refuses non-finite input, so NaN cannot be a real value.
+    pub numeric: [Vec<f64>; N],
+    /// Index into [`OCEAN_PROXIMITY_CATEGORIES`].
+    pub category: Vec<u8>,
     /// 1-based line of the row in the input file.
     pub source_line: Vec<u64>,
     pub split: Vec<Split>,
@@ -63,22 +70,52 @@ impl ParsedRows {
     }
 }
 
-pub fn parse(input: &Inspected<'_>, options: &EtlOptions) -> Result<ParsedRows, Rejection> {
+/// The keys of the duplicate check are already xxh3 hashes: use their low bits as
+/// they are instead of hashing them again.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= (*b as u64) << (8 * i);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+/// Parses every data row of `input`, which starts at the header (after any
+/// byte-order mark) of a file that passed [`super::input::inspect`]. Streams: only
+/// the compact kept columns and the quarantined rows are held.
+pub fn parse<R: Read>(
+    input: R,
+    inspected: &Inspected,
+    options: &EtlOptions,
+) -> Result<ParsedRows, EtlError> {
     debug_assert_eq!(NUMERIC_COLUMNS[BEDROOMS].name, TOTAL_BEDROOMS);
     debug_assert_eq!(NUMERIC_COLUMNS[ROOMS].name, TOTAL_ROOMS);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(input.text.as_bytes());
+        .buffer_capacity(1 << 20)
+        .from_reader(input);
     let mut out = ParsedRows::default();
-    let mut seen: HashSet<u128> = HashSet::new();
+    let mut seen: HashSet<u128, BuildHasherDefault<PreHashed>> = HashSet::default();
     let mut record = csv::ByteRecord::new();
     let mut key = Vec::with_capacity(256);
     let mut reasons = Vec::new();
     let mut values = [None; N];
 
-    // A flexible reader over bytes only fails on I/O, which a slice cannot have.
-    while reader.read_byte_record(&mut record).unwrap_or(false) {
+    // The file is UTF-8 (checked by `inspect`) and the reader flexible: only I/O fails.
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| EtlError::Internal(format!("reading the input file: {e}")))?
+    {
         out.rows_in += 1;
         let line = record.position().map_or(0, |p| p.line());
 
@@ -96,11 +133,12 @@ pub fn parse(input: &Inspected<'_>, options: &EtlOptions) -> Result<ParsedRows, 
         let field =
             |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or_default();
         let mut category = "";
-        if record.len() != input.columns.width {
+        let columns = &inspected.columns;
+        if record.len() != columns.width {
             reasons.push(Reason::FieldCount);
         } else {
             for (i, column) in NUMERIC_COLUMNS.iter().enumerate() {
-                match check_numeric(column, field(input.columns.numeric[i])) {
+                match check_numeric(column, field(columns.numeric[i])) {
                     Ok(v) => values[i] = v,
                     Err(reason) => {
                         values[i] = None;
@@ -108,7 +146,7 @@ pub fn parse(input: &Inspected<'_>, options: &EtlOptions) -> Result<ParsedRows, 
                     }
                 }
             }
-            match check_category(field(input.columns.category)) {
+            match check_category(field(columns.category)) {
                 Ok(c) => category = c,
                 Err(reason) => reasons.push(reason),
             }
@@ -143,20 +181,25 @@ pub fn parse(input: &Inspected<'_>, options: &EtlOptions) -> Result<ParsedRows, 
         let hash = row_hash(&values, category, &mut key);
         let kept = &mut out.kept;
         for (column, value) in kept.numeric.iter_mut().zip(values) {
-            column.push(value);
+            column.push(value.unwrap_or(f64::NAN));
         }
-        kept.category.push(category);
+        let index = OCEAN_PROXIMITY_CATEGORIES
+            .iter()
+            .position(|c| *c == category)
+            .unwrap_or_default();
+        kept.category.push(index as u8);
         kept.source_line.push(line);
         kept.split.push(split::assign(hash, &options.split));
     }
 
-    let needs_imputation = out.kept.numeric[BEDROOMS].iter().any(Option::is_none);
-    let has_donors = out.kept.numeric[BEDROOMS].iter().any(Option::is_some);
+    let needs_imputation = out.kept.numeric[BEDROOMS].iter().any(|v| v.is_nan());
+    let has_donors = out.kept.numeric[BEDROOMS].iter().any(|v| !v.is_nan());
     if needs_imputation && !has_donors {
         return Err(Rejection::new(
             RejectionCode::Unimputable,
             "no total_bedrooms values to impute from: every kept row lacks total_bedrooms",
-        ));
+        )
+        .into());
     }
     Ok(out)
 }
@@ -185,8 +228,12 @@ mod tests {
 
     fn parse_text(body: &str, options: &EtlOptions) -> Result<ParsedRows, Rejection> {
         let text = format!("{HEADER}\n{body}");
-        let inspected = inspect(text.as_bytes()).unwrap();
-        parse(&inspected, options)
+        let inspected = inspect(&mut std::io::Cursor::new(text.as_bytes())).unwrap();
+        match parse(text.as_bytes(), &inspected, options) {
+            Ok(parsed) => Ok(parsed),
+            Err(EtlError::Rejected(r)) => Err(r),
+            Err(e) => panic!("{e}"),
+        }
     }
 
     #[test]
@@ -205,8 +252,13 @@ mod tests {
         assert_eq!(parsed.rows_duplicate, 1);
         assert_eq!(parsed.kept.len(), 2);
         assert_eq!(parsed.quarantined.len(), 4);
-        assert_eq!(parsed.kept.category, vec!["NEAR BAY", "NEAR BAY"]);
-        assert_eq!(parsed.kept.numeric[BEDROOMS], vec![Some(129.0), None]);
+        let near_bay = OCEAN_PROXIMITY_CATEGORIES
+            .iter()
+            .position(|c| *c == "NEAR BAY")
+            .unwrap() as u8;
+        assert_eq!(parsed.kept.category, vec![near_bay, near_bay]);
+        assert_eq!(parsed.kept.numeric[BEDROOMS][0], 129.0);
+        assert!(parsed.kept.numeric[BEDROOMS][1].is_nan());
         assert_eq!(parsed.kept.source_line, vec![2, 4]);
         let reasons = parsed.reason_counts();
         assert_eq!(reasons["out_of_range:latitude"], 1);

@@ -1,5 +1,7 @@
-//! The ETL on S3: read the raw object, run the core, write the outputs, register
-//! the dataset in Glue, announce it on EventBridge, mark it complete.
+//! The ETL on S3: stream the raw object to ephemeral storage, run the core there,
+//! upload the outputs from disk, register the dataset in Glue, announce it on
+//! EventBridge, mark it complete. The work directory is removed when the
+//! invocation ends, whatever the outcome.
 //!
 //! Idempotency: the dataset id comes from the object's content, so every
 //! delivery of the same bytes names the same outputs. The completion marker
@@ -10,7 +12,7 @@
 //! published before the marker that would silence a retry).
 
 use super::config::EtlConfig;
-use super::{identify, run, EtlError, Rejection, RejectionCode, Source};
+use super::{run, ContentHash, EtlError, Rejection, RejectionCode, Source};
 use crate::aws::catalog::{self, Registration};
 use crate::aws::{bus, s3};
 use crate::contract::CONTRACT_ID;
@@ -54,6 +56,21 @@ pub struct ObjectResult {
     pub key: String,
     #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+/// Writes to two writers at once (the downloaded object: to disk and to its hash).
+struct Tee<'a, A, B>(&'a mut A, &'a mut B);
+
+impl<A: std::io::Write, B: std::io::Write> std::io::Write for Tee<'_, A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
 }
 
 pub struct EtlService {
@@ -168,8 +185,24 @@ impl EtlService {
                 .await;
         }
 
-        let bytes = s3::get(&self.s3, &location, version).await?;
-        let (dataset_id, input) = identify(&bytes, &source);
+        // The object goes to ephemeral storage, hashed on the way: memory holds
+        // one chunk of it at a time, whatever its size.
+        let work = tempfile::Builder::new()
+            .prefix("housing-etl-")
+            .tempdir_in(&config.work_dir)
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "creating a work directory in {}: {e}",
+                    config.work_dir.display()
+                ))
+            })?;
+        let input_path = work.path().join("input.csv");
+        let mut file = std::fs::File::create(&input_path)
+            .map_err(|e| Error::Internal(format!("creating {}: {e}", input_path.display())))?;
+        let mut hash = ContentHash::default();
+        s3::download(&self.s3, &location, version, &mut Tee(&mut file, &mut hash)).await?;
+        drop(file);
+        let (dataset_id, input) = hash.identify(&source);
         let marker = config.layout.marker(&dataset_id);
         if s3::head(&self.s3, &marker, None).await?.is_some() {
             return Ok(Outcome::Duplicate {
@@ -179,10 +212,16 @@ impl EtlService {
         }
 
         let options = config.options;
-        let task_source = source.clone();
-        let result = tokio::task::spawn_blocking(move || run(&bytes, &task_source, &options))
-            .await
-            .map_err(|e| Error::Internal(format!("ETL task failed: {e}")))?;
+        let out_dir = work.path().join("out");
+        let (task_id, task_input) = (dataset_id.clone(), input.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            let result = run(&input_path, task_id, task_input, &options, &out_dir);
+            // Free the ephemeral storage the input used before the uploads.
+            let _ = std::fs::remove_file(&input_path);
+            result
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("ETL task failed: {e}")))?;
         let output = match result {
             Ok(output) => output,
             Err(EtlError::Rejected(rejection)) => {
@@ -192,11 +231,11 @@ impl EtlService {
         };
 
         let layout = &config.layout;
-        for (kind, bytes) in output.files {
-            s3::put(
+        for kind in OutputKind::ALL {
+            s3::put_file(
                 &self.s3,
                 &layout.output(&dataset_id, kind),
-                bytes,
+                &output.path(kind),
                 kind.content_type(),
             )
             .await?;

@@ -37,21 +37,21 @@ fn main() -> ExitCode {
         eprintln!("housing-etl: {message}");
         ExitCode::from(1)
     };
-    let bytes = match std::fs::read(&args.input) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
-    };
     let source = Source {
         source: args.input.display().to_string(),
         ..Default::default()
+    };
+    let (dataset_id, input) = match etl::identify(&args.input, &source) {
+        Ok(identified) => identified,
+        Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
     };
     let options = EtlOptions {
         capped_policy: args.capped_policy,
         split: args.split,
     };
-    match etl::run(&bytes, &source, &options) {
+    match etl::run(&args.input, dataset_id.clone(), input.clone(), &options, &args.output) {
         Ok(output) => {
-            if let Err(e) = output.write_to_dir(&args.output) {
+            if let Err(e) = output.write_marker() {
                 return fail(format!("cannot write to {}: {e}", args.output.display()));
             }
             let r = &output.report;
@@ -68,7 +68,6 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(EtlError::Rejected(rejection)) => {
-            let (dataset_id, input) = etl::identify(&bytes, &source);
             let report = rejection.report(dataset_id, input);
             let written = std::fs::create_dir_all(&args.output).and_then(|_| {
                 let json = serde_json::to_vec_pretty(&report).unwrap_or_default();
