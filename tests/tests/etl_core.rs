@@ -105,7 +105,12 @@ fn parquet_outputs_hold_clean_featured_rows() {
         _ => OutputKind::TestParquet,
     };
     let frame = parquet(&output, kind);
-    let row = frame.column("source_line").unwrap().i64().unwrap().equal(292);
+    let row = frame
+        .column("source_line")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .equal(292);
     let frame = frame.filter(&row).unwrap();
     let f64_at = |c: &str| frame.column(c).unwrap().f64().unwrap().get(0).unwrap();
     let near_bay_median = output.report.imputations["total_bedrooms"].values["NEAR BAY"];
@@ -163,6 +168,50 @@ fn reruns_are_byte_identical() {
     let a = process(&bytes);
     let b = process(&bytes);
     assert_eq!(a.local_marker().unwrap(), b.local_marker().unwrap());
+}
+
+#[test]
+fn batches_change_row_groups_not_values() {
+    let bytes = housing();
+    let whole = process(&bytes);
+    let options = EtlOptions {
+        batch_rows: 1_000,
+        ..Default::default()
+    };
+    let batched = run_etl(&bytes, &source(), &options).unwrap();
+    // 20,640 kept rows in batches of 1,000: 21 row groups in the training file.
+    let groups = |output: &EtlOutput| {
+        let file = std::fs::File::open(output.path(OutputKind::TrainParquet)).unwrap();
+        ParquetReader::new(file)
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .len()
+    };
+    assert_eq!(groups(&whole), 1);
+    assert_eq!(groups(&batched), 21);
+    for kind in [
+        OutputKind::TrainParquet,
+        OutputKind::ValidationParquet,
+        OutputKind::TestParquet,
+    ] {
+        assert!(
+            parquet(&whole, kind).equals_missing(&parquet(&batched, kind)),
+            "{kind:?}"
+        );
+    }
+    for kind in [
+        OutputKind::TrainXgboost,
+        OutputKind::ValidationXgboost,
+        OutputKind::Quarantine,
+        OutputKind::Report,
+    ] {
+        assert_eq!(
+            whole.read(kind).unwrap(),
+            batched.read(kind).unwrap(),
+            "{kind:?}"
+        );
+    }
 }
 
 #[test]

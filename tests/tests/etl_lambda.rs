@@ -3,8 +3,7 @@
 //! through an EventBridge rule; duplicates, rejections, bad events.
 
 use integration_tests::{
-    run_etl,
-    read_json, repo_root, sample_event, sdk_config, shared_moto, Clients, Stack,
+    read_json, repo_root, run_etl, sample_event, sdk_config, shared_moto, Clients, Stack,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;

@@ -88,9 +88,9 @@ pub async fn put_file(
     path: &std::path::Path,
     content_type: &str,
 ) -> Result<(), crate::error::Error> {
-    let body = ByteStream::from_path(path).await.map_err(|e| {
-        crate::error::Error::Internal(format!("reading {}: {e}", path.display()))
-    })?;
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|e| crate::error::Error::Internal(format!("reading {}: {e}", path.display())))?;
     client
         .put_object()
         .bucket(&loc.bucket)

@@ -90,6 +90,7 @@ impl EtlConfig {
         let options = EtlOptions {
             capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::Flag),
             split: env.parsed("SPLIT", SplitRatios::default()),
+            ..EtlOptions::default()
         };
         let aws = AwsSettings::read(&mut env);
         let config = EtlConfig {

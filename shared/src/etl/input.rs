@@ -72,7 +72,11 @@ fn scan<R: Read + Seek>(input: &mut R) -> Result<u64, EtlError> {
         let chunk = &buf[..len];
         if offset == 0 {
             if len == 0 {
-                return Err(Rejection::new(RejectionCode::Empty, "empty file: the object has 0 bytes").into());
+                return Err(Rejection::new(
+                    RejectionCode::Empty,
+                    "empty file: the object has 0 bytes",
+                )
+                .into());
             }
             if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| chunk.starts_with(sig)) {
                 let code = if what.starts_with("UTF-16") {
@@ -80,7 +84,11 @@ fn scan<R: Read + Seek>(input: &mut R) -> Result<u64, EtlError> {
                 } else {
                     RejectionCode::NotText
                 };
-                return Err(Rejection::new(code, format!("not a UTF-8 CSV file: it looks like {what}")).into());
+                return Err(Rejection::new(
+                    code,
+                    format!("not a UTF-8 CSV file: it looks like {what}"),
+                )
+                .into());
             }
             if chunk.starts_with(BOM) {
                 skip = BOM.len() as u64;
@@ -112,7 +120,9 @@ fn scan<R: Read + Seek>(input: &mut R) -> Result<u64, EtlError> {
         };
         if blank {
             let from = if offset == 0 { skip as usize } else { 0 };
-            blank = chunk[from.min(valid)..valid].iter().all(u8::is_ascii_whitespace);
+            blank = chunk[from.min(valid)..valid]
+                .iter()
+                .all(u8::is_ascii_whitespace);
         }
         if n == 0 {
             break;
@@ -321,6 +331,57 @@ mod tests {
             rejected(format!("{HEADER}\n").as_bytes()).code,
             RejectionCode::NoDataRows
         );
+    }
+
+    /// A header and enough rows to span several read chunks.
+    fn big_file(rows: usize) -> Vec<u8> {
+        let mut text = format!("{HEADER}\n");
+        for _ in 0..rows {
+            text.push_str("-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY\n");
+        }
+        text.into_bytes()
+    }
+
+    #[test]
+    fn checks_stream_across_chunk_boundaries() {
+        let mut bytes = big_file(40_000);
+        assert!(bytes.len() > 2 * CHUNK);
+        // A two-byte character cut in half by the first chunk's end is valid UTF-8.
+        let row = bytes[..CHUNK].iter().rposition(|b| *b == b'\n').unwrap() + 1;
+        let cut = CHUNK - 1;
+        bytes.splice(row..row, std::iter::repeat_n(b'#', cut - row));
+        bytes.splice(cut..cut, "\u{e9}".bytes());
+        bytes.insert(cut + 2, b'\n');
+        assert!(
+            std::str::from_utf8(&bytes[..CHUNK]).is_err(),
+            "the cut is inside the character"
+        );
+        assert!(inspect_bytes(&bytes).is_ok());
+
+        // A bad byte or a NUL deep in the file is found, with its offset and line.
+        let mut bad = big_file(40_000);
+        let at = 2 * CHUNK + 10;
+        let line = bad[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        bad[at] = 0xff;
+        let r = rejected(&bad);
+        assert_eq!(r.code, RejectionCode::NotUtf8);
+        assert!(
+            r.message.contains(&format!("offset {at} (line {line})")),
+            "{}",
+            r.message
+        );
+        bad[at] = 0;
+        let r = rejected(&bad);
+        assert_eq!(r.code, RejectionCode::NotText);
+        assert!(
+            r.message.contains(&format!("offset {at} (line {line})")),
+            "{}",
+            r.message
+        );
+        // A sequence cut by the end of the file is not.
+        let mut truncated = big_file(10);
+        truncated.extend_from_slice(&[0xc3]);
+        assert_eq!(rejected(&truncated).code, RejectionCode::NotUtf8);
     }
 
     #[test]

@@ -28,8 +28,8 @@ use crate::contract::CONTRACT_ID;
 use crate::dataset::{DatasetId, InputIdentity};
 use crate::report::{RejectionReport, REPORT_SCHEMA_VERSION};
 pub use outputs::EtlOutput;
-pub use split::SplitRatios;
 use sha2::{Digest, Sha256};
+pub use split::SplitRatios;
 use std::fmt;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -74,10 +74,23 @@ impl FromStr for CappedPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EtlOptions {
     pub capped_policy: CappedPolicy,
     pub split: SplitRatios,
+    /// Kept rows per frame written (and per Parquet row group, split by split):
+    /// memory against row-group size. Never changes the values written.
+    pub batch_rows: usize,
+}
+
+impl Default for EtlOptions {
+    fn default() -> Self {
+        EtlOptions {
+            capped_policy: CappedPolicy::default(),
+            split: SplitRatios::default(),
+            batch_rows: outputs::BATCH_ROWS,
+        }
+    }
 }
 
 /// Why a whole file was refused. Never retryable: the same bytes fail the same way.

@@ -2,7 +2,7 @@
 //! the SageMaker XGBoost CSV channels, the quarantine CSV and the report.
 //! Deterministic: the same input and options give byte-identical files.
 //!
-//! The kept rows become frames [`BATCH_ROWS`] at a time, each written straight
+//! The kept rows become frames [`EtlOptions::batch_rows`] at a time, each written straight
 //! to the split's Parquet and CSV writers, so memory holds the compact kept
 //! columns plus one batch, never the whole frame with its features.
 
@@ -19,8 +19,8 @@ use crate::contract::{
 };
 use crate::dataset::{DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
 use crate::report::{ColumnStats, Report, ReportOptions, REPORT_SCHEMA_VERSION};
-use polars::io::parquet::write::BatchedWriter as ParquetBatches;
 use polars::io::csv::write::BatchedWriter as CsvBatches;
+use polars::io::parquet::write::BatchedWriter as ParquetBatches;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ use std::io::BufWriter;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// Rows per frame (and per Parquet row group, split by split).
+/// Rows per frame by default (and per Parquet row group, split by split).
 pub const BATCH_ROWS: usize = 1 << 19;
 
 /// What a run wrote, and where.
@@ -142,7 +142,10 @@ fn batch(kept: &KeptRows, imputed: &[bool], range: Range<usize>) -> PolarsResult
     ));
     let mut frame = DataFrame::new(height, columns)?;
     features::add_features(&mut frame)?;
-    frame.with_column(Column::new(BEDROOMS_IMPUTED.into(), &imputed[range.clone()]))?;
+    frame.with_column(Column::new(
+        BEDROOMS_IMPUTED.into(),
+        &imputed[range.clone()],
+    ))?;
     for (spec, values) in NUMERIC_COLUMNS.iter().zip(&kept.numeric) {
         if let Some(cap) = spec.cap {
             let flags: Vec<bool> = values[range.clone()].iter().map(|v| *v >= cap).collect();
@@ -188,14 +191,18 @@ pub fn write(
     let mut capped = BTreeMap::new();
     let total = kept.len();
     // At least one batch, so an empty result still gets files with the full schema.
-    for start in (0..total.max(1)).step_by(BATCH_ROWS) {
-        let range = start..(start + BATCH_ROWS).min(total);
+    let batch_rows = options.batch_rows.max(1);
+    for start in (0..total.max(1)).step_by(batch_rows) {
+        let range = start..(start + batch_rows).min(total);
         let frame = batch(&kept, &imputed, range.clone())?;
         for (values, name) in ratios.iter_mut().zip(RATIO_FEATURES) {
             values.extend(frame.column(name)?.f64()?.into_no_null_iter());
         }
         if writers.is_empty() {
-            let schema = frame.select(parquet_names.iter().copied())?.schema().clone();
+            let schema = frame
+                .select(parquet_names.iter().copied())?
+                .schema()
+                .clone();
             table_columns = parquet
                 .iter()
                 .map(|c| {
@@ -203,10 +210,21 @@ pub fn write(
                     (c.clone(), dtype.to_string())
                 })
                 .collect();
-            let xgboost_schema = frame.select(xgboost_names.iter().copied())?.schema().clone();
+            let xgboost_schema = frame
+                .select(xgboost_names.iter().copied())?
+                .schema()
+                .clone();
             for (split, parquet_kind, xgboost_kind) in [
-                (Split::Train, OutputKind::TrainParquet, Some(OutputKind::TrainXgboost)),
-                (Split::Validation, OutputKind::ValidationParquet, Some(OutputKind::ValidationXgboost)),
+                (
+                    Split::Train,
+                    OutputKind::TrainParquet,
+                    Some(OutputKind::TrainXgboost),
+                ),
+                (
+                    Split::Validation,
+                    OutputKind::ValidationParquet,
+                    Some(OutputKind::ValidationXgboost),
+                ),
                 (Split::Test, OutputKind::TestParquet, None),
             ] {
                 let parquet = ParquetWriter::new(create(dir, parquet_kind)?)
@@ -220,7 +238,12 @@ pub fn write(
                     ),
                     None => None,
                 };
-                writers.push(SplitWriters { split, parquet, xgboost, rows: 0 });
+                writers.push(SplitWriters {
+                    split,
+                    parquet,
+                    xgboost,
+                    rows: 0,
+                });
             }
         }
         for w in &mut writers {
@@ -237,7 +260,11 @@ pub fn write(
             }
         }
         for spec in NUMERIC_COLUMNS.iter().filter(|c| c.cap.is_some()) {
-            let flag = frame.column(&capped_flag(spec.name))?.bool()?.sum().unwrap_or(0);
+            let flag = frame
+                .column(&capped_flag(spec.name))?
+                .bool()?
+                .sum()
+                .unwrap_or(0);
             *capped.entry(spec.name.to_string()).or_insert(0u64) += flag as u64;
         }
     }

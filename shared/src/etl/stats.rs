@@ -14,10 +14,7 @@ const QUANTILES: [(&str, f64); 5] = [
 
 /// min, max, mean, missing count and quantiles of one column; NaN is missing.
 pub fn column_stats(values: &[f64]) -> PolarsResult<ColumnStats> {
-    let column: Float64Chunked = values
-        .iter()
-        .map(|v| (!v.is_nan()).then_some(*v))
-        .collect();
+    let column: Float64Chunked = values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
     let probabilities = QUANTILES.map(|(_, p)| p);
     let quantiles = column.quantiles(&probabilities, QuantileMethod::Linear)?;
     Ok(ColumnStats {

@@ -29,6 +29,10 @@ struct Args {
     /// Train/validation/test percentages.
     #[arg(long, default_value = "80/10/10")]
     split: SplitRatios,
+    /// Kept rows per batch written: lower it to use less memory, at the cost of
+    /// smaller Parquet row groups.
+    #[arg(long, default_value_t = etl::outputs::BATCH_ROWS)]
+    batch_rows: usize,
 }
 
 fn main() -> ExitCode {
@@ -48,8 +52,15 @@ fn main() -> ExitCode {
     let options = EtlOptions {
         capped_policy: args.capped_policy,
         split: args.split,
+        batch_rows: args.batch_rows.max(1),
     };
-    match etl::run(&args.input, dataset_id.clone(), input.clone(), &options, &args.output) {
+    match etl::run(
+        &args.input,
+        dataset_id.clone(),
+        input.clone(),
+        &options,
+        &args.output,
+    ) {
         Ok(output) => {
             if let Err(e) = output.write_marker() {
                 return fail(format!("cannot write to {}: {e}", args.output.display()));
