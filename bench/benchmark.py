@@ -16,15 +16,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "bench", "data")
 PYTHON = os.path.join(ROOT, ".venv-bench", "bin", "python")
 REAL = os.path.join(ROOT, "data", "housing.csv")
 REAL_ROWS = 20640
-# issue 6: the zipped release bootstrap of each function, in bytes.
-BUDGETS = {"EtlFunction": 15 * 10**6, "StartPipelineFunction": 6 * 10**6, "PromoteModelFunction": 6 * 10**6}
+sys.path.insert(0, os.path.join(ROOT, "infra", "checks"))
+from package_budgets import BUDGETS, sizes as package_sizes  # noqa: E402  (one definition, CI's)
 
 
 def data_file(rows: int) -> str:
@@ -60,19 +59,6 @@ def commands(etl: str, input_path: str, out_dir: str) -> dict:
         "polars": [PYTHON, os.path.join(ROOT, "bench", "reference", "etl_polars.py"), input_path, out_dir],
         "pandas": [PYTHON, os.path.join(ROOT, "bench", "reference", "etl_pandas.py"), input_path, out_dir],
     }
-
-
-def package_sizes() -> dict:
-    build = os.path.join(ROOT, "infra", ".aws-sam", "build")
-    sizes = {}
-    for function in BUDGETS:
-        bootstrap = os.path.join(build, function, "bootstrap")
-        if os.path.exists(bootstrap):
-            with tempfile.NamedTemporaryFile(suffix=".zip") as z:
-                with zipfile.ZipFile(z.name, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-                    archive.write(bootstrap, "bootstrap")
-                sizes[function] = (os.path.getsize(bootstrap), os.path.getsize(z.name))
-    return sizes
 
 
 def chart(results: dict, path: str) -> None:

@@ -11,14 +11,14 @@ use super::features::{self, model_features, one_hot_column, RATIO_FEATURES};
 use super::input::Inspected;
 use super::rows::{KeptRows, ParsedRows};
 use super::split::Split;
-use super::stats::column_stats;
+use super::stats::columns_stats;
 use super::{EtlError, EtlOptions};
 use crate::contract::{
     CONTRACT_ID, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TARGET,
     TOTAL_BEDROOMS,
 };
 use crate::dataset::{DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
-use crate::report::{ColumnStats, Report, ReportOptions, REPORT_SCHEMA_VERSION};
+use crate::report::{Report, ReportOptions, REPORT_SCHEMA_VERSION};
 use polars::io::csv::write::BatchedWriter as CsvBatches;
 use polars::io::parquet::write::BatchedWriter as ParquetBatches;
 use polars::prelude::*;
@@ -180,6 +180,14 @@ pub fn write(
 
     let mut kept = std::mem::take(&mut parsed.kept);
     let (imputed, imputation) = super::clean::impute(&mut kept);
+    // The statistics of the contract columns now, those of the ratios once the
+    // batches have made them and the kept columns are gone: the peak is lower.
+    let named: Vec<(&str, &[f64])> = NUMERIC_COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .zip(kept.numeric.iter().map(Vec::as_slice))
+        .collect();
+    let mut columns = columns_stats(&named)?;
     let parquet = parquet_columns();
     let xgboost = xgboost_columns();
     let parquet_names: Vec<&str> = parquet.iter().map(String::as_str).collect();
@@ -268,6 +276,13 @@ pub fn write(
             *capped.entry(spec.name.to_string()).or_insert(0u64) += flag as u64;
         }
     }
+    drop(kept);
+    let named: Vec<(&str, &[f64])> = RATIO_FEATURES
+        .into_iter()
+        .zip(ratios.iter().map(Vec::as_slice))
+        .collect();
+    columns.extend(columns_stats(&named)?);
+    drop(ratios);
     let mut splits = BTreeMap::new();
     for w in writers {
         w.parquet.finish()?;
@@ -278,13 +293,6 @@ pub fn write(
     }
     write_quarantine(dir, &inspected.header, &parsed)?;
 
-    let mut columns: BTreeMap<String, ColumnStats> = BTreeMap::new();
-    for (spec, values) in NUMERIC_COLUMNS.iter().zip(&kept.numeric) {
-        columns.insert(spec.name.to_string(), column_stats(values)?);
-    }
-    for (name, values) in RATIO_FEATURES.iter().zip(&ratios) {
-        columns.insert(name.to_string(), column_stats(values)?);
-    }
     let report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         contract: CONTRACT_ID.to_string(),

@@ -105,6 +105,13 @@ pub fn parse<R: Read>(
         .buffer_capacity(1 << 20)
         .from_reader(input);
     let mut out = ParsedRows::default();
+    let capacity = inspected.rows_estimate;
+    for column in out.kept.numeric.iter_mut() {
+        column.reserve(capacity);
+    }
+    out.kept.category.reserve(capacity);
+    out.kept.source_line.reserve(capacity);
+    out.kept.split.reserve(capacity);
     let mut seen: HashSet<u128, BuildHasherDefault<PreHashed>> = HashSet::default();
     let mut record = csv::ByteRecord::new();
     let mut key = Vec::with_capacity(256);

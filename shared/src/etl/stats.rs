@@ -1,8 +1,9 @@
 //! Per-column statistics for the report, computed by Polars: one sort per column
-//! gives every quantile.
+//! gives every quantile, and the columns are shared out over the cores.
 
 use crate::report::ColumnStats;
 use polars::prelude::*;
+use std::collections::BTreeMap;
 
 const QUANTILES: [(&str, f64); 5] = [
     ("p05", 0.05),
@@ -30,6 +31,32 @@ pub fn column_stats(values: &[f64]) -> PolarsResult<ColumnStats> {
     })
 }
 
+/// [`column_stats`] of every named column, a share of the columns per core.
+pub fn columns_stats(columns: &[(&str, &[f64])]) -> PolarsResult<BTreeMap<String, ColumnStats>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = columns.len().div_ceil(cores.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = columns
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(name, values)| Ok((name.to_string(), column_stats(values)?)))
+                        .collect::<PolarsResult<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = BTreeMap::new();
+        for thread in threads {
+            let part = thread
+                .join()
+                .map_err(|_| polars_err!(ComputeError: "a statistics thread panicked"))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +71,11 @@ mod tests {
         assert_eq!(x.quantiles["p50"], Some(2.5));
         assert_eq!(x.quantiles["p25"], Some(1.75));
         assert!((x.quantiles["p95"].unwrap() - 3.85).abs() < 1e-12);
+        let a = [3.0, 1.0, 2.0];
+        let all =
+            columns_stats(&[("x", &[1.0, 2.0, f64::NAN, 4.0, 3.0]), ("a", &a), ("b", &a)]).unwrap();
+        assert_eq!(all["x"], x);
+        assert_eq!(all["a"], all["b"]);
+        assert_eq!(all["a"].quantiles["p50"], Some(2.0));
     }
 }
