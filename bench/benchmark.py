@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,15 @@ REAL = os.path.join(ROOT, "data", "housing.csv")
 REAL_ROWS = 20640
 sys.path.insert(0, os.path.join(ROOT, "infra", "checks"))
 from package_budgets import BUDGETS, sizes as package_sizes  # noqa: E402  (one definition, CI's)
+
+
+def etl_memory_mb() -> int:
+    """The ETL function's MemorySize in infra/template.yaml."""
+    template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
+    return int(re.search(r"\n  EtlFunction:\n(?:    .*\n|\n)*?      MemorySize: (\d+)", template).group(1))
+
+
+LAMBDA_MEMORY_MB = etl_memory_mb()
 
 
 def data_file(rows: int) -> str:
@@ -174,6 +184,13 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
             f"{r['polars']['wall_median'] / r['rust']['wall_median']:.2f}× Python Polars (target ≥ 1.0×), "
             f"peak RSS {r['rust']['rss_median'] / r['pandas']['rss_median']:.2f} of pandas' (target ≤ 0.5)."
         )
+    largest = max(sizes)
+    rss_mb = results[largest]["rust"]["rss_median"] / 1e6
+    targets.append(
+        f"- Lambda memory: {largest:,} rows ({os.path.getsize(data_file(largest)) / 1e6:,.0f} MB of CSV) peak at "
+        f"{rss_mb:,.0f} MB, {'inside' if rss_mb <= LAMBDA_MEMORY_MB else 'OVER'} the ETL function's {LAMBDA_MEMORY_MB:,} MB "
+        "(`infra/template.yaml`; the README's \"Limits of one ETL run\")."
+    )
     lines += ["## Against the targets", ""] + targets + [""]
     sizes_found = package_sizes()
     lines += ["## Lambda packages (release `bootstrap`, arm64, zipped)", ""]

@@ -318,6 +318,31 @@ fn bad_rows_are_quarantined_with_reasons_and_original_fields() {
 }
 
 #[test]
+fn the_row_limit_is_checked_before_parsing() {
+    let at = |max: usize| EtlOptions {
+        max_rows: Some(max),
+        ..Default::default()
+    };
+    let output = run_etl(&housing(), &source(), &at(20_640)).unwrap();
+    assert_eq!(output.report.rows_in, 20_640);
+    let rejection = match run_etl(&housing(), &source(), &at(20_639)) {
+        Err(EtlError::Rejected(r)) => r,
+        other => panic!(
+            "expected a rejection, got {:?}",
+            other.map(|o| o.report.rows_in)
+        ),
+    };
+    assert_eq!(rejection.code, RejectionCode::TooLarge);
+    assert!(
+        rejection
+            .message
+            .contains("20640 lines after the header, over the limit of 20639 rows"),
+        "{}",
+        rejection.message
+    );
+}
+
+#[test]
 fn capped_policy_quarantine_moves_capped_rows() {
     let options = EtlOptions {
         capped_policy: CappedPolicy::Quarantine,

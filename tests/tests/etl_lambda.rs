@@ -351,24 +351,39 @@ async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
 }
 
 #[tokio::test]
-async fn an_object_over_the_limit_is_refused_naming_the_limit() {
-    let env = env_with("large", true, |c| c.max_object_bytes = 1_000).await;
-    env.upload("incoming/housing.csv", housing()).await;
-    let response = env
-        .deliver(EVENTBRIDGE, "incoming/housing.csv")
-        .await
-        .unwrap();
-    let r = result(&response);
-    assert_eq!(r["status"], "rejected", "{response}");
-    assert_eq!(r["code"], "too_large");
-    let message = r["message"].as_str().unwrap();
-    assert!(
-        message.contains("1423529 bytes")
-            && message.contains("limit of 1000 bytes")
-            && message.contains("MAX_OBJECT_BYTES"),
-        "{message}"
-    );
-    assert!(env.processed_keys().await.is_empty());
+async fn files_over_the_limits_are_refused_naming_the_limit() {
+    type Tune = fn(&mut EtlConfig);
+    let cases: [(&str, Tune, &[&str]); 2] = [
+        // Refused from HeadObject's size, before the object is read.
+        (
+            "large",
+            |c| c.max_object_bytes = 1_000,
+            &["1423529 bytes", "limit of 1000 bytes", "MAX_OBJECT_BYTES"],
+        ),
+        // Refused from the lines counted by the checks, before any row is parsed.
+        (
+            "rows",
+            |c| c.options.max_rows = Some(20_000),
+            &["20640 lines", "limit of 20000 rows", "MAX_ROWS"],
+        ),
+    ];
+    for (name, tune, expected) in cases {
+        let env = env_with(name, true, tune).await;
+        env.upload("incoming/housing.csv", housing()).await;
+        let response = env
+            .deliver(EVENTBRIDGE, "incoming/housing.csv")
+            .await
+            .unwrap();
+        let r = result(&response);
+        assert_eq!(r["status"], "rejected", "{response}");
+        assert_eq!(r["code"], "too_large");
+        let message = r["message"].as_str().unwrap();
+        for part in expected {
+            assert!(message.contains(part), "{name}: {part:?} not in {message}");
+        }
+        assert!(env.processed_keys().await.is_empty());
+        assert!(env.events().await.is_empty());
+    }
 }
 
 #[tokio::test]

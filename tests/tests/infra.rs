@@ -166,6 +166,35 @@ fn each_function_gets_the_configuration_its_code_reads() {
 }
 
 #[test]
+fn the_etl_function_has_room_for_the_largest_file_it_accepts() {
+    use shared::etl::config::{
+        memory_needed_mb, storage_needed_mb, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS,
+    };
+    let etl = &functions(&template())["EtlFunction"]["Properties"];
+    let limit = |name: &str, default: u64| {
+        etl["Environment"]["Variables"]
+            .get(name)
+            .map_or(default, |v| v.as_str().unwrap().parse().unwrap())
+    };
+    let rows = limit("MAX_ROWS", DEFAULT_MAX_ROWS as u64);
+    let bytes = limit("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES);
+    let memory = etl["MemorySize"].as_u64().unwrap();
+    let storage = etl["EphemeralStorage"]["Size"].as_u64().unwrap();
+    assert!(
+        memory_needed_mb(rows) <= memory,
+        "{rows} rows need {} MB, the function has {memory}",
+        memory_needed_mb(rows)
+    );
+    assert!(
+        storage_needed_mb(bytes, rows) <= storage,
+        "a {bytes}-byte object of {rows} rows needs {} MB of /tmp, the function has {storage}",
+        storage_needed_mb(bytes, rows)
+    );
+    // Lambda's ceiling: a run must fit in 15 minutes (BENCHMARKS.md: 10M rows take seconds).
+    assert_eq!(etl["Timeout"].as_u64(), Some(900));
+}
+
+#[test]
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
     let stages = Stages::parse(BUNDLED).unwrap();

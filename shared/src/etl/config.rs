@@ -4,10 +4,33 @@ use super::{CappedPolicy, EtlOptions, SplitRatios};
 use crate::config::{AwsSettings, ConfigError, Env};
 use crate::dataset::DatasetLayout;
 
-/// Default object-size limit: 1 GiB (about 18 million rows). The object is
-/// streamed to `WORK_DIR`, never held in memory; memory grows with the rows kept
-/// (see the README's "Limits").
-pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 1024 * 1024 * 1024;
+/// Default object-size limit: 768 MiB (about 14 million rows of `housing.csv`'s
+/// length). The object is streamed to `WORK_DIR`, never held in memory; with its
+/// outputs it needs [`storage_needed_mb`] there.
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 768 * 1024 * 1024;
+/// Default row limit: what [`memory_needed_mb`] fits in the function's 2,048 MB.
+pub const DEFAULT_MAX_ROWS: usize = 14_000_000;
+
+/// Peak memory of a run, from the CLI's peak RSS on generated files (BENCHMARKS.md:
+/// about 156 MB plus 113 bytes a row), rounded up: a fixed part (code, Polars'
+/// thread pool, one batch of frames) and, per row, the compact kept columns, the
+/// duplicate check's hash and the ratio features kept for their statistics.
+pub const MEMORY_BASE_MB: u64 = 200;
+pub const MEMORY_PER_ROW_BYTES: u64 = 120;
+/// What a run writes to `WORK_DIR` per kept row (Parquet and XGBoost CSV together:
+/// 1.52 GB for 10 million rows), rounded up.
+pub const OUTPUT_PER_ROW_BYTES: u64 = 160;
+
+/// Memory (MB) for a file of `rows` rows.
+pub const fn memory_needed_mb(rows: u64) -> u64 {
+    MEMORY_BASE_MB + (rows * MEMORY_PER_ROW_BYTES).div_ceil(1_000_000)
+}
+
+/// Ephemeral storage (MB) for an object of `bytes` bytes and `rows` rows: the
+/// object and the outputs are there together at the end of a run.
+pub const fn storage_needed_mb(bytes: u64, rows: u64) -> u64 {
+    (bytes + rows * OUTPUT_PER_ROW_BYTES).div_ceil(1_000_000)
+}
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
 pub const DEFAULT_WORK_DIR: &str = "/tmp";
 
@@ -31,7 +54,7 @@ pub struct EtlConfig {
 }
 
 /// Every variable the ETL reads, with its default (`None`: required).
-pub const VARIABLES: [(&str, Option<&str>); 14] = [
+pub const VARIABLES: [(&str, Option<&str>); 15] = [
     ("RAW_BUCKET", None),
     ("RAW_PREFIX", Some("")),
     ("PROCESSED_BUCKET", None),
@@ -41,7 +64,8 @@ pub const VARIABLES: [(&str, Option<&str>); 14] = [
     ("EVENT_BUS_NAME", None),
     ("GLUE_DATABASE", None),
     ("GLUE_TABLE", Some("housing_features")),
-    ("MAX_OBJECT_BYTES", Some("1073741824")),
+    ("MAX_OBJECT_BYTES", Some("805306368")),
+    ("MAX_ROWS", Some("14000000")),
     ("WORK_DIR", Some(DEFAULT_WORK_DIR)),
     ("CAPPED_POLICY", Some("flag")),
     ("SPLIT", Some("80/10/10")),
@@ -86,10 +110,15 @@ impl EtlConfig {
         if max_object_bytes == 0 {
             env.error("MAX_OBJECT_BYTES must be greater than 0".into());
         }
+        let max_rows = env.parsed("MAX_ROWS", DEFAULT_MAX_ROWS);
+        if max_rows == 0 {
+            env.error("MAX_ROWS must be greater than 0".into());
+        }
         let work_dir = std::path::PathBuf::from(env.optional("WORK_DIR", DEFAULT_WORK_DIR));
         let options = EtlOptions {
             capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::Flag),
             split: env.parsed("SPLIT", SplitRatios::default()),
+            max_rows: Some(max_rows),
             ..EtlOptions::default()
         };
         let aws = AwsSettings::read(&mut env);
@@ -136,7 +165,13 @@ mod tests {
         assert_eq!(config.layout.processed_prefix, "datasets/");
         assert_eq!(config.glue_table, "housing_features");
         assert_eq!(config.max_object_bytes, DEFAULT_MAX_OBJECT_BYTES);
-        assert_eq!(config.options, EtlOptions::default());
+        assert_eq!(
+            config.options,
+            EtlOptions {
+                max_rows: Some(DEFAULT_MAX_ROWS),
+                ..EtlOptions::default()
+            }
+        );
         for (name, default) in VARIABLES {
             let required = MINIMAL.iter().any(|(k, _)| *k == name);
             assert_eq!(
@@ -145,6 +180,17 @@ mod tests {
                 "{name}: documented default disagrees with the code"
             );
         }
+        let listed = |name: &str| VARIABLES.iter().find(|(n, _)| *n == name).unwrap().1;
+        assert_eq!(
+            listed("MAX_OBJECT_BYTES"),
+            Some(DEFAULT_MAX_OBJECT_BYTES.to_string().as_str())
+        );
+        assert_eq!(
+            listed("MAX_ROWS"),
+            Some(DEFAULT_MAX_ROWS.to_string().as_str())
+        );
+        // The defaults fit the function's 2,048 MB.
+        assert!(memory_needed_mb(DEFAULT_MAX_ROWS as u64) <= 2_048);
     }
 
     #[test]
@@ -155,6 +201,7 @@ mod tests {
             ("EVENT_BUS_NAME", "bus"),
             ("GLUE_DATABASE", "bad-name"),
             ("MAX_OBJECT_BYTES", "lots"),
+            ("MAX_ROWS", "0"),
             ("CAPPED_POLICY", "drop"),
             ("SPLIT", "90/20/10"),
         ]))
@@ -165,11 +212,12 @@ mod tests {
             "QUARANTINE_BUCKET",
             "GLUE_DATABASE",
             "MAX_OBJECT_BYTES",
+            "MAX_ROWS",
             "CAPPED_POLICY",
             "SPLIT",
         ] {
             assert!(text.contains(name), "{name} not named in: {text}");
         }
-        assert_eq!(err.0.len(), 6, "{text}");
+        assert_eq!(err.0.len(), 7, "{text}");
     }
 }

@@ -25,9 +25,10 @@ pub struct Inspected {
     pub columns: ColumnMap,
     /// Header columns not in the contract (ignored, and reported).
     pub ignored_columns: Vec<String>,
-    /// About how many data rows the file has (from its size and its first rows'
-    /// length), so the kept columns are allocated once instead of doubling.
-    pub rows_estimate: usize,
+    /// At most this many data rows: the file's lines after the header (a blank line
+    /// or a quoted field spanning lines makes it an over-count, never an under-count).
+    /// The kept columns are allocated once from it, and `MAX_ROWS` checks it.
+    pub rows_bound: usize,
 }
 
 /// Signatures of common non-CSV files, to name what was sent instead.
@@ -56,13 +57,16 @@ fn io_error(e: std::io::Error) -> EtlError {
 /// header. `input` is read from its start; it may be any size.
 pub fn inspect<R: Read + Seek>(input: &mut R) -> Result<Inspected, EtlError> {
     input.seek(SeekFrom::Start(0)).map_err(io_error)?;
-    let (skip, bytes) = scan(input)?;
+    let (skip, lines) = scan(input)?;
     input.seek(SeekFrom::Start(skip)).map_err(io_error)?;
-    header(BufReader::new(input), skip, bytes)
+    let mut inspected = header(BufReader::new(input))?;
+    inspected.skip = skip;
+    inspected.rows_bound = usize::try_from(lines.saturating_sub(1)).unwrap_or(usize::MAX);
+    Ok(inspected)
 }
 
 /// The streaming pass: returns the length of the byte-order mark to skip and the
-/// file's length.
+/// number of lines (the last one may lack its newline).
 fn scan<R: Read + Seek>(input: &mut R) -> Result<(u64, u64), EtlError> {
     let mut buf = vec![0u8; CHUNK];
     // Bytes of a UTF-8 sequence cut by the chunk boundary, carried to the next chunk.
@@ -70,6 +74,8 @@ fn scan<R: Read + Seek>(input: &mut R) -> Result<(u64, u64), EtlError> {
     let mut offset = 0u64; // of buf[0] in the file
     let mut blank = true;
     let mut skip = 0u64;
+    let mut newlines = 0u64;
+    let mut last = b'\n';
     loop {
         let n = read_full(input, &mut buf[carry..]).map_err(io_error)?;
         let len = carry + n;
@@ -122,6 +128,10 @@ fn scan<R: Read + Seek>(input: &mut R) -> Result<(u64, u64), EtlError> {
                 .into());
             }
         };
+        newlines += memchr::memchr_iter(b'\n', &chunk[..valid]).count() as u64;
+        if valid > 0 {
+            last = chunk[valid - 1];
+        }
         if blank {
             let from = if offset == 0 { skip as usize } else { 0 };
             blank = chunk[from.min(valid)..valid]
@@ -138,7 +148,7 @@ fn scan<R: Read + Seek>(input: &mut R) -> Result<(u64, u64), EtlError> {
     if blank {
         return Err(Rejection::new(RejectionCode::Empty, "empty file: only whitespace").into());
     }
-    Ok((skip, offset))
+    Ok((skip, newlines + u64::from(last != b'\n')))
 }
 
 /// Reads until `buf` is full or the input ends.
@@ -173,7 +183,8 @@ fn line_at<R: Read + Seek>(input: &mut R, offset: u64) -> Result<u64, EtlError> 
     Ok(lines)
 }
 
-fn header<R: Read>(input: R, skip: u64, bytes: u64) -> Result<Inspected, EtlError> {
+/// The header's checks; `skip` and `rows_bound` are the caller's to fill.
+fn header<R: Read>(input: R) -> Result<Inspected, EtlError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -252,23 +263,12 @@ fn header<R: Read>(input: R, skip: u64, bytes: u64) -> Result<Inspected, EtlErro
         )
         .into());
     }
-    // The first rows' average length, with a margin: a generous estimate costs only
-    // address space (pages never written are never resident), a short one a doubling.
-    let body_start = record.position().map_or(0, |p| p.byte());
-    let mut sampled = 1u64;
-    while sampled < 1_000 && reader.read_record(&mut record).unwrap_or(false) {
-        sampled += 1;
-    }
-    let sample_end = reader.position().byte().max(body_start + 1);
-    let per_row = (sample_end - body_start) as f64 / sampled as f64;
-    let body = bytes.saturating_sub(skip + body_start) as f64;
-    let rows_estimate = (body / per_row * 1.25) as usize + 1_024;
     Ok(Inspected {
-        skip,
+        skip: 0,
         header,
         columns,
         ignored_columns,
-        rows_estimate,
+        rows_bound: 0,
     })
 }
 
@@ -359,6 +359,22 @@ mod tests {
     }
 
     #[test]
+    fn bounds_the_rows_by_the_lines_after_the_header() {
+        let rows = |bytes: &[u8]| inspect_bytes(bytes).unwrap().rows_bound;
+        // Counted across chunks, with or without a newline after the last row.
+        let big = big_file(40_000);
+        assert!(big.len() > 2 * CHUNK);
+        assert_eq!(rows(&big), 40_000);
+        assert_eq!(rows(&big[..big.len() - 1]), 40_000);
+        let mut with_bom = BOM.to_vec();
+        with_bom.extend_from_slice(&big_file(3));
+        assert_eq!(rows(&with_bom), 3);
+        // A quoted field across two lines: one row, bounded by two.
+        let quoted = format!("{HEADER},note\n-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY,\"a\nb\"\n");
+        assert_eq!(rows(quoted.as_bytes()), 2);
+    }
+
+    #[test]
     fn checks_stream_across_chunk_boundaries() {
         let mut bytes = big_file(40_000);
         assert!(bytes.len() > 2 * CHUNK);
@@ -378,22 +394,16 @@ mod tests {
         let mut bad = big_file(40_000);
         let at = 2 * CHUNK + 10;
         let line = bad[..at].iter().filter(|b| **b == b'\n').count() + 1;
-        bad[at] = 0xff;
-        let r = rejected(&bad);
-        assert_eq!(r.code, RejectionCode::NotUtf8);
-        assert!(
-            r.message.contains(&format!("offset {at} (line {line})")),
-            "{}",
-            r.message
-        );
-        bad[at] = 0;
-        let r = rejected(&bad);
-        assert_eq!(r.code, RejectionCode::NotText);
-        assert!(
-            r.message.contains(&format!("offset {at} (line {line})")),
-            "{}",
-            r.message
-        );
+        for (byte, code) in [(0xff, RejectionCode::NotUtf8), (0, RejectionCode::NotText)] {
+            bad[at] = byte;
+            let r = rejected(&bad);
+            assert_eq!(r.code, code);
+            assert!(
+                r.message.contains(&format!("offset {at} (line {line})")),
+                "{}",
+                r.message
+            );
+        }
         // A sequence cut by the end of the file is not.
         let mut truncated = big_file(10);
         truncated.extend_from_slice(&[0xc3]);

@@ -81,6 +81,9 @@ pub struct EtlOptions {
     /// Kept rows per frame written (and per Parquet row group, split by split):
     /// memory against row-group size. Never changes the values written.
     pub batch_rows: usize,
+    /// Files with more lines after the header are refused (`too_large`) before any
+    /// row is parsed: memory grows with the rows (see [`config::memory_needed_mb`]).
+    pub max_rows: Option<usize>,
 }
 
 impl Default for EtlOptions {
@@ -89,6 +92,7 @@ impl Default for EtlOptions {
             capped_policy: CappedPolicy::default(),
             split: SplitRatios::default(),
             batch_rows: outputs::BATCH_ROWS,
+            max_rows: None,
         }
     }
 }
@@ -236,6 +240,16 @@ pub fn run(
     let io = |e: std::io::Error| EtlError::Internal(format!("reading {}: {e}", input.display()));
     let mut file = File::open(input).map_err(io)?;
     let inspected = input::inspect(&mut file)?;
+    if let Some(max) = options.max_rows.filter(|max| inspected.rows_bound > *max) {
+        return Err(Rejection::new(
+            RejectionCode::TooLarge,
+            format!(
+                "too many rows: {} lines after the header, over the limit of {max} rows (MAX_ROWS, --max-rows)",
+                inspected.rows_bound
+            ),
+        )
+        .into());
+    }
     file.seek(SeekFrom::Start(inspected.skip)).map_err(io)?;
     let parsed = rows::parse(file, &inspected, options)?;
     outputs::write(out_dir, dataset_id, identity, &inspected, parsed, options)

@@ -105,7 +105,7 @@ pub fn parse<R: Read>(
         .buffer_capacity(1 << 20)
         .from_reader(input);
     let mut out = ParsedRows::default();
-    let capacity = inspected.rows_estimate;
+    let capacity = inspected.rows_bound;
     for column in out.kept.numeric.iter_mut() {
         column.reserve(capacity);
     }

@@ -33,6 +33,10 @@ struct Args {
     /// smaller Parquet row groups.
     #[arg(long, default_value_t = etl::outputs::BATCH_ROWS)]
     batch_rows: usize,
+    /// Refuse (exit 2, `too_large`) a file with more lines after the header
+    /// (the Lambda's MAX_ROWS); no limit by default.
+    #[arg(long)]
+    max_rows: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         capped_policy: args.capped_policy,
         split: args.split,
         batch_rows: args.batch_rows.max(1),
+        max_rows: args.max_rows,
     };
     match etl::run(
         &args.input,
