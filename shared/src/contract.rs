@@ -84,6 +84,10 @@ pub fn normalise_header(raw: &str) -> String {
 /// Maps a raw `ocean_proximity` value to its canonical category: case, surrounding
 /// and repeated inner spaces do not matter. `None` when it is not an allowed category.
 pub fn normalise_category(raw: &str) -> Option<&'static str> {
+    // Most values are already canonical: no allocation for them.
+    if let Some(exact) = OCEAN_PROXIMITY_CATEGORIES.iter().find(|c| **c == raw) {
+        return Some(exact);
+    }
     let mut words = raw.split_whitespace();
     let first = words.next()?;
     let mut joined = first.to_ascii_uppercase();
@@ -132,21 +136,26 @@ impl fmt::Display for Reason {
 
 /// The outcome of checking one numeric field.
 pub fn check_numeric(column: &'static NumericColumn, raw: &str) -> Result<Option<f64>, Reason> {
-    if is_missing(raw) {
-        return if column.imputable {
-            Ok(None)
-        } else {
-            Err(Reason::MissingValue(column.name))
-        };
+    // The common case first: no missing-value token parses as a finite number.
+    match raw.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() => {
+            if value < column.min || value > column.max {
+                Err(Reason::OutOfRange(column.name))
+            } else {
+                Ok(Some(value))
+            }
+        }
+        _ if is_missing(raw) => {
+            if column.imputable {
+                Ok(None)
+            } else {
+                Err(Reason::MissingValue(column.name))
+            }
+        }
+        // inf, -nan and the like.
+        Ok(_) => Err(Reason::OutOfRange(column.name)),
+        Err(_) => Err(Reason::NotANumber(column.name)),
     }
-    let value: f64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| Reason::NotANumber(column.name))?;
-    if !value.is_finite() || value < column.min || value > column.max {
-        return Err(Reason::OutOfRange(column.name));
-    }
-    Ok(Some(value))
 }
 
 /// The outcome of checking the categorical field.
@@ -184,6 +193,26 @@ mod tests {
         );
         assert_eq!(check_numeric(bedrooms, ""), Ok(None));
         assert_eq!(check_numeric(bedrooms, "NaN"), Ok(None));
+        // Every missing-value token, in any case and padding, is missing (a token that
+        // parsed as a number would be taken for one: none does).
+        for token in MISSING_TOKENS {
+            for raw in [token.to_string(), format!(" {} ", token.to_uppercase())] {
+                assert_eq!(check_numeric(bedrooms, &raw), Ok(None), "{raw:?}");
+                assert_eq!(
+                    check_numeric(lat, &raw),
+                    Err(Reason::MissingValue(LATITUDE)),
+                    "{raw:?}"
+                );
+            }
+        }
+        assert_eq!(
+            check_numeric(lat, "-nan"),
+            Err(Reason::OutOfRange(LATITUDE))
+        );
+        assert_eq!(
+            check_numeric(lat, "1e400"),
+            Err(Reason::OutOfRange(LATITUDE))
+        );
     }
 
     #[test]

@@ -254,19 +254,40 @@ pub fn write(
                 });
             }
         }
-        for w in &mut writers {
-            let mask: BooleanChunked = kept.split[range.clone()]
-                .iter()
-                .map(|s| Some(*s == w.split))
-                .collect();
-            let mut part = frame.filter(&mask)?.select(parquet_names.iter().copied())?;
-            part.rechunk_mut();
-            w.rows += part.height() as u64;
-            w.parquet.write_batch(&part)?;
-            if let Some(xgboost) = &mut w.xgboost {
-                xgboost.write_batch(&part.select(xgboost_names.iter().copied())?)?;
+        let parts = writers
+            .iter_mut()
+            .map(|w| {
+                let mask: BooleanChunked = kept.split[range.clone()]
+                    .iter()
+                    .map(|s| Some(*s == w.split))
+                    .collect();
+                let mut part = frame.filter(&mask)?.select(parquet_names.iter().copied())?;
+                part.rechunk_mut();
+                w.rows += part.height() as u64;
+                Ok(part)
+            })
+            .collect::<PolarsResult<Vec<DataFrame>>>()?;
+        // Parquet and the XGBoost CSV are encoded side by side: each writer has
+        // serial steps, during which the other keeps the cores busy.
+        let (parquet_writers, csv_writers): (Vec<_>, Vec<_>) = writers
+            .iter_mut()
+            .map(|w| (&mut w.parquet, &mut w.xgboost))
+            .unzip();
+        std::thread::scope(|scope| {
+            let csv = scope.spawn(|| -> PolarsResult<()> {
+                for (xgboost, part) in csv_writers.into_iter().zip(&parts) {
+                    if let Some(xgboost) = xgboost {
+                        xgboost.write_batch(&part.select(xgboost_names.iter().copied())?)?;
+                    }
+                }
+                Ok(())
+            });
+            for (parquet, part) in parquet_writers.into_iter().zip(&parts) {
+                parquet.write_batch(part)?;
             }
-        }
+            csv.join()
+                .map_err(|_| polars_err!(ComputeError: "the CSV writer thread panicked"))?
+        })?;
         for spec in NUMERIC_COLUMNS.iter().filter(|c| c.cap.is_some()) {
             let flag = frame
                 .column(&capped_flag(spec.name))?
@@ -346,13 +367,30 @@ impl EtlOutput {
         std::fs::read(self.path(kind))
     }
 
-    /// The local completion marker: the dataset id and the SHA-256 of every file.
+    /// The local completion marker: the dataset id and the SHA-256 of every file
+    /// (the files hashed side by side, one thread each).
     pub fn local_marker(&self) -> std::io::Result<Vec<u8>> {
-        let mut files = BTreeMap::new();
-        for kind in OutputKind::ALL {
+        let sha256 = |kind: OutputKind| -> std::io::Result<String> {
             let mut hasher = Sha256::new();
             std::io::copy(&mut File::open(self.path(kind))?, &mut hasher)?;
-            files.insert(kind.file_name(), hex::encode(hasher.finalize()));
+            Ok(hex::encode(hasher.finalize()))
+        };
+        let hashes: Vec<std::io::Result<String>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = OutputKind::ALL
+                .iter()
+                .map(|kind| scope.spawn(move || sha256(*kind)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("a hashing thread panicked")))
+                })
+                .collect()
+        });
+        let mut files = BTreeMap::new();
+        for (kind, hash) in OutputKind::ALL.iter().zip(hashes) {
+            files.insert(kind.file_name(), hash?);
         }
         let marker = serde_json::json!({ "dataset_id": self.dataset_id, "files": files });
         let mut bytes = serde_json::to_vec_pretty(&marker).map_err(std::io::Error::other)?;

@@ -89,21 +89,34 @@ impl Hasher for PreHashed {
     }
 }
 
+/// Records go from the reader to the checker in batches of this many.
+const HANDOFF_ROWS: usize = 4096;
+/// Batches in flight between the two: bounds the memory of the handoff.
+const HANDOFF_DEPTH: usize = 4;
+
+/// Unique records (fields as read) and their 1-based lines, from reader to checker;
+/// the checker sends the batch back to be refilled, so records are allocated once.
+#[derive(Default)]
+struct Handoff {
+    records: Vec<csv::ByteRecord>,
+    lines: Vec<u64>,
+    len: usize,
+}
+
 /// Parses every data row of `input`, which starts at the header (after any
 /// byte-order mark) of a file that passed [`super::input::inspect`]. Streams: only
 /// the compact kept columns and the quarantined rows are held.
-pub fn parse<R: Read>(
+///
+/// Two threads, each a core's worth of work: one reads the CSV and drops exact
+/// duplicates, in file order; the other checks each remaining row against the
+/// contract and keeps or quarantines it, in the same order.
+pub fn parse<R: Read + Send>(
     input: R,
     inspected: &Inspected,
     options: &EtlOptions,
 ) -> Result<ParsedRows, EtlError> {
     debug_assert_eq!(NUMERIC_COLUMNS[BEDROOMS].name, TOTAL_BEDROOMS);
     debug_assert_eq!(NUMERIC_COLUMNS[ROOMS].name, TOTAL_ROOMS);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(input);
     let mut out = ParsedRows::default();
     let capacity = inspected.rows_bound;
     for column in out.kept.numeric.iter_mut() {
@@ -112,35 +125,119 @@ pub fn parse<R: Read>(
     out.kept.category.reserve(capacity);
     out.kept.source_line.reserve(capacity);
     out.kept.split.reserve(capacity);
+
+    let (full, unique) = std::sync::mpsc::sync_channel::<Handoff>(HANDOFF_DEPTH);
+    let (recycle, recycled) = std::sync::mpsc::channel::<Handoff>();
+    let (rows_in, rows_duplicate) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_unique(input, full, recycled));
+        let mut check = Checker::new(inspected, options);
+        for batch in unique {
+            for (record, line) in batch.records[..batch.len].iter().zip(&batch.lines) {
+                check.row(record, *line, &mut out);
+            }
+            // The reader may have finished: then the batch is simply dropped.
+            let _ = recycle.send(batch);
+        }
+        reader
+            .join()
+            .map_err(|_| EtlError::Internal("the CSV reader thread panicked".into()))?
+    })?;
+    out.rows_in = rows_in;
+    out.rows_duplicate = rows_duplicate;
+
+    let needs_imputation = out.kept.numeric[BEDROOMS].iter().any(|v| v.is_nan());
+    let has_donors = out.kept.numeric[BEDROOMS].iter().any(|v| !v.is_nan());
+    if needs_imputation && !has_donors {
+        return Err(Rejection::new(
+            RejectionCode::Unimputable,
+            "no total_bedrooms values to impute from: every kept row lacks total_bedrooms",
+        )
+        .into());
+    }
+    Ok(out)
+}
+
+/// The reader: CSV records, exact duplicates (the same fields as an earlier row)
+/// counted and dropped, the rest handed on in order. Returns (rows in, duplicates).
+fn read_unique<R: Read>(
+    input: R,
+    full: std::sync::mpsc::SyncSender<Handoff>,
+    recycled: std::sync::mpsc::Receiver<Handoff>,
+) -> Result<(u64, u64), EtlError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(input);
     let mut seen: HashSet<u128, BuildHasherDefault<PreHashed>> = HashSet::default();
-    let mut record = csv::ByteRecord::new();
     let mut key = Vec::with_capacity(256);
-    let mut reasons = Vec::new();
-    let mut values = [None; N];
-
-    // The file is UTF-8 (checked by `inspect`) and the reader flexible: only I/O fails.
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| EtlError::Internal(format!("reading the input file: {e}")))?
-    {
-        out.rows_in += 1;
-        let line = record.position().map_or(0, |p| p.line());
-
-        key.clear();
-        for field in record.iter() {
-            key.extend_from_slice(field);
-            key.push(0x1f);
+    let (mut rows_in, mut duplicates) = (0u64, 0u64);
+    let mut end = false;
+    while !end {
+        let mut batch = recycled.try_recv().unwrap_or_default();
+        batch.len = 0;
+        while batch.len < HANDOFF_ROWS {
+            if batch.records.len() == batch.len {
+                batch.records.push(csv::ByteRecord::new());
+                batch.lines.push(0);
+            }
+            let record = &mut batch.records[batch.len];
+            // The file is UTF-8 (checked by `inspect`) and the reader flexible: only I/O fails.
+            if !reader
+                .read_byte_record(record)
+                .map_err(|e| EtlError::Internal(format!("reading the input file: {e}")))?
+            {
+                end = true;
+                break;
+            }
+            rows_in += 1;
+            key.clear();
+            for field in record.iter() {
+                key.extend_from_slice(field);
+                key.push(0x1f);
+            }
+            if !seen.insert(xxh3_128(&key)) {
+                duplicates += 1;
+                continue;
+            }
+            batch.lines[batch.len] = record.position().map_or(0, |p| p.line());
+            batch.len += 1;
         }
-        if !seen.insert(xxh3_128(&key)) {
-            out.rows_duplicate += 1;
-            continue;
+        if batch.len > 0 && full.send(batch).is_err() {
+            break; // the checker has stopped
         }
+    }
+    Ok((rows_in, duplicates))
+}
 
+/// The checker: one row's contract checks, and its outcome recorded.
+struct Checker<'a> {
+    inspected: &'a Inspected,
+    options: &'a EtlOptions,
+    reasons: Vec<Reason>,
+    values: [Option<f64>; N],
+    hash_buf: Vec<u8>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(inspected: &'a Inspected, options: &'a EtlOptions) -> Self {
+        Checker {
+            inspected,
+            options,
+            reasons: Vec::new(),
+            values: [None; N],
+            hash_buf: Vec::with_capacity(128),
+        }
+    }
+
+    fn row(&mut self, record: &csv::ByteRecord, line: u64, out: &mut ParsedRows) {
+        let reasons = &mut self.reasons;
+        let values = &mut self.values;
         reasons.clear();
         let field =
             |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or_default();
         let mut category = "";
-        let columns = &inspected.columns;
+        let columns = &self.inspected.columns;
         if record.len() != columns.width {
             reasons.push(Reason::FieldCount);
         } else {
@@ -162,8 +259,8 @@ pub fn parse<R: Read>(
                     reasons.push(Reason::BedroomsExceedRooms);
                 }
             }
-            if options.capped_policy == CappedPolicy::Quarantine {
-                for (column, value) in NUMERIC_COLUMNS.iter().zip(values) {
+            if self.options.capped_policy == CappedPolicy::Quarantine {
+                for (column, value) in NUMERIC_COLUMNS.iter().zip(*values) {
                     if let (Some(cap), Some(v)) = (column.cap, value) {
                         if v >= cap {
                             reasons.push(Reason::Capped(column.name));
@@ -182,12 +279,12 @@ pub fn parse<R: Read>(
                     .map(|f| String::from_utf8_lossy(f).into_owned())
                     .collect(),
             });
-            continue;
+            return;
         }
 
-        let hash = row_hash(&values, category, &mut key);
+        let hash = row_hash(values, category, &mut self.hash_buf);
         let kept = &mut out.kept;
-        for (column, value) in kept.numeric.iter_mut().zip(values) {
+        for (column, value) in kept.numeric.iter_mut().zip(*values) {
             column.push(value.unwrap_or(f64::NAN));
         }
         let index = OCEAN_PROXIMITY_CATEGORIES
@@ -196,19 +293,8 @@ pub fn parse<R: Read>(
             .unwrap_or_default();
         kept.category.push(index as u8);
         kept.source_line.push(line);
-        kept.split.push(split::assign(hash, &options.split));
+        kept.split.push(split::assign(hash, &self.options.split));
     }
-
-    let needs_imputation = out.kept.numeric[BEDROOMS].iter().any(|v| v.is_nan());
-    let has_donors = out.kept.numeric[BEDROOMS].iter().any(|v| !v.is_nan());
-    if needs_imputation && !has_donors {
-        return Err(Rejection::new(
-            RejectionCode::Unimputable,
-            "no total_bedrooms values to impute from: every kept row lacks total_bedrooms",
-        )
-        .into());
-    }
-    Ok(out)
 }
 
 /// A stable hash of a row's parsed values (contract order), so the split does not
