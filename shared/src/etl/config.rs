@@ -12,7 +12,7 @@ pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 768 * 1024 * 1024;
 pub const DEFAULT_MAX_ROWS: usize = 14_000_000;
 
 /// Peak memory of a run, from the CLI's peak RSS on generated files (BENCHMARKS.md:
-/// about 156 MB plus 113 bytes a row), rounded up: a fixed part (code, Polars'
+/// about 170 MB plus 118 bytes a row), rounded up: a fixed part (code, Polars'
 /// thread pool, one batch of frames) and, per row, the compact kept columns, the
 /// duplicate check's hash and the ratio features kept for their statistics.
 pub const MEMORY_BASE_MB: u64 = 200;
