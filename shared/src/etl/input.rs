@@ -59,10 +59,8 @@ pub fn inspect<R: Read + Seek>(input: &mut R) -> Result<Inspected, EtlError> {
     input.seek(SeekFrom::Start(0)).map_err(io_error)?;
     let (skip, lines) = scan(input)?;
     input.seek(SeekFrom::Start(skip)).map_err(io_error)?;
-    let mut inspected = header(BufReader::new(input))?;
-    inspected.skip = skip;
-    inspected.rows_bound = usize::try_from(lines.saturating_sub(1)).unwrap_or(usize::MAX);
-    Ok(inspected)
+    let rows_bound = usize::try_from(lines.saturating_sub(1)).unwrap_or(usize::MAX);
+    header(BufReader::new(input), skip, rows_bound)
 }
 
 /// The streaming pass: returns the length of the byte-order mark to skip and the
@@ -183,8 +181,8 @@ fn line_at<R: Read + Seek>(input: &mut R, offset: u64) -> Result<u64, EtlError> 
     Ok(lines)
 }
 
-/// The header's checks; `skip` and `rows_bound` are the caller's to fill.
-fn header<R: Read>(input: R) -> Result<Inspected, EtlError> {
+/// The header's checks; `skip` and `rows_bound` come from the scan.
+fn header<R: Read>(input: R, skip: u64, rows_bound: usize) -> Result<Inspected, EtlError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -264,11 +262,11 @@ fn header<R: Read>(input: R) -> Result<Inspected, EtlError> {
         .into());
     }
     Ok(Inspected {
-        skip: 0,
+        skip,
         header,
         columns,
         ignored_columns,
-        rows_bound: 0,
+        rows_bound,
     })
 }
 
