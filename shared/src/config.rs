@@ -16,17 +16,27 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A variable a function reads, and its default: `None` when it is required,
+/// `Some("")` when unset means "none" (an empty prefix, no file).
+pub type Variable = (&'static str, Option<String>);
+
 /// Reads variables through a lookup function (the process environment in Lambda,
-/// a map in tests) and collects every problem.
+/// a map in tests), collects every problem, and records each variable it was
+/// asked for with its default: the one list the README and the template are
+/// checked against ([`variables_of`]).
 pub struct Env<F: Fn(&str) -> Option<String>> {
     lookup: F,
     errors: Vec<String>,
+    read: Vec<Variable>,
 }
 
-impl Env<fn(&str) -> Option<String>> {
-    pub fn process() -> Self {
-        Env::new(|k| std::env::var(k).ok())
-    }
+/// Every variable `read` asks for, with its default, in the order it asks.
+pub fn variables_of<T>(
+    read: impl FnOnce(&mut Env<fn(&str) -> Option<String>>) -> T,
+) -> Vec<Variable> {
+    let mut env: Env<fn(&str) -> Option<String>> = Env::new(|_| None);
+    read(&mut env);
+    env.read
 }
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
@@ -34,32 +44,37 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Env {
             lookup,
             errors: Vec::new(),
+            read: Vec::new(),
         }
     }
 
-    fn get(&self, name: &str) -> Option<String> {
+    fn get(&mut self, name: &'static str, default: Option<String>) -> Option<String> {
+        if !self.read.iter().any(|(n, _)| *n == name) {
+            self.read.push((name, default));
+        }
         (self.lookup)(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
 
-    pub fn required(&mut self, name: &str) -> String {
-        self.get(name).unwrap_or_else(|| {
+    pub fn required(&mut self, name: &'static str) -> String {
+        self.get(name, None).unwrap_or_else(|| {
             self.errors.push(format!("{name} is required but not set"));
             String::new()
         })
     }
 
-    pub fn optional(&mut self, name: &str, default: &str) -> String {
-        self.get(name).unwrap_or_else(|| default.to_string())
+    pub fn optional(&mut self, name: &'static str, default: &str) -> String {
+        self.get(name, Some(default.to_string()))
+            .unwrap_or_else(|| default.to_string())
     }
 
     /// A value parsed with `FromStr`, or the default when unset.
-    pub fn parsed<T: FromStr>(&mut self, name: &str, default: T) -> T
+    pub fn parsed<T: FromStr + fmt::Display>(&mut self, name: &'static str, default: T) -> T
     where
         T::Err: fmt::Display,
     {
-        match self.get(name) {
+        match self.get(name, Some(default.to_string())) {
             None => default,
             Some(raw) => raw.parse().unwrap_or_else(|e| {
                 self.errors.push(format!("{name}={raw:?} is invalid: {e}"));
@@ -69,7 +84,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     /// An S3 bucket name, checked against S3's naming rules.
-    pub fn bucket(&mut self, name: &str) -> String {
+    pub fn bucket(&mut self, name: &'static str) -> String {
         let value = self.required(name);
         if !value.is_empty() && !is_valid_bucket_name(&value) {
             self.errors.push(format!(
@@ -80,7 +95,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     /// A key prefix, normalised to end with `/` (or empty).
-    pub fn prefix(&mut self, name: &str, default: &str) -> String {
+    pub fn prefix(&mut self, name: &'static str, default: &str) -> String {
         let value = self.optional(name, default);
         let trimmed = value.trim_matches('/');
         if trimmed.is_empty() {
@@ -150,6 +165,24 @@ mod tests {
         );
         assert!(text.contains("MISSING is required"), "{text}");
         assert!(text.contains("LIMIT=\"ten\" is invalid"), "{text}");
+    }
+
+    #[test]
+    fn the_variables_read_are_recorded_with_their_defaults() {
+        let read = variables_of(|env| {
+            env.required("NEEDED");
+            env.prefix("PREFIX", "datasets/");
+            env.parsed("LIMIT", 5u64);
+            env.optional("NEEDED", "ignored: asked for twice, listed once");
+        });
+        assert_eq!(
+            read,
+            [
+                ("NEEDED", None),
+                ("PREFIX", Some("datasets/".to_string())),
+                ("LIMIT", Some("5".to_string())),
+            ]
+        );
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The California-housing data contract: the one definition of the input schema.
 //!
-//! Every other part of the suite (the ETL core, the report, the Glue table, the
-//! online feature code) reads column names, ranges, categories and missing-value
-//! tokens from here.
+//! Every other part of the suite (the ETL core, the report, the Glue table) reads
+//! column names, ranges, categories and missing-value tokens from here.
 
 use std::fmt;
 

@@ -1,11 +1,11 @@
 //! The library every housing-mlops function shares.
 //!
 //! - [`contract`]: the California-housing schema (one definition).
-//! - [`dataset`]: dataset ids and the S3 layout; [`report`]: `report.json`.
+//! - [`dataset`]: dataset identity and the S3 layout; [`report`]: `report.json`.
 //! - [`etl`] (feature `etl`): the Polars ETL core and its S3 service.
 //! - [`events`]: the events consumed and published.
-//! - [`aws`]: SDK configuration and classified AWS calls.
-//! - [`training`]: the SageMaker pipeline definition and (feature `sagemaker`) its trigger.
+//! - [`aws`]: SDK configuration and classified AWS calls (S3 behind feature `s3`).
+//! - [`training`]: the SageMaker pipeline definition and (feature `trigger`) its trigger.
 //! - [`promotion`] (feature `promotion`): registry approvals to endpoints, stage by stage.
 //! - [`config`], [`error`], [`telemetry`].
 

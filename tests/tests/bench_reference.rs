@@ -8,8 +8,9 @@ use integration_tests::{repo_root, run_etl, LocalOutput};
 use polars::prelude::*;
 use serde_json::Value;
 use shared::dataset::OutputKind;
-use shared::etl::outputs::parquet_columns;
-use shared::etl::{EtlOptions, Source};
+use shared::dataset::Source;
+use shared::etl::schema::parquet_columns;
+use shared::etl::EtlOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -3,8 +3,9 @@
 use integration_tests::{repo_root, run_etl, LocalOutput};
 use polars::prelude::*;
 use shared::dataset::OutputKind;
-use shared::etl::outputs::{parquet_columns, xgboost_columns};
-use shared::etl::{CappedPolicy, EtlError, EtlOptions, EtlOutput, RejectionCode, Source};
+use shared::dataset::Source;
+use shared::etl::schema::{parquet_columns, xgboost_columns};
+use shared::etl::{CappedPolicy, EtlError, EtlOptions, EtlOutput, RejectionCode};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
@@ -167,7 +168,10 @@ fn reruns_are_byte_identical() {
     let bytes = housing();
     let a = process(&bytes);
     let b = process(&bytes);
-    assert_eq!(a.local_marker().unwrap(), b.local_marker().unwrap());
+    assert_eq!(
+        a.completion_marker().unwrap(),
+        b.completion_marker().unwrap()
+    );
 }
 
 #[test]

@@ -9,10 +9,9 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use integration_tests::{sdk_config, shared_moto, Clients, Stack};
+use integration_tests::{Clients, Setup, Stack};
 use shared::etl::service::{EtlService, Outcome};
 use shared::events::s3::ObjectCreated;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const KEY: &str = "incoming/small.csv";
@@ -63,16 +62,10 @@ fn s3_with(get: &Rule) -> (aws_sdk_s3::Client, [Rule; 3]) {
 
 /// The service with a mocked S3 client and moto's Glue and EventBridge.
 async fn service(s3: aws_sdk_s3::Client) -> (EtlService, Stack, Clients) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let sdk = sdk_config(&shared_moto()).await;
-    let clients = Clients::new(&sdk);
-    let stack = Stack::named(&format!("fault-{}", N.fetch_add(1, Ordering::SeqCst)))
-        .create(&clients, true)
-        .await
-        .unwrap();
-    let mut service = EtlService::new(&sdk, stack.etl_config());
+    let env = Setup::new("fault").etl().await;
+    let mut service = env.service;
     service.s3 = s3;
-    (service, stack, clients)
+    (service, env.stack, env.clients)
 }
 
 fn object(stack: &Stack) -> ObjectCreated {

@@ -2,83 +2,30 @@
 //! upload → invoke → objects written, Glue partition, event delivered to SQS
 //! through an EventBridge rule; duplicates, rejections, bad events.
 
-use integration_tests::{
-    read_json, repo_root, run_etl, sample_event, sdk_config, shared_moto, Clients, Stack,
-};
+use integration_tests::{housing, read_json, run_etl, sample_event, Setup, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use shared::dataset::OutputKind;
-use shared::etl::config::EtlConfig;
+use shared::dataset::{sha256_hex, CompletionMarker, OutputKind, Source};
 use shared::etl::service::EtlService;
-use shared::etl::Source;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const EVENTBRIDGE: &str = "etl/object-created.eventbridge.json";
 const NOTIFICATION: &str = "etl/object-created.s3-notification.json";
 
-struct Env {
-    stack: Stack,
-    clients: Clients,
-    service: EtlService,
-}
-
-async fn env_with(test: &str, glue_database: bool, tune: impl FnOnce(&mut EtlConfig)) -> Env {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let endpoint = shared_moto();
-    let sdk = sdk_config(&endpoint).await;
-    let clients = Clients::new(&sdk);
-    let name = format!("{test}-{}", N.fetch_add(1, Ordering::SeqCst));
-    let stack = Stack::named(&name)
-        .create(&clients, glue_database)
-        .await
-        .expect("stack");
-    let mut config = stack.etl_config();
-    tune(&mut config);
-    let service = EtlService::new(&sdk, config);
-    Env {
-        stack,
-        clients,
-        service,
-    }
-}
+type Env = TestEnv<EtlService>;
 
 async fn env(test: &str) -> Env {
-    env_with(test, true, |_| {}).await
-}
-
-fn housing() -> Vec<u8> {
-    std::fs::read(repo_root().join("data/housing.csv")).unwrap()
+    Setup::new(test).etl().await
 }
 
 async fn invoke(env: &Env, event: Value) -> Result<Value, Diagnostic> {
     etl::handle(&env.service, LambdaEvent::new(event, Context::default())).await
 }
 
-impl Env {
-    /// The suite's events delivered so far (drains the queue).
-    async fn events(&self) -> Vec<Value> {
-        self.stack.received_events(&self.clients).await.unwrap()
-    }
-
-    /// Every key in the processed bucket.
-    async fn processed_keys(&self) -> Vec<String> {
-        let bucket = &self.stack.processed_bucket;
-        self.stack.list(&self.clients, bucket, "").await.unwrap()
-    }
-
-    async fn upload(&self, key: &str, bytes: Vec<u8>) {
-        self.stack.upload(&self.clients, key, bytes).await.unwrap();
-    }
-
-    /// Invokes the handler with a sample event from `events/`, naming
-    /// `encoded_key` (as S3 would write it) in the raw bucket.
-    async fn deliver(&self, sample: &str, encoded_key: &str) -> Result<Value, Diagnostic> {
-        invoke(
-            self,
-            sample_event(sample, &self.stack.raw_bucket, encoded_key).unwrap(),
-        )
-        .await
-    }
+/// Invokes the handler with a sample event from `events/`, naming
+/// `encoded_key` (as S3 would write it) in the raw bucket.
+async fn deliver(env: &Env, sample: &str, encoded_key: &str) -> Result<Value, Diagnostic> {
+    let event = sample_event(sample, &env.stack.raw_bucket, encoded_key).unwrap();
+    invoke(env, event).await
 }
 
 /// Asserts the one object was processed, read from `key` in the raw bucket.
@@ -102,8 +49,7 @@ async fn an_upload_is_processed_end_to_end() {
     let env = env("e2e").await;
     let bytes = housing();
     env.upload("incoming/housing.csv", bytes.clone()).await;
-    let response = env
-        .deliver(EVENTBRIDGE, "incoming/housing.csv")
+    let response = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
     let r = result(&response);
@@ -157,6 +103,36 @@ async fn an_upload_is_processed_end_to_end() {
         .await
         .unwrap();
     assert_eq!(train, local.read(OutputKind::TrainParquet).unwrap());
+
+    // `_SUCCESS` has the CLI's format: the dataset id and the SHA-256 of every
+    // output, which are the objects' as stored.
+    let layout = &env.service.config.layout;
+    let marker: CompletionMarker = serde_json::from_slice(
+        &env.stack
+            .get(
+                &env.clients,
+                &env.stack.processed_bucket,
+                &format!("{root}_SUCCESS"),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(marker.dataset_id.as_str(), id);
+    assert_eq!(marker.files.len(), OutputKind::ALL.len());
+    for kind in OutputKind::ALL {
+        let object = layout.output(&marker.dataset_id, kind);
+        let bytes = env
+            .stack
+            .get(&env.clients, &object.bucket, &object.key)
+            .await
+            .unwrap();
+        assert_eq!(
+            marker.files[kind.file_name()],
+            sha256_hex(&bytes),
+            "{kind:?}"
+        );
+    }
     let report: Value = serde_json::from_slice(
         &env.stack
             .get(
@@ -241,8 +217,7 @@ async fn duplicate_deliveries_publish_one_dataset() {
     // A copy of the same bytes under another key is the same dataset.
     env.upload("incoming/california housing (2026-11).csv", housing())
         .await;
-    let first = env
-        .deliver(EVENTBRIDGE, "incoming/housing.csv")
+    let first = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
     assert_eq!(result(&first)["status"], "processed");
@@ -256,7 +231,7 @@ async fn duplicate_deliveries_publish_one_dataset() {
             "incoming/california+housing+%282026-11%29.csv",
         ),
     ] {
-        let again = env.deliver(sample, key).await.unwrap();
+        let again = deliver(&env, sample, key).await.unwrap();
         assert_eq!(result(&again)["status"], "duplicate", "{again}");
         assert_eq!(result(&again)["dataset_id"], id);
     }
@@ -268,7 +243,7 @@ async fn duplicate_deliveries_publish_one_dataset() {
 async fn concurrent_deliveries_converge_on_one_dataset() {
     let env = env("race").await;
     env.upload("incoming/housing.csv", housing()).await;
-    let delivery = || env.deliver(EVENTBRIDGE, "incoming/housing.csv");
+    let delivery = || deliver(&env, EVENTBRIDGE, "incoming/housing.csv");
     let (a, b) = tokio::join!(delivery(), delivery());
     let statuses = [
         result(&a.unwrap())["status"].clone(),
@@ -292,13 +267,13 @@ async fn url_encoded_keys_are_decoded() {
     let env = env("encoded").await;
     let key = "incoming/california housing (2026-11).csv";
     env.upload(key, housing()).await;
-    let response = env
-        .deliver(
-            NOTIFICATION,
-            "incoming/california+housing+%282026-11%29.csv",
-        )
-        .await
-        .unwrap();
+    let response = deliver(
+        &env,
+        NOTIFICATION,
+        "incoming/california+housing+%282026-11%29.csv",
+    )
+    .await
+    .unwrap();
     assert_processed_from(&env, &response, key);
 }
 
@@ -306,7 +281,9 @@ async fn url_encoded_keys_are_decoded() {
 async fn an_unencoded_plus_in_an_eventbridge_key_still_finds_the_object() {
     let env = env("plus").await;
     env.upload("incoming/a+b.csv", housing()).await;
-    let response = env.deliver(EVENTBRIDGE, "incoming/a+b.csv").await.unwrap();
+    let response = deliver(&env, EVENTBRIDGE, "incoming/a+b.csv")
+        .await
+        .unwrap();
     assert_processed_from(&env, &response, "incoming/a+b.csv");
 }
 
@@ -315,7 +292,9 @@ async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
     let env = env("reject").await;
     let bad = b"longitude;latitude;housing_median_age;total_rooms\n1;2;3;4\n".to_vec();
     env.upload("incoming/bad.csv", bad.clone()).await;
-    let response = env.deliver(EVENTBRIDGE, "incoming/bad.csv").await.unwrap();
+    let response = deliver(&env, EVENTBRIDGE, "incoming/bad.csv")
+        .await
+        .unwrap();
     let r = result(&response);
     assert_eq!(r["status"], "rejected", "{response}");
     assert_eq!(r["code"], "wrong_delimiter");
@@ -352,26 +331,24 @@ async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
 
 #[tokio::test]
 async fn files_over_the_limits_are_refused_naming_the_limit() {
-    type Tune = fn(&mut EtlConfig);
-    let cases: [(&str, Tune, &[&str]); 2] = [
+    let cases: [(&str, (&str, &str), &[&str]); 2] = [
         // Refused from HeadObject's size, before the object is read.
         (
             "large",
-            |c| c.max_object_bytes = 1_000,
+            ("MAX_OBJECT_BYTES", "1000"),
             &["1423529 bytes", "limit of 1000 bytes", "MAX_OBJECT_BYTES"],
         ),
         // Refused from the lines counted by the checks, before any row is parsed.
         (
             "rows",
-            |c| c.options.max_rows = Some(20_000),
+            ("MAX_ROWS", "20000"),
             &["20640 lines", "limit of 20000 rows", "MAX_ROWS"],
         ),
     ];
-    for (name, tune, expected) in cases {
-        let env = env_with(name, true, tune).await;
+    for (name, (variable, value), expected) in cases {
+        let env = Setup::new(name).var(variable, value).etl().await;
         env.upload("incoming/housing.csv", housing()).await;
-        let response = env
-            .deliver(EVENTBRIDGE, "incoming/housing.csv")
+        let response = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
             .await
             .unwrap();
         let r = result(&response);
@@ -401,7 +378,9 @@ async fn quarantined_rows_go_to_the_quarantine_bucket() {
         )
         .await
         .unwrap();
-    let response = env.deliver(EVENTBRIDGE, "incoming/some.csv").await.unwrap();
+    let response = deliver(&env, EVENTBRIDGE, "incoming/some.csv")
+        .await
+        .unwrap();
     let dataset = &result(&response)["dataset"];
     assert_eq!(dataset["summary"]["rows_quarantined"], 2, "{response}");
     assert_eq!(dataset["summary"]["rows_in"], 199);
@@ -425,10 +404,9 @@ async fn quarantined_rows_go_to_the_quarantine_bucket() {
 
 #[tokio::test]
 async fn the_glue_database_is_created_when_missing() {
-    let env = env_with("noglue", false, |_| {}).await;
+    let env = Setup::new("noglue").without_glue_database().etl().await;
     env.upload("incoming/housing.csv", housing()).await;
-    let response = env
-        .deliver(EVENTBRIDGE, "incoming/housing.csv")
+    let response = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
         .await
         .unwrap();
     assert_eq!(result(&response)["status"], "processed", "{response}");
@@ -444,8 +422,7 @@ async fn the_glue_database_is_created_when_missing() {
 #[tokio::test]
 async fn a_missing_object_is_a_non_retryable_error() {
     let env = env("missing").await;
-    let err = env
-        .deliver(EVENTBRIDGE, "incoming/nothing-here.csv")
+    let err = deliver(&env, EVENTBRIDGE, "incoming/nothing-here.csv")
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "NonRetryable.NotFound");
@@ -458,7 +435,10 @@ async fn a_missing_object_is_a_non_retryable_error() {
 
 #[tokio::test]
 async fn other_buckets_and_prefixes_are_skipped() {
-    let env = env_with("skip", true, |c| c.raw_prefix = "incoming/".into()).await;
+    let env = Setup::new("skip")
+        .var("RAW_PREFIX", "incoming/")
+        .etl()
+        .await;
     let other = invoke(
         &env,
         sample_event(EVENTBRIDGE, "someone-elses-bucket", "incoming/housing.csv").unwrap(),
@@ -466,8 +446,7 @@ async fn other_buckets_and_prefixes_are_skipped() {
     .await
     .unwrap();
     assert_eq!(result(&other)["status"], "skipped");
-    let outside = env
-        .deliver(EVENTBRIDGE, "archive/housing.csv")
+    let outside = deliver(&env, EVENTBRIDGE, "archive/housing.csv")
         .await
         .unwrap();
     assert_eq!(result(&outside)["status"], "skipped");

@@ -8,6 +8,7 @@
 use integration_tests::{read_json, repo_root, sdk_config, shared_moto, Clients};
 use serde_json::{json, Map, Value};
 use serde_norway::Value as Yaml;
+use shared::config::Variable;
 use shared::promotion::stages::{Stages, BUNDLED};
 use shared::training::definition::{build, DefinitionConfig, XGBOOST_REGISTRIES};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,9 +34,6 @@ fn functions(template: &Yaml) -> BTreeMap<String, Yaml> {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
         .collect()
 }
-
-/// A configuration variable and its default (`None`: required), as each config module lists them.
-type Variable = (&'static str, Option<&'static str>);
 
 /// A template value as JSON, with `!Ref` and `!Sub` resolved from `names`.
 fn resolve(value: &Yaml, names: &BTreeMap<&str, &str>) -> Value {
@@ -122,15 +120,15 @@ fn every_function_crate_has_a_template_function_and_back() {
 fn each_function_gets_the_configuration_its_code_reads() {
     let template = template();
     let functions = functions(&template);
-    let cases: [(&str, &[Variable]); 3] = [
-        ("EtlFunction", &shared::etl::config::VARIABLES),
+    let cases: [(&str, Vec<Variable>); 3] = [
+        ("EtlFunction", shared::etl::config::EtlConfig::variables()),
         (
             "StartPipelineFunction",
-            &shared::training::config::VARIABLES,
+            shared::training::config::TriggerConfig::variables(),
         ),
         (
             "PromoteModelFunction",
-            &shared::promotion::config::VARIABLES,
+            shared::promotion::config::PromoteConfig::variables(),
         ),
     ];
     assert_eq!(functions.len(), cases.len());
@@ -147,7 +145,7 @@ fn each_function_gets_the_configuration_its_code_reads() {
             "{logical} sets variables its code does not read: {:?}",
             set.difference(&known)
         );
-        for (name, default) in variables {
+        for (name, default) in &variables {
             // AWS_REGION is set by Lambda itself.
             if default.is_none() && *name != "AWS_REGION" {
                 assert!(
@@ -167,7 +165,7 @@ fn each_function_gets_the_configuration_its_code_reads() {
 
 #[test]
 fn the_etl_function_has_room_for_the_largest_file_it_accepts() {
-    use shared::etl::config::{
+    use shared::etl::limits::{
         memory_needed_mb, storage_needed_mb, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS,
     };
     let etl = &functions(&template())["EtlFunction"]["Properties"];

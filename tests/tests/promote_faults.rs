@@ -22,7 +22,7 @@ use aws_sdk_sagemaker::types::{
 };
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
-use integration_tests::{read_json, sdk_config, shared_moto, Clients, Stack};
+use integration_tests::{read_json, Clients, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use shared::promotion::lineage::{Lineage, Package};
@@ -38,7 +38,10 @@ fn error(code: &str, message: &str) -> (u16, Option<String>) {
     )
 }
 
+/// A promote-model environment on moto whose SageMaker client each test
+/// replaces with mocked rules.
 struct World {
+    env: TestEnv<PromotionService>,
     stack: Stack,
     group: String,
 }
@@ -203,8 +206,7 @@ impl World {
     }
 
     async fn service(&self, rules: &[Rule]) -> PromotionService {
-        let sdk = sdk_config(&shared_moto()).await;
-        let mut service = PromotionService::new(&sdk, self.stack.promote_config());
+        let mut service = PromotionService::new(&self.env.sdk, self.env.service.config.clone());
         let rules: Vec<&Rule> = rules.iter().collect();
         service.sagemaker = mock_client!(
             aws_sdk_sagemaker,
@@ -226,13 +228,11 @@ impl World {
 }
 
 async fn world(test: &str) -> (World, Clients) {
-    let clients = Clients::new(&sdk_config(&shared_moto()).await);
-    let stack = Stack::named(&format!("promo-fault-{test}"))
-        .create(&clients, false)
-        .await
-        .unwrap();
+    let env = Setup::new(&format!("promo-fault-{test}")).promotion().await;
+    let clients = Clients::new(&env.sdk);
+    let stack = env.stack.clone();
     let group = stack.model_package_group();
-    (World { stack, group }, clients)
+    (World { env, stack, group }, clients)
 }
 
 async fn invoke(service: &PromotionService, event: Value) -> Result<Value, Diagnostic> {

@@ -4,7 +4,7 @@
 //! region checks, the previous-stage and quality gates, and endpoint state
 //! changes. moto has no UpdateEndpoint: the update path is in promote_faults.rs.
 
-use integration_tests::{read_json, sdk_config, shared_moto, Clients, Stack};
+use integration_tests::{read_json, Setup, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::promotion::lineage::{
@@ -14,26 +14,18 @@ use shared::promotion::lineage::{
 use shared::promotion::service::PromotionService;
 use std::collections::HashMap;
 
-struct Env {
-    service: PromotionService,
-    stack: Stack,
-    clients: Clients,
+/// promote-model's test environment, with this file's helpers.
+struct Env(TestEnv<PromotionService>);
+
+impl std::ops::Deref for Env {
+    type Target = TestEnv<PromotionService>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 async fn env(test: &str) -> Env {
-    let sdk = sdk_config(&shared_moto()).await;
-    let clients = Clients::new(&sdk);
-    let stack = Stack::named(&format!("promo-{test}"))
-        .create(&clients, false)
-        .await
-        .unwrap();
-    stack.create_model_package_group(&clients).await.unwrap();
-    let service = PromotionService::new(&sdk, stack.promote_config());
-    Env {
-        service,
-        stack,
-        clients,
-    }
+    Env(Setup::new(&format!("promo-{test}")).promotion().await)
 }
 
 const EXECUTION: &str =

@@ -1,9 +1,10 @@
 //! The README's configuration references match what the code reads.
 
 use integration_tests::repo_root;
+use shared::config::Variable;
 
 /// Checks the table that follows `heading` against `(variable, default)` pairs.
-fn check_table(heading: &str, variables: &[(&str, Option<&str>)]) {
+fn check_table(heading: &str, variables: &[Variable]) {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     let section = readme
         .split(heading)
@@ -26,7 +27,7 @@ fn check_table(heading: &str, variables: &[(&str, Option<&str>)]) {
             .find(|r| r.starts_with(&format!("| `{name}` |")))
             .unwrap_or_else(|| panic!("{heading}: {name} is not documented"));
         let cell = row.split('|').nth(2).unwrap().trim();
-        match default {
+        match default.as_deref() {
             None => assert_eq!(cell, "required", "{name}"),
             Some("") => assert!(cell.starts_with('('), "{name}: {cell}"),
             Some(d) => assert_eq!(cell, format!("`{d}`"), "{name}"),
@@ -36,18 +37,24 @@ fn check_table(heading: &str, variables: &[(&str, Option<&str>)]) {
 
 #[test]
 fn the_etl_configuration_table_matches_the_code() {
-    check_table("### Configuration", &shared::etl::config::VARIABLES);
+    check_table(
+        "### Configuration",
+        &shared::etl::config::EtlConfig::variables(),
+    );
 }
 
 #[test]
 fn the_trigger_configuration_table_matches_the_code() {
     check_table(
         "## The training trigger",
-        &shared::training::config::VARIABLES,
+        &shared::training::config::TriggerConfig::variables(),
     );
 }
 
 #[test]
 fn the_promotion_configuration_table_matches_the_code() {
-    check_table("## Promotion", &shared::promotion::config::VARIABLES);
+    check_table(
+        "## Promotion",
+        &shared::promotion::config::PromoteConfig::variables(),
+    );
 }

@@ -3,57 +3,30 @@
 //! notifications, an unknown pipeline; throttling with aws-smithy-mocks.
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use integration_tests::{read_json, sdk_config, shared_moto, Clients, Stack};
+use integration_tests::{read_json, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use shared::training::parameters::{DATASET_ID, PER_DATASET, TRAIN_DATA};
 use shared::training::trigger::TriggerService;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 const DATASET: &str = "ds-8a3727f4cf54ac1a327f69b1d5b4db54";
 
-struct Env {
-    stack: Stack,
-    clients: Clients,
-    service: TriggerService,
-}
+type Env = TestEnv<TriggerService>;
 
 async fn env(test: &str, with_pipeline: bool) -> Env {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let sdk = sdk_config(&shared_moto()).await;
-    let clients = Clients::new(&sdk);
-    let stack = Stack::named(&format!("{test}-{}", N.fetch_add(1, Ordering::SeqCst)))
-        .create(&clients, false)
-        .await
-        .unwrap();
-    if with_pipeline {
-        stack.create_pipeline(&clients).await.unwrap();
-    }
-    let service = TriggerService::new(&sdk, stack.trigger_config());
-    Env {
-        stack,
-        clients,
-        service,
-    }
+    let setup = Setup::new(test);
+    let setup = if with_pipeline {
+        setup.with_pipeline()
+    } else {
+        setup
+    };
+    setup.trigger().await
 }
 
 fn sample(name: &str) -> Value {
     read_json(&format!("events/start-pipeline/{name}"))
-}
-
-impl Env {
-    /// The suite's events delivered so far (drains the queue).
-    async fn events(&self) -> Vec<Value> {
-        self.stack.received_events(&self.clients).await.unwrap()
-    }
-
-    /// Every key in the processed bucket.
-    async fn processed_keys(&self) -> Vec<String> {
-        let bucket = &self.stack.processed_bucket;
-        self.stack.list(&self.clients, bucket, "").await.unwrap()
-    }
 }
 
 /// The sample `HousingDatasetReady`, its URIs pointed at this stack's bucket.
@@ -136,13 +109,14 @@ async fn a_dataset_starts_the_pipeline_with_its_parameters() {
         .contains(DATASET));
 
     // Lineage: the claim next to the dataset records dataset → execution.
+    let at = env
+        .service
+        .config
+        .layout
+        .training_claim(&DATASET.parse().unwrap());
     let claim = env
         .stack
-        .get(
-            &env.clients,
-            &env.stack.processed_bucket,
-            &format!("datasets/{DATASET}/training/trigger.json"),
-        )
+        .get(&env.clients, &at.bucket, &at.key)
         .await
         .unwrap();
     let claim: Value = serde_json::from_slice(&claim).unwrap();

@@ -1,6 +1,6 @@
 //! Publishing to the project's EventBridge bus.
 
-use crate::error::AwsError;
+use crate::error::{AwsError, Error};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use serde::Serialize;
@@ -13,17 +13,9 @@ pub async fn publish<T: Serialize>(
     source: &str,
     detail_type: &str,
     detail: &T,
-) -> Result<String, AwsError> {
-    let fail = |code: Option<String>, retryable: bool, message: String| AwsError {
-        service: "EventBridge",
-        operation: "PutEvents",
-        code,
-        status: None,
-        retryable,
-        message,
-    };
+) -> Result<String, Error> {
     let detail = serde_json::to_string(detail)
-        .map_err(|e| fail(None, false, format!("serialising detail: {e}")))?;
+        .map_err(|e| Error::Internal(format!("serialising the {detail_type} detail: {e}")))?;
     let entry = PutEventsRequestEntry::builder()
         .event_bus_name(bus)
         .source(source)
@@ -35,7 +27,7 @@ pub async fn publish<T: Serialize>(
         .entries(entry)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("EventBridge", "PutEvents", e))?;
+        .map_err(|e| AwsError::from_sdk("EventBridge", "PutEvents", e).on(bus))?;
     let first = out.entries().first();
     match first.and_then(|e| e.event_id()) {
         Some(id) if out.failed_entry_count() == 0 => Ok(id.to_string()),
@@ -53,11 +45,17 @@ pub async fn publish<T: Serialize>(
             let message = first
                 .and_then(|e| e.error_message())
                 .unwrap_or("entry rejected without a message");
-            Err(fail(
+            // The call succeeded but EventBridge refused the entry: still AWS's word.
+            Err(AwsError {
+                service: "EventBridge",
+                operation: "PutEvents",
+                resource: Some(bus.to_string()),
                 code,
+                status: None,
                 retryable,
-                format!("event on bus {bus} rejected: {message}"),
-            ))
+                message: format!("{detail_type} entry rejected: {message}"),
+            }
+            .into())
         }
     }
 }

@@ -1,44 +1,63 @@
 //! Registering datasets in the Glue Data Catalog: one external Parquet table,
 //! one partition per dataset (`dataset_id`). Database, table and partition are
-//! created if missing; "already exists" is success, so re-runs are no-ops.
+//! created unless they exist, so re-runs are no-ops.
 
-use crate::error::AwsError;
+use crate::error::{AwsError, Error};
 use crate::events::dataset::CatalogEntry;
 use aws_sdk_glue::types::{
     Column, DatabaseInput, PartitionInput, SerDeInfo, StorageDescriptor, TableInput,
 };
 use aws_sdk_glue::Client;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub const PARTITION_KEY: &str = "dataset_id";
 const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
 const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
 const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
 
-fn invalid(what: &str, e: impl std::fmt::Display) -> AwsError {
-    AwsError {
-        service: "Glue",
-        operation: "build",
-        code: None,
-        status: None,
-        retryable: false,
-        message: format!("{what}: {e}"),
-    }
+/// A request our code could not build: a bug, the same every time.
+fn unbuildable(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("building the Glue {what}: {e}"))
 }
 
-fn already_exists(e: &AwsError) -> bool {
-    e.code.as_deref() == Some("AlreadyExistsException")
+/// A Get call's output, or `None` when Glue says the entity does not exist.
+fn found<T, E>(
+    operation: &'static str,
+    resource: &str,
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    super::unless("Glue", operation, resource, result, AwsError::is_not_found)
 }
 
-fn storage(columns: &[(String, String)], location: &str) -> Result<StorageDescriptor, AwsError> {
+/// A Create call that succeeded, or found the entity already there.
+fn created<T, E>(
+    operation: &'static str,
+    resource: &str,
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let exists = |e: &AwsError| e.code.as_deref() == Some("AlreadyExistsException");
+    super::unless("Glue", operation, resource, result, exists).map(drop)
+}
+
+fn column(name: &str, ty: &str) -> Result<Column, Error> {
+    Column::builder()
+        .name(name)
+        .r#type(ty)
+        .build()
+        .map_err(|e| unbuildable("column", e))
+}
+
+fn storage(columns: &[(String, String)], location: &str) -> Result<StorageDescriptor, Error> {
     let columns = columns
         .iter()
-        .map(|(name, ty)| {
-            Column::builder()
-                .name(name)
-                .r#type(ty)
-                .build()
-                .map_err(|e| invalid("column", e))
-        })
+        .map(|(name, ty)| column(name, ty))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(StorageDescriptor::builder()
         .set_columns(Some(columns))
@@ -59,85 +78,58 @@ pub struct Registration<'a> {
     pub columns: &'a [(String, String)],
 }
 
-pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEntry, AwsError> {
-    match client.get_database().name(r.database).send().await {
-        Ok(_) => {}
-        Err(e) => {
-            let err = AwsError::from_sdk("Glue", "GetDatabase", e);
-            if !err.is_not_found() {
-                return Err(err);
-            }
-            let input = DatabaseInput::builder()
-                .name(r.database)
-                .description("housing-mlops processed datasets")
-                .build()
-                .map_err(|e| invalid("database", e))?;
-            if let Err(e) = client.create_database().database_input(input).send().await {
-                let err = AwsError::from_sdk("Glue", "CreateDatabase", e);
-                if !already_exists(&err) {
-                    return Err(err);
-                }
-            }
-        }
+pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEntry, Error> {
+    let database = client.get_database().name(r.database).send().await;
+    if found("GetDatabase", r.database, database)?.is_none() {
+        let input = DatabaseInput::builder()
+            .name(r.database)
+            .description("housing-mlops processed datasets")
+            .build()
+            .map_err(|e| unbuildable("database", e))?;
+        let result = client.create_database().database_input(input).send().await;
+        created("CreateDatabase", r.database, result)?;
     }
 
-    if let Err(e) = client
+    let table_name = format!("{}.{}", r.database, r.table);
+    let table = client
         .get_table()
         .database_name(r.database)
         .name(r.table)
         .send()
-        .await
-    {
-        let err = AwsError::from_sdk("Glue", "GetTable", e);
-        if !err.is_not_found() {
-            return Err(err);
-        }
-        let key = Column::builder()
-            .name(PARTITION_KEY)
-            .r#type("string")
-            .build()
-            .map_err(|e| invalid("column", e))?;
+        .await;
+    if found("GetTable", &table_name, table)?.is_none() {
         let input = TableInput::builder()
             .name(r.table)
             .description("Cleaned, featured California-housing rows; one partition per dataset")
             .table_type("EXTERNAL_TABLE")
             .parameters("classification", "parquet")
             .parameters("EXTERNAL", "TRUE")
-            .partition_keys(key)
+            .partition_keys(column(PARTITION_KEY, "string")?)
             .storage_descriptor(storage(r.columns, r.table_location)?)
             .build()
-            .map_err(|e| invalid("table", e))?;
-        if let Err(e) = client
+            .map_err(|e| unbuildable("table", e))?;
+        let result = client
             .create_table()
             .database_name(r.database)
             .table_input(input)
             .send()
-            .await
-        {
-            let err = AwsError::from_sdk("Glue", "CreateTable", e);
-            if !already_exists(&err) {
-                return Err(err);
-            }
-        }
+            .await;
+        created("CreateTable", &table_name, result)?;
     }
 
     let partition = PartitionInput::builder()
         .values(r.dataset_id)
         .storage_descriptor(storage(r.columns, r.partition_location)?)
         .build();
-    if let Err(e) = client
+    let result = client
         .create_partition()
         .database_name(r.database)
         .table_name(r.table)
         .partition_input(partition)
         .send()
-        .await
-    {
-        let err = AwsError::from_sdk("Glue", "CreatePartition", e);
-        if !already_exists(&err) {
-            return Err(err);
-        }
-    }
+        .await;
+    let partition_name = format!("{table_name} {PARTITION_KEY}={}", r.dataset_id);
+    created("CreatePartition", &partition_name, result)?;
     Ok(CatalogEntry {
         database: r.database.to_string(),
         table: r.table.to_string(),

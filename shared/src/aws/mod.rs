@@ -4,12 +4,15 @@
 pub mod bus;
 #[cfg(feature = "etl")]
 pub mod catalog;
+#[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
 
-use crate::config::AwsSettings;
+use crate::error::AwsError;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// The shared SDK configuration: region, credentials and endpoint from the
 /// environment (`AWS_ENDPOINT_URL` points every client at an emulator).
@@ -17,9 +20,36 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-pub fn s3_client(config: &SdkConfig, settings: AwsSettings) -> aws_sdk_s3::Client {
+#[cfg(feature = "s3")]
+pub fn s3_client(config: &SdkConfig, settings: crate::config::AwsSettings) -> aws_sdk_s3::Client {
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(settings.s3_force_path_style)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// A call's output, `None` for the failures `tolerated` accepts (a read of
+/// something missing, a create of something that exists), or the classified
+/// error naming `resource`.
+pub(crate) fn unless<T, E>(
+    service: &'static str,
+    operation: &'static str,
+    resource: &str,
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    tolerated: fn(&AwsError) -> bool,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => {
+            let e = AwsError::from_sdk(service, operation, e).on(resource);
+            if tolerated(&e) {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
-//! S3 reads and writes, with classified errors.
+//! S3 reads and writes, with classified errors that name the object.
 
 use crate::dataset::S3Location;
-use crate::error::AwsError;
+use crate::error::{AwsError, Error};
+use aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
@@ -13,43 +15,55 @@ pub struct ObjectInfo {
     pub version_id: Option<String>,
 }
 
+fn failed<E>(
+    operation: &'static str,
+    loc: &S3Location,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    AwsError::from_sdk("S3", operation, e).on(loc.uri())
+}
+
 /// `None` when the object (or that version) does not exist.
 pub async fn head(
     client: &Client,
     loc: &S3Location,
     version_id: Option<&str>,
 ) -> Result<Option<ObjectInfo>, AwsError> {
-    match client
+    let result = client
         .head_object()
         .bucket(&loc.bucket)
         .key(&loc.key)
         .set_version_id(version_id.map(str::to_string))
         .send()
-        .await
-    {
-        Ok(out) => Ok(Some(ObjectInfo {
-            size: out.content_length().unwrap_or_default().max(0) as u64,
-            etag: out.e_tag().map(str::to_string),
-            version_id: out.version_id().map(str::to_string),
-        })),
-        Err(e) => {
-            let err = AwsError::from_sdk("S3", "HeadObject", e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
-    }
+        .await;
+    let head = super::unless(
+        "S3",
+        "HeadObject",
+        &loc.uri(),
+        result,
+        AwsError::is_not_found,
+    )?;
+    Ok(head.map(|out| ObjectInfo {
+        size: out.content_length().unwrap_or_default().max(0) as u64,
+        etag: out.e_tag().map(str::to_string),
+        version_id: out.version_id().map(str::to_string),
+    }))
 }
 
-/// The `GetObject` request for an object (or one version of it). A builder, not
-/// an `async fn`: one future less in every caller's (deeply nested) state machine.
+/// The `GetObject` request for an object (or one version of it). Builders, not
+/// `async fn`s: one future less in every caller's (deeply nested) state machine.
 fn get_object(
     client: &Client,
     loc: &S3Location,
     version_id: Option<&str>,
-) -> aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder {
+) -> GetObjectFluentBuilder {
     client
         .get_object()
         .bucket(&loc.bucket)
@@ -57,15 +71,26 @@ fn get_object(
         .set_version_id(version_id.map(str::to_string))
 }
 
-/// A body cut off while it was read: worth another try.
+/// The one `PutObject` request every write starts from.
+fn put_object(client: &Client, loc: &S3Location, content_type: &str) -> PutObjectFluentBuilder {
+    client
+        .put_object()
+        .bucket(&loc.bucket)
+        .key(&loc.key)
+        .content_type(content_type)
+}
+
+/// A body cut off while it was read: the GetObject call failed on the way, and
+/// another try can succeed.
 fn body_error(loc: &S3Location, e: impl std::fmt::Display) -> AwsError {
     AwsError {
         service: "S3",
         operation: "GetObject",
+        resource: Some(loc.uri()),
         code: None,
         status: None,
         retryable: true,
-        message: format!("reading the body of {}: {e}", loc.uri()),
+        message: format!("the body was cut off: {e}"),
     }
 }
 
@@ -76,11 +101,11 @@ pub async fn download<W: std::io::Write>(
     loc: &S3Location,
     version_id: Option<&str>,
     out: &mut W,
-) -> Result<u64, crate::error::Error> {
+) -> Result<u64, Error> {
     let mut output = get_object(client, loc, version_id)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("S3", "GetObject", e))?;
+        .map_err(|e| failed("GetObject", loc, e))?;
     let mut written = 0u64;
     while let Some(chunk) = output
         .body
@@ -89,7 +114,7 @@ pub async fn download<W: std::io::Write>(
         .map_err(|e| body_error(loc, e))?
     {
         out.write_all(&chunk).map_err(|e| {
-            crate::error::Error::Internal(format!(
+            Error::Internal(format!(
                 "saving {} to local storage: {e} (is the function's ephemeral storage large enough?)",
                 loc.uri()
             ))
@@ -105,19 +130,15 @@ pub async fn put_file(
     loc: &S3Location,
     path: &std::path::Path,
     content_type: &str,
-) -> Result<(), crate::error::Error> {
+) -> Result<(), Error> {
     let body = ByteStream::from_path(path)
         .await
-        .map_err(|e| crate::error::Error::Internal(format!("reading {}: {e}", path.display())))?;
-    client
-        .put_object()
-        .bucket(&loc.bucket)
-        .key(&loc.key)
-        .content_type(content_type)
+        .map_err(|e| Error::Internal(format!("reading {}: {e}", path.display())))?;
+    put_object(client, loc, content_type)
         .body(body)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("S3", "PutObject", e))?;
+        .map_err(|e| failed("PutObject", loc, e))?;
     Ok(())
 }
 
@@ -129,7 +150,7 @@ pub async fn get(
     let out = get_object(client, loc, version_id)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("S3", "GetObject", e))?;
+        .map_err(|e| failed("GetObject", loc, e))?;
     let body = out.body.collect().await.map_err(|e| body_error(loc, e))?;
     Ok(body.into_bytes().to_vec())
 }
@@ -140,15 +161,11 @@ pub async fn put(
     bytes: Vec<u8>,
     content_type: &str,
 ) -> Result<(), AwsError> {
-    client
-        .put_object()
-        .bucket(&loc.bucket)
-        .key(&loc.key)
-        .content_type(content_type)
+    put_object(client, loc, content_type)
         .body(ByteStream::from(bytes))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("S3", "PutObject", e))?;
+        .map_err(|e| failed("PutObject", loc, e))?;
     Ok(())
 }
 
@@ -160,11 +177,7 @@ pub async fn put_if_absent(
     bytes: Vec<u8>,
     content_type: &str,
 ) -> Result<bool, AwsError> {
-    let result = client
-        .put_object()
-        .bucket(&loc.bucket)
-        .key(&loc.key)
-        .content_type(content_type)
+    let result = put_object(client, loc, content_type)
         .if_none_match("*")
         .body(ByteStream::from(bytes))
         .send()
@@ -172,7 +185,7 @@ pub async fn put_if_absent(
     match result {
         Ok(_) => Ok(true),
         Err(e) => {
-            let err = AwsError::from_sdk("S3", "PutObject", e);
+            let err = failed("PutObject", loc, e);
             // 412: the object exists; 409: a concurrent conditional write is in flight.
             if matches!(err.status, Some(412 | 409)) {
                 Ok(false)
@@ -190,6 +203,6 @@ pub async fn delete(client: &Client, loc: &S3Location) -> Result<(), AwsError> {
         .key(&loc.key)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("S3", "DeleteObject", e))?;
+        .map_err(|e| failed("DeleteObject", loc, e))?;
     Ok(())
 }

@@ -6,12 +6,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub fn error<E>(
     operation: &'static str,
+    resource: &str,
     e: SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    AwsError::from_sdk("SageMaker", operation, e)
+    AwsError::from_sdk("SageMaker", operation, e).on(resource)
 }
 
 /// SageMaker reports a missing endpoint, endpoint config, model or package as a
@@ -36,41 +37,30 @@ pub fn is_already_existing(e: &AwsError) -> bool {
 /// A Describe call's output, or `None` when SageMaker says the resource does not exist.
 pub fn found<T, E>(
     operation: &'static str,
+    resource: &str,
     result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
 ) -> Result<Option<T>, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match result {
-        Ok(out) => Ok(Some(out)),
-        Err(e) => {
-            let e = error(operation, e);
-            if is_missing(&e) {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-    }
+    super::unless("SageMaker", operation, resource, result, is_missing)
 }
 
 /// A Create call that succeeded, or lost a race with an identical create.
 pub fn created<T, E>(
     operation: &'static str,
+    resource: &str,
     result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
 ) -> Result<(), AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = error(operation, e);
-            if is_already_existing(&e) {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
-    }
+    super::unless(
+        "SageMaker",
+        operation,
+        resource,
+        result,
+        is_already_existing,
+    )
+    .map(drop)
 }

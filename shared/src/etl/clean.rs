@@ -8,19 +8,11 @@ use crate::report::Imputation;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
-pub const SOURCE_LINE: &str = "source_line";
-pub const SPLIT: &str = "split";
-pub const BEDROOMS_IMPUTED: &str = "total_bedrooms_imputed";
 /// The group median, but never more bedrooms than the row has rooms (the contract
 /// quarantines such rows, so imputation must not create them).
 pub const IMPUTATION_STRATEGY: &str = "median_by_ocean_proximity_capped_at_total_rooms";
 /// The key of the whole-file median used when a group has no value to give.
 pub const FALLBACK_GROUP: &str = "*";
-
-/// The flag column of a capped numeric column, e.g. `median_house_value_capped`.
-pub fn capped_flag(column: &str) -> String {
-    format!("{column}_capped")
-}
 
 fn median(values: Vec<f64>) -> Option<f64> {
     Float64Chunked::from_vec(PlSmallStr::EMPTY, values).median()

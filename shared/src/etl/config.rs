@@ -1,38 +1,15 @@
 //! The ETL function's configuration, from environment variables.
 
-use super::{CappedPolicy, EtlOptions, SplitRatios};
-use crate::config::{AwsSettings, ConfigError, Env};
-use crate::dataset::DatasetLayout;
+use super::limits::{DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS};
+use super::options::{CappedPolicy, EtlOptions};
+use super::split::SplitRatios;
+use crate::config::{variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 
-/// Default object-size limit: 768 MiB (about 14 million rows of `housing.csv`'s
-/// length). The object is streamed to `WORK_DIR`, never held in memory; with its
-/// outputs it needs [`storage_needed_mb`] there.
-pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 768 * 1024 * 1024;
-/// Default row limit: what [`memory_needed_mb`] fits in the function's 2,048 MB.
-pub const DEFAULT_MAX_ROWS: usize = 14_000_000;
-
-/// Peak memory of a run, from the CLI's peak RSS on generated files (BENCHMARKS.md:
-/// about 170 MB plus 118 bytes a row), rounded up: a fixed part (code, Polars'
-/// thread pool, one batch of frames) and, per row, the compact kept columns, the
-/// duplicate check's hash and the ratio features kept for their statistics.
-pub const MEMORY_BASE_MB: u64 = 200;
-pub const MEMORY_PER_ROW_BYTES: u64 = 120;
-/// What a run writes to `WORK_DIR` per kept row (Parquet and XGBoost CSV together:
-/// 1.52 GB for 10 million rows), rounded up.
-pub const OUTPUT_PER_ROW_BYTES: u64 = 160;
-
-/// Memory (MB) for a file of `rows` rows.
-pub const fn memory_needed_mb(rows: u64) -> u64 {
-    MEMORY_BASE_MB + (rows * MEMORY_PER_ROW_BYTES).div_ceil(1_000_000)
-}
-
-/// Ephemeral storage (MB) for an object of `bytes` bytes and `rows` rows: the
-/// object and the outputs are there together at the end of a run.
-pub const fn storage_needed_mb(bytes: u64, rows: u64) -> u64 {
-    (bytes + rows * OUTPUT_PER_ROW_BYTES).div_ceil(1_000_000)
-}
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
 pub const DEFAULT_WORK_DIR: &str = "/tmp";
+/// The Glue table every dataset is a partition of.
+pub const DEFAULT_GLUE_TABLE: &str = "housing_features";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtlConfig {
@@ -52,25 +29,6 @@ pub struct EtlConfig {
     pub options: EtlOptions,
     pub aws: AwsSettings,
 }
-
-/// Every variable the ETL reads, with its default (`None`: required).
-pub const VARIABLES: [(&str, Option<&str>); 15] = [
-    ("RAW_BUCKET", None),
-    ("RAW_PREFIX", Some("")),
-    ("PROCESSED_BUCKET", None),
-    ("PROCESSED_PREFIX", Some("datasets/")),
-    ("QUARANTINE_BUCKET", None),
-    ("QUARANTINE_PREFIX", Some("")),
-    ("EVENT_BUS_NAME", None),
-    ("GLUE_DATABASE", None),
-    ("GLUE_TABLE", Some("housing_features")),
-    ("MAX_OBJECT_BYTES", Some("805306368")),
-    ("MAX_ROWS", Some("14000000")),
-    ("WORK_DIR", Some(DEFAULT_WORK_DIR)),
-    ("CAPPED_POLICY", Some("flag")),
-    ("SPLIT", Some("80/10/10")),
-    ("S3_FORCE_PATH_STYLE", Some("false")),
-];
 
 fn glue_name<F: Fn(&str) -> Option<String>>(env: &mut Env<F>, name: &str, value: String) -> String {
     let ok = !value.is_empty()
@@ -93,19 +51,29 @@ impl EtlConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = Env::new(lookup);
+        let config = Self::read(&mut env);
+        env.finish(config)
+    }
+
+    /// Every variable the ETL reads, with its default (`None`: required).
+    pub fn variables() -> Vec<Variable> {
+        variables_of(Self::read)
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
         let raw_bucket = env.bucket("RAW_BUCKET");
         let raw_prefix = env.prefix("RAW_PREFIX", "");
         let layout = DatasetLayout {
             processed_bucket: env.bucket("PROCESSED_BUCKET"),
-            processed_prefix: env.prefix("PROCESSED_PREFIX", "datasets/"),
+            processed_prefix: env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
             quarantine_bucket: env.bucket("QUARANTINE_BUCKET"),
             quarantine_prefix: env.prefix("QUARANTINE_PREFIX", ""),
         };
         let event_bus = env.required("EVENT_BUS_NAME");
         let database = env.required("GLUE_DATABASE");
-        let glue_database = glue_name(&mut env, "GLUE_DATABASE", database);
-        let table = env.optional("GLUE_TABLE", "housing_features");
-        let glue_table = glue_name(&mut env, "GLUE_TABLE", table);
+        let glue_database = glue_name(env, "GLUE_DATABASE", database);
+        let table = env.optional("GLUE_TABLE", DEFAULT_GLUE_TABLE);
+        let glue_table = glue_name(env, "GLUE_TABLE", table);
         let max_object_bytes = env.parsed("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES);
         if max_object_bytes == 0 {
             env.error("MAX_OBJECT_BYTES must be greater than 0".into());
@@ -116,13 +84,13 @@ impl EtlConfig {
         }
         let work_dir = std::path::PathBuf::from(env.optional("WORK_DIR", DEFAULT_WORK_DIR));
         let options = EtlOptions {
-            capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::Flag),
+            capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::default()),
             split: env.parsed("SPLIT", SplitRatios::default()),
             max_rows: Some(max_rows),
             ..EtlOptions::default()
         };
-        let aws = AwsSettings::read(&mut env);
-        let config = EtlConfig {
+        let aws = AwsSettings::read(env);
+        EtlConfig {
             raw_bucket,
             raw_prefix,
             layout,
@@ -133,8 +101,7 @@ impl EtlConfig {
             work_dir,
             options,
             aws,
-        };
-        env.finish(config)
+        }
     }
 }
 
@@ -172,25 +139,18 @@ mod tests {
                 ..EtlOptions::default()
             }
         );
-        for (name, default) in VARIABLES {
+        for (name, default) in EtlConfig::variables() {
             let required = MINIMAL.iter().any(|(k, _)| *k == name);
-            assert_eq!(
-                default.is_none(),
-                required,
-                "{name}: documented default disagrees with the code"
-            );
+            assert_eq!(default.is_none(), required, "{name}");
         }
-        let listed = |name: &str| VARIABLES.iter().find(|(n, _)| *n == name).unwrap().1;
-        assert_eq!(
-            listed("MAX_OBJECT_BYTES"),
-            Some(DEFAULT_MAX_OBJECT_BYTES.to_string().as_str())
-        );
-        assert_eq!(
-            listed("MAX_ROWS"),
-            Some(DEFAULT_MAX_ROWS.to_string().as_str())
-        );
-        // The defaults fit the function's 2,048 MB.
-        assert!(memory_needed_mb(DEFAULT_MAX_ROWS as u64) <= 2_048);
+        let listed = |name: &str| {
+            let variables = EtlConfig::variables();
+            variables.into_iter().find(|(n, _)| *n == name).unwrap().1
+        };
+        assert_eq!(listed("MAX_ROWS"), Some("14000000".to_string()));
+        assert_eq!(listed("SPLIT"), Some("80/10/10".to_string()));
+        assert_eq!(listed("RAW_PREFIX"), Some(String::new()));
+        assert_eq!(EtlConfig::variables().len(), 15);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Engineered features. One function serves batch ETL and (later) online
-//! prediction: give it a frame with the contract columns, get the features added.
+//! Engineered features, added to a frame of cleaned contract columns: the ratios
+//! and one one-hot column per category. The ETL is the only caller today.
 
 use crate::contract::{
     HOUSEHOLDS, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, POPULATION, TARGET,
@@ -26,7 +26,7 @@ pub fn one_hot_column(category: &str) -> String {
     format!("{OCEAN_PROXIMITY}_{slug}")
 }
 
-/// The model's inputs, in the order the XGBoost channel and online prediction use:
+/// The model's inputs, in the order of the XGBoost channel's columns after the target:
 /// the numeric contract columns (without the target), the ratios, the one-hot columns.
 pub fn model_features() -> Vec<String> {
     NUMERIC_COLUMNS

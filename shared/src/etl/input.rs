@@ -1,7 +1,7 @@
 //! Whole-file checks, before any row is read: is this a UTF-8, comma-separated
 //! text file with every contract column in its header?
 
-use super::{EtlError, Rejection, RejectionCode};
+use super::error::{EtlError, Rejection, RejectionCode};
 use crate::contract::{normalise_header, required_columns, NUMERIC_COLUMNS, OCEAN_PROXIMITY};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 

@@ -6,18 +6,21 @@
 //! to the split's Parquet and CSV writers, so memory holds the compact kept
 //! columns plus one batch, never the whole frame with its features.
 
-use super::clean::{capped_flag, BEDROOMS_IMPUTED, SOURCE_LINE, SPLIT};
-use super::features::{self, model_features, one_hot_column, RATIO_FEATURES};
+use super::error::EtlError;
+use super::features::{self, RATIO_FEATURES};
 use super::input::Inspected;
+use super::options::EtlOptions;
 use super::rows::{KeptRows, ParsedRows};
+use super::schema::{
+    capped_flag, parquet_columns, table_columns, xgboost_columns, BEDROOMS_IMPUTED, SOURCE_LINE,
+    SPLIT,
+};
 use super::split::Split;
 use super::stats::columns_stats;
-use super::{EtlError, EtlOptions};
 use crate::contract::{
-    CONTRACT_ID, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TARGET,
-    TOTAL_BEDROOMS,
+    CONTRACT_ID, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TOTAL_BEDROOMS,
 };
-use crate::dataset::{DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
+use crate::dataset::{CompletionMarker, DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
 use crate::report::{Report, ReportOptions, REPORT_SCHEMA_VERSION};
 use polars::io::csv::write::BatchedWriter as CsvBatches;
 use polars::io::parquet::write::BatchedWriter as ParquetBatches;
@@ -28,9 +31,6 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-/// Rows per frame by default (and per Parquet row group, split by split).
-pub const BATCH_ROWS: usize = 1 << 19;
 
 /// What a run wrote, and where.
 #[derive(Debug, Clone)]
@@ -43,45 +43,10 @@ pub struct EtlOutput {
     pub table_columns: Vec<(String, String)>,
 }
 
-/// The columns of the Parquet outputs, in order.
-pub fn parquet_columns() -> Vec<String> {
-    let mut columns = vec![SOURCE_LINE.to_string(), SPLIT.to_string()];
-    columns.extend(NUMERIC_COLUMNS.iter().map(|c| c.name.to_string()));
-    columns.push(OCEAN_PROXIMITY.to_string());
-    columns.extend(RATIO_FEATURES.iter().map(|s| s.to_string()));
-    columns.extend(OCEAN_PROXIMITY_CATEGORIES.iter().map(|c| one_hot_column(c)));
-    columns.push(BEDROOMS_IMPUTED.to_string());
-    columns.extend(
-        NUMERIC_COLUMNS
-            .iter()
-            .filter(|c| c.cap.is_some())
-            .map(|c| capped_flag(c.name)),
-    );
-    columns
-}
-
-/// The XGBoost channel's columns: target first, then the model features (no header).
-pub fn xgboost_columns() -> Vec<String> {
-    std::iter::once(TARGET.to_string())
-        .chain(model_features())
-        .collect()
-}
-
 /// Polars' writers write whole pages and batches: they get the file unbuffered.
 fn create(dir: &Path, kind: OutputKind) -> Result<File, EtlError> {
     let path = dir.join(kind.file_name());
     File::create(&path).map_err(|e| EtlError::Internal(format!("creating {}: {e}", path.display())))
-}
-
-fn hive_type(dtype: &DataType) -> &'static str {
-    match dtype {
-        DataType::Float64 => "double",
-        DataType::Float32 => "float",
-        DataType::Int32 => "int",
-        DataType::Int64 | DataType::UInt64 | DataType::UInt32 => "bigint",
-        DataType::Boolean => "boolean",
-        _ => "string",
-    }
 }
 
 fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Result<(), EtlError> {
@@ -194,7 +159,7 @@ pub fn write(
     let xgboost_names: Vec<&str> = xgboost.iter().map(String::as_str).collect();
 
     let mut writers: Vec<SplitWriters> = Vec::new();
-    let mut table_columns = Vec::new();
+    let mut glue_columns = Vec::new();
     let mut ratios: [Vec<f64>; RATIO_FEATURES.len()] = Default::default();
     let mut capped = BTreeMap::new();
     let total = kept.len();
@@ -211,13 +176,7 @@ pub fn write(
                 .select(parquet_names.iter().copied())?
                 .schema()
                 .clone();
-            table_columns = parquet
-                .iter()
-                .map(|c| {
-                    let dtype = schema.get(c.as_str()).map_or("string", hive_type);
-                    (c.clone(), dtype.to_string())
-                })
-                .collect();
+            glue_columns = table_columns(&schema);
             let xgboost_schema = frame
                 .select(xgboost_names.iter().copied())?
                 .schema()
@@ -353,7 +312,7 @@ pub fn write(
         dataset_id,
         report,
         dir: dir.to_path_buf(),
-        table_columns,
+        table_columns: glue_columns,
     })
 }
 
@@ -367,9 +326,9 @@ impl EtlOutput {
         std::fs::read(self.path(kind))
     }
 
-    /// The local completion marker: the dataset id and the SHA-256 of every file
-    /// (the files hashed side by side, one thread each).
-    pub fn local_marker(&self) -> std::io::Result<Vec<u8>> {
+    /// The completion marker of these files: the dataset id and the SHA-256 of
+    /// every file (hashed side by side, one thread each).
+    pub fn completion_marker(&self) -> std::io::Result<CompletionMarker> {
         let sha256 = |kind: OutputKind| -> std::io::Result<String> {
             let mut hasher = Sha256::new();
             std::io::copy(&mut File::open(self.path(kind))?, &mut hasher)?;
@@ -390,16 +349,19 @@ impl EtlOutput {
         });
         let mut files = BTreeMap::new();
         for (kind, hash) in OutputKind::ALL.iter().zip(hashes) {
-            files.insert(kind.file_name(), hash?);
+            files.insert(kind.file_name().to_string(), hash?);
         }
-        let marker = serde_json::json!({ "dataset_id": self.dataset_id, "files": files });
-        let mut bytes = serde_json::to_vec_pretty(&marker).map_err(std::io::Error::other)?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        Ok(CompletionMarker {
+            dataset_id: self.dataset_id.clone(),
+            files,
+        })
     }
 
     /// Writes the completion marker: the run's files are all in place.
     pub fn write_marker(&self) -> std::io::Result<()> {
-        std::fs::write(self.dir.join(COMPLETION_MARKER), self.local_marker()?)
+        std::fs::write(
+            self.dir.join(COMPLETION_MARKER),
+            self.completion_marker()?.to_bytes(),
+        )
     }
 }

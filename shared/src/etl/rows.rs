@@ -1,9 +1,10 @@
 //! Row-level outcomes: every input row is kept, quarantined (with its reasons and
 //! original fields) or dropped as an exact duplicate of an earlier row.
 
+use super::error::{EtlError, Rejection, RejectionCode};
 use super::input::Inspected;
+use super::options::{CappedPolicy, EtlOptions};
 use super::split::{self, Split};
-use super::{CappedPolicy, EtlError, EtlOptions, Rejection, RejectionCode};
 use crate::contract::{
     check_category, check_numeric, Reason, NUMERIC_COLUMNS, OCEAN_PROXIMITY_CATEGORIES,
     TOTAL_BEDROOMS, TOTAL_ROOMS,

@@ -5,18 +5,23 @@
 //!
 //! Idempotency: the dataset id comes from the object's content, so every
 //! delivery of the same bytes names the same outputs. The completion marker
-//! `_SUCCESS` is written last, with `If-None-Match: *`; a delivery that finds it
+//! `_SUCCESS` (the CLI's: the dataset id and every output's SHA-256, see
+//! [`crate::dataset::CompletionMarker`]) is written last, with
+//! `If-None-Match: *`; a delivery that finds it
 //! is a no-op that publishes nothing. Two deliveries racing past the check both
 //! write identical bytes; only one creates the marker, but both may publish, so
 //! consumers deduplicate on `dataset_id` (at-least-once, never lost: an event is
 //! published before the marker that would silence a retry).
 
 use super::config::EtlConfig;
-use super::{run, ContentHash, EtlError, Rejection, RejectionCode, Source};
+use super::error::{EtlError, Rejection, RejectionCode};
+use super::run;
 use crate::aws::catalog::{self, Registration};
 use crate::aws::{bus, s3};
 use crate::contract::CONTRACT_ID;
-use crate::dataset::{DatasetId, InputIdentity, OutputKind, S3Location};
+use crate::dataset::{
+    ContentHash, DatasetId, InputIdentity, OutputKind, S3Location, Source, COMPLETION_MARKER,
+};
 use crate::error::Error;
 use crate::events::dataset::DatasetReady;
 use crate::events::s3::ObjectCreated;
@@ -160,19 +165,7 @@ impl EtlService {
             etag: info.etag.clone().or(object.etag.clone()),
         };
         if info.size > config.max_object_bytes {
-            let identity = format!(
-                "{}#{}#{}",
-                source.source,
-                source.version_id.as_deref().unwrap_or(""),
-                source.etag.as_deref().unwrap_or("")
-            );
-            let input = InputIdentity {
-                source: source.source.clone(),
-                version_id: source.version_id.clone(),
-                etag: source.etag.clone(),
-                bytes: info.size,
-                sha256: None,
-            };
+            let (dataset_id, input) = source.unread(info.size);
             let rejection = Rejection::new(
                 RejectionCode::TooLarge,
                 format!(
@@ -180,9 +173,7 @@ impl EtlService {
                     info.size, config.max_object_bytes
                 ),
             );
-            return self
-                .reject(DatasetId::from_identity(&identity), input, rejection)
-                .await;
+            return self.reject(dataset_id, input, rejection).await;
         }
 
         // The object goes to ephemeral storage, hashed on the way: memory holds
@@ -218,12 +209,16 @@ impl EtlService {
             let result = run(&input_path, task_id, task_input, &options, &out_dir);
             // Free the ephemeral storage the input used before the uploads.
             let _ = std::fs::remove_file(&input_path);
-            result
+            let output = result?;
+            let marker = output.completion_marker().map_err(|e| {
+                EtlError::Internal(format!("hashing the outputs for {COMPLETION_MARKER}: {e}"))
+            })?;
+            Ok((output, marker))
         })
         .await
         .map_err(|e| Error::Internal(format!("ETL task failed: {e}")))?;
-        let output = match result {
-            Ok(output) => output,
+        let (output, completion) = match result {
+            Ok(done) => done,
             Err(EtlError::Rejected(rejection)) => {
                 return self.reject(dataset_id, input, rejection).await
             }
@@ -271,9 +266,7 @@ impl EtlService {
             &dataset,
         )
         .await?;
-        let marker_body =
-            serde_json::to_vec_pretty(&dataset).map_err(|e| Error::Internal(e.to_string()))?;
-        if !s3::put_if_absent(&self.s3, &marker, marker_body, "application/json").await? {
+        if !s3::put_if_absent(&self.s3, &marker, completion.to_bytes(), "application/json").await? {
             tracing::warn!(%dataset_id, "a concurrent delivery completed this dataset first; consumers deduplicate on dataset_id");
         }
         Ok(Outcome::Processed {

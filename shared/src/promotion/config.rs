@@ -1,7 +1,7 @@
 //! promote-model's configuration, from environment variables and the stages file.
 
 use super::stages::{Stages, BUNDLED};
-use crate::config::{ConfigError, Env};
+use crate::config::{variables_of, ConfigError, Env, Variable};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromoteConfig {
@@ -20,18 +20,6 @@ pub struct PromoteConfig {
     pub data_capture_uri: Option<String>,
 }
 
-/// Every variable promote-model reads, with its default (`None`: required;
-/// `Some("")`: optional, described in the README).
-pub const VARIABLES: [(&str, Option<&str>); 7] = [
-    ("MODEL_PACKAGE_GROUPS", None),
-    ("EXPECTED_ACCOUNT_ID", None),
-    ("AWS_REGION", None),
-    ("EVENT_BUS_NAME", None),
-    ("SAGEMAKER_ROLE_ARN", None),
-    ("STAGES_FILE", Some("")),
-    ("DATA_CAPTURE_S3_URI", Some("")),
-];
-
 impl PromoteConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -39,6 +27,21 @@ impl PromoteConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = Env::new(lookup);
+        let config = Self::read(&mut env);
+        // No config only when the stages file failed, which `env` reports.
+        env.finish(config)?
+            .ok_or_else(|| ConfigError(vec!["no stages".into()]))
+    }
+
+    /// Every variable promote-model reads, with its default (`None`: required;
+    /// `Some("")`: optional, described in the README).
+    pub fn variables() -> Vec<Variable> {
+        variables_of(Self::read)
+    }
+
+    /// The configuration, or `None` when the stages could not be read (the
+    /// reason is one of `env`'s errors).
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
         let model_package_groups: Vec<String> = env
             .required("MODEL_PACKAGE_GROUPS")
             .split(',')
@@ -110,7 +113,7 @@ impl PromoteConfig {
                 ));
             }
         }
-        let config = stages.map(|stages| PromoteConfig {
+        stages.map(|stages| PromoteConfig {
             stages,
             model_package_groups,
             account_id,
@@ -118,11 +121,7 @@ impl PromoteConfig {
             event_bus,
             model_role_arn,
             data_capture_uri,
-        });
-        match env.finish(config)? {
-            Some(config) => Ok(config),
-            None => Err(ConfigError(vec!["no stages".into()])),
-        }
+        })
     }
 
     /// Is this model package group on the allow-list?

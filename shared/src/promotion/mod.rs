@@ -5,10 +5,15 @@
 //! - [`config`]: the function's environment;
 //! - [`lineage`]: packages, lineage tags and deterministic resource names;
 //! - [`gate`]: may a candidate replace what a stage serves (no downgrade, RMSE);
-//! - [`service`]: what happens for each event.
+//! - [`registry`]: reads of the Model Registry (latest approved, one version);
+//! - [`endpoints`]: what an endpoint serves, and the deployment's writes
+//!   (Model, EndpointConfig, `CreateEndpoint`, blue/green `UpdateEndpoint`);
+//! - [`service`]: the policy — what happens for each event.
 
 pub mod config;
+pub mod endpoints;
 pub mod gate;
 pub mod lineage;
+pub mod registry;
 pub mod service;
 pub mod stages;

@@ -9,20 +9,23 @@
 //!   published with a metric; InService moves the package on to the next stage
 //!   when that stage has no manual gate.
 //!
-//! A deployment creates (if absent) a Model from the package and an
-//! EndpointConfig named from the package and the stage's settings, both tagged
-//! with the lineage; then creates the endpoint, or updates it blue/green with the
-//! stage's traffic shifting and rollback alarms. Serving that config already is a
-//! no-op; an endpoint mid-deployment is a retryable error (EventBridge retries;
-//! the function never waits in a loop). Before an update, the quality gate
-//! compares the candidate's validation RMSE with the serving one's.
+//! A deployment ([`endpoints`] makes the calls) creates (if absent) a Model from
+//! the package and an EndpointConfig named from the package and the stage's
+//! settings, both tagged with the lineage; then creates the endpoint, or updates
+//! it blue/green with the stage's traffic shifting and rollback alarms. Serving
+//! that config already is a no-op; an endpoint mid-deployment is a retryable
+//! error (EventBridge retries; the function never waits in a loop). Before an
+//! update, the quality gate compares the candidate's validation RMSE with the
+//! serving one's. Packages are read from the registry by [`registry`].
 
 use super::config::PromoteConfig;
+use super::endpoints;
 use super::gate::{self, Verdict};
 use super::lineage::{self, Lineage, Package};
-use super::stages::{Deployment, Stage};
-use crate::aws::{bus, sagemaker};
-use crate::error::{AwsError, Error};
+use super::registry;
+use super::stages::Stage;
+use crate::aws::bus;
+use crate::error::Error;
 use crate::events::endpoint::{EndpointState, EndpointStateChange};
 use crate::events::promotion::{
     DeploymentReport, ModelPromoted, PromoteModel, PromotionRefused, DEPLOYMENT_FAILED,
@@ -30,17 +33,8 @@ use crate::events::promotion::{
 };
 use crate::events::registry::{ModelPackageStateChange, APPROVED};
 use crate::telemetry::{Metrics, Unit};
-use crate::training::definition::{
-    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
-};
-use aws_sdk_sagemaker::types::{
-    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, CaptureMode,
-    CaptureOption, ContainerDefinition, DataCaptureConfig, DeploymentConfig, ModelApprovalStatus,
-    ModelPackageSortBy, ProductionVariant, ProductionVariantInstanceType, SortOrder, Tag,
-    TrafficRoutingConfig, TrafficRoutingConfigType,
-};
+use aws_sdk_sagemaker::types::Tag;
 use serde::Serialize;
-use std::collections::HashMap;
 
 const FUNCTION: &str = "promote-model";
 
@@ -98,15 +92,6 @@ struct Request<'a> {
     explicit: bool,
 }
 
-/// What an endpoint serves now.
-#[derive(Debug, Clone)]
-struct Serving {
-    state: EndpointState,
-    endpoint_config: String,
-    pending_config: Option<String>,
-    lineage: Option<Lineage>,
-}
-
 pub struct PromotionService {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub events: aws_sdk_eventbridge::Client,
@@ -114,16 +99,12 @@ pub struct PromotionService {
 }
 
 fn busy(endpoint: &str, state: &EndpointState) -> Error {
-    Error::Aws(AwsError {
-        service: "housing-mlops",
-        operation: "Deploy",
-        code: Some("EndpointBusy".into()),
-        status: None,
-        retryable: true,
+    Error::Busy {
+        kind: "EndpointBusy",
         message: format!(
             "endpoint {endpoint} is {state}: another deployment is under way; retry later"
         ),
-    })
+    }
 }
 
 fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
@@ -191,7 +172,7 @@ impl PromotionService {
                 "model package group {group} is not on the allow-list"
             ));
         }
-        let Some(latest) = self.latest_approved(group).await? else {
+        let Some(latest) = registry::latest_approved(&self.sagemaker, group).await? else {
             return ignored(format!("no approved package in {group} any more"));
         };
         if latest.version != change.model_package_version {
@@ -261,9 +242,8 @@ impl PromotionService {
             );
             return self.refuse(refusal("FirstStage", message)).await;
         }
-        let Some(package) = self
-            .find_package(group, command.model_package_version)
-            .await?
+        let Some(package) =
+            registry::find(&self.sagemaker, group, command.model_package_version).await?
         else {
             let message = format!("{group} has no version {}", command.model_package_version);
             return self.refuse(refusal("UnknownPackage", message)).await;
@@ -278,7 +258,7 @@ impl PromotionService {
             return self.refuse(refused).await;
         }
         let previous = &self.config.stages.stages[index - 1];
-        let serving = self.serving(&previous.endpoint).await?;
+        let serving = endpoints::serving(&self.sagemaker, &previous.endpoint).await?;
         let serves_it = serving.as_ref().is_some_and(|s| {
             s.state == EndpointState::InService
                 && s.lineage
@@ -373,7 +353,7 @@ impl PromotionService {
                 stage.name, next.name
             ));
         }
-        let serving = self.serving(&stage.endpoint).await?;
+        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
         let Some(lineage) = serving
             .filter(|s| s.state == EndpointState::InService)
             .and_then(|s| s.lineage)
@@ -383,11 +363,13 @@ impl PromotionService {
                 stage.endpoint
             ));
         };
-        let Some(package) = self
-            .find_package(&lineage.model_package_group, lineage.model_package_version)
-            .await?
-            .filter(|p| p.approval == APPROVED)
-        else {
+        let Some(package) = registry::find(
+            &self.sagemaker,
+            &lineage.model_package_group,
+            lineage.model_package_version,
+        )
+        .await?
+        .filter(|p| p.approval == APPROVED) else {
             return ignored(format!(
                 "{} v{} is no longer approved: not moved on",
                 lineage.model_package_group, lineage.model_package_version
@@ -412,7 +394,7 @@ impl PromotionService {
         let capture_uri = self.config.data_capture_uri.as_deref();
         let model = lineage::model_name(package);
         let endpoint_config = lineage::endpoint_config_name(package, stage, capture_uri);
-        let serving = self.serving(&stage.endpoint).await?;
+        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
         let already_serving = |config: &str, arn: Option<String>| {
             tracing::info!(endpoint = %stage.endpoint, %config, "already serving: nothing to do");
             Ok(PromotionOutcome::AlreadyServing {
@@ -481,35 +463,25 @@ impl PromotionService {
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
-        self.ensure_model(&model, package, &tags).await?;
-        self.ensure_endpoint_config(&endpoint_config, &model, stage, &tags)
+        let client = &self.sagemaker;
+        endpoints::ensure_model(client, &model, package, &self.config.model_role_arn, &tags)
             .await?;
+        endpoints::ensure_endpoint_config(
+            client,
+            &endpoint_config,
+            &model,
+            stage,
+            capture_uri,
+            &tags,
+        )
+        .await?;
         let action = match &serving {
             None => {
-                self.sagemaker
-                    .create_endpoint()
-                    .endpoint_name(&stage.endpoint)
-                    .endpoint_config_name(&endpoint_config)
-                    .tags(
-                        Tag::builder()
-                            .key(lineage::TAG_STAGE)
-                            .value(&stage.name)
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| sagemaker::error("CreateEndpoint", e))?;
+                endpoints::create(client, stage, &endpoint_config).await?;
                 "create"
             }
             Some(_) => {
-                self.sagemaker
-                    .update_endpoint()
-                    .endpoint_name(&stage.endpoint)
-                    .endpoint_config_name(&endpoint_config)
-                    .deployment_config(deployment_config(stage))
-                    .send()
-                    .await
-                    .map_err(|e| sagemaker::error("UpdateEndpoint", e))?;
+                endpoints::update(client, stage, &endpoint_config).await?;
                 "update"
             }
         };
@@ -597,334 +569,5 @@ impl PromotionService {
             reason: refused.reason,
             message: refused.message,
         })
-    }
-
-    /// The highest approved version of a group, with its metadata.
-    async fn latest_approved(&self, group: &str) -> Result<Option<Package>, Error> {
-        let mut pages = self
-            .sagemaker
-            .list_model_packages()
-            .model_package_group_name(group)
-            .model_approval_status(ModelApprovalStatus::Approved)
-            .sort_by(ModelPackageSortBy::CreationTime)
-            .sort_order(SortOrder::Descending)
-            .into_paginator()
-            .send();
-        let mut latest: Option<(i32, String)> = None;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sagemaker::error("ListModelPackages", e))?;
-            for summary in page.model_package_summary_list() {
-                if let (Some(version), Some(arn)) =
-                    (summary.model_package_version(), summary.model_package_arn())
-                {
-                    if latest.as_ref().is_none_or(|(v, _)| version > *v) {
-                        latest = Some((version, arn.to_string()));
-                    }
-                }
-            }
-        }
-        match latest {
-            None => Ok(None),
-            Some((_, arn)) => self.describe_package(&arn).await,
-        }
-    }
-
-    /// Version `version` of `group`, if it exists.
-    async fn find_package(&self, group: &str, version: u32) -> Result<Option<Package>, Error> {
-        let mut pages = self
-            .sagemaker
-            .list_model_packages()
-            .model_package_group_name(group)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sagemaker::error("ListModelPackages", e))?;
-            let found = page
-                .model_package_summary_list()
-                .iter()
-                .find(|s| s.model_package_version() == Some(version as i32))
-                .and_then(|s| s.model_package_arn());
-            if let Some(arn) = found {
-                return self.describe_package(arn).await;
-            }
-        }
-        Ok(None)
-    }
-
-    async fn describe_package(&self, arn: &str) -> Result<Option<Package>, Error> {
-        let Some(out) = sagemaker::found(
-            "DescribeModelPackage",
-            self.sagemaker
-                .describe_model_package()
-                .model_package_name(arn)
-                .send()
-                .await,
-        )?
-        else {
-            return Ok(None);
-        };
-        let metadata = out
-            .customer_metadata_properties()
-            .cloned()
-            .unwrap_or_default();
-        let rmse = metadata
-            .get(METADATA_VALIDATION_RMSE)
-            .and_then(|r| r.trim().parse::<f64>().ok());
-        Ok(Some(Package {
-            arn: out.model_package_arn().unwrap_or(arn).to_string(),
-            group: out
-                .model_package_group_name()
-                .unwrap_or_default()
-                .to_string(),
-            version: out.model_package_version().unwrap_or_default().max(0) as u32,
-            approval: out
-                .model_approval_status()
-                .map_or("(none)", |s| s.as_str())
-                .to_string(),
-            dataset_id: metadata.get(METADATA_DATASET_ID).cloned(),
-            validation_rmse: rmse.filter(|r| r.is_finite()),
-            pipeline_execution_arn: metadata.get(METADATA_EXECUTION_ARN).cloned(),
-        }))
-    }
-
-    /// What an endpoint serves, or `None` when it does not exist.
-    async fn serving(&self, endpoint: &str) -> Result<Option<Serving>, Error> {
-        let Some(out) = sagemaker::found(
-            "DescribeEndpoint",
-            self.sagemaker
-                .describe_endpoint()
-                .endpoint_name(endpoint)
-                .send()
-                .await,
-        )?
-        else {
-            return Ok(None);
-        };
-        let endpoint_config = out.endpoint_config_name().unwrap_or_default().to_string();
-        let state = EndpointState::parse(out.endpoint_status().map_or("", |s| s.as_str()));
-        let pending_config = out
-            .pending_deployment_summary()
-            .and_then(|p| p.endpoint_config_name())
-            .map(str::to_string);
-        Ok(Some(Serving {
-            lineage: self.config_lineage(&endpoint_config).await?,
-            state,
-            endpoint_config,
-            pending_config,
-        }))
-    }
-
-    /// The lineage tags of an endpoint config (`None` if gone or untagged).
-    async fn config_lineage(&self, config: &str) -> Result<Option<Lineage>, Error> {
-        let Some(described) = sagemaker::found(
-            "DescribeEndpointConfig",
-            self.sagemaker
-                .describe_endpoint_config()
-                .endpoint_config_name(config)
-                .send()
-                .await,
-        )?
-        else {
-            return Ok(None);
-        };
-        let Some(arn) = described.endpoint_config_arn() else {
-            return Ok(None);
-        };
-        let out = self
-            .sagemaker
-            .list_tags()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sagemaker::error("ListTags", e))?;
-        let tags: HashMap<String, String> = out
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect();
-        Ok(Lineage::from_tags(&tags))
-    }
-
-    async fn ensure_model(&self, name: &str, package: &Package, tags: &[Tag]) -> Result<(), Error> {
-        if sagemaker::found(
-            "DescribeModel",
-            self.sagemaker
-                .describe_model()
-                .model_name(name)
-                .send()
-                .await,
-        )?
-        .is_some()
-        {
-            return Ok(());
-        }
-        let created = self
-            .sagemaker
-            .create_model()
-            .model_name(name)
-            .execution_role_arn(&self.config.model_role_arn)
-            .containers(
-                ContainerDefinition::builder()
-                    .model_package_name(&package.arn)
-                    .build(),
-            )
-            .set_tags(Some(tags.to_vec()))
-            .send()
-            .await;
-        Ok(sagemaker::created("CreateModel", created)?)
-    }
-
-    async fn ensure_endpoint_config(
-        &self,
-        name: &str,
-        model: &str,
-        stage: &Stage,
-        tags: &[Tag],
-    ) -> Result<(), Error> {
-        if sagemaker::found(
-            "DescribeEndpointConfig",
-            self.sagemaker
-                .describe_endpoint_config()
-                .endpoint_config_name(name)
-                .send()
-                .await,
-        )?
-        .is_some()
-        {
-            return Ok(());
-        }
-        let variant = ProductionVariant::builder()
-            .variant_name(&stage.variant)
-            .model_name(model)
-            .instance_type(ProductionVariantInstanceType::from(
-                stage.instance_type.as_str(),
-            ))
-            .initial_instance_count(stage.instance_count as i32)
-            .initial_variant_weight(1.0)
-            .build();
-        let capture = self
-            .config
-            .data_capture_uri
-            .as_deref()
-            .filter(|_| stage.data_capture_percent > 0)
-            .map(|uri| {
-                DataCaptureConfig::builder()
-                    .enable_capture(true)
-                    .initial_sampling_percentage(stage.data_capture_percent as i32)
-                    .destination_s3_uri(uri)
-                    .capture_options(
-                        CaptureOption::builder()
-                            .capture_mode(CaptureMode::Input)
-                            .build(),
-                    )
-                    .capture_options(
-                        CaptureOption::builder()
-                            .capture_mode(CaptureMode::Output)
-                            .build(),
-                    )
-                    .build()
-            });
-        let created = self
-            .sagemaker
-            .create_endpoint_config()
-            .endpoint_config_name(name)
-            .production_variants(variant)
-            .set_data_capture_config(capture)
-            .set_tags(Some(tags.to_vec()))
-            .send()
-            .await;
-        Ok(sagemaker::created("CreateEndpointConfig", created)?)
-    }
-}
-
-/// The blue/green deployment of a stage: its traffic shifting, and its alarms
-/// for automatic rollback.
-pub fn deployment_config(stage: &Stage) -> DeploymentConfig {
-    let percent = |value: u32| {
-        CapacitySize::builder()
-            .r#type(CapacitySizeType::CapacityPercent)
-            .value(value as i32)
-            .build()
-    };
-    let routing = TrafficRoutingConfig::builder()
-        .wait_interval_in_seconds(stage.deployment.wait_seconds() as i32);
-    let routing = match stage.deployment {
-        Deployment::AllAtOnce { .. } => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
-        Deployment::Canary { percent: p, .. } => routing
-            .r#type(TrafficRoutingConfigType::Canary)
-            .canary_size(percent(p)),
-        Deployment::Linear { step_percent, .. } => routing
-            .r#type(TrafficRoutingConfigType::Linear)
-            .linear_step_size(percent(step_percent)),
-    };
-    let policy = BlueGreenUpdatePolicy::builder()
-        .traffic_routing_configuration(routing.build())
-        .build();
-    let rollback = (!stage.alarms.is_empty()).then(|| {
-        AutoRollbackConfig::builder()
-            .set_alarms(Some(
-                stage
-                    .alarms
-                    .iter()
-                    .map(|a| Alarm::builder().alarm_name(a).build())
-                    .collect(),
-            ))
-            .build()
-    });
-    DeploymentConfig::builder()
-        .blue_green_update_policy(policy)
-        .set_auto_rollback_configuration(rollback)
-        .build()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::promotion::stages::{Stages, BUNDLED};
-
-    #[test]
-    fn each_strategy_becomes_its_blue_green_routing() {
-        let stages = Stages::parse(BUNDLED).unwrap();
-        let routing = |name: &str| {
-            let config = deployment_config(stages.find(name).unwrap().1);
-            let routing = config
-                .blue_green_update_policy()
-                .and_then(|p| p.traffic_routing_configuration())
-                .cloned()
-                .unwrap();
-            let alarms: Vec<String> = config
-                .auto_rollback_configuration()
-                .map(|a| {
-                    a.alarms()
-                        .iter()
-                        .filter_map(|a| a.alarm_name())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            (routing, alarms)
-        };
-        let (dev, dev_alarms) = routing("dev");
-        assert_eq!(dev.r#type(), Some(&TrafficRoutingConfigType::AllAtOnce));
-        assert_eq!(dev.wait_interval_in_seconds(), Some(0));
-        assert!(dev.canary_size().is_none() && dev.linear_step_size().is_none());
-        assert_eq!(dev_alarms, ["housing-mlops-dev-5xx"]);
-
-        let (prod, prod_alarms) = routing("prod");
-        assert_eq!(prod.r#type(), Some(&TrafficRoutingConfigType::Linear));
-        assert_eq!(prod.wait_interval_in_seconds(), Some(900));
-        let step = prod.linear_step_size().unwrap();
-        assert_eq!(step.r#type(), Some(&CapacitySizeType::CapacityPercent));
-        assert_eq!(step.value(), Some(25));
-        assert_eq!(
-            prod_alarms,
-            ["housing-mlops-prod-5xx", "housing-mlops-prod-latency"]
-        );
-
-        let mut quiet = stages.first().clone();
-        quiet.alarms.clear();
-        assert!(deployment_config(&quiet)
-            .auto_rollback_configuration()
-            .is_none());
     }
 }

@@ -1,8 +1,8 @@
 //! The training trigger's configuration, from environment variables.
 
 use super::gate::Thresholds;
-use crate::config::{AwsSettings, ConfigError, Env};
-use crate::dataset::DatasetLayout;
+use crate::config::{variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerConfig {
@@ -18,17 +18,8 @@ pub struct TriggerConfig {
     pub aws: AwsSettings,
 }
 
-/// Every variable the trigger reads, with its default (`None`: required).
-pub const VARIABLES: [(&str, Option<&str>); 8] = [
-    ("PIPELINE_NAME", None),
-    ("EVENT_BUS_NAME", None),
-    ("PROCESSED_BUCKET", None),
-    ("PROCESSED_PREFIX", Some("datasets/")),
-    ("MIN_ROWS_OUT", Some("1000")),
-    ("MAX_QUARANTINE_RATIO", Some("0.05")),
-    ("CLAIM_TIMEOUT_SECONDS", Some("300")),
-    ("S3_FORCE_PATH_STYLE", Some("false")),
-];
+/// A claim older than this without an execution is taken over.
+pub const DEFAULT_CLAIM_TIMEOUT_SECONDS: u64 = 300;
 
 impl TriggerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -37,11 +28,21 @@ impl TriggerConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = Env::new(lookup);
+        let config = Self::read(&mut env);
+        env.finish(config)
+    }
+
+    /// Every variable the trigger reads, with its default (`None`: required).
+    pub fn variables() -> Vec<Variable> {
+        variables_of(Self::read)
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
         let pipeline_name = env.required("PIPELINE_NAME");
         let event_bus = env.required("EVENT_BUS_NAME");
         let layout = DatasetLayout {
             processed_bucket: env.bucket("PROCESSED_BUCKET"),
-            processed_prefix: env.prefix("PROCESSED_PREFIX", "datasets/"),
+            processed_prefix: env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
             // The trigger writes nothing to the quarantine bucket.
             quarantine_bucket: String::new(),
             quarantine_prefix: String::new(),
@@ -57,16 +58,17 @@ impl TriggerConfig {
                 thresholds.max_quarantine_ratio
             ));
         }
-        let claim_timeout_seconds = env.parsed("CLAIM_TIMEOUT_SECONDS", 300);
-        let aws = AwsSettings::read(&mut env);
-        env.finish(TriggerConfig {
+        let claim_timeout_seconds =
+            env.parsed("CLAIM_TIMEOUT_SECONDS", DEFAULT_CLAIM_TIMEOUT_SECONDS);
+        let aws = AwsSettings::read(env);
+        TriggerConfig {
             pipeline_name,
             event_bus,
             layout,
             thresholds,
             claim_timeout_seconds,
             aws,
-        })
+        }
     }
 }
 

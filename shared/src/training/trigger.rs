@@ -1,7 +1,7 @@
 //! Starts the training pipeline exactly once per dataset, however many times the
 //! `HousingDatasetReady` event is delivered.
 //!
-//! The claim is an S3 object next to the dataset, `training/trigger.json`,
+//! The claim is an S3 object next to the dataset ([`crate::dataset::TRAINING_CLAIM`]),
 //! created with `If-None-Match: *` before anything is started:
 //!
 //! - `claimed`: this delivery owns the dataset; it starts the execution (with a
@@ -17,9 +17,9 @@
 use super::config::TriggerConfig;
 use super::gate;
 use super::parameters::{DATASET_ID, TEST_DATA, TRAIN_DATA, VALIDATION_DATA};
-use crate::aws::{bus, s3};
+use crate::aws::{bus, s3, sagemaker};
 use crate::dataset::{DatasetId, OutputKind, S3Location};
-use crate::error::{AwsError, Error};
+use crate::error::Error;
 use crate::events::dataset::DatasetReady;
 use crate::events::pipeline::{
     DatasetRejected, PipelineStatusChange, TrainingFailed, DATASET_REJECTED, TRAINING_FAILED,
@@ -168,7 +168,7 @@ impl TriggerService {
     #[tracing::instrument(skip_all, fields(dataset_id = %dataset.dataset_id))]
     pub async fn on_dataset_ready(&self, dataset: &DatasetReady) -> Result<TriggerOutcome, Error> {
         let id = dataset.dataset_id.clone();
-        let marker = self.config.layout.trigger_marker(&id);
+        let marker = self.config.layout.training_claim(&id);
         if let Some(claim) = self.read_claim(&marker).await? {
             return self.existing(dataset, &marker, claim).await;
         }
@@ -260,14 +260,10 @@ impl TriggerService {
                 }
                 let age_s = now_ms().saturating_sub(claimed_at_ms) / 1000;
                 if age_s < self.config.claim_timeout_seconds {
-                    return Err(Error::Aws(AwsError {
-                        service: "housing-mlops",
-                        operation: "ClaimDataset",
-                        code: Some("ClaimInProgress".into()),
-                        status: None,
-                        retryable: true,
+                    return Err(Error::Busy {
+                        kind: "ClaimInProgress",
                         message: format!("dataset {id} was claimed {age_s}s ago by another delivery; retry later"),
-                    }));
+                    });
                 }
                 tracing::warn!(age_s, "taking over a claim that never started an execution");
                 self.start(dataset, marker).await
@@ -285,7 +281,9 @@ impl TriggerService {
             .sort_order(aws_sdk_sagemaker::types::SortOrder::Descending)
             .send()
             .await
-            .map_err(|e| crate::aws::sagemaker::error("ListPipelineExecutions", e))?;
+            .map_err(|e| {
+                sagemaker::error("ListPipelineExecutions", &self.config.pipeline_name, e)
+            })?;
         let name = display_name(id);
         Ok(out
             .pipeline_execution_summaries()
@@ -330,7 +328,8 @@ impl TriggerService {
                 // afresh. Safe even if the call reached SageMaker: the retry sends the
                 // same ClientRequestToken, and AWS returns the same execution.
                 s3::delete(&self.s3, marker).await?;
-                return Err(crate::aws::sagemaker::error("StartPipelineExecution", e).into());
+                let pipeline = &self.config.pipeline_name;
+                return Err(sagemaker::error("StartPipelineExecution", pipeline, e).into());
             }
         };
         let claim = Claim::Started {
@@ -383,7 +382,9 @@ impl TriggerService {
                     .pipeline_execution_arn(&execution_arn)
                     .send()
                     .await
-                    .map_err(|e| crate::aws::sagemaker::error("DescribePipelineExecution", e))?;
+                    .map_err(|e| {
+                        sagemaker::error("DescribePipelineExecution", &execution_arn, e)
+                    })?;
                 let reason = described
                     .failure_reason()
                     .filter(|r| !r.is_empty())
@@ -399,7 +400,7 @@ impl TriggerService {
                     .send()
                     .await
                     .map_err(|e| {
-                        crate::aws::sagemaker::error("ListPipelineParametersForExecution", e)
+                        sagemaker::error("ListPipelineParametersForExecution", &execution_arn, e)
                     })?;
                 let dataset_id = parameters
                     .pipeline_parameters()

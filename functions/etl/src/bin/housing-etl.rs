@@ -5,8 +5,8 @@
 //! Exit 1: anything else (unreadable input, unwritable output).
 
 use clap::Parser;
-use shared::dataset::REJECTION_REPORT;
-use shared::etl::{self, CappedPolicy, EtlError, EtlOptions, Source, SplitRatios};
+use shared::dataset::{identify, Source, REJECTION_REPORT};
+use shared::etl::{self, CappedPolicy, EtlError, EtlOptions, SplitRatios};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +31,7 @@ struct Args {
     split: SplitRatios,
     /// Kept rows per batch written: lower it to use less memory, at the cost of
     /// smaller Parquet row groups.
-    #[arg(long, default_value_t = etl::outputs::BATCH_ROWS)]
+    #[arg(long, default_value_t = etl::options::BATCH_ROWS)]
     batch_rows: usize,
     /// Refuse (exit 2, `too_large`) a file with more lines after the header
     /// (the Lambda's MAX_ROWS); no limit by default.
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         source: args.input.display().to_string(),
         ..Default::default()
     };
-    let (dataset_id, input) = match etl::identify(&args.input, &source) {
+    let (dataset_id, input) = match identify(&args.input, &source) {
         Ok(identified) => identified,
         Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
     };

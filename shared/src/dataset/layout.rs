@@ -1,58 +1,9 @@
-//! Dataset identity and where a dataset's files live.
-//!
-//! A dataset is named by the content of the file it came from, so the same bytes
-//! always give the same id, the same object keys and the same outputs, whichever
-//! event, key or retry brought them.
+//! Where a dataset's files live: the outputs of a run, their S3 layout, and the
+//! completion marker written last.
 
+use super::DatasetId;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::fmt;
-
-/// `ds-` followed by the first 128 bits of the input's SHA-256, in hex.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DatasetId(String);
-
-impl DatasetId {
-    pub fn from_sha256(sha256_hex: &str) -> Self {
-        DatasetId(format!("ds-{}", &sha256_hex[..32]))
-    }
-
-    /// For a file that was refused before it was read (too large): named from its
-    /// S3 identity instead of its bytes.
-    pub fn from_identity(identity: &str) -> Self {
-        Self::from_sha256(&sha256_hex(identity.as_bytes()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for DatasetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Where the input came from. Recorded in the report and the events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputIdentity {
-    /// `s3://bucket/key`, or the local path for the CLI.
-    pub source: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub version_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub etag: Option<String>,
-    pub bytes: u64,
-    /// Hex SHA-256 of the content; absent when the file was refused unread.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub sha256: Option<String>,
-}
+use std::collections::BTreeMap;
 
 /// One output of an ETL run. The file name is what the CLI writes into its
 /// output directory; [`DatasetLayout`] says where each lives in S3.
@@ -106,8 +57,31 @@ impl OutputKind {
 
 /// The completion marker, written last, once every other output is in place.
 pub const COMPLETION_MARKER: &str = "_SUCCESS";
+
+/// What `_SUCCESS` holds, for the CLI and the Lambda alike: the dataset id and
+/// the SHA-256 of every output file, by file name. Its presence says the run is
+/// complete; its content lets anyone check the files they read are that run's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionMarker {
+    pub dataset_id: DatasetId,
+    /// [`OutputKind::file_name`] → hex SHA-256.
+    pub files: BTreeMap<String, String>,
+}
+
+impl CompletionMarker {
+    /// The marker's bytes: pretty JSON and a final newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a marker always serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+}
 /// The report written for a file refused whole.
 pub const REJECTION_REPORT: &str = "rejection.json";
+/// The training trigger's claim, inside the dataset's folder.
+pub const TRAINING_CLAIM: &str = "training/trigger.json";
+/// Where datasets live in the processed bucket unless `PROCESSED_PREFIX` says otherwise.
+pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
 
 /// The S3 layout of the processed and quarantine buckets. The one place that
 /// knows object keys.
@@ -117,6 +91,7 @@ pub const REJECTION_REPORT: &str = "rejection.json";
 /// s3://<processed>/<prefix><id>/xgboost/{train,validation}/<split>.csv    (SageMaker channels)
 /// s3://<processed>/<prefix><id>/report.json
 /// s3://<processed>/<prefix><id>/_SUCCESS
+/// s3://<processed>/<prefix><id>/training/trigger.json                      (the trigger's claim)
 /// s3://<quarantine>/<qprefix>rows/<id>/quarantine.csv
 /// s3://<quarantine>/<qprefix>rejected/<id>/rejection.json
 /// ```
@@ -186,8 +161,8 @@ impl DatasetLayout {
     }
 
     /// The training trigger's claim on a dataset: which pipeline execution trains it.
-    pub fn trigger_marker(&self, id: &DatasetId) -> S3Location {
-        self.processed(format!("{}training/trigger.json", self.dataset_root(id)))
+    pub fn training_claim(&self, id: &DatasetId) -> S3Location {
+        self.processed(format!("{}{TRAINING_CLAIM}", self.dataset_root(id)))
     }
 
     pub fn rejection(&self, id: &DatasetId) -> S3Location {
@@ -203,17 +178,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn id_is_derived_from_content() {
-        let a = DatasetId::from_sha256(&sha256_hex(b"a,b\n1,2\n"));
-        let b = DatasetId::from_sha256(&sha256_hex(b"a,b\n1,2\n"));
-        let c = DatasetId::from_sha256(&sha256_hex(b"a,b\n1,3\n"));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(a.as_str().len(), 35);
-        assert!(a.as_str().starts_with("ds-"));
-    }
-
-    #[test]
     fn layout_names_every_output_under_the_dataset() {
         let layout = DatasetLayout {
             processed_bucket: "proc".into(),
@@ -221,28 +185,35 @@ mod tests {
             quarantine_bucket: "quar".into(),
             quarantine_prefix: "".into(),
         };
-        let id = DatasetId("ds-1".into());
+        let id = DatasetId::from_sha256(&"1".repeat(64));
         assert_eq!(
             layout.output(&id, OutputKind::TrainParquet).uri(),
-            "s3://proc/datasets/ds-1/parquet/train.parquet"
+            format!("s3://proc/datasets/{id}/parquet/train.parquet")
         );
         assert_eq!(
             layout.output(&id, OutputKind::TrainXgboost).uri(),
-            "s3://proc/datasets/ds-1/xgboost/train/train.csv"
+            format!("s3://proc/datasets/{id}/xgboost/train/train.csv")
         );
         assert_eq!(
             layout.output(&id, OutputKind::Quarantine).uri(),
-            "s3://quar/rows/ds-1/quarantine.csv"
+            format!("s3://quar/rows/{id}/quarantine.csv")
         );
-        assert_eq!(layout.marker(&id).uri(), "s3://proc/datasets/ds-1/_SUCCESS");
+        assert_eq!(
+            layout.marker(&id).uri(),
+            format!("s3://proc/datasets/{id}/_SUCCESS")
+        );
+        assert_eq!(
+            layout.training_claim(&id).uri(),
+            format!("s3://proc/datasets/{id}/training/trigger.json")
+        );
         assert_eq!(
             layout.rejection(&id).uri(),
-            "s3://quar/rejected/ds-1/rejection.json"
+            format!("s3://quar/rejected/{id}/rejection.json")
         );
         for kind in OutputKind::ALL {
             let loc = layout.output(&id, kind);
             assert!(
-                loc.key.contains("ds-1"),
+                loc.key.contains(id.as_str()),
                 "{kind:?} not named from the dataset id"
             );
         }

@@ -1,89 +1,133 @@
-//! `local-stack`: the main job's helper for the local AWS stack (moto).
-//!
-//!   local-stack up       --endpoint URL --name NAME --env-dir DIR
-//!   local-stack upload   --endpoint URL --name NAME FILE KEY
-//!   local-stack summary  --endpoint URL --name NAME --save-event FILE RESPONSE...
-//!   local-stack training --endpoint URL --name NAME RESPONSE...
-//!   local-stack register --endpoint URL --name NAME --rmse X TRIGGER-RESPONSE
-//!   local-stack promotion --endpoint URL --name NAME RESPONSE...
-//!
-//! `up` writes each function's environment to `DIR/<function>.env`. `summary`
-//! prints what the ETL did, checked against the stack itself (objects, Glue
-//! partition, the event delivered, saved for the next function); `training`
-//! what the trigger did (executions and their parameters). `register` does what
-//! the pipeline's RegisterModel step and a reviewer do (moto runs no training):
-//! registers the model package for the execution, then approves it. `promotion`
-//! shows what promote-model did (endpoints, configs, lineage tags, events).
-//! Each exits 1 if the chain did not behave.
+//! `local-stack`: the main job's helper for the local AWS stack (moto). Each
+//! command talks to the moto at `--endpoint` and the stack called `--name`;
+//! `local-stack help` lists them, `local-stack help <command>` tells one.
+//! The checking commands (`summary`, `training`, `promotion`) exit 1 when the
+//! chain did not behave.
 
-use anyhow::{bail, ensure, Context, Result};
-use integration_tests::{sdk_config, Clients, Stack};
+use anyhow::{ensure, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use local_stack::{sdk_config, Clients, Function, Stack};
 use serde_json::Value;
-use std::path::PathBuf;
+use shared::etl::config::DEFAULT_GLUE_TABLE;
+use std::path::{Path, PathBuf};
 
-struct Args {
-    command: String,
-    endpoint: String,
-    name: String,
-    env_dir: Option<PathBuf>,
-    save_event: Option<PathBuf>,
-    rmse: Option<f64>,
-    rest: Vec<String>,
+#[derive(Parser)]
+#[command(
+    name = "local-stack",
+    about = "Sets up the local AWS stack (moto), feeds it, and checks what each function did"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn parse_args() -> Result<Args> {
-    let mut args = std::env::args().skip(1);
-    let command = args
-        .next()
-        .context("usage: local-stack up|upload|summary --endpoint URL --name NAME ...")?;
-    let (mut endpoint, mut name, mut env_dir, mut save_event, mut rmse, mut rest) =
-        (None, None, None, None, None, Vec::new());
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--endpoint" => endpoint = args.next(),
-            "--name" => name = args.next(),
-            "--env-dir" => env_dir = args.next().map(PathBuf::from),
-            "--save-event" => save_event = args.next().map(PathBuf::from),
-            "--rmse" => rmse = args.next().map(|r| r.parse()).transpose()?,
-            _ => rest.push(a),
+/// Which stack, on which moto.
+#[derive(Args)]
+struct Target {
+    /// moto's address (the READY line of scripts/moto_server.py).
+    #[arg(long, value_name = "URL")]
+    endpoint: String,
+    /// The stack's name: every resource is named from it.
+    #[arg(long)]
+    name: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the stack (buckets, bus, Glue database, training pipeline, model
+    /// package group, a queue for the suite's events) and write each function's
+    /// environment to DIR/<function>.env.
+    Up {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, value_name = "DIR")]
+        env_dir: PathBuf,
+    },
+    /// Upload FILE to the raw bucket as KEY.
+    Upload {
+        #[command(flatten)]
+        target: Target,
+        file: PathBuf,
+        key: String,
+    },
+    /// Print what the ETL invocations did, checked against the stack (objects,
+    /// Glue partition, the one event published), and save that event to FILE.
+    Summary {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, value_name = "FILE")]
+        save_event: Option<PathBuf>,
+        /// The ETL's responses, in invocation order.
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+    },
+    /// Print what the training trigger did: the pipeline's executions and
+    /// their parameters (exactly one expected).
+    Training {
+        #[command(flatten)]
+        target: Target,
+        /// The trigger's responses, in invocation order.
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+    },
+    /// Register a model package for the execution the trigger started, then
+    /// approve it: what the pipeline's RegisterModel step and a reviewer do
+    /// (moto runs no training, so the validation RMSE is given).
+    Register {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        rmse: f64,
+        /// The trigger's response that started the execution.
+        trigger_response: PathBuf,
+    },
+    /// Print what promote-model did: each stage's endpoint, config, variant,
+    /// capture and lineage tags, and the events published.
+    Promotion {
+        #[command(flatten)]
+        target: Target,
+        /// promote-model's responses, in invocation order.
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+    },
+}
+
+impl Command {
+    fn target(&self) -> &Target {
+        match self {
+            Command::Up { target, .. }
+            | Command::Upload { target, .. }
+            | Command::Summary { target, .. }
+            | Command::Training { target, .. }
+            | Command::Register { target, .. }
+            | Command::Promotion { target, .. } => target,
         }
     }
-    Ok(Args {
-        command,
-        endpoint: endpoint.context("--endpoint is required")?,
-        name: name.context("--name is required")?,
-        env_dir,
-        save_event,
-        rmse,
-        rest,
-    })
 }
 
 #[tokio::main]
 async fn main() {
-    if let Err(e) = run().await {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli.command).await {
         eprintln!("local-stack: {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn run() -> Result<()> {
-    let args = parse_args()?;
-    let clients = Clients::new(&sdk_config(&args.endpoint).await);
-    let mut stack = Stack::named(&args.name);
-    match args.command.as_str() {
-        "up" => {
+async fn run(command: Command) -> Result<()> {
+    let target = command.target();
+    let endpoint = target.endpoint.clone();
+    let clients = Clients::new(&sdk_config(&endpoint).await);
+    let mut stack = Stack::named(&target.name);
+    match &command {
+        Command::Up { env_dir, .. } => {
             stack = stack.create(&clients, true).await?;
             let pipeline = stack.create_pipeline(&clients).await?;
             stack.create_model_package_group(&clients).await?;
-            let dir = args.env_dir.context("--env-dir is required")?;
-            for (function, env) in [
-                ("etl", stack.etl_env(&args.endpoint)),
-                ("start-pipeline", stack.trigger_env(&args.endpoint)),
-                ("promote-model", stack.promote_env(&args.endpoint)),
-            ] {
+            for function in Function::ALL {
+                let env = stack.function_env(function, &endpoint);
                 let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-                std::fs::write(dir.join(format!("{function}.env")), text)?;
+                std::fs::write(env_dir.join(format!("{}.env", function.name())), text)?;
             }
             println!(
                 "  stack up: buckets {}, {}, {}; bus {}; Glue database {}; queue for the suite's events",
@@ -94,64 +138,70 @@ async fn run() -> Result<()> {
             // The queue URL is found again by name in `summary` and `training`.
             Ok(())
         }
-        "upload" => {
-            let [file, key] = args.rest.as_slice() else {
-                bail!("upload needs FILE KEY")
-            };
-            let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+        Command::Upload { file, key, .. } => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             let size = bytes.len();
             stack.upload(&clients, key, bytes).await?;
             println!(
-                "  uploaded {file} ({size} bytes) to s3://{}/{key}",
+                "  uploaded {} ({size} bytes) to s3://{}/{key}",
+                file.display(),
                 stack.raw_bucket
             );
             Ok(())
         }
-        "register" => {
-            let [response] = args.rest.as_slice() else {
-                bail!("register needs the trigger's response")
-            };
-            let rmse = args.rmse.context("--rmse is required")?;
-            register(&stack, &clients, rmse, response).await
+        Command::Register {
+            rmse,
+            trigger_response,
+            ..
+        } => register(&stack, &clients, *rmse, trigger_response).await,
+        Command::Summary {
+            save_event,
+            responses,
+            ..
+        } => {
+            stack.queue_url = queue_url(&stack, &clients).await?;
+            summary(&stack, &clients, responses, save_event.as_deref()).await
         }
-        "summary" | "training" | "promotion" => {
-            let queue = clients
-                .sqs
-                .get_queue_url()
-                .queue_name(format!("{}-events", stack.bus))
-                .send()
-                .await?;
-            stack.queue_url = queue.queue_url().unwrap_or_default().to_string();
-            match args.command.as_str() {
-                "summary" => {
-                    summary(&stack, &clients, &args.rest, args.save_event.as_deref()).await
-                }
-                "training" => training(&stack, &clients, &args.rest).await,
-                _ => promotion(&stack, &clients, &args.rest).await,
-            }
+        Command::Training { responses, .. } => {
+            stack.queue_url = queue_url(&stack, &clients).await?;
+            training(&stack, &clients, responses).await
         }
-        other => bail!("unknown command {other:?}"),
+        Command::Promotion { responses, .. } => {
+            stack.queue_url = queue_url(&stack, &clients).await?;
+            promotion(&stack, &clients, responses).await
+        }
     }
 }
 
-fn read_response(path: &str) -> Result<Value> {
-    serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?)
-        .with_context(|| format!("{path} is not the function's JSON response"))
+/// The stack's event queue, found by name (`up` created it).
+async fn queue_url(stack: &Stack, clients: &Clients) -> Result<String> {
+    let queue = clients
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{}-events", stack.bus))
+        .send()
+        .await?;
+    Ok(queue.queue_url().unwrap_or_default().to_string())
+}
+
+fn read_response(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not the function's JSON response", path.display()))
 }
 
 async fn summary(
     stack: &Stack,
     clients: &Clients,
-    responses: &[String],
-    save_event: Option<&std::path::Path>,
+    responses: &[PathBuf],
+    save_event: Option<&Path>,
 ) -> Result<()> {
     let mut dataset_id = None;
     println!("\n== ETL invocations");
     for (i, path) in responses.iter().enumerate() {
-        let response: Value = serde_json::from_str(
-            &std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
-        )
-        .with_context(|| format!("{path} is not the function's JSON response"))?;
+        let response = read_response(path)?;
         for result in response["results"]
             .as_array()
             .context("response without results")?
@@ -222,7 +272,7 @@ async fn summary(
         .glue
         .get_partition()
         .database_name(&stack.glue_database)
-        .table_name("housing_features")
+        .table_name(DEFAULT_GLUE_TABLE)
         .partition_values(&id)
         .send()
         .await
@@ -233,7 +283,7 @@ async fn summary(
         .and_then(|s| s.location())
         .unwrap_or("?");
     println!(
-        "  {}.housing_features partition dataset_id={id}\n    location {location}",
+        "  {}.{DEFAULT_GLUE_TABLE} partition dataset_id={id}\n    location {location}",
         stack.glue_database
     );
 
@@ -266,7 +316,7 @@ async fn summary(
     Ok(())
 }
 
-async fn training(stack: &Stack, clients: &Clients, responses: &[String]) -> Result<()> {
+async fn training(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
     println!("\n== Training trigger invocations");
     for (i, path) in responses.iter().enumerate() {
         let r = read_response(path)?;
@@ -317,7 +367,7 @@ async fn training(stack: &Stack, clients: &Clients, responses: &[String]) -> Res
     Ok(())
 }
 
-async fn register(stack: &Stack, clients: &Clients, rmse: f64, response: &str) -> Result<()> {
+async fn register(stack: &Stack, clients: &Clients, rmse: f64, response: &Path) -> Result<()> {
     let started = read_response(response)?;
     let dataset = started["dataset_id"]
         .as_str()
@@ -332,7 +382,7 @@ async fn register(stack: &Stack, clients: &Clients, rmse: f64, response: &str) -
     stack.approve(clients, &arn).await?;
     println!("  approved {arn}");
     let sample: Value = serde_json::from_str(&std::fs::read_to_string(
-        integration_tests::repo_root().join("events/promote-model/model-package-approved.json"),
+        local_stack::repo_root().join("events/promote-model/model-package-approved.json"),
     )?)?;
     ensure!(
         sample["detail"]["ModelPackageArn"] == arn.as_str(),
@@ -342,7 +392,7 @@ async fn register(stack: &Stack, clients: &Clients, rmse: f64, response: &str) -
     Ok(())
 }
 
-async fn promotion(stack: &Stack, clients: &Clients, responses: &[String]) -> Result<()> {
+async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
     println!("\n== promote-model invocations");
     for (i, path) in responses.iter().enumerate() {
         let r = read_response(path)?;

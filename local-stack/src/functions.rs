@@ -1,0 +1,82 @@
+//! Each function's environment in a local stack, as Lambda would set it: the
+//! variables the template gives it, with this stack's names, and the AWS
+//! settings that point it at moto. The one source of a function's configuration
+//! locally: the main job writes it to `<function>.env`, and the tests build the
+//! services' configurations from it with the functions' own `from_lookup`.
+
+use crate::stack::Stack;
+use crate::{ACCOUNT, REGION, SAGEMAKER_ROLE};
+
+/// The suite's functions, by their crate (and Lambda) name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Etl,
+    StartPipeline,
+    PromoteModel,
+}
+
+impl Function {
+    pub const ALL: [Function; 3] = [
+        Function::Etl,
+        Function::StartPipeline,
+        Function::PromoteModel,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Etl => "etl",
+            Function::StartPipeline => "start-pipeline",
+            Function::PromoteModel => "promote-model",
+        }
+    }
+}
+
+/// An environment, as `(name, value)` pairs.
+pub type Environment = Vec<(String, String)>;
+
+/// A lookup over an environment, for the configurations' `from_lookup`.
+pub fn lookup(env: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+impl Stack {
+    /// `function`'s environment in this stack, with moto at `endpoint`.
+    pub fn function_env(&self, function: Function, endpoint: &str) -> Environment {
+        let mut env: Vec<(&str, String)> = match function {
+            Function::Etl => vec![
+                ("RAW_BUCKET", self.raw_bucket.clone()),
+                ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+                ("QUARANTINE_BUCKET", self.quarantine_bucket.clone()),
+                ("EVENT_BUS_NAME", self.bus.clone()),
+                ("GLUE_DATABASE", self.glue_database.clone()),
+            ],
+            Function::StartPipeline => vec![
+                ("PIPELINE_NAME", self.pipeline_name()),
+                ("EVENT_BUS_NAME", self.bus.clone()),
+                ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+            ],
+            // The bundled stages file (STAGES_FILE unset).
+            Function::PromoteModel => vec![
+                ("MODEL_PACKAGE_GROUPS", self.model_package_group()),
+                ("EXPECTED_ACCOUNT_ID", ACCOUNT.to_string()),
+                ("EVENT_BUS_NAME", self.bus.clone()),
+                ("SAGEMAKER_ROLE_ARN", SAGEMAKER_ROLE.to_string()),
+                ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
+            ],
+        };
+        env.extend([
+            ("S3_FORCE_PATH_STYLE", "true".to_string()),
+            ("AWS_ENDPOINT_URL", endpoint.to_string()),
+            ("AWS_REGION", REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ]);
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}

@@ -1,0 +1,33 @@
+//! The local AWS stack: everything the suite needs from AWS, on one machine.
+//!
+//! - [`moto`]: the moto server process on 127.0.0.1, and SDK clients pointed at it;
+//! - [`stack`]: the suite's resources on it (buckets, bus, Glue database, the
+//!   training pipeline, the model registry, a queue that receives every event the
+//!   suite publishes), and what the tests and the main job read back;
+//! - [`functions`]: each function's environment, as Lambda would set it.
+//!
+//! `scripts/run-local` drives it through the `local-stack` command
+//! (`src/main.rs`); the integration tests (`tests/`) use it as a library, so
+//! both run the same setup.
+
+pub mod functions;
+pub mod moto;
+pub mod stack;
+
+pub use functions::Function;
+pub use moto::{sdk_config, Moto};
+pub use stack::{Clients, Stack};
+
+use std::path::PathBuf;
+
+/// moto's region for every local run.
+pub const REGION: &str = "us-east-1";
+/// moto's default account.
+pub const ACCOUNT: &str = "123456789012";
+/// The execution role named in the local stack (moto does not check it).
+pub const SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/housing-mlops-sagemaker";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}

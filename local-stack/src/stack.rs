@@ -1,0 +1,353 @@
+//! The suite's resources on a moto server, named from a stack name so stacks
+//! on one emulator do not collide, and the reads the tests and the main job
+//! check the chain with.
+
+use crate::{REGION, SAGEMAKER_ROLE};
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::Value;
+use shared::config::AwsSettings;
+use shared::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
+use shared::events::pipeline::TRIGGER_SOURCE;
+use shared::events::promotion::PROMOTION_SOURCE;
+use shared::events::ETL_SOURCE;
+use shared::promotion::stages::{Stages, BUNDLED};
+use shared::training::definition::{
+    build, xgboost_image, DefinitionConfig, METADATA_DATASET_ID, METADATA_EXECUTION_ARN,
+    METADATA_VALIDATION_RMSE,
+};
+
+/// The resources of one stack, named from a prefix so tests do not collide.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub raw_bucket: String,
+    pub processed_bucket: String,
+    pub quarantine_bucket: String,
+    pub bus: String,
+    pub glue_database: String,
+    pub queue_url: String,
+}
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub glue: aws_sdk_glue::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Clients {
+            s3: shared::aws::s3_client(
+                sdk,
+                AwsSettings {
+                    s3_force_path_style: true,
+                },
+            ),
+            glue: aws_sdk_glue::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+        }
+    }
+}
+
+impl Stack {
+    /// Names for a stack called `name` (lower case, digits and '-').
+    pub fn named(name: &str) -> Stack {
+        Stack {
+            name: name.to_string(),
+            raw_bucket: format!("{name}-raw"),
+            processed_bucket: format!("{name}-processed"),
+            quarantine_bucket: format!("{name}-quarantine"),
+            bus: format!("{name}-bus"),
+            glue_database: name.replace('-', "_"),
+            queue_url: String::new(),
+        }
+    }
+
+    /// Creates buckets, bus, and a rule sending every event the suite publishes to
+    /// an SQS queue. With `glue_database`, creates the Glue database too.
+    pub async fn create(mut self, clients: &Clients, glue_database: bool) -> Result<Stack> {
+        for bucket in [
+            &self.raw_bucket,
+            &self.processed_bucket,
+            &self.quarantine_bucket,
+        ] {
+            clients
+                .s3
+                .create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .with_context(|| format!("create bucket {bucket}"))?;
+        }
+        clients
+            .events
+            .create_event_bus()
+            .name(&self.bus)
+            .send()
+            .await
+            .context("create event bus")?;
+        let queue_name = format!("{}-events", self.bus);
+        let queue = clients
+            .sqs
+            .create_queue()
+            .queue_name(&queue_name)
+            .send()
+            .await
+            .context("create queue")?;
+        self.queue_url = queue.queue_url().unwrap_or_default().to_string();
+        let attrs = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await?;
+        let queue_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .context("queue ARN")?;
+        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE, PROMOTION_SOURCE]});
+        clients
+            .events
+            .put_rule()
+            .name("dataset-ready-to-queue")
+            .event_bus_name(&self.bus)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .context("put rule")?;
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("queue")
+            .arn(queue_arn)
+            .build()?;
+        clients
+            .events
+            .put_targets()
+            .rule("dataset-ready-to-queue")
+            .event_bus_name(&self.bus)
+            .targets(target)
+            .send()
+            .await
+            .context("put targets")?;
+        if glue_database {
+            let input = aws_sdk_glue::types::DatabaseInput::builder()
+                .name(&self.glue_database)
+                .build()?;
+            clients
+                .glue
+                .create_database()
+                .database_input(input)
+                .send()
+                .await
+                .context("create Glue database")?;
+        }
+        Ok(self)
+    }
+
+    /// The training pipeline's name in this stack.
+    pub fn pipeline_name(&self) -> String {
+        format!("{}-training", self.bus.trim_end_matches("-bus"))
+    }
+
+    /// Creates the training pipeline from the generated definition.
+    pub async fn create_pipeline(&self, clients: &Clients) -> Result<String> {
+        let definition = build(&DefinitionConfig {
+            role_arn: SAGEMAKER_ROLE.into(),
+            model_package_group: self.model_package_group(),
+            model_output_uri: format!("s3://{}/models", self.processed_bucket),
+            training_image: xgboost_image(REGION).context("XGBoost image")?,
+        });
+        let out = clients
+            .sagemaker
+            .create_pipeline()
+            .pipeline_name(self.pipeline_name())
+            .pipeline_definition(definition.to_json())
+            .role_arn(SAGEMAKER_ROLE)
+            .client_request_token(format!("create-{}", self.pipeline_name()))
+            .send()
+            .await
+            .context("create pipeline")?;
+        Ok(out.pipeline_arn().unwrap_or_default().to_string())
+    }
+
+    /// The model package group the pipeline registers models in.
+    pub fn model_package_group(&self) -> String {
+        format!("{}-models", self.pipeline_name())
+    }
+
+    pub async fn create_model_package_group(&self, clients: &Clients) -> Result<()> {
+        clients
+            .sagemaker
+            .create_model_package_group()
+            .model_package_group_name(self.model_package_group())
+            .model_package_group_description("housing-mlops models (local stack)")
+            .send()
+            .await
+            .context("create model package group")?;
+        Ok(())
+    }
+
+    /// Registers a model package as the pipeline's RegisterModel step does
+    /// (PendingManualApproval, with the metadata promotion reads); returns its ARN.
+    pub async fn register_model(
+        &self,
+        clients: &Clients,
+        validation_rmse: f64,
+        dataset_id: &str,
+        execution_arn: &str,
+    ) -> Result<String> {
+        use aws_sdk_sagemaker::types::{
+            InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+        };
+        let container = ModelPackageContainerDefinition::builder()
+            .image(xgboost_image(REGION).context("XGBoost image")?)
+            .model_data_url(format!(
+                "s3://{}/models/{dataset_id}/model.tar.gz",
+                self.processed_bucket
+            ))
+            .build();
+        let inference = InferenceSpecification::builder()
+            .containers(container)
+            .supported_content_types("text/csv")
+            .supported_response_mime_types("text/csv")
+            .build();
+        let out = clients
+            .sagemaker
+            .create_model_package()
+            .model_package_group_name(self.model_package_group())
+            .inference_specification(inference)
+            .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+            .customer_metadata_properties(METADATA_DATASET_ID, dataset_id)
+            .customer_metadata_properties(METADATA_VALIDATION_RMSE, validation_rmse.to_string())
+            .customer_metadata_properties(METADATA_EXECUTION_ARN, execution_arn)
+            .send()
+            .await
+            .context("create model package")?;
+        Ok(out.model_package_arn().unwrap_or_default().to_string())
+    }
+
+    /// Approves a model package in the registry (what a reviewer does).
+    pub async fn approve(&self, clients: &Clients, arn: &str) -> Result<()> {
+        // moto's UpdateModelPackage drops the metadata unless it is sent again
+        // (SageMaker keeps it); sending it unchanged is harmless on both.
+        let described = clients
+            .sagemaker
+            .describe_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+            .context("describe model package")?;
+        clients
+            .sagemaker
+            .update_model_package()
+            .model_package_arn(arn)
+            .model_approval_status(aws_sdk_sagemaker::types::ModelApprovalStatus::Approved)
+            .approval_description("approved by the local stack")
+            .set_customer_metadata_properties(described.customer_metadata_properties().cloned())
+            .send()
+            .await
+            .context("approve model package")?;
+        Ok(())
+    }
+
+    /// The bundled stages, with endpoints named after this stack so stacks on
+    /// one emulator do not share endpoints.
+    pub fn stages(&self) -> Stages {
+        let mut stages = Stages::parse(BUNDLED).expect("bundled stages");
+        for stage in &mut stages.stages {
+            stage.endpoint = format!("{}-{}", self.name, stage.name);
+        }
+        stages
+    }
+
+    pub fn data_capture_uri(&self) -> String {
+        format!("s3://{}/data-capture", self.processed_bucket)
+    }
+
+    pub fn layout(&self) -> DatasetLayout {
+        DatasetLayout {
+            processed_bucket: self.processed_bucket.clone(),
+            processed_prefix: DEFAULT_PROCESSED_PREFIX.into(),
+            quarantine_bucket: self.quarantine_bucket.clone(),
+            quarantine_prefix: String::new(),
+        }
+    }
+
+    pub async fn upload(&self, clients: &Clients, key: &str, body: Vec<u8>) -> Result<()> {
+        clients
+            .s3
+            .put_object()
+            .bucket(&self.raw_bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Every event delivered to the queue so far (drains it).
+    pub async fn received_events(&self, clients: &Clients) -> Result<Vec<Value>> {
+        let mut events = Vec::new();
+        loop {
+            let out = clients
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await?;
+            let messages = out.messages();
+            if messages.is_empty() {
+                return Ok(events);
+            }
+            for m in messages {
+                events.push(serde_json::from_str(m.body().unwrap_or("null"))?);
+                if let Some(handle) = m.receipt_handle() {
+                    clients
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await?;
+                }
+            }
+        }
+    }
+
+    /// Keys under `prefix` in `bucket`, sorted.
+    pub async fn list(&self, clients: &Clients, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let out = clients
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await?;
+        let mut keys: Vec<String> = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    pub async fn get(&self, clients: &Clients, bucket: &str, key: &str) -> Result<Vec<u8>> {
+        let out = clients
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await?;
+        Ok(out.body.collect().await?.into_bytes().to_vec())
+    }
+}

@@ -1,0 +1,10 @@
+//! Datasets: what names one ([`identity`]) and where its files live ([`layout`]).
+
+pub mod identity;
+pub mod layout;
+
+pub use identity::{identify, sha256_hex, ContentHash, DatasetId, InputIdentity, Source};
+pub use layout::{
+    CompletionMarker, DatasetLayout, OutputKind, S3Location, COMPLETION_MARKER,
+    DEFAULT_PROCESSED_PREFIX, REJECTION_REPORT, TRAINING_CLAIM,
+};

@@ -1,0 +1,286 @@
+//! SageMaker endpoints: what a stage's endpoint serves (read back from its
+//! EndpointConfig's lineage tags), and every write a deployment makes — the
+//! Model, the EndpointConfig, `CreateEndpoint` and the blue/green `UpdateEndpoint`.
+
+use super::lineage::{self, Lineage, Package};
+use super::stages::{Deployment, Stage};
+use crate::aws::sagemaker;
+use crate::error::Error;
+use crate::events::endpoint::EndpointState;
+use aws_sdk_sagemaker::types::{
+    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, CaptureMode,
+    CaptureOption, ContainerDefinition, DataCaptureConfig, DeploymentConfig, ProductionVariant,
+    ProductionVariantInstanceType, Tag, TrafficRoutingConfig, TrafficRoutingConfigType,
+};
+use aws_sdk_sagemaker::Client;
+use std::collections::HashMap;
+
+/// What an endpoint serves now.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub state: EndpointState,
+    pub endpoint_config: String,
+    /// The config a deployment under way is moving to.
+    pub pending_config: Option<String>,
+    /// `None` when the serving config is gone or carries no lineage tags.
+    pub lineage: Option<Lineage>,
+}
+
+/// What `endpoint` serves, or `None` when it does not exist.
+pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>, Error> {
+    let described = client
+        .describe_endpoint()
+        .endpoint_name(endpoint)
+        .send()
+        .await;
+    let Some(out) = sagemaker::found("DescribeEndpoint", endpoint, described)? else {
+        return Ok(None);
+    };
+    let endpoint_config = out.endpoint_config_name().unwrap_or_default().to_string();
+    let state = EndpointState::parse(out.endpoint_status().map_or("", |s| s.as_str()));
+    let pending_config = out
+        .pending_deployment_summary()
+        .and_then(|p| p.endpoint_config_name())
+        .map(str::to_string);
+    Ok(Some(Serving {
+        lineage: config_lineage(client, &endpoint_config).await?,
+        state,
+        endpoint_config,
+        pending_config,
+    }))
+}
+
+/// The lineage tags of an endpoint config (`None` if gone or untagged).
+async fn config_lineage(client: &Client, config: &str) -> Result<Option<Lineage>, Error> {
+    let described = client
+        .describe_endpoint_config()
+        .endpoint_config_name(config)
+        .send()
+        .await;
+    let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
+        return Ok(None);
+    };
+    let Some(arn) = described.endpoint_config_arn() else {
+        return Ok(None);
+    };
+    let out = client
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| sagemaker::error("ListTags", arn, e))?;
+    let tags: HashMap<String, String> = out
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    Ok(Lineage::from_tags(&tags))
+}
+
+/// The Model `name` for `package`, created unless it exists.
+pub async fn ensure_model(
+    client: &Client,
+    name: &str,
+    package: &Package,
+    role_arn: &str,
+    tags: &[Tag],
+) -> Result<(), Error> {
+    let described = client.describe_model().model_name(name).send().await;
+    if sagemaker::found("DescribeModel", name, described)?.is_some() {
+        return Ok(());
+    }
+    let created = client
+        .create_model()
+        .model_name(name)
+        .execution_role_arn(role_arn)
+        .containers(
+            ContainerDefinition::builder()
+                .model_package_name(&package.arn)
+                .build(),
+        )
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await;
+    Ok(sagemaker::created("CreateModel", name, created)?)
+}
+
+/// The EndpointConfig `name` (one variant of `model` with the stage's instances
+/// and data capture), created unless it exists.
+pub async fn ensure_endpoint_config(
+    client: &Client,
+    name: &str,
+    model: &str,
+    stage: &Stage,
+    capture_uri: Option<&str>,
+    tags: &[Tag],
+) -> Result<(), Error> {
+    let described = client
+        .describe_endpoint_config()
+        .endpoint_config_name(name)
+        .send()
+        .await;
+    if sagemaker::found("DescribeEndpointConfig", name, described)?.is_some() {
+        return Ok(());
+    }
+    let variant = ProductionVariant::builder()
+        .variant_name(&stage.variant)
+        .model_name(model)
+        .instance_type(ProductionVariantInstanceType::from(
+            stage.instance_type.as_str(),
+        ))
+        .initial_instance_count(stage.instance_count as i32)
+        .initial_variant_weight(1.0)
+        .build();
+    let capture = capture_uri
+        .filter(|_| stage.data_capture_percent > 0)
+        .map(|uri| {
+            DataCaptureConfig::builder()
+                .enable_capture(true)
+                .initial_sampling_percentage(stage.data_capture_percent as i32)
+                .destination_s3_uri(uri)
+                .capture_options(
+                    CaptureOption::builder()
+                        .capture_mode(CaptureMode::Input)
+                        .build(),
+                )
+                .capture_options(
+                    CaptureOption::builder()
+                        .capture_mode(CaptureMode::Output)
+                        .build(),
+                )
+                .build()
+        });
+    let created = client
+        .create_endpoint_config()
+        .endpoint_config_name(name)
+        .production_variants(variant)
+        .set_data_capture_config(capture)
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await;
+    Ok(sagemaker::created("CreateEndpointConfig", name, created)?)
+}
+
+/// The stage's first endpoint, serving `config`.
+pub async fn create(client: &Client, stage: &Stage, config: &str) -> Result<(), Error> {
+    client
+        .create_endpoint()
+        .endpoint_name(&stage.endpoint)
+        .endpoint_config_name(config)
+        .tags(
+            Tag::builder()
+                .key(lineage::TAG_STAGE)
+                .value(&stage.name)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| sagemaker::error("CreateEndpoint", &stage.endpoint, e))?;
+    Ok(())
+}
+
+/// Moves the stage's endpoint to `config`, blue/green, with the stage's traffic
+/// shifting and rollback alarms.
+pub async fn update(client: &Client, stage: &Stage, config: &str) -> Result<(), Error> {
+    client
+        .update_endpoint()
+        .endpoint_name(&stage.endpoint)
+        .endpoint_config_name(config)
+        .deployment_config(deployment_config(stage))
+        .send()
+        .await
+        .map_err(|e| sagemaker::error("UpdateEndpoint", &stage.endpoint, e))?;
+    Ok(())
+}
+
+/// The blue/green deployment of a stage: its traffic shifting, and its alarms
+/// for automatic rollback.
+pub fn deployment_config(stage: &Stage) -> DeploymentConfig {
+    let percent = |value: u32| {
+        CapacitySize::builder()
+            .r#type(CapacitySizeType::CapacityPercent)
+            .value(value as i32)
+            .build()
+    };
+    let routing = TrafficRoutingConfig::builder()
+        .wait_interval_in_seconds(stage.deployment.wait_seconds() as i32);
+    let routing = match stage.deployment {
+        Deployment::AllAtOnce { .. } => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
+        Deployment::Canary { percent: p, .. } => routing
+            .r#type(TrafficRoutingConfigType::Canary)
+            .canary_size(percent(p)),
+        Deployment::Linear { step_percent, .. } => routing
+            .r#type(TrafficRoutingConfigType::Linear)
+            .linear_step_size(percent(step_percent)),
+    };
+    let policy = BlueGreenUpdatePolicy::builder()
+        .traffic_routing_configuration(routing.build())
+        .build();
+    let rollback = (!stage.alarms.is_empty()).then(|| {
+        AutoRollbackConfig::builder()
+            .set_alarms(Some(
+                stage
+                    .alarms
+                    .iter()
+                    .map(|a| Alarm::builder().alarm_name(a).build())
+                    .collect(),
+            ))
+            .build()
+    });
+    DeploymentConfig::builder()
+        .blue_green_update_policy(policy)
+        .set_auto_rollback_configuration(rollback)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promotion::stages::{Stages, BUNDLED};
+
+    #[test]
+    fn each_strategy_becomes_its_blue_green_routing() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        let routing = |name: &str| {
+            let config = deployment_config(stages.find(name).unwrap().1);
+            let routing = config
+                .blue_green_update_policy()
+                .and_then(|p| p.traffic_routing_configuration())
+                .cloned()
+                .unwrap();
+            let alarms: Vec<String> = config
+                .auto_rollback_configuration()
+                .map(|a| {
+                    a.alarms()
+                        .iter()
+                        .filter_map(|a| a.alarm_name())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (routing, alarms)
+        };
+        let (dev, dev_alarms) = routing("dev");
+        assert_eq!(dev.r#type(), Some(&TrafficRoutingConfigType::AllAtOnce));
+        assert_eq!(dev.wait_interval_in_seconds(), Some(0));
+        assert!(dev.canary_size().is_none() && dev.linear_step_size().is_none());
+        assert_eq!(dev_alarms, ["housing-mlops-dev-5xx"]);
+
+        let (prod, prod_alarms) = routing("prod");
+        assert_eq!(prod.r#type(), Some(&TrafficRoutingConfigType::Linear));
+        assert_eq!(prod.wait_interval_in_seconds(), Some(900));
+        let step = prod.linear_step_size().unwrap();
+        assert_eq!(step.r#type(), Some(&CapacitySizeType::CapacityPercent));
+        assert_eq!(step.value(), Some(25));
+        assert_eq!(
+            prod_alarms,
+            ["housing-mlops-prod-5xx", "housing-mlops-prod-latency"]
+        );
+
+        let mut quiet = stages.first().clone();
+        quiet.alarms.clear();
+        assert!(deployment_config(&quiet)
+            .auto_rollback_configuration()
+            .is_none());
+    }
+}
