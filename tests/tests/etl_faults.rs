@@ -1,6 +1,7 @@
 //! Faults the emulator cannot produce, with aws-smithy-mocks: S3 503 SlowDown
 //! (retried by the SDK, then processed), retries exhausted (a retryable Lambda
-//! error), AccessDenied (non-retryable), EventBridge rejecting an entry.
+//! error), AccessDenied (non-retryable), a bare 400 (one line for people),
+//! EventBridge rejecting an entry.
 
 use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
 use aws_sdk_eventbridge::types::PutEventsResultEntry;
@@ -136,6 +137,29 @@ async fn s3_access_denied_is_not_retried() {
     assert_eq!(err.error_type(), "NonRetryable.AccessDenied");
     assert!(err.to_string().contains("Access Denied"), "{err}");
     assert_eq!(get.num_calls(), 1, "a non-retryable error is not retried");
+}
+
+#[tokio::test]
+async fn a_bare_s3_400_is_one_line_naming_the_call_and_the_object() {
+    // S3 answers HEAD without a body: no code, no message, only the status.
+    let head = mock!(aws_sdk_s3::Client::head_object)
+        .sequence()
+        .http_status(400, None)
+        .repeatedly()
+        .build();
+    let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head], |c| c
+        .force_path_style(true));
+    let (service, stack, _) = service(client).await;
+    let err = service.process(&object(&stack)).await.expect_err("fails");
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(
+        diagnostic.error_message,
+        format!(
+            "S3 HeadObject s3://{}/{KEY} failed (HTTP 400)",
+            stack.raw_bucket
+        )
+    );
+    assert_eq!(diagnostic.error_type, "NonRetryable.S3Error");
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use aws_sdk_glue::types::{
     Column, DatabaseInput, PartitionInput, SerDeInfo, StorageDescriptor, TableInput,
 };
 use aws_sdk_glue::Client;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::unless;
 
 pub const PARTITION_KEY: &str = "dataset_id";
 const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
@@ -21,29 +21,9 @@ fn unbuildable(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("building the Glue {what}: {e}"))
 }
 
-/// A Get call's output, or `None` when Glue says the entity does not exist.
-fn found<T, E>(
-    operation: &'static str,
-    resource: &str,
-    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
-) -> Result<Option<T>, AwsError>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    super::unless("Glue", operation, resource, result, AwsError::is_not_found)
-}
-
-/// A Create call that succeeded, or found the entity already there.
-fn created<T, E>(
-    operation: &'static str,
-    resource: &str,
-    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
-) -> Result<(), AwsError>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let exists = |e: &AwsError| e.code.as_deref() == Some("AlreadyExistsException");
-    super::unless("Glue", operation, resource, result, exists).map(drop)
+/// Glue's answer to a create of something already there.
+fn already_exists(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("AlreadyExistsException")
 }
 
 fn column(name: &str, ty: &str) -> Result<Column, Error> {
@@ -80,14 +60,22 @@ pub struct Registration<'a> {
 
 pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEntry, Error> {
     let database = client.get_database().name(r.database).send().await;
-    if found("GetDatabase", r.database, database)?.is_none() {
+    if unless(
+        "Glue",
+        "GetDatabase",
+        r.database,
+        database,
+        AwsError::is_not_found,
+    )?
+    .is_none()
+    {
         let input = DatabaseInput::builder()
             .name(r.database)
             .description("housing-mlops processed datasets")
             .build()
             .map_err(|e| unbuildable("database", e))?;
         let result = client.create_database().database_input(input).send().await;
-        created("CreateDatabase", r.database, result)?;
+        unless("Glue", "CreateDatabase", r.database, result, already_exists)?;
     }
 
     let table_name = format!("{}.{}", r.database, r.table);
@@ -97,7 +85,15 @@ pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEn
         .name(r.table)
         .send()
         .await;
-    if found("GetTable", &table_name, table)?.is_none() {
+    if unless(
+        "Glue",
+        "GetTable",
+        &table_name,
+        table,
+        AwsError::is_not_found,
+    )?
+    .is_none()
+    {
         let input = TableInput::builder()
             .name(r.table)
             .description("Cleaned, featured California-housing rows; one partition per dataset")
@@ -114,7 +110,7 @@ pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEn
             .table_input(input)
             .send()
             .await;
-        created("CreateTable", &table_name, result)?;
+        unless("Glue", "CreateTable", &table_name, result, already_exists)?;
     }
 
     let partition = PartitionInput::builder()
@@ -129,7 +125,13 @@ pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEn
         .send()
         .await;
     let partition_name = format!("{table_name} {PARTITION_KEY}={}", r.dataset_id);
-    created("CreatePartition", &partition_name, result)?;
+    unless(
+        "Glue",
+        "CreatePartition",
+        &partition_name,
+        result,
+        already_exists,
+    )?;
     Ok(CatalogEntry {
         database: r.database.to_string(),
         table: r.table.to_string(),

@@ -8,9 +8,11 @@
 //! - [`registry`]: reads of the Model Registry (latest approved, one version);
 //! - [`endpoints`]: what an endpoint serves, and the deployment's writes
 //!   (Model, EndpointConfig, `CreateEndpoint`, blue/green `UpdateEndpoint`);
-//! - [`service`]: the policy — what happens for each event.
+//! - [`service`]: the policy — what happens for each event; its deployment
+//!   step (may this package go to this stage now) is `deploy.rs`.
 
 pub mod config;
+mod deploy;
 pub mod endpoints;
 pub mod gate;
 pub mod lineage;

@@ -9,31 +9,22 @@
 //!   published with a metric; InService moves the package on to the next stage
 //!   when that stage has no manual gate.
 //!
-//! A deployment ([`endpoints`] makes the calls) creates (if absent) a Model from
-//! the package and an EndpointConfig named from the package and the stage's
-//! settings, both tagged with the lineage; then creates the endpoint, or updates
-//! it blue/green with the stage's traffic shifting and rollback alarms. Serving
-//! that config already is a no-op; an endpoint mid-deployment is a retryable
-//! error (EventBridge retries; the function never waits in a loop). Before an
-//! update, the quality gate compares the candidate's validation RMSE with the
-//! serving one's. Packages are read from the registry by [`registry`].
+//! Packages are read from the registry by [`registry`], what a stage serves by
+//! [`endpoints`]; the deployment step itself (no-op, busy, no downgrade, quality
+//! gate, then the SageMaker writes and `ModelPromoted`) is `deploy.rs`.
 
 use super::config::PromoteConfig;
 use super::endpoints;
-use super::gate::{self, Verdict};
-use super::lineage::{self, Lineage, Package};
 use super::registry;
-use super::stages::Stage;
 use crate::aws::bus;
 use crate::error::Error;
 use crate::events::endpoint::{EndpointState, EndpointStateChange};
 use crate::events::promotion::{
-    DeploymentReport, ModelPromoted, PromoteModel, PromotionRefused, DEPLOYMENT_FAILED,
-    DEPLOYMENT_ROLLED_BACK, MODEL_PROMOTED, PROMOTION_REFUSED, PROMOTION_SOURCE,
+    DeploymentReport, PromoteModel, PromotionRefused, DEPLOYMENT_FAILED, DEPLOYMENT_ROLLED_BACK,
+    PROMOTION_SOURCE,
 };
 use crate::events::registry::{ModelPackageStateChange, APPROVED};
 use crate::telemetry::{Metrics, Unit};
-use aws_sdk_sagemaker::types::Tag;
 use serde::Serialize;
 
 const FUNCTION: &str = "promote-model";
@@ -84,27 +75,18 @@ pub enum PromotionOutcome {
 
 /// Why a deployment is asked for, for the published events.
 #[derive(Debug, Clone, Copy, Default)]
-struct Request<'a> {
-    source_event_id: Option<&'a str>,
-    requested_by: Option<&'a str>,
+pub(super) struct Request<'a> {
+    pub(super) source_event_id: Option<&'a str>,
+    pub(super) requested_by: Option<&'a str>,
     /// A person asked (`PromoteModel`): an older version than the serving one
     /// is refused out loud rather than skipped.
-    explicit: bool,
+    pub(super) explicit: bool,
 }
 
 pub struct PromotionService {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub config: PromoteConfig,
-}
-
-fn busy(endpoint: &str, state: &EndpointState) -> Error {
-    Error::Busy {
-        kind: "EndpointBusy",
-        message: format!(
-            "endpoint {endpoint} is {state}: another deployment is under way; retry later"
-        ),
-    }
 }
 
 fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
@@ -126,7 +108,7 @@ impl PromotionService {
         }
     }
 
-    fn metric(&self, name: &str, stage: &str) {
+    pub(super) fn metric(&self, name: &str, stage: &str) {
         Metrics::new(&[("Function", FUNCTION), ("Stage", stage)])
             .put(name, 1.0, Unit::Count)
             .emit();
@@ -380,194 +362,5 @@ impl PromotionService {
             ..Request::default()
         };
         self.deploy(&package, index + 1, request).await
-    }
-
-    /// Deploys `package` to stage `index` (create or blue/green update), behind
-    /// the no-downgrade rule and the quality gate.
-    async fn deploy(
-        &self,
-        package: &Package,
-        index: usize,
-        request: Request<'_>,
-    ) -> Result<PromotionOutcome, Error> {
-        let stage = &self.config.stages.stages[index];
-        let capture_uri = self.config.data_capture_uri.as_deref();
-        let model = lineage::model_name(package);
-        let endpoint_config = lineage::endpoint_config_name(package, stage, capture_uri);
-        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
-        let already_serving = |config: &str, arn: Option<String>| {
-            tracing::info!(endpoint = %stage.endpoint, %config, "already serving: nothing to do");
-            Ok(PromotionOutcome::AlreadyServing {
-                stage: stage.name.clone(),
-                endpoint: stage.endpoint.clone(),
-                endpoint_config: config.to_string(),
-                model_package_arn: arn,
-            })
-        };
-        if let Some(s) = &serving {
-            let serving_arn = s.lineage.as_ref().map(|l| l.model_package_arn.clone());
-            if s.pending_config.as_deref() == Some(endpoint_config.as_str())
-                || (s.state.is_busy() && s.endpoint_config == endpoint_config)
-            {
-                tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way");
-                return Ok(PromotionOutcome::AlreadyDeploying {
-                    stage: stage.name.clone(),
-                    endpoint: stage.endpoint.clone(),
-                    endpoint_config,
-                });
-            }
-            if s.state.is_busy() || s.state == EndpointState::Deleting {
-                return Err(busy(&stage.endpoint, &s.state));
-            }
-            if s.state != EndpointState::InService {
-                return Err(Error::Internal(format!(
-                    "endpoint {} is {}: it cannot be updated; inspect it (FailureReason), delete it, and the next approval or PromoteModel recreates it",
-                    stage.endpoint, s.state
-                )));
-            }
-            if s.endpoint_config == endpoint_config {
-                return already_serving(&endpoint_config, serving_arn);
-            }
-            if s.lineage.is_none() {
-                tracing::warn!(endpoint = %stage.endpoint, "the serving config has no lineage tags: no downgrade or quality check possible");
-            }
-            let current = s.lineage.as_ref();
-            match gate::check(current, package, self.config.stages.rmse_tolerance) {
-                Verdict::Proceed => {}
-                Verdict::NewerServing { serving_version } if !request.explicit => {
-                    tracing::info!(
-                        serving_version,
-                        "a newer version serves this stage: never downgraded"
-                    );
-                    return already_serving(&s.endpoint_config, serving_arn);
-                }
-                Verdict::NewerServing { serving_version } => {
-                    let message = format!(
-                        "{} serves v{serving_version}, newer than v{}: promotions never downgrade a stage",
-                        stage.name, package.version
-                    );
-                    let refused =
-                        self.refusal(package, stage, "WouldDowngrade", message, current, request);
-                    return self.refuse(refused).await;
-                }
-                Verdict::Refuse { reason, message } => {
-                    let refused = self.refusal(package, stage, reason, message, current, request);
-                    return self.refuse(refused).await;
-                }
-            }
-        }
-
-        let lineage = Lineage::new(package, &stage.name, request.source_event_id);
-        let tags: Vec<Tag> = lineage
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        let client = &self.sagemaker;
-        endpoints::ensure_model(client, &model, package, &self.config.model_role_arn, &tags)
-            .await?;
-        endpoints::ensure_endpoint_config(
-            client,
-            &endpoint_config,
-            &model,
-            stage,
-            capture_uri,
-            &tags,
-        )
-        .await?;
-        let action = match &serving {
-            None => {
-                endpoints::create(client, stage, &endpoint_config).await?;
-                "create"
-            }
-            Some(_) => {
-                endpoints::update(client, stage, &endpoint_config).await?;
-                "update"
-            }
-        };
-        let detail = ModelPromoted {
-            stage: stage.name.clone(),
-            endpoint: stage.endpoint.clone(),
-            action: action.into(),
-            endpoint_config: endpoint_config.clone(),
-            model: model.clone(),
-            model_package_arn: package.arn.clone(),
-            model_package_group: package.group.clone(),
-            model_package_version: package.version,
-            deployment: stage.deployment.to_string(),
-            alarms: stage.alarms.clone(),
-            dataset_id: package.dataset_id.clone(),
-            validation_rmse: package.validation_rmse,
-            pipeline_execution_arn: package.pipeline_execution_arn.clone(),
-            replaces_model_package_arn: serving
-                .as_ref()
-                .and_then(|s| s.lineage.as_ref())
-                .map(|l| l.model_package_arn.clone()),
-            source_event_id: request.source_event_id.map(str::to_string),
-            requested_by: request.requested_by.map(str::to_string),
-        };
-        bus::publish(
-            &self.events,
-            &self.config.event_bus,
-            PROMOTION_SOURCE,
-            MODEL_PROMOTED,
-            &detail,
-        )
-        .await?;
-        tracing::info!(stage = %stage.name, endpoint = %stage.endpoint, %endpoint_config, action, deployment = %stage.deployment, "deployment started");
-        self.metric("PromotionsStarted", &stage.name);
-        Ok(PromotionOutcome::Deploying {
-            stage: stage.name.clone(),
-            endpoint: stage.endpoint.clone(),
-            action: action.into(),
-            endpoint_config,
-            model,
-            model_package_arn: package.arn.clone(),
-            deployment: stage.deployment.to_string(),
-        })
-    }
-
-    fn refusal(
-        &self,
-        package: &Package,
-        stage: &Stage,
-        reason: &str,
-        message: String,
-        serving: Option<&Lineage>,
-        request: Request<'_>,
-    ) -> PromotionRefused {
-        PromotionRefused {
-            stage: stage.name.clone(),
-            model_package_group: package.group.clone(),
-            model_package_version: package.version,
-            model_package_arn: Some(package.arn.clone()),
-            reason: reason.into(),
-            message,
-            candidate_rmse: package.validation_rmse,
-            serving_rmse: serving.and_then(|l| l.validation_rmse),
-            rmse_tolerance: Some(self.config.stages.rmse_tolerance),
-            serving_model_package_arn: serving.map(|l| l.model_package_arn.clone()),
-            source_event_id: request.source_event_id.map(str::to_string),
-            requested_by: request.requested_by.map(str::to_string),
-        }
-    }
-
-    /// Publishes `PromotionRefused`: a handled outcome, not a failure.
-    async fn refuse(&self, refused: PromotionRefused) -> Result<PromotionOutcome, Error> {
-        bus::publish(
-            &self.events,
-            &self.config.event_bus,
-            PROMOTION_SOURCE,
-            PROMOTION_REFUSED,
-            &refused,
-        )
-        .await?;
-        tracing::warn!(reason = %refused.reason, stage = %refused.stage, "promotion refused: {}", refused.message);
-        self.metric("PromotionsRefused", &refused.stage);
-        Ok(PromotionOutcome::Refused {
-            stage: refused.stage,
-            reason: refused.reason,
-            message: refused.message,
-        })
     }
 }

@@ -1,0 +1,313 @@
+//! What each function did in the main job, printed for people and checked
+//! against the stack itself: each `local-stack` checking command exits 1 when
+//! the chain did not behave.
+
+use anyhow::{ensure, Context, Result};
+use local_stack::{Clients, Stack};
+use serde_json::Value;
+use shared::etl::config::DEFAULT_GLUE_TABLE;
+use std::path::{Path, PathBuf};
+
+pub fn read_response(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not the function's JSON response", path.display()))
+}
+
+pub async fn summary(
+    stack: &Stack,
+    clients: &Clients,
+    responses: &[PathBuf],
+    save_event: Option<&Path>,
+) -> Result<()> {
+    let mut dataset_id = None;
+    println!("\n== ETL invocations");
+    for (i, path) in responses.iter().enumerate() {
+        let response = read_response(path)?;
+        for result in response["results"]
+            .as_array()
+            .context("response without results")?
+        {
+            let status = result["status"].as_str().unwrap_or("?");
+            println!(
+                "  #{} s3://{}/{} -> {status}",
+                i + 1,
+                result["bucket"].as_str().unwrap_or("?"),
+                result["key"].as_str().unwrap_or("?")
+            );
+            match status {
+                "processed" => {
+                    let d = &result["dataset"];
+                    let s = &d["summary"];
+                    println!(
+                        "     dataset id       {}",
+                        d["dataset_id"].as_str().unwrap_or("?")
+                    );
+                    println!(
+                        "     rows             in {} / out {} / quarantined {} / duplicate {}",
+                        s["rows_in"], s["rows_out"], s["rows_quarantined"], s["rows_duplicate"]
+                    );
+                    println!(
+                        "     splits           train {} / validation {} / test {}",
+                        s["splits"]["train"], s["splits"]["validation"], s["splits"]["test"]
+                    );
+                    println!(
+                        "     event published  {}",
+                        result["event_id"].as_str().unwrap_or("?")
+                    );
+                    dataset_id = d["dataset_id"].as_str().map(str::to_string);
+                }
+                "duplicate" => println!(
+                    "     already processed as {}: no-op, nothing published",
+                    result["dataset_id"].as_str().unwrap_or("?")
+                ),
+                _ => println!(
+                    "     {}",
+                    result["message"]
+                        .as_str()
+                        .or(result["reason"].as_str())
+                        .unwrap_or("")
+                ),
+            }
+        }
+    }
+    let id = dataset_id.context("no invocation processed the dataset")?;
+
+    println!("\n== Objects written for {id}");
+    for bucket in [&stack.processed_bucket, &stack.quarantine_bucket] {
+        let out = clients.s3.list_objects_v2().bucket(bucket).send().await?;
+        for o in out
+            .contents()
+            .iter()
+            .filter(|o| o.key().is_some_and(|k| k.contains(&id)))
+        {
+            println!(
+                "  s3://{bucket}/{:<55} {:>9} bytes",
+                o.key().unwrap_or_default(),
+                o.size().unwrap_or_default()
+            );
+        }
+    }
+
+    println!("\n== Glue Data Catalog");
+    let partition = clients
+        .glue
+        .get_partition()
+        .database_name(&stack.glue_database)
+        .table_name(DEFAULT_GLUE_TABLE)
+        .partition_values(&id)
+        .send()
+        .await
+        .context("the dataset's Glue partition is missing")?;
+    let location = partition
+        .partition()
+        .and_then(|p| p.storage_descriptor())
+        .and_then(|s| s.location())
+        .unwrap_or("?");
+    println!(
+        "  {}.{DEFAULT_GLUE_TABLE} partition dataset_id={id}\n    location {location}",
+        stack.glue_database
+    );
+
+    println!(
+        "\n== Events on bus {} (delivered to an SQS queue by a rule)",
+        stack.bus
+    );
+    let events = stack.received_events(clients).await?;
+    for e in &events {
+        println!(
+            "  {} from {}: dataset {}",
+            e["detail-type"].as_str().unwrap_or("?"),
+            e["source"].as_str().unwrap_or("?"),
+            e["detail"]["dataset_id"].as_str().unwrap_or("?")
+        );
+    }
+    ensure!(
+        events.len() == 1,
+        "expected exactly one HousingDatasetReady event, got {}",
+        events.len()
+    );
+    ensure!(
+        events[0]["detail"]["dataset_id"] == id.as_str(),
+        "the event names another dataset"
+    );
+    if let Some(path) = save_event {
+        std::fs::write(path, serde_json::to_string_pretty(&events[0])?)?;
+    }
+    println!("\nOK: one dataset, one event, duplicates were no-ops.");
+    Ok(())
+}
+
+pub async fn training(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
+    println!("\n== Training trigger invocations");
+    for (i, path) in responses.iter().enumerate() {
+        let r = read_response(path)?;
+        let status = r["status"].as_str().unwrap_or("?");
+        let dataset = r["dataset_id"].as_str().unwrap_or("?");
+        println!("  #{} HousingDatasetReady {dataset} -> {status}", i + 1);
+        let arn = r["execution_arn"].as_str().unwrap_or("?");
+        match status {
+            "started" => println!("     execution {arn}"),
+            "already_started" => println!("     duplicate delivery: no-op, the execution is {arn}"),
+            _ => println!("     {r}"),
+        }
+    }
+    let out = clients
+        .sagemaker
+        .list_pipeline_executions()
+        .pipeline_name(stack.pipeline_name())
+        .send()
+        .await?;
+    let executions = out.pipeline_execution_summaries();
+    println!("\n== Executions of pipeline {}", stack.pipeline_name());
+    for e in executions {
+        let arn = e.pipeline_execution_arn().unwrap_or_default();
+        println!(
+            "  {arn}\n    display name {}",
+            e.pipeline_execution_display_name().unwrap_or("?")
+        );
+        let params = clients
+            .sagemaker
+            .list_pipeline_parameters_for_execution()
+            .pipeline_execution_arn(arn)
+            .send()
+            .await?;
+        for p in params.pipeline_parameters() {
+            println!(
+                "    {:<18} {}",
+                p.name().unwrap_or("?"),
+                p.value().unwrap_or("?")
+            );
+        }
+    }
+    ensure!(
+        executions.len() == 1,
+        "expected exactly one execution, got {}",
+        executions.len()
+    );
+    println!("\nOK: one dataset, one training execution, the re-delivery was a no-op.");
+    Ok(())
+}
+
+pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
+    println!("\n== promote-model invocations");
+    for (i, path) in responses.iter().enumerate() {
+        let r = read_response(path)?;
+        let status = r["status"].as_str().unwrap_or("?");
+        println!(
+            "  #{} {status}: stage {} endpoint {}",
+            i + 1,
+            r["stage"].as_str().unwrap_or("-"),
+            r["endpoint"].as_str().unwrap_or("-")
+        );
+        match status {
+            "deploying" => println!(
+                "     {} with config {} ({})",
+                r["action"].as_str().unwrap_or("?"),
+                r["endpoint_config"].as_str().unwrap_or("?"),
+                r["deployment"].as_str().unwrap_or("?")
+            ),
+            "already_serving" => println!("     duplicate delivery: no-op"),
+            _ => println!("     {r}"),
+        }
+    }
+    let stages = shared::promotion::stages::Stages::parse(shared::promotion::stages::BUNDLED)?;
+    let mut serving = Vec::new();
+    for stage in &stages.stages {
+        println!("\n== Stage {} — endpoint {}", stage.name, stage.endpoint);
+        let Ok(endpoint) = clients
+            .sagemaker
+            .describe_endpoint()
+            .endpoint_name(&stage.endpoint)
+            .send()
+            .await
+        else {
+            println!(
+                "  (no endpoint: {})",
+                if stage.manual_gate {
+                    "manual gate, send PromoteModel"
+                } else {
+                    "not promoted yet"
+                }
+            );
+            continue;
+        };
+        let status = endpoint
+            .endpoint_status()
+            .map_or("?", |s| s.as_str())
+            .to_string();
+        let config_name = endpoint.endpoint_config_name().unwrap_or("?");
+        println!("  status {status}\n  config {config_name}");
+        let config = clients
+            .sagemaker
+            .describe_endpoint_config()
+            .endpoint_config_name(config_name)
+            .send()
+            .await?;
+        for v in config.production_variants() {
+            println!(
+                "    variant {} model {} on {} x {}",
+                v.variant_name().unwrap_or("?"),
+                v.model_name().unwrap_or("?"),
+                v.initial_instance_count().unwrap_or_default(),
+                v.instance_type().map_or("?", |t| t.as_str())
+            );
+        }
+        if let Some(capture) = config.data_capture_config() {
+            println!(
+                "    data capture {} % to {}",
+                capture.initial_sampling_percentage().unwrap_or_default(),
+                capture.destination_s3_uri().unwrap_or("?")
+            );
+        }
+        let tags = clients
+            .sagemaker
+            .list_tags()
+            .resource_arn(config.endpoint_config_arn().unwrap_or_default())
+            .send()
+            .await?;
+        println!("  lineage tags");
+        for t in tags.tags() {
+            println!(
+                "    {:<38} {}",
+                t.key().unwrap_or("?"),
+                t.value().unwrap_or("?")
+            );
+        }
+        serving.push((stage.name.clone(), status));
+    }
+    println!("\n== Events on bus {}", stack.bus);
+    let events = stack.received_events(clients).await?;
+    for e in &events {
+        let d = &e["detail"];
+        println!(
+            "  {} from {}: {} v{} -> {} ({})",
+            e["detail-type"].as_str().unwrap_or("?"),
+            e["source"].as_str().unwrap_or("?"),
+            d["model_package_group"].as_str().unwrap_or("?"),
+            d["model_package_version"],
+            d["stage"].as_str().unwrap_or("?"),
+            d["action"].as_str().or(d["reason"].as_str()).unwrap_or("?")
+        );
+    }
+    let expected = [
+        ("dev".to_string(), "InService".to_string()),
+        ("pre-prod".to_string(), "InService".to_string()),
+    ];
+    ensure!(
+        serving == expected,
+        "expected dev and pre-prod InService and no prod endpoint, got {serving:?}"
+    );
+    let promoted = events
+        .iter()
+        .filter(|e| e["detail-type"] == "ModelPromoted")
+        .count();
+    ensure!(
+        promoted == 2 && events.len() == 2,
+        "expected two ModelPromoted events (dev, pre-prod), got {}",
+        events.len()
+    );
+    println!("\nOK: the approved model serves dev and pre-prod; the re-delivery was a no-op; prod waits for its manual gate.");
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! The deployment step of promotion: may this package go to this stage now,
+//! and if so, the deployment (its SageMaker calls are [`super::endpoints`]).
+//!
+//! Against what the stage serves: the same config is a no-op; a deployment
+//! under way to it is a no-op; an endpoint mid-deployment is a retryable
+//! [`Error::Busy`] (EventBridge retries; the function never waits in a loop); a
+//! failed endpoint needs a person; a newer version serving is never downgraded
+//! (refused out loud when a person asked); the quality gate compares RMSEs.
+//! Then Model, EndpointConfig, CreateEndpoint or blue/green UpdateEndpoint, and
+//! `ModelPromoted`. Refusals are `PromotionRefused` events, not failures.
+
+use super::endpoints;
+use super::gate::{self, Verdict};
+use super::lineage::{self, Lineage, Package};
+use super::service::{PromotionOutcome, PromotionService, Request};
+use super::stages::Stage;
+use crate::aws::bus;
+use crate::error::Error;
+use crate::events::endpoint::EndpointState;
+use crate::events::promotion::{
+    ModelPromoted, PromotionRefused, MODEL_PROMOTED, PROMOTION_REFUSED, PROMOTION_SOURCE,
+};
+use aws_sdk_sagemaker::types::Tag;
+
+fn busy(endpoint: &str, state: &EndpointState) -> Error {
+    Error::Busy {
+        kind: "EndpointBusy",
+        message: format!(
+            "endpoint {endpoint} is {state}: another deployment is under way; retry later"
+        ),
+    }
+}
+
+impl PromotionService {
+    /// Deploys `package` to stage `index` (create or blue/green update), behind
+    /// the no-downgrade rule and the quality gate.
+    pub(super) async fn deploy(
+        &self,
+        package: &Package,
+        index: usize,
+        request: Request<'_>,
+    ) -> Result<PromotionOutcome, Error> {
+        let stage = &self.config.stages.stages[index];
+        let capture_uri = self.config.data_capture_uri.as_deref();
+        let model = lineage::model_name(package);
+        let endpoint_config = lineage::endpoint_config_name(package, stage, capture_uri);
+        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
+        let already_serving = |config: &str, arn: Option<String>| {
+            tracing::info!(endpoint = %stage.endpoint, %config, "already serving: nothing to do");
+            Ok(PromotionOutcome::AlreadyServing {
+                stage: stage.name.clone(),
+                endpoint: stage.endpoint.clone(),
+                endpoint_config: config.to_string(),
+                model_package_arn: arn,
+            })
+        };
+        if let Some(s) = &serving {
+            let serving_arn = s.lineage.as_ref().map(|l| l.model_package_arn.clone());
+            if s.pending_config.as_deref() == Some(endpoint_config.as_str())
+                || (s.state.is_busy() && s.endpoint_config == endpoint_config)
+            {
+                tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way");
+                return Ok(PromotionOutcome::AlreadyDeploying {
+                    stage: stage.name.clone(),
+                    endpoint: stage.endpoint.clone(),
+                    endpoint_config,
+                });
+            }
+            if s.state.is_busy() || s.state == EndpointState::Deleting {
+                return Err(busy(&stage.endpoint, &s.state));
+            }
+            if s.state != EndpointState::InService {
+                return Err(Error::Internal(format!(
+                    "endpoint {} is {}: it cannot be updated; inspect it (FailureReason), delete it, and the next approval or PromoteModel recreates it",
+                    stage.endpoint, s.state
+                )));
+            }
+            if s.endpoint_config == endpoint_config {
+                return already_serving(&endpoint_config, serving_arn);
+            }
+            if s.lineage.is_none() {
+                tracing::warn!(endpoint = %stage.endpoint, "the serving config has no lineage tags: no downgrade or quality check possible");
+            }
+            let current = s.lineage.as_ref();
+            match gate::check(current, package, self.config.stages.rmse_tolerance) {
+                Verdict::Proceed => {}
+                Verdict::NewerServing { serving_version } if !request.explicit => {
+                    tracing::info!(
+                        serving_version,
+                        "a newer version serves this stage: never downgraded"
+                    );
+                    return already_serving(&s.endpoint_config, serving_arn);
+                }
+                Verdict::NewerServing { serving_version } => {
+                    let message = format!(
+                        "{} serves v{serving_version}, newer than v{}: promotions never downgrade a stage",
+                        stage.name, package.version
+                    );
+                    let refused =
+                        self.refusal(package, stage, "WouldDowngrade", message, current, request);
+                    return self.refuse(refused).await;
+                }
+                Verdict::Refuse { reason, message } => {
+                    let refused = self.refusal(package, stage, reason, message, current, request);
+                    return self.refuse(refused).await;
+                }
+            }
+        }
+
+        let lineage = Lineage::new(package, &stage.name, request.source_event_id);
+        let tags: Vec<Tag> = lineage
+            .tags()
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let client = &self.sagemaker;
+        endpoints::ensure_model(client, &model, package, &self.config.model_role_arn, &tags)
+            .await?;
+        endpoints::ensure_endpoint_config(
+            client,
+            &endpoint_config,
+            &model,
+            stage,
+            capture_uri,
+            &tags,
+        )
+        .await?;
+        let action = match &serving {
+            None => {
+                endpoints::create(client, stage, &endpoint_config).await?;
+                "create"
+            }
+            Some(_) => {
+                endpoints::update(client, stage, &endpoint_config).await?;
+                "update"
+            }
+        };
+        let detail = ModelPromoted {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            action: action.into(),
+            endpoint_config: endpoint_config.clone(),
+            model: model.clone(),
+            model_package_arn: package.arn.clone(),
+            model_package_group: package.group.clone(),
+            model_package_version: package.version,
+            deployment: stage.deployment.to_string(),
+            alarms: stage.alarms.clone(),
+            dataset_id: package.dataset_id.clone(),
+            validation_rmse: package.validation_rmse,
+            pipeline_execution_arn: package.pipeline_execution_arn.clone(),
+            replaces_model_package_arn: serving
+                .as_ref()
+                .and_then(|s| s.lineage.as_ref())
+                .map(|l| l.model_package_arn.clone()),
+            source_event_id: request.source_event_id.map(str::to_string),
+            requested_by: request.requested_by.map(str::to_string),
+        };
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            PROMOTION_SOURCE,
+            MODEL_PROMOTED,
+            &detail,
+        )
+        .await?;
+        tracing::info!(stage = %stage.name, endpoint = %stage.endpoint, %endpoint_config, action, deployment = %stage.deployment, "deployment started");
+        self.metric("PromotionsStarted", &stage.name);
+        Ok(PromotionOutcome::Deploying {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            action: action.into(),
+            endpoint_config,
+            model,
+            model_package_arn: package.arn.clone(),
+            deployment: stage.deployment.to_string(),
+        })
+    }
+
+    fn refusal(
+        &self,
+        package: &Package,
+        stage: &Stage,
+        reason: &str,
+        message: String,
+        serving: Option<&Lineage>,
+        request: Request<'_>,
+    ) -> PromotionRefused {
+        PromotionRefused {
+            stage: stage.name.clone(),
+            model_package_group: package.group.clone(),
+            model_package_version: package.version,
+            model_package_arn: Some(package.arn.clone()),
+            reason: reason.into(),
+            message,
+            candidate_rmse: package.validation_rmse,
+            serving_rmse: serving.and_then(|l| l.validation_rmse),
+            rmse_tolerance: Some(self.config.stages.rmse_tolerance),
+            serving_model_package_arn: serving.map(|l| l.model_package_arn.clone()),
+            source_event_id: request.source_event_id.map(str::to_string),
+            requested_by: request.requested_by.map(str::to_string),
+        }
+    }
+
+    /// Publishes `PromotionRefused`: a handled outcome, not a failure.
+    pub(super) async fn refuse(
+        &self,
+        refused: PromotionRefused,
+    ) -> Result<PromotionOutcome, Error> {
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            PROMOTION_SOURCE,
+            PROMOTION_REFUSED,
+            &refused,
+        )
+        .await?;
+        tracing::warn!(reason = %refused.reason, stage = %refused.stage, "promotion refused: {}", refused.message);
+        self.metric("PromotionsRefused", &refused.stage);
+        Ok(PromotionOutcome::Refused {
+            stage: refused.stage,
+            reason: refused.reason,
+            message: refused.message,
+        })
+    }
+}
