@@ -344,6 +344,21 @@ fn the_row_limit_is_checked_before_parsing() {
         "{}",
         rejection.message
     );
+
+    // Old Mac line ends (a lone CR) are rows to the reader, so they are lines to the limit.
+    let cr_only: Vec<u8> = housing()
+        .into_iter()
+        .map(|b| if b == b'\n' { b'\r' } else { b })
+        .collect();
+    match run_etl(&cr_only, &source(), &at(14_000)) {
+        Err(EtlError::Rejected(r)) => assert_eq!(r.code, RejectionCode::TooLarge, "{r}"),
+        other => panic!(
+            "a CR-only file passed the limit: {:?}",
+            other.map(|o| o.report.rows_in)
+        ),
+    }
+    let output = run_etl(&cr_only, &source(), &at(20_640)).unwrap();
+    assert_eq!(output.report.rows_out, 20_640);
 }
 
 #[test]

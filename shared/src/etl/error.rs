@@ -17,6 +17,9 @@ pub enum RejectionCode {
     NoDataRows,
     Unimputable,
     TooLarge,
+    RunawayQuote,
+    LineTooLong,
+    TooManyColumns,
 }
 
 impl RejectionCode {
@@ -31,6 +34,9 @@ impl RejectionCode {
             RejectionCode::NoDataRows => "no_data_rows",
             RejectionCode::Unimputable => "unimputable",
             RejectionCode::TooLarge => "too_large",
+            RejectionCode::RunawayQuote => "runaway_quote",
+            RejectionCode::LineTooLong => "line_too_long",
+            RejectionCode::TooManyColumns => "too_many_columns",
         }
     }
 }

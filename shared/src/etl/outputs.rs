@@ -50,8 +50,11 @@ fn create(dir: &Path, kind: OutputKind) -> Result<File, EtlError> {
 }
 
 fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Result<(), EtlError> {
+    // csv's writer re-checks a field for quoting on every buffer refill: a large
+    // buffer keeps writing a long field linear.
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
+        .buffer_capacity(1 << 20)
         .from_writer(BufWriter::new(create(dir, OutputKind::Quarantine)?));
     let internal = |e: csv::Error| EtlError::Internal(format!("writing quarantine.csv: {e}"));
     let head = ["source_line", "reasons"]

@@ -191,6 +191,11 @@ fn read_unique<R: Read>(
                 end = true;
                 break;
             }
+            // The reader skips empty lines; a line of only spaces or tabs is one too,
+            // not a row with the wrong number of fields.
+            if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
             rows_in += 1;
             key.clear();
             for field in record.iter() {
@@ -367,6 +372,22 @@ mod tests {
             .unwrap();
         assert_eq!(short.fields, vec!["-122.22", "37.86", "21.0"]);
         assert_eq!(short.line, 7);
+    }
+
+    #[test]
+    fn lines_of_spaces_are_blank_lines() {
+        let row = "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY";
+        let other = "-122.22,37.86,21.0,7099.0,1106.0,2401.0,1138.0,8.3014,358500.0,NEAR BAY";
+        let body = format!("{row}\n\n   \n\t \n{other}\n  \n");
+        let parsed = parse_text(&body, &EtlOptions::default()).unwrap();
+        assert_eq!(parsed.rows_in, 2);
+        assert_eq!(parsed.kept.len(), 2);
+        assert!(parsed.quarantined.is_empty(), "{:?}", parsed.quarantined);
+        assert_eq!(parsed.kept.source_line, vec![2, 6]);
+        // A field of spaces inside a row is still that row's problem.
+        let spaced = format!("{row}\n   ,37.86,21.0\n");
+        let parsed = parse_text(&spaced, &EtlOptions::default()).unwrap();
+        assert_eq!(parsed.quarantined.len(), 1);
     }
 
     #[test]
