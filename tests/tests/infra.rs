@@ -193,6 +193,32 @@ fn the_etl_function_has_room_for_the_largest_file_it_accepts() {
 }
 
 #[test]
+fn a_training_claim_outlives_its_holder_and_not_lambdas_first_retry() {
+    use shared::training::config::{DEFAULT_CLAIM_TIMEOUT_SECONDS, FIRST_RETRY_SECONDS};
+    let trigger = &functions(&template())["StartPipelineFunction"]["Properties"];
+    let timeout = trigger["Timeout"]
+        .as_u64()
+        .expect("the trigger's own Timeout");
+    let claim = trigger["Environment"]["Variables"]
+        .get("CLAIM_TIMEOUT_SECONDS")
+        .map_or(DEFAULT_CLAIM_TIMEOUT_SECONDS, |v| {
+            v.as_str().unwrap().parse().unwrap()
+        });
+    assert!(
+        timeout < claim,
+        "a live delivery ({timeout} s) could lose its claim ({claim} s)"
+    );
+    assert!(
+        claim < FIRST_RETRY_SECONDS,
+        "a crash leaves a claim ({claim} s) older than Lambda's first retry ({FIRST_RETRY_SECONDS} s)"
+    );
+    assert_eq!(
+        trigger["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64(),
+        Some(2)
+    );
+}
+
+#[test]
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
     let stages = Stages::parse(BUNDLED).unwrap();

@@ -357,7 +357,7 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
 
 #[tokio::test]
 async fn an_endpoint_mid_deployment_is_retryable_unless_it_is_this_deployment() {
-    let (world, _clients) = world("busy").await;
+    let (world, clients) = world("busy").await;
     let rules = world.sagemaker_rules(
         0.40,
         (
@@ -392,6 +392,21 @@ async fn an_endpoint_mid_deployment_is_retryable_unless_it_is_this_deployment() 
         .await
         .unwrap();
     assert_eq!(out["status"], "already_deploying", "{out}");
+    // Announced again, so a crash between UpdateEndpoint and the event loses nothing.
+    let events = world.stack.received_events(&clients).await.unwrap();
+    let promoted: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail-type"] == "ModelPromoted")
+        .collect();
+    assert_eq!(promoted.len(), 1, "{events:?}");
+    let detail = &promoted[0]["detail"];
+    assert_eq!(detail["endpoint_config"], out["endpoint_config"]);
+    assert_eq!(detail["action"], "update");
+    assert_eq!(detail["model_package_version"], 2);
+    assert_eq!(
+        detail["replaces_model_package_arn"],
+        world.package(1, 0.41).arn.as_str()
+    );
 
     // A failed endpoint cannot be updated: not retryable, with what to do.
     let rules = world.sagemaker_rules(0.40, (EndpointStatus::Failed, None));

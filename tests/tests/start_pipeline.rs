@@ -6,9 +6,11 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use integration_tests::{read_json, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
+use shared::aws::{ATTEMPT_TIMEOUT, CALL_TIMEOUT, CONNECT_TIMEOUT};
+use shared::training::config::FIRST_RETRY_SECONDS;
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use shared::training::parameters::{DATASET_ID, PER_DATASET, TRAIN_DATA};
-use shared::training::trigger::TriggerService;
+use shared::training::trigger::{Claim, TriggerService};
 use std::sync::Arc;
 
 const DATASET: &str = "ds-8a3727f4cf54ac1a327f69b1d5b4db54";
@@ -159,6 +161,76 @@ async fn a_hundred_deliveries_start_one_execution() {
     assert_eq!(again["status"], "already_started");
 }
 
+/// A claim written `age_s` seconds ago by a delivery that never started the
+/// execution (it crashed between the claim and the start).
+async fn leave_claim(env: &Env, age_s: u64) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let claim = Claim::Claimed {
+        dataset_id: DATASET.parse().unwrap(),
+        claimed_at_ms: now_ms - age_s * 1000,
+    };
+    let at = env
+        .service
+        .config
+        .layout
+        .training_claim(&DATASET.parse().unwrap());
+    env.clients
+        .s3
+        .put_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .body(serde_json::to_vec(&claim).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn lambdas_first_retry_after_a_crash_starts_the_training() {
+    // Lambda retries a failed asynchronous invocation about a minute later: by
+    // then the crashed delivery's claim has timed out, and the retry takes over.
+    let crashed = env("crash", true).await;
+    leave_claim(&crashed, FIRST_RETRY_SECONDS - 5).await;
+    let out = invoke(&crashed.service, dataset_ready(&crashed.stack))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "started", "{out}");
+    assert_eq!(executions(&crashed).await.len(), 1);
+
+    // A claim younger than the function can run belongs to a live delivery: retry later.
+    let live = env("crash-fresh", true).await;
+    leave_claim(&live, 5).await;
+    let err = invoke(&live.service, dataset_ready(&live.stack))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type, "Retryable.ClaimInProgress",
+        "{}",
+        err.error_message
+    );
+    assert!(executions(&live).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_trigger_calls_aws_with_time_limits() {
+    let env = env("timeouts", false).await;
+    for timeouts in [
+        env.service.sagemaker.config().timeout_config(),
+        env.service.s3.config().timeout_config(),
+        env.service.events.config().timeout_config(),
+    ] {
+        let timeouts = timeouts.expect("a timeout configuration");
+        assert_eq!(timeouts.operation_timeout(), Some(CALL_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+    }
+    // A holder's calls end long before its claim can be taken over.
+    assert!(CALL_TIMEOUT.as_secs() < env.service.config.claim_timeout_seconds);
+}
+
 #[tokio::test]
 async fn the_quality_gate_refuses_a_poor_dataset_once() {
     let env = env("gate", true).await;
@@ -182,6 +254,45 @@ async fn the_quality_gate_refuses_a_poor_dataset_once() {
     let again = invoke(&env.service, event).await.unwrap();
     assert_eq!(again["status"], "already_refused");
     assert!(env.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refusal_is_announced_before_it_is_recorded() {
+    // EventBridge fails the announcement: nothing is recorded, so the retry announces it.
+    let mut env = env("refuse-first", true).await;
+    let mut event = dataset_ready(&env.stack);
+    event["detail"]["summary"]["rows_out"] = json!(500);
+    let events = env.service.events.clone();
+    let unavailable = mock!(aws_sdk_eventbridge::Client::put_events)
+        .sequence()
+        .http_status(503, None)
+        .repeatedly()
+        .build();
+    env.service.events = mock_client!(
+        aws_sdk_eventbridge,
+        RuleMode::MatchAny,
+        [&unavailable],
+        |c| c.retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
+    );
+    let err = invoke(&env.service, event.clone()).await.unwrap_err();
+    assert!(
+        err.error_type.starts_with("Retryable."),
+        "{}",
+        err.error_type
+    );
+    assert!(
+        env.processed_keys().await.is_empty(),
+        "no refusal recorded before it was announced"
+    );
+
+    env.service.events = events;
+    let out = invoke(&env.service, event.clone()).await.unwrap();
+    assert_eq!(out["status"], "refused", "{out}");
+    let announced = env.events().await;
+    assert_eq!(announced.len(), 1);
+    assert_eq!(announced[0]["detail-type"], "HousingDatasetRejected");
+    let again = invoke(&env.service, event).await.unwrap();
+    assert_eq!(again["status"], "already_refused");
 }
 
 fn status_change(execution_arn: &str, status: &str) -> Value {

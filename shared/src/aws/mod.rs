@@ -13,11 +13,31 @@ use crate::error::AwsError;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::timeout::TimeoutConfig;
+use std::time::Duration;
 
 /// The shared SDK configuration: region, credentials and endpoint from the
 /// environment (`AWS_ENDPOINT_URL` points every client at an emulator).
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Per attempt: connecting, then the whole request and response.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// All attempts of one call, retries included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `sdk` with time limits on every call, for functions that make only small
+/// control-plane calls: a hung call fails (retryable) instead of running the
+/// function into its own timeout. Not for the ETL, whose transfers are long.
+pub fn with_call_timeouts(sdk: &SdkConfig) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(CALL_TIMEOUT)
+        .build();
+    sdk.to_builder().timeout_config(timeouts).build()
 }
 
 #[cfg(feature = "s3")]

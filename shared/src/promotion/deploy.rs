@@ -31,7 +31,50 @@ fn busy(endpoint: &str, state: &EndpointState) -> Error {
     }
 }
 
+/// A deployment that has started, as `ModelPromoted` tells it.
+struct Started<'a> {
+    package: &'a Package,
+    stage: &'a Stage,
+    action: &'static str,
+    endpoint_config: &'a str,
+    model: &'a str,
+    /// What the stage served before.
+    replaces: Option<&'a Lineage>,
+}
+
 impl PromotionService {
+    /// Publishes `ModelPromoted`: the deployment has started.
+    async fn announce(&self, started: &Started<'_>, request: Request<'_>) -> Result<(), Error> {
+        let (package, stage) = (started.package, started.stage);
+        let detail = ModelPromoted {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            action: started.action.into(),
+            endpoint_config: started.endpoint_config.to_string(),
+            model: started.model.to_string(),
+            model_package_arn: package.arn.clone(),
+            model_package_group: package.group.clone(),
+            model_package_version: package.version,
+            deployment: stage.deployment.to_string(),
+            alarms: stage.alarms.clone(),
+            dataset_id: package.dataset_id.clone(),
+            validation_rmse: package.validation_rmse,
+            pipeline_execution_arn: package.pipeline_execution_arn.clone(),
+            replaces_model_package_arn: started.replaces.map(|l| l.model_package_arn.clone()),
+            source_event_id: request.source_event_id.map(str::to_string),
+            requested_by: request.requested_by.map(str::to_string),
+        };
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            PROMOTION_SOURCE,
+            MODEL_PROMOTED,
+            &detail,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Deploys `package` to stage `index` (create or blue/green update), behind
     /// the no-downgrade rule and the quality gate.
     pub(super) async fn deploy(
@@ -59,7 +102,28 @@ impl PromotionService {
             if s.pending_config.as_deref() == Some(endpoint_config.as_str())
                 || (s.state.is_busy() && s.endpoint_config == endpoint_config)
             {
-                tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way");
+                // Announced again: a crash between the call that started it and
+                // `ModelPromoted` must not lose the event (consumers deduplicate on
+                // endpoint_config).
+                tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way; announced again");
+                let action = if s.state == EndpointState::Creating {
+                    "create"
+                } else {
+                    "update"
+                };
+                let replaces = s
+                    .lineage
+                    .as_ref()
+                    .filter(|l| !lineage::same_arn(&l.model_package_arn, &package.arn));
+                let started = Started {
+                    package,
+                    stage,
+                    action,
+                    endpoint_config: &endpoint_config,
+                    model: &model,
+                    replaces,
+                };
+                self.announce(&started, request).await?;
                 return Ok(PromotionOutcome::AlreadyDeploying {
                     stage: stage.name.clone(),
                     endpoint: stage.endpoint.clone(),
@@ -135,35 +199,16 @@ impl PromotionService {
                 "update"
             }
         };
-        let detail = ModelPromoted {
-            stage: stage.name.clone(),
-            endpoint: stage.endpoint.clone(),
-            action: action.into(),
-            endpoint_config: endpoint_config.clone(),
-            model: model.clone(),
-            model_package_arn: package.arn.clone(),
-            model_package_group: package.group.clone(),
-            model_package_version: package.version,
-            deployment: stage.deployment.to_string(),
-            alarms: stage.alarms.clone(),
-            dataset_id: package.dataset_id.clone(),
-            validation_rmse: package.validation_rmse,
-            pipeline_execution_arn: package.pipeline_execution_arn.clone(),
-            replaces_model_package_arn: serving
-                .as_ref()
-                .and_then(|s| s.lineage.as_ref())
-                .map(|l| l.model_package_arn.clone()),
-            source_event_id: request.source_event_id.map(str::to_string),
-            requested_by: request.requested_by.map(str::to_string),
+        let replaces = serving.as_ref().and_then(|s| s.lineage.as_ref());
+        let started = Started {
+            package,
+            stage,
+            action,
+            endpoint_config: &endpoint_config,
+            model: &model,
+            replaces,
         };
-        bus::publish(
-            &self.events,
-            &self.config.event_bus,
-            PROMOTION_SOURCE,
-            MODEL_PROMOTED,
-            &detail,
-        )
-        .await?;
+        self.announce(&started, request).await?;
         tracing::info!(stage = %stage.name, endpoint = %stage.endpoint, %endpoint_config, action, deployment = %stage.deployment, "deployment started");
         self.metric("PromotionsStarted", &stage.name);
         Ok(PromotionOutcome::Deploying {

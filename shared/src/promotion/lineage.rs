@@ -15,6 +15,11 @@ pub const TAG_PIPELINE_EXECUTION_ARN: &str = "housing-mlops:pipeline-execution-a
 pub const TAG_SOURCE_EVENT_ID: &str = "housing-mlops:source-event-id";
 pub const TAG_STAGE: &str = "housing-mlops:stage";
 
+/// Whether two ARNs name the same resource: SageMaker lower-cases names inside ARNs.
+pub fn same_arn(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// A registry version and what the training pipeline recorded about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Package {

@@ -15,6 +15,7 @@
 
 use super::config::PromoteConfig;
 use super::endpoints;
+use super::lineage;
 use super::registry;
 use crate::aws::bus;
 use crate::error::Error;
@@ -92,11 +93,6 @@ pub struct PromotionService {
 fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
     tracing::info!(%reason, "ignored");
     Ok(PromotionOutcome::Ignored { reason })
-}
-
-fn same_arn(a: &str, b: &str) -> bool {
-    // SageMaker lower-cases names inside ARNs.
-    a.eq_ignore_ascii_case(b)
 }
 
 impl PromotionService {
@@ -245,7 +241,7 @@ impl PromotionService {
             s.state == EndpointState::InService
                 && s.lineage
                     .as_ref()
-                    .is_some_and(|l| same_arn(&l.model_package_arn, &package.arn))
+                    .is_some_and(|l| lineage::same_arn(&l.model_package_arn, &package.arn))
         });
         if !serves_it {
             let now = match &serving {

@@ -18,8 +18,13 @@ pub struct TriggerConfig {
     pub aws: AwsSettings,
 }
 
-/// A claim older than this without an execution is taken over.
-pub const DEFAULT_CLAIM_TIMEOUT_SECONDS: u64 = 300;
+/// A claim older than this without an execution is taken over: longer than the
+/// function can run (its `Timeout` is 30 s, so the claim's holder is gone), and
+/// shorter than Lambda's first retry of a failed asynchronous invocation (about
+/// a minute), so the retry after a crash starts the dataset's training.
+pub const DEFAULT_CLAIM_TIMEOUT_SECONDS: u64 = 45;
+/// Lambda retries a failed asynchronous invocation after about this long first.
+pub const FIRST_RETRY_SECONDS: u64 = 60;
 
 impl TriggerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -60,6 +65,12 @@ impl TriggerConfig {
         }
         let claim_timeout_seconds =
             env.parsed("CLAIM_TIMEOUT_SECONDS", DEFAULT_CLAIM_TIMEOUT_SECONDS);
+        if claim_timeout_seconds == 0 || claim_timeout_seconds >= FIRST_RETRY_SECONDS {
+            env.error(format!(
+                "CLAIM_TIMEOUT_SECONDS={claim_timeout_seconds} must be between 1 and {}: above the function's timeout, below Lambda's first retry ({FIRST_RETRY_SECONDS} s), or a crash after claiming leaves the dataset untrained",
+                FIRST_RETRY_SECONDS - 1
+            ));
+        }
         let aws = AwsSettings::read(env);
         TriggerConfig {
             pipeline_name,
@@ -81,6 +92,7 @@ mod tests {
         let err = TriggerConfig::from_lookup(|k| match k {
             "MAX_QUARANTINE_RATIO" => Some("2".into()),
             "MIN_ROWS_OUT" => Some("many".into()),
+            "CLAIM_TIMEOUT_SECONDS" => Some("300".into()),
             _ => None,
         })
         .unwrap_err();
@@ -91,6 +103,7 @@ mod tests {
             "PROCESSED_BUCKET",
             "MIN_ROWS_OUT",
             "MAX_QUARANTINE_RATIO",
+            "CLAIM_TIMEOUT_SECONDS",
         ] {
             assert!(text.contains(name), "{name}: {text}");
         }

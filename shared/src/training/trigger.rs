@@ -8,7 +8,8 @@
 //!   `ClientRequestToken` derived from the dataset id, which AWS also honours) and
 //!   records it as `started` with the execution ARN;
 //! - `started`: a later delivery is a logged no-op that returns the execution;
-//! - `refused`: the quality gate refused the dataset once; later deliveries are no-ops;
+//! - `refused`: the quality gate refused the dataset (`HousingDatasetRejected` is
+//!   published first, then the refusal recorded); later deliveries are no-ops;
 //! - a `claimed` without an execution means another delivery is starting it now
 //!   (retryable: EventBridge tries again), or crashed: the execution is looked up
 //!   by its display name, and after the claim timeout started if absent. A failed
@@ -108,7 +109,11 @@ pub fn client_request_token(id: &DatasetId) -> String {
 }
 
 impl TriggerService {
+    /// The clients, with call timeouts (see [`crate::aws::with_call_timeouts`]):
+    /// a claim holder never outlives the function's timeout, which the claim
+    /// timeout exceeds.
     pub fn new(sdk: &aws_config::SdkConfig, config: TriggerConfig) -> Self {
+        let sdk = &crate::aws::with_call_timeouts(sdk);
         TriggerService {
             s3: crate::aws::s3_client(sdk, config.aws),
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
@@ -175,13 +180,8 @@ impl TriggerService {
 
         let reasons = gate::check(&dataset.summary, &self.config.thresholds);
         if !reasons.is_empty() {
-            let claim = Claim::Refused {
-                dataset_id: id.clone(),
-                reasons: reasons.clone(),
-            };
-            if !self.write_claim(&marker, &claim, true).await? {
-                return Ok(TriggerOutcome::AlreadyRefused { dataset_id: id });
-            }
+            // Published before the refusal is recorded: a crash between the two
+            // repeats the event (consumers deduplicate on dataset_id), never loses it.
             let detail = DatasetRejected {
                 dataset_id: id.clone(),
                 reasons: reasons.clone(),
@@ -195,6 +195,13 @@ impl TriggerService {
                 &detail,
             )
             .await?;
+            let claim = Claim::Refused {
+                dataset_id: id.clone(),
+                reasons: reasons.clone(),
+            };
+            if !self.write_claim(&marker, &claim, true).await? {
+                tracing::info!("a concurrent delivery recorded the refusal first");
+            }
             tracing::warn!(
                 ?reasons,
                 "dataset refused by the quality gate; no training started"
