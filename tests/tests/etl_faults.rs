@@ -139,6 +139,41 @@ async fn s3_access_denied_is_not_retried() {
     assert_eq!(get.num_calls(), 1, "a non-retryable error is not retried");
 }
 
+/// Ephemeral storage with no room left.
+struct FullDisk;
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::StorageFull.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_while_downloading_is_retryable() {
+    let get = mock!(aws_sdk_s3::Client::get_object).then_output(|| {
+        GetObjectOutput::builder()
+            .body(ByteStream::from(small_csv()))
+            .build()
+    });
+    let (s3, _rules) = s3_with(&get);
+    let loc = shared::dataset::S3Location {
+        bucket: "raw".into(),
+        key: KEY.into(),
+    };
+    let err = shared::aws::s3::download(&s3, &loc, None, &mut FullDisk)
+        .await
+        .unwrap_err();
+    assert!(err.retryable(), "{err}");
+    assert_eq!(err.error_type(), "Retryable.DiskFull");
+    assert!(
+        err.to_string().contains("s3://raw/incoming/small.csv"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_bare_s3_400_is_one_line_naming_the_call_and_the_object() {
     // S3 answers HEAD without a body: no code, no message, only the status.

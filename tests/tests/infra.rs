@@ -218,6 +218,121 @@ fn a_training_claim_outlives_its_holder_and_not_lambdas_first_retry() {
     );
 }
 
+/// A resource reference or ARN as text: `!GetAtt X.Arn` → `X.Arn`, `!Sub "…"` → `…`.
+fn reference(value: &Yaml) -> String {
+    match value {
+        Yaml::String(s) => s.clone(),
+        Yaml::Tagged(tagged) => match &tagged.value {
+            Yaml::Sequence(items) => reference(&items[0]),
+            inner => reference(inner),
+        },
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every (action, resource) an IAM role's inline policies allow.
+fn grants(template: &Yaml, role: &str) -> BTreeSet<(String, String)> {
+    let resources: BTreeMap<String, Yaml> = resources(template).into_iter().collect();
+    let one_or_many = |v: &Yaml| -> Vec<Yaml> {
+        match v {
+            Yaml::Sequence(items) => items.clone(),
+            one => vec![one.clone()],
+        }
+    };
+    let mut out = BTreeSet::new();
+    let policies = resources[role]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap();
+    for statement in policies.iter().flat_map(|p| {
+        p["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .clone()
+    }) {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{role}");
+        for action in one_or_many(&statement["Action"]) {
+            for resource in one_or_many(&statement["Resource"]) {
+                out.insert((action.as_str().unwrap().to_string(), reference(&resource)));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn training_and_serving_run_as_separate_least_privilege_roles() {
+    let template = template();
+    let training = grants(&template, "TrainingPipelineRole");
+    let serving = grants(&template, "EndpointModelRole");
+    let allows = |grants: &BTreeSet<(String, String)>, action: &str, part: &str| {
+        grants
+            .iter()
+            .any(|(a, r)| a == action && (r.contains(part) || r == "*"))
+    };
+    // Only training writes artifacts, reads datasets and registers packages.
+    for (action, part) in [
+        ("s3:PutObject", "/models/"),
+        ("s3:GetObject", "/datasets/"),
+        ("sagemaker:CreateModelPackage", "model-package"),
+        ("sagemaker:CreateTrainingJob", "training-job"),
+    ] {
+        assert!(
+            allows(&training, action, part),
+            "training cannot {action} {part}"
+        );
+        assert!(
+            !allows(&serving, action, part),
+            "an endpoint can {action} {part}"
+        );
+    }
+    // Only endpoints write captured requests and read the rollback alarms.
+    assert!(allows(&serving, "s3:PutObject", "/data-capture/"));
+    assert!(!allows(&training, "s3:PutObject", "/data-capture/"));
+    assert!(!training
+        .iter()
+        .any(|(a, _)| a.starts_with("cloudwatch:Describe")));
+
+    // DescribeAlarms on exactly the alarms the stages roll back on.
+    let alarm_names: BTreeMap<String, String> = resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(id, r)| {
+            (
+                format!("{id}.Arn"),
+                r["Properties"]["AlarmName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let watched: BTreeSet<String> = serving
+        .iter()
+        .filter(|(a, _)| a == "cloudwatch:DescribeAlarms")
+        .map(|(_, r)| {
+            alarm_names
+                .get(r)
+                .cloned()
+                .unwrap_or_else(|| panic!("DescribeAlarms on {r}, not a stage alarm"))
+        })
+        .collect();
+    let stages = Stages::parse(BUNDLED).unwrap();
+    let expected: BTreeSet<String> = stages.alarms().into_iter().map(str::to_string).collect();
+    assert_eq!(watched, expected);
+
+    // promote-model creates models that run as the endpoint role, and can pass no other.
+    let promote = &functions(&template)["PromoteModelFunction"]["Properties"];
+    assert_eq!(
+        reference(&promote["Environment"]["Variables"]["SAGEMAKER_ROLE_ARN"]),
+        "EndpointModelRole.Arn"
+    );
+    let passes: Vec<String> = promote["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"].as_str() == Some("iam:PassRole"))
+        .map(|s| reference(&s["Resource"]))
+        .collect();
+    assert_eq!(passes, ["EndpointModelRole.Arn"]);
+}
+
 #[test]
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
@@ -258,7 +373,7 @@ fn the_pipeline_definition_is_the_generators() {
     let in_template: Value = serde_json::from_str(body).expect("the definition is JSON");
     let generated: Value = serde_json::from_str(
         &build(&DefinitionConfig {
-            role_arn: "${SageMakerExecutionRole.Arn}".into(),
+            role_arn: "${TrainingPipelineRole.Arn}".into(),
             model_package_group: "${AWS::StackName}-models".into(),
             model_output_uri: "s3://${ProcessedBucket}/models".into(),
             training_image: "${TrainingImage}".into(),

@@ -9,7 +9,7 @@
 use aws_sdk_sagemaker::operation::create_endpoint_config::{
     CreateEndpointConfigInput, CreateEndpointConfigOutput,
 };
-use aws_sdk_sagemaker::operation::create_model::CreateModelOutput;
+use aws_sdk_sagemaker::operation::create_model::{CreateModelInput, CreateModelOutput};
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
@@ -268,6 +268,17 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
             .endpoint_arn(format!("{ACCOUNT_ARN}:endpoint/x"))
             .build()
     });
+    let model_seen: Captured<CreateModelInput> = Arc::default();
+    let sink = model_seen.clone();
+    let create_model =
+        mock!(aws_sdk_sagemaker::Client::create_model).then_compute_output(move |r| {
+            *sink.lock().unwrap() = Some(r.clone());
+            CreateModelOutput::builder()
+                .model_arn(format!("{ACCOUNT_ARN}:model/m"))
+                .build()
+        });
+    // Ahead of the world's own CreateModel rule: the first that matches answers.
+    rules.insert(0, create_model);
     rules.extend([create_config, update]);
     let service = world.service(&rules).await;
 
@@ -276,6 +287,17 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
         .unwrap();
     assert_eq!(out["status"], "deploying", "{out}");
     assert_eq!(out["action"], "update");
+
+    let model = model_seen
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("CreateModel called");
+    assert_eq!(model.enable_network_isolation(), Some(true));
+    assert_eq!(
+        model.execution_role_arn(),
+        Some(world.env.service.config.model_role_arn.as_str())
+    );
 
     let stage = world.stack.stages().find("pre-prod").unwrap().1.clone();
     let config = config_seen
@@ -303,6 +325,13 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
             .and_then(|d| d.initial_sampling_percentage()),
         Some(50)
     );
+    // Captured payloads are stored as text, not base64, for the drift checks.
+    let header = config
+        .data_capture_config()
+        .and_then(|d| d.capture_content_type_header())
+        .expect("a CaptureContentTypeHeader");
+    assert_eq!(header.csv_content_types(), ["text/csv"]);
+    assert_eq!(header.json_content_types(), ["application/json"]);
     let new_config = config.endpoint_config_name().unwrap().to_string();
     assert!(
         new_config.starts_with(&format!("{}-v2-", world.endpoint("pre-prod"))),
@@ -326,6 +355,13 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
         .expect("blue/green traffic routing");
     assert_eq!(routing.r#type(), Some(&TrafficRoutingConfigType::Canary));
     assert_eq!(routing.wait_interval_in_seconds(), Some(600));
+    let policy = deployment.blue_green_update_policy().unwrap();
+    assert_eq!(policy.termination_wait_in_seconds(), Some(300));
+    // Two shifts of 600 s baking, the 300 s termination wait, and an hour.
+    assert_eq!(
+        policy.maximum_execution_timeout_in_seconds(),
+        Some(2 * 600 + 300 + 3600)
+    );
     let canary = routing.canary_size().expect("canary size");
     assert_eq!(
         (canary.r#type(), canary.value()),

@@ -114,10 +114,18 @@ pub async fn download<W: std::io::Write>(
         .map_err(|e| body_error(loc, e))?
     {
         out.write_all(&chunk).map_err(|e| {
-            Error::Internal(format!(
-                "saving {} to local storage: {e} (is the function's ephemeral storage large enough?)",
-                loc.uri()
-            ))
+            let message = format!("saving {} to local storage: {e}", loc.uri());
+            if e.kind() == std::io::ErrorKind::StorageFull {
+                // Retryable: a retry can land where there is room.
+                Error::Busy {
+                    kind: "DiskFull",
+                    message: format!(
+                        "{message} (the function's EphemeralStorage may be too small for this object)"
+                    ),
+                }
+            } else {
+                Error::Internal(message)
+            }
         })?;
         written += chunk.len() as u64;
     }

@@ -75,9 +75,24 @@ impl Rejection {
 pub enum EtlError {
     #[error("{0}")]
     Rejected(Rejection),
+    /// The work directory filled up: another run (after the cold start's sweep,
+    /// or in another sandbox) can succeed.
+    #[error("no space left in the work directory: {0}")]
+    DiskFull(String),
     /// A bug or resource failure inside the data engine, not a property of the input.
     #[error("internal error in the ETL engine: {0}")]
     Internal(String),
+}
+
+impl EtlError {
+    /// An I/O failure while `doing` something: disk-full or internal.
+    pub fn io(doing: impl std::fmt::Display, e: &std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            EtlError::DiskFull(format!("{doing}: {e}"))
+        } else {
+            EtlError::Internal(format!("{doing}: {e}"))
+        }
+    }
 }
 
 impl From<Rejection> for EtlError {
@@ -88,6 +103,31 @@ impl From<Rejection> for EtlError {
 
 impl From<polars::error::PolarsError> for EtlError {
     fn from(e: polars::error::PolarsError) -> Self {
-        EtlError::Internal(e.to_string())
+        match &e {
+            polars::error::PolarsError::IO { error, .. } => EtlError::io("writing", error),
+            _ => EtlError::Internal(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error as IoError, ErrorKind};
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_failures() {
+        let full = IoError::from(ErrorKind::StorageFull);
+        assert!(
+            matches!(EtlError::io("writing train.parquet", &full), EtlError::DiskFull(m) if m.contains("train.parquet"))
+        );
+        let polars: EtlError =
+            polars::error::PolarsError::from(IoError::from(ErrorKind::StorageFull)).into();
+        assert!(matches!(polars, EtlError::DiskFull(_)), "{polars:?}");
+        let denied = IoError::from(ErrorKind::PermissionDenied);
+        assert!(matches!(
+            EtlError::io("creating", &denied),
+            EtlError::Internal(_)
+        ));
     }
 }

@@ -46,7 +46,7 @@ pub struct EtlOutput {
 /// Polars' writers write whole pages and batches: they get the file unbuffered.
 fn create(dir: &Path, kind: OutputKind) -> Result<File, EtlError> {
     let path = dir.join(kind.file_name());
-    File::create(&path).map_err(|e| EtlError::Internal(format!("creating {}: {e}", path.display())))
+    File::create(&path).map_err(|e| EtlError::io(format_args!("creating {}", path.display()), &e))
 }
 
 fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Result<(), EtlError> {
@@ -56,7 +56,10 @@ fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Resul
         .flexible(true)
         .buffer_capacity(1 << 20)
         .from_writer(BufWriter::new(create(dir, OutputKind::Quarantine)?));
-    let internal = |e: csv::Error| EtlError::Internal(format!("writing quarantine.csv: {e}"));
+    let internal = |e: csv::Error| match e.kind() {
+        csv::ErrorKind::Io(io) => EtlError::io("writing quarantine.csv", io),
+        _ => EtlError::Internal(format!("writing quarantine.csv: {e}")),
+    };
     let head = ["source_line", "reasons"]
         .into_iter()
         .chain(header.iter().map(String::as_str));
@@ -76,7 +79,7 @@ fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Resul
     }
     writer
         .flush()
-        .map_err(|e| EtlError::Internal(format!("writing quarantine.csv: {e}")))
+        .map_err(|e| EtlError::io("writing quarantine.csv", &e))
 }
 
 /// The kept rows in `range` as a frame: every Parquet column, features included.
@@ -142,7 +145,7 @@ pub fn write(
     options: &EtlOptions,
 ) -> Result<EtlOutput, EtlError> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| EtlError::Internal(format!("creating {}: {e}", dir.display())))?;
+        .map_err(|e| EtlError::io(format_args!("creating {}", dir.display()), &e))?;
     // A rerun into the same directory is complete only when it says so again.
     let _ = std::fs::remove_file(dir.join(COMPLETION_MARKER));
 
@@ -310,7 +313,7 @@ pub fn write(
     report_json.push(b'\n');
     let report_path = dir.join(OutputKind::Report.file_name());
     std::fs::write(&report_path, report_json)
-        .map_err(|e| EtlError::Internal(format!("writing {}: {e}", report_path.display())))?;
+        .map_err(|e| EtlError::io(format_args!("writing {}", report_path.display()), &e))?;
     Ok(EtlOutput {
         dataset_id,
         report,

@@ -63,6 +63,50 @@ pub struct ObjectResult {
     pub outcome: Outcome,
 }
 
+/// The prefix of every run's work directory in `WORK_DIR`.
+pub const WORK_DIR_PREFIX: &str = "housing-etl-";
+
+/// Removes the work directories runs left in `work_dir` (a run killed by the
+/// timeout or out of memory never removes its own), returning how many and
+/// their bytes. Call it at cold start, before any run: Lambda restarts the
+/// runtime after such a kill, and `/tmp` outlives it.
+pub fn sweep_work_dir(work_dir: &std::path::Path) -> std::io::Result<(usize, u64)> {
+    fn size(path: &std::path::Path) -> u64 {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => std::fs::read_dir(path)
+                .map(|entries| entries.flatten().map(|e| size(&e.path())).sum())
+                .unwrap_or(0),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        }
+    }
+    let (mut count, mut bytes) = (0, 0);
+    for entry in std::fs::read_dir(work_dir)? {
+        let entry = entry?;
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(WORK_DIR_PREFIX)
+            && entry.file_type()?.is_dir();
+        if stale {
+            bytes += size(&entry.path());
+            std::fs::remove_dir_all(entry.path())?;
+            count += 1;
+        }
+    }
+    Ok((count, bytes))
+}
+
+/// No space left: retryable. The cold start's sweep has freed what killed runs
+/// left, so the space is this object's own need; a retry can land in a sandbox
+/// with room, and the DLQ keeps the event if none has.
+fn disk_full(e: EtlError) -> Error {
+    Error::Busy {
+        kind: "DiskFull",
+        message: format!("{e} (the function's EphemeralStorage may be too small for this object)"),
+    }
+}
+
 /// Writes to two writers at once (the downloaded object: to disk and to its hash).
 struct Tee<'a, A, B>(&'a mut A, &'a mut B);
 
@@ -179,7 +223,7 @@ impl EtlService {
         // The object goes to ephemeral storage, hashed on the way: memory holds
         // one chunk of it at a time, whatever its size.
         let work = tempfile::Builder::new()
-            .prefix("housing-etl-")
+            .prefix(WORK_DIR_PREFIX)
             .tempdir_in(&config.work_dir)
             .map_err(|e| {
                 Error::Internal(format!(
@@ -188,8 +232,12 @@ impl EtlService {
                 ))
             })?;
         let input_path = work.path().join("input.csv");
-        let mut file = std::fs::File::create(&input_path)
-            .map_err(|e| Error::Internal(format!("creating {}: {e}", input_path.display())))?;
+        let mut file = std::fs::File::create(&input_path).map_err(|e| {
+            disk_full(EtlError::io(
+                format_args!("creating {}", input_path.display()),
+                &e,
+            ))
+        })?;
         let mut hash = ContentHash::default();
         s3::download(&self.s3, &location, version, &mut Tee(&mut file, &mut hash)).await?;
         drop(file);
@@ -211,7 +259,10 @@ impl EtlService {
             let _ = std::fs::remove_file(&input_path);
             let output = result?;
             let marker = output.completion_marker().map_err(|e| {
-                EtlError::Internal(format!("hashing the outputs for {COMPLETION_MARKER}: {e}"))
+                EtlError::io(
+                    format_args!("hashing the outputs for {COMPLETION_MARKER}"),
+                    &e,
+                )
             })?;
             Ok((output, marker))
         })
@@ -222,6 +273,7 @@ impl EtlService {
             Err(EtlError::Rejected(rejection)) => {
                 return self.reject(dataset_id, input, rejection).await
             }
+            Err(e @ EtlError::DiskFull(_)) => return Err(disk_full(e)),
             Err(EtlError::Internal(message)) => return Err(Error::Internal(message)),
         };
 
@@ -317,5 +369,38 @@ impl EtlService {
             message: rejection.to_string(),
             report: location.uri(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_removes_only_what_runs_left() {
+        let work = tempfile::tempdir().unwrap();
+        let left = work.path().join(format!("{WORK_DIR_PREFIX}a1b2"));
+        std::fs::create_dir_all(left.join("out")).unwrap();
+        std::fs::write(left.join("input.csv"), vec![b'x'; 1000]).unwrap();
+        std::fs::write(left.join("out/train.csv"), vec![b'y'; 24]).unwrap();
+        let someone_elses = work.path().join("other-dir");
+        std::fs::create_dir(&someone_elses).unwrap();
+        let a_file = work.path().join(format!("{WORK_DIR_PREFIX}not-a-dir"));
+        std::fs::write(&a_file, b"z").unwrap();
+
+        assert_eq!(sweep_work_dir(work.path()).unwrap(), (1, 1024));
+        assert!(!left.exists());
+        assert!(someone_elses.exists() && a_file.exists());
+        assert_eq!(sweep_work_dir(work.path()).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn a_full_disk_is_retryable() {
+        let e = disk_full(EtlError::io(
+            "writing train.parquet",
+            &std::io::Error::from(std::io::ErrorKind::StorageFull),
+        ));
+        assert!(e.retryable());
+        assert_eq!(e.error_type(), "Retryable.DiskFull");
     }
 }

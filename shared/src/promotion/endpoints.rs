@@ -8,12 +8,17 @@ use crate::aws::sagemaker;
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
 use aws_sdk_sagemaker::types::{
-    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, CaptureMode,
-    CaptureOption, ContainerDefinition, DataCaptureConfig, DeploymentConfig, ProductionVariant,
-    ProductionVariantInstanceType, Tag, TrafficRoutingConfig, TrafficRoutingConfigType,
+    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
+    CaptureContentTypeHeader, CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig,
+    DeploymentConfig, ProductionVariant, ProductionVariantInstanceType, Tag, TrafficRoutingConfig,
+    TrafficRoutingConfigType,
 };
 use aws_sdk_sagemaker::Client;
 use std::collections::HashMap;
+
+/// The content types the endpoints take and answer (captured as text).
+pub const CSV: &str = "text/csv";
+pub const JSON: &str = "application/json";
 
 /// What an endpoint serves now.
 #[derive(Debug, Clone)]
@@ -93,6 +98,9 @@ pub async fn ensure_model(
         .create_model()
         .model_name(name)
         .execution_role_arn(role_arn)
+        // The built-in XGBoost container needs no network: SageMaker fetches the
+        // artifact and writes the captured data outside it.
+        .enable_network_isolation(true)
         .containers(
             ContainerDefinition::builder()
                 .model_package_name(&package.arn)
@@ -138,6 +146,13 @@ pub async fn ensure_endpoint_config(
                 .enable_capture(true)
                 .initial_sampling_percentage(stage.data_capture_percent as i32)
                 .destination_s3_uri(uri)
+                // Captured CSV and JSON are stored as text, not base64: drift reads them.
+                .capture_content_type_header(
+                    CaptureContentTypeHeader::builder()
+                        .csv_content_types(CSV)
+                        .json_content_types(JSON)
+                        .build(),
+                )
                 .capture_options(
                     CaptureOption::builder()
                         .capture_mode(CaptureMode::Input)
@@ -215,6 +230,8 @@ pub fn deployment_config(stage: &Stage) -> DeploymentConfig {
     };
     let policy = BlueGreenUpdatePolicy::builder()
         .traffic_routing_configuration(routing.build())
+        .termination_wait_in_seconds(stage.termination_wait_seconds as i32)
+        .maximum_execution_timeout_in_seconds(stage.deployment_timeout_seconds() as i32)
         .build();
     let rollback = (!stage.alarms.is_empty()).then(|| {
         AutoRollbackConfig::builder()
@@ -265,6 +282,24 @@ mod tests {
         assert_eq!(dev.wait_interval_in_seconds(), Some(0));
         assert!(dev.canary_size().is_none() && dev.linear_step_size().is_none());
         assert_eq!(dev_alarms, ["housing-mlops-dev-5xx"]);
+
+        let policy = |name: &str| {
+            deployment_config(stages.find(name).unwrap().1)
+                .blue_green_update_policy()
+                .cloned()
+                .unwrap()
+        };
+        let prod_policy = policy("prod");
+        assert_eq!(prod_policy.termination_wait_in_seconds(), Some(600));
+        assert_eq!(
+            prod_policy.maximum_execution_timeout_in_seconds(),
+            Some(4 * 900 + 600 + 3600)
+        );
+        assert_eq!(policy("dev").termination_wait_in_seconds(), Some(0));
+        assert_eq!(
+            policy("dev").maximum_execution_timeout_in_seconds(),
+            Some(3600)
+        );
 
         let (prod, prod_alarms) = routing("prod");
         assert_eq!(prod.r#type(), Some(&TrafficRoutingConfigType::Linear));

@@ -40,6 +40,38 @@ pub struct Stage {
     /// package is also promoted here when the previous stage reports InService.
     #[serde(default)]
     pub manual_gate: bool,
+    /// How long the old fleet stays after the shift, for a fast rollback
+    /// (SageMaker's `TerminationWaitInSeconds`, 0-3600; default 0).
+    #[serde(default)]
+    pub termination_wait_seconds: u32,
+    /// The whole deployment's time limit (`MaximumExecutionTimeoutInSeconds`,
+    /// 600-28800, above every wait); by default the waits plus an hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deployment_seconds: Option<u32>,
+}
+
+/// SageMaker's limits on a blue/green deployment's duration.
+const MIN_DEPLOYMENT_SECONDS: u32 = 600;
+const MAX_DEPLOYMENT_SECONDS: u32 = 28_800;
+const MAX_TERMINATION_WAIT_SECONDS: u32 = 3600;
+/// What a deployment's default time limit allows beyond its waits (new fleet up).
+const PROVISIONING_SECONDS: u32 = 3600;
+
+impl Stage {
+    /// Every wait of a deployment to this stage: the baking after each traffic
+    /// shift, and the old fleet's termination wait.
+    pub fn total_wait_seconds(&self) -> u32 {
+        self.deployment.shifts() * self.deployment.wait_seconds() + self.termination_wait_seconds
+    }
+
+    /// The deployment's time limit: as configured, or the waits plus an hour
+    /// (within SageMaker's 600-28800 s).
+    pub fn deployment_timeout_seconds(&self) -> u32 {
+        self.max_deployment_seconds.unwrap_or_else(|| {
+            (self.total_wait_seconds() + PROVISIONING_SECONDS)
+                .clamp(MIN_DEPLOYMENT_SECONDS, MAX_DEPLOYMENT_SECONDS)
+        })
+    }
 }
 
 fn default_variant() -> String {
@@ -62,6 +94,15 @@ pub enum Deployment {
 }
 
 impl Deployment {
+    /// How many times traffic moves (each followed by `wait_seconds` of baking).
+    pub fn shifts(&self) -> u32 {
+        match *self {
+            Deployment::AllAtOnce { .. } => 1,
+            Deployment::Canary { .. } => 2,
+            Deployment::Linear { step_percent, .. } => 100u32.div_ceil(step_percent.max(1)),
+        }
+    }
+
     pub fn wait_seconds(&self) -> u32 {
         match *self {
             Deployment::AllAtOnce { wait_seconds }
@@ -213,6 +254,24 @@ impl Stages {
                     ));
                 }
             }
+            if stage.termination_wait_seconds > MAX_TERMINATION_WAIT_SECONDS {
+                problem(format!(
+                    "termination_wait_seconds: {} is above SageMaker's {MAX_TERMINATION_WAIT_SECONDS}",
+                    stage.termination_wait_seconds
+                ));
+            }
+            let timeout = stage.deployment_timeout_seconds();
+            if !(MIN_DEPLOYMENT_SECONDS..=MAX_DEPLOYMENT_SECONDS).contains(&timeout) {
+                problem(format!(
+                    "max_deployment_seconds: {timeout} is outside SageMaker's {MIN_DEPLOYMENT_SECONDS}-{MAX_DEPLOYMENT_SECONDS}"
+                ));
+            } else if timeout <= stage.total_wait_seconds() {
+                problem(format!(
+                    "max_deployment_seconds: {timeout} does not exceed the deployment's waits ({} s: baking after each of {} shifts, and the termination wait)",
+                    stage.total_wait_seconds(),
+                    stage.deployment.shifts()
+                ));
+            }
             if i == 0 && stage.manual_gate {
                 problem("manual_gate: the first stage is deployed by registry approval; its gate is the approval".into());
             }
@@ -283,6 +342,20 @@ stages:
     instance_count: 2
     deployment: { strategy: linear, step_percent: 5, wait_seconds: 60 }
     alarms: [""]
+    termination_wait_seconds: 4000
+  - name: prod
+    endpoint: prod-endpoint
+    instance_type: ml.m5.large
+    instance_count: 2
+    deployment: { strategy: linear, step_percent: 25, wait_seconds: 900 }
+    alarms: [prod-5xx]
+    max_deployment_seconds: 3600
+  - name: slow
+    endpoint: slow-endpoint
+    instance_type: ml.m5.large
+    instance_count: 2
+    deployment: { strategy: all-at-once, wait_seconds: 0 }
+    max_deployment_seconds: 100
 "#;
         let err = Stages::parse(yaml).unwrap_err();
         let text = err.to_string();
@@ -299,10 +372,35 @@ stages:
             "stages[1] (dev): name: used by an earlier stage",
             "stages[1] (dev): deployment.step_percent: 5",
             "stages[1] (dev): alarms: \"\"",
+            "stages[1] (dev): termination_wait_seconds: 4000",
+            "stages[2] (prod): max_deployment_seconds: 3600 does not exceed the deployment's waits (3600 s",
+            "stages[3] (slow): max_deployment_seconds: 100 is outside",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in {text}");
         }
-        assert_eq!(err.0.len(), 12, "{text}");
+        assert_eq!(err.0.len(), 15, "{text}");
+    }
+
+    #[test]
+    fn a_deployment_is_limited_to_its_waits_and_an_hour_by_default() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        let stage = |name: &str| stages.find(name).unwrap().1.clone();
+        // dev: all at once, no baking, no termination wait: an hour for the new fleet.
+        assert_eq!(stage("dev").deployment_timeout_seconds(), 3600);
+        // prod: 4 linear steps of 900 s baking, the old fleet kept 600 s, plus an hour.
+        let prod = stage("prod");
+        assert_eq!(prod.deployment.shifts(), 4);
+        assert_eq!(
+            prod.total_wait_seconds(),
+            4 * 900 + prod.termination_wait_seconds
+        );
+        assert_eq!(
+            prod.deployment_timeout_seconds(),
+            prod.total_wait_seconds() + 3600
+        );
+        let mut set = prod.clone();
+        set.max_deployment_seconds = Some(20_000);
+        assert_eq!(set.deployment_timeout_seconds(), 20_000);
     }
 
     #[test]

@@ -95,6 +95,6 @@ fn main() -> ExitCode {
             }
             ExitCode::from(2)
         }
-        Err(e @ EtlError::Internal(_)) => fail(e.to_string()),
+        Err(e @ (EtlError::Internal(_) | EtlError::DiskFull(_))) => fail(e.to_string()),
     }
 }
