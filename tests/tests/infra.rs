@@ -334,6 +334,83 @@ fn training_and_serving_run_as_separate_least_privilege_roles() {
 }
 
 #[test]
+fn only_each_source_s_owner_may_put_it_on_the_bus() {
+    use shared::events::pipeline::TRIGGER_SOURCE;
+    use shared::events::promotion::{OPERATOR_SOURCE, PROMOTION_SOURCE};
+    use shared::events::ETL_SOURCE;
+    let template = template();
+    let owners = [
+        (ETL_SOURCE, "EtlFunction"),
+        (TRIGGER_SOURCE, "StartPipelineFunction"),
+        (PROMOTION_SOURCE, "PromoteModelFunction"),
+    ];
+    // Each function may put its own source, and only it.
+    let functions = functions(&template);
+    for (source, function) in owners {
+        let statements = functions[function]["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let puts: Vec<&Yaml> = statements
+            .iter()
+            .filter(|s| s["Action"].as_str() == Some("events:PutEvents"))
+            .collect();
+        assert_eq!(puts.len(), 1, "{function}");
+        assert_eq!(
+            puts[0]["Condition"]["StringEquals"]["events:source"].as_str(),
+            Some(source),
+            "{function} may put other sources than its own"
+        );
+    }
+    // The bus denies each source to everyone but its owner, whatever else allows it.
+    let denials: BTreeMap<String, Yaml> = resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Events::EventBusPolicy"))
+        .map(|(_, r)| {
+            let statement = r["Properties"]["Statement"].clone();
+            assert_eq!(statement["Effect"].as_str(), Some("Deny"));
+            assert_eq!(statement["Principal"].as_str(), Some("*"));
+            assert_eq!(statement["Action"].as_str(), Some("events:PutEvents"));
+            let source = statement["Condition"]["StringEquals"]["events:source"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (
+                source,
+                statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].clone(),
+            )
+        })
+        .collect();
+    for (source, function) in owners {
+        let allowed = denials
+            .get(source)
+            .unwrap_or_else(|| panic!("nothing stops others putting {source}"));
+        assert_eq!(
+            reference(allowed),
+            format!("{function}Role.Arn"),
+            "{source}"
+        );
+    }
+    // Operator commands: the named operators, by default the GitHub deploy role.
+    let operators = denials
+        .get(OPERATOR_SOURCE)
+        .expect("nothing stops anyone sending PromoteModel");
+    let Yaml::Tagged(choice) = operators else {
+        panic!("{operators:?}")
+    };
+    let branches = choice.value.as_sequence().unwrap();
+    assert_eq!(branches[0].as_str(), Some("OperatorsNamed"));
+    assert_eq!(reference(&branches[1]), "OperatorPrincipalArns");
+    assert!(
+        reference(&branches[2][0]).ends_with(":role/github-deploy-housing-mlops-${Environment}"),
+        "{:?}",
+        branches[2]
+    );
+    let bootstrap = std::fs::read_to_string(repo_root().join("infra/bootstrap.yaml")).unwrap();
+    assert!(bootstrap.contains(r#"RoleName: !Sub "github-deploy-housing-mlops-${Environment}""#));
+    assert_eq!(denials.len(), 4);
+}
+
+#[test]
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
     let stages = Stages::parse(BUNDLED).unwrap();

@@ -3,20 +3,23 @@
 //! notifications, an unknown pipeline; throttling with aws-smithy-mocks.
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use integration_tests::{read_json, Setup, Stack, TestEnv};
+use integration_tests::{housing, read_json, run_etl, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::aws::{ATTEMPT_TIMEOUT, CALL_TIMEOUT, CONNECT_TIMEOUT};
+use shared::dataset::{DatasetId, OutputKind, Source};
 use shared::training::config::FIRST_RETRY_SECONDS;
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use shared::training::parameters::{DATASET_ID, PER_DATASET, TRAIN_DATA};
 use shared::training::trigger::{Claim, TriggerService};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 const DATASET: &str = "ds-8a3727f4cf54ac1a327f69b1d5b4db54";
 
 type Env = TestEnv<TriggerService>;
 
+/// A stack whose processed bucket holds the ETL's report of `data/housing.csv`
+/// (dataset [`DATASET`]), as the ETL leaves it before it publishes the event.
 async fn env(test: &str, with_pipeline: bool) -> Env {
     let setup = Setup::new(test);
     let setup = if with_pipeline {
@@ -24,7 +27,53 @@ async fn env(test: &str, with_pipeline: bool) -> Env {
     } else {
         setup
     };
-    setup.trigger().await
+    let env = setup.trigger().await;
+    put_report(&env, housing_report().clone()).await;
+    env
+}
+
+/// The ETL core's report of `data/housing.csv`, made once per test binary.
+fn housing_report() -> &'static Value {
+    static REPORT: OnceLock<Value> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        // Polars runs on threads of its own: off the tests' async threads.
+        std::thread::spawn(|| {
+            let output = run_etl(&housing(), &Source::default(), &Default::default()).unwrap();
+            serde_json::to_value(&output.report).unwrap()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// The claim on [`DATASET`], if there is one.
+async fn claim(env: &Env) -> Option<Value> {
+    let at = env
+        .service
+        .config
+        .layout
+        .training_claim(&DATASET.parse().unwrap());
+    let bytes = env
+        .stack
+        .get(&env.clients, &at.bucket, &at.key)
+        .await
+        .ok()?;
+    Some(serde_json::from_slice(&bytes).unwrap())
+}
+
+/// Writes `report` where the ETL writes the report of its dataset.
+async fn put_report(env: &Env, report: Value) {
+    let id: DatasetId = report["dataset_id"].as_str().unwrap().parse().unwrap();
+    let at = env.service.config.layout.output(&id, OutputKind::Report);
+    env.clients
+        .s3
+        .put_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .body(serde_json::to_vec(&report).unwrap().into())
+        .send()
+        .await
+        .unwrap();
 }
 
 fn sample(name: &str) -> Value {
@@ -232,12 +281,56 @@ async fn the_trigger_calls_aws_with_time_limits() {
 }
 
 #[tokio::test]
+async fn a_forged_event_can_neither_move_training_nor_pass_the_gate() {
+    let env = env("forged", true).await;
+    // Locations of someone else's choosing: training still reads the dataset's own.
+    let mut forged = dataset_ready(&env.stack);
+    for (_, uri) in forged["detail"]["outputs"].as_object_mut().unwrap() {
+        *uri = json!("s3://attacker-bucket/poisoned.csv");
+    }
+    let out = invoke(&env.service, forged).await.unwrap();
+    assert_eq!(out["status"], "started", "{out}");
+    let layout = &env.service.config.layout;
+    let id: DatasetId = DATASET.parse().unwrap();
+    assert_eq!(
+        out["parameters"][TRAIN_DATA],
+        layout.output(&id, OutputKind::TrainXgboost).uri()
+    );
+    assert!(!out.to_string().contains("attacker"), "{out}");
+
+    // A dataset the ETL never wrote: nothing starts, whatever its counts claim.
+    let mut unknown = dataset_ready(&env.stack);
+    unknown["detail"]["dataset_id"] = json!(format!("ds-{}", "0".repeat(32)));
+    let out = invoke(&env.service, unknown).await.unwrap();
+    assert_eq!(out["status"], "ignored", "{out}");
+    assert_eq!(executions(&env).await.len(), 1);
+
+    // Not a dataset id at all (a path, say): refused as an unexpected event.
+    let mut bad = dataset_ready(&env.stack);
+    bad["detail"]["dataset_id"] = json!("ds-../../models");
+    let err = invoke(&env.service, bad).await.unwrap_err();
+    assert_eq!(
+        err.error_type, "NonRetryable.UnexpectedEvent",
+        "{}",
+        err.error_message
+    );
+}
+
+/// The housing report with counts the quality gate refuses (three reasons).
+fn poor_report() -> Value {
+    let mut report = housing_report().clone();
+    report["rows_out"] = json!(500);
+    report["rows_quarantined"] = json!(2_000);
+    report["splits"]["test"] = json!(0);
+    report
+}
+
+#[tokio::test]
 async fn the_quality_gate_refuses_a_poor_dataset_once() {
     let env = env("gate", true).await;
-    let mut event = dataset_ready(&env.stack);
-    event["detail"]["summary"]["rows_out"] = json!(500);
-    event["detail"]["summary"]["rows_quarantined"] = json!(2_000);
-    event["detail"]["summary"]["splits"]["test"] = json!(0);
+    put_report(&env, poor_report()).await;
+    // The event's own (good) counts do not matter: the gate reads the report.
+    let event = dataset_ready(&env.stack);
     let out = invoke(&env.service, event.clone()).await.unwrap();
     assert_eq!(out["status"], "refused", "{out}");
     assert_eq!(out["reasons"].as_array().unwrap().len(), 3, "{out}");
@@ -260,8 +353,8 @@ async fn the_quality_gate_refuses_a_poor_dataset_once() {
 async fn a_refusal_is_announced_before_it_is_recorded() {
     // EventBridge fails the announcement: nothing is recorded, so the retry announces it.
     let mut env = env("refuse-first", true).await;
-    let mut event = dataset_ready(&env.stack);
-    event["detail"]["summary"]["rows_out"] = json!(500);
+    put_report(&env, poor_report()).await;
+    let event = dataset_ready(&env.stack);
     let events = env.service.events.clone();
     let unavailable = mock!(aws_sdk_eventbridge::Client::put_events)
         .sequence()
@@ -281,7 +374,7 @@ async fn a_refusal_is_announced_before_it_is_recorded() {
         err.error_type
     );
     assert!(
-        env.processed_keys().await.is_empty(),
+        claim(&env).await.is_none(),
         "no refusal recorded before it was announced"
     );
 
@@ -374,8 +467,7 @@ async fn an_unknown_pipeline_is_a_non_retryable_error_that_releases_the_claim() 
         "{}",
         err.error_message
     );
-    let keys = env.processed_keys().await;
-    assert!(keys.is_empty(), "claim left behind: {keys:?}");
+    assert_eq!(claim(&env).await, None, "claim left behind");
 }
 
 #[tokio::test]
@@ -426,5 +518,5 @@ async fn throttled_starts_are_retryable_and_release_the_claim() {
         "{}",
         err.error_message
     );
-    assert!(env.processed_keys().await.is_empty());
+    assert_eq!(claim(&env).await, None, "claim left behind");
 }

@@ -1,6 +1,12 @@
 //! Starts the training pipeline exactly once per dataset, however many times the
 //! `HousingDatasetReady` event is delivered.
 //!
+//! The event only names the dataset: its id must be one (`ds-` and 32 hex digits),
+//! its counts come from the report the ETL wrote before publishing (none there:
+//! no such dataset, ignored), and every data location from the dataset layout. A
+//! forged event can neither point training at other data nor talk its way past
+//! the quality gate.
+//!
 //! The claim is an S3 object next to the dataset ([`crate::dataset::TRAINING_CLAIM`]),
 //! created with `If-None-Match: *` before anything is started:
 //!
@@ -26,6 +32,7 @@ use crate::events::pipeline::{
     DatasetRejected, PipelineStatusChange, TrainingFailed, DATASET_REJECTED, TRAINING_FAILED,
     TRIGGER_SOURCE,
 };
+use crate::report::{Report, ReportSummary};
 use crate::telemetry::{Metrics, Unit};
 use aws_sdk_sagemaker::types::Parameter as SmParameter;
 use serde::{Deserialize, Serialize};
@@ -84,6 +91,15 @@ pub enum TriggerOutcome {
     },
 }
 
+/// A dataset an event named, as the ETL recorded it.
+struct Verified {
+    id: DatasetId,
+    /// The report's counts (the quality gate's input), not the event's.
+    summary: ReportSummary,
+    /// Where the report is.
+    report: String,
+}
+
 pub struct TriggerService {
     pub s3: aws_sdk_s3::Client,
     pub sagemaker: aws_sdk_sagemaker::Client,
@@ -122,25 +138,56 @@ impl TriggerService {
         }
     }
 
-    /// The pipeline parameters for a dataset.
-    pub fn parameters(dataset: &DatasetReady) -> Result<BTreeMap<String, String>, Error> {
-        let output = |kind: OutputKind| {
-            dataset.outputs.get(&kind).cloned().ok_or_else(|| {
-                Error::Event(format!(
-                    "dataset {} has no {kind:?} output in its event",
-                    dataset.dataset_id
-                ))
-            })
-        };
-        Ok(BTreeMap::from([
-            (DATASET_ID.to_string(), dataset.dataset_id.to_string()),
-            (TRAIN_DATA.to_string(), output(OutputKind::TrainXgboost)?),
+    /// The pipeline parameters for a dataset: every location from the dataset
+    /// layout and the (validated) id, never from an event.
+    pub fn parameters(&self, id: &DatasetId) -> BTreeMap<String, String> {
+        let layout = &self.config.layout;
+        let uri = |kind: OutputKind| layout.output(id, kind).uri();
+        BTreeMap::from([
+            (DATASET_ID.to_string(), id.to_string()),
+            (TRAIN_DATA.to_string(), uri(OutputKind::TrainXgboost)),
             (
                 VALIDATION_DATA.to_string(),
-                output(OutputKind::ValidationXgboost)?,
+                uri(OutputKind::ValidationXgboost),
             ),
-            (TEST_DATA.to_string(), output(OutputKind::TestParquet)?),
-        ]))
+            (TEST_DATA.to_string(), uri(OutputKind::TestParquet)),
+        ])
+    }
+
+    /// What the ETL recorded about the dataset an event names: its report, read
+    /// from where the ETL wrote it (before it published the event). `None` when
+    /// there is none: no dataset the ETL wrote has that id.
+    async fn verify(&self, dataset: &DatasetReady) -> Result<Option<Verified>, Error> {
+        let id: DatasetId = dataset.dataset_id.as_str().parse().map_err(Error::Event)?;
+        let at = self.config.layout.output(&id, OutputKind::Report);
+        let bytes = match s3::get(&self.s3, &at, None).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let report: Report = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Internal(format!("unreadable report {}: {e}", at.uri())))?;
+        if report.dataset_id != id {
+            return Err(Error::Internal(format!(
+                "{} is the report of {}, not of {id}",
+                at.uri(),
+                report.dataset_id
+            )));
+        }
+        let ours: BTreeMap<OutputKind, String> = OutputKind::ALL
+            .iter()
+            .map(|k| (*k, self.config.layout.output(&id, *k).uri()))
+            .collect();
+        if dataset.outputs != ours || dataset.summary != report.summary() {
+            tracing::warn!(
+                "the event's locations or counts are not the dataset's: using the layout and the report"
+            );
+        }
+        Ok(Some(Verified {
+            id,
+            summary: report.summary(),
+            report: at.uri(),
+        }))
     }
 
     /// The claim, or `None` when the dataset is unclaimed (one GET, no HEAD first).
@@ -172,7 +219,19 @@ impl TriggerService {
 
     #[tracing::instrument(skip_all, fields(dataset_id = %dataset.dataset_id))]
     pub async fn on_dataset_ready(&self, dataset: &DatasetReady) -> Result<TriggerOutcome, Error> {
-        let id = dataset.dataset_id.clone();
+        let Some(dataset) = self.verify(dataset).await? else {
+            let reason = format!(
+                "dataset {} has no report: no dataset the ETL wrote has that id",
+                dataset.dataset_id
+            );
+            tracing::warn!("ignored: {reason}");
+            Metrics::new(&[("Function", "start-pipeline")])
+                .put("UnknownDatasets", 1.0, Unit::Count)
+                .emit();
+            return Ok(TriggerOutcome::Ignored { reason });
+        };
+        let dataset = &dataset;
+        let id = dataset.id.clone();
         let marker = self.config.layout.training_claim(&id);
         if let Some(claim) = self.read_claim(&marker).await? {
             return self.existing(dataset, &marker, claim).await;
@@ -232,11 +291,11 @@ impl TriggerService {
 
     async fn existing(
         &self,
-        dataset: &DatasetReady,
+        dataset: &Verified,
         marker: &S3Location,
         claim: Claim,
     ) -> Result<TriggerOutcome, Error> {
-        let id = dataset.dataset_id.clone();
+        let id = dataset.id.clone();
         match claim {
             Claim::Started { execution_arn, .. } => {
                 tracing::info!(%execution_arn, "duplicate delivery: the dataset's execution already exists, nothing to do");
@@ -253,7 +312,7 @@ impl TriggerService {
             }
             Claim::Claimed { claimed_at_ms, .. } => {
                 if let Some(execution_arn) = self.find_execution(&id).await? {
-                    let parameters = Self::parameters(dataset)?;
+                    let parameters = self.parameters(&id);
                     let started = Claim::Started {
                         dataset_id: id.clone(),
                         execution_arn: execution_arn.clone(),
@@ -301,22 +360,18 @@ impl TriggerService {
 
     async fn start(
         &self,
-        dataset: &DatasetReady,
+        dataset: &Verified,
         marker: &S3Location,
     ) -> Result<TriggerOutcome, Error> {
-        let id = dataset.dataset_id.clone();
-        let parameters = Self::parameters(dataset)?;
+        let id = dataset.id.clone();
+        let parameters = self.parameters(&id);
         let sm_parameters: Vec<SmParameter> = parameters
             .iter()
             .map(|(k, v)| SmParameter::builder().name(k).value(v).build())
             .collect();
         let description = format!(
             "Training on dataset {id} ({} rows, report {})",
-            dataset.summary.rows_out,
-            dataset
-                .outputs
-                .get(&OutputKind::Report)
-                .map_or("", String::as_str)
+            dataset.summary.rows_out, dataset.report
         );
         let result = self
             .sagemaker
