@@ -410,6 +410,122 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
     assert_eq!(denials.len(), 4);
 }
 
+/// Every action the statements under `value` allow.
+fn allowed_actions(value: &Yaml, out: &mut BTreeSet<String>) {
+    match value {
+        Yaml::Mapping(m) => {
+            if value["Effect"].as_str() == Some("Allow") {
+                match &value["Action"] {
+                    Yaml::String(a) => {
+                        out.insert(a.clone());
+                    }
+                    Yaml::Sequence(items) => {
+                        out.extend(items.iter().filter_map(|a| a.as_str().map(str::to_string)))
+                    }
+                    _ => {}
+                }
+            }
+            for (_, v) in m {
+                allowed_actions(v, out);
+            }
+        }
+        Yaml::Sequence(items) => items.iter().for_each(|v| allowed_actions(v, out)),
+        Yaml::Tagged(t) => allowed_actions(&t.value, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_role_the_deploy_role_creates_carries_the_boundary() {
+    let template = template();
+    let bootstrap: Yaml = serde_norway::from_str(
+        &std::fs::read_to_string(repo_root().join("infra/bootstrap.yaml")).unwrap(),
+    )
+    .unwrap();
+    let boundary = &bootstrap["Resources"]["StackRoleBoundary"]["Properties"];
+    let name = boundary["ManagedPolicyName"].clone();
+    let expected = format!(
+        "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}",
+        reference(&name)
+    );
+    // The template puts it on every role: the functions' (Globals) and its own.
+    assert_eq!(
+        reference(&template["Globals"]["Function"]["PermissionsBoundary"]),
+        expected
+    );
+    let roles: Vec<(String, Yaml)> = resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role"))
+        .collect();
+    assert_eq!(roles.len(), 2);
+    for (logical, role) in &roles {
+        assert_eq!(
+            reference(&role["Properties"]["PermissionsBoundary"]),
+            expected,
+            "{logical}"
+        );
+    }
+    // The boundary allows all the stack's roles use (their policies, what SAM adds for
+    // the dead-letter queues, logs and X-Ray), so it breaks nothing.
+    let mut used = BTreeSet::new();
+    for (_, r) in resources(&template) {
+        if matches!(
+            r["Type"].as_str(),
+            Some("AWS::IAM::Role" | "AWS::IAM::RolePolicy" | "AWS::Serverless::Function")
+        ) {
+            allowed_actions(&r["Properties"]["Policies"], &mut used);
+            allowed_actions(&r["Properties"]["PolicyDocument"], &mut used);
+        }
+    }
+    used.extend(
+        [
+            "sqs:SendMessage",
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+        ]
+        .map(str::to_string),
+    );
+    let mut bounded = BTreeSet::new();
+    allowed_actions(&boundary["PolicyDocument"], &mut bounded);
+    let missing: Vec<&String> = used.difference(&bounded).collect();
+    assert!(
+        missing.is_empty(),
+        "the boundary forbids what the stack uses: {missing:?}"
+    );
+
+    // The deploy role creates or changes a role only with the boundary on it, and can
+    // never take it off.
+    let statements = bootstrap["Resources"]["DeployRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let bounding = [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ];
+    for statement in &statements {
+        let mut actions = BTreeSet::new();
+        allowed_actions(statement, &mut actions);
+        assert!(!actions.contains("iam:DeleteRolePermissionsBoundary"));
+        if actions.iter().any(|a| bounding.contains(&a.as_str())) {
+            assert_eq!(
+                reference(&statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"]),
+                "StackRoleBoundary",
+                "{:?} without the boundary",
+                statement["Sid"]
+            );
+        }
+    }
+}
+
 #[test]
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
