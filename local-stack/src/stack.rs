@@ -163,6 +163,8 @@ impl Stack {
             model_package_group: self.model_package_group(),
             model_output_uri: format!("s3://{}/models", self.processed_bucket),
             training_image: xgboost_image(REGION).context("XGBoost image")?,
+            // moto keeps objects unencrypted: the bucket default.
+            kms_key_arn: None,
         });
         let out = clients
             .sagemaker

@@ -527,6 +527,76 @@ fn every_role_the_deploy_role_creates_carries_the_boundary() {
 }
 
 #[test]
+fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack() {
+    let template = template();
+    let resources: BTreeMap<String, Yaml> = resources(&template).into_iter().collect();
+    // Each data bucket refuses an upload under any other key, or without KMS.
+    for bucket in ["RawBucket", "ProcessedBucket", "QuarantineBucket"] {
+        let policy = resources
+            .values()
+            .find(|r| {
+                r["Type"].as_str() == Some("AWS::S3::BucketPolicy")
+                    && reference(&r["Properties"]["Bucket"]) == bucket
+            })
+            .unwrap_or_else(|| panic!("{bucket} has no policy"));
+        let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let denies = |key: &str| -> Option<String> {
+            statements
+                .iter()
+                .filter(|s| {
+                    s["Effect"].as_str() == Some("Deny")
+                        && s["Action"].as_str() == Some("s3:PutObject")
+                })
+                .map(|s| &s["Condition"]["StringNotEqualsIfExists"][key])
+                .find(|v| !v.is_null())
+                .map(reference)
+        };
+        assert_eq!(
+            denies("s3:x-amz-server-side-encryption-aws-kms-key-id").as_deref(),
+            Some("DataKey.Arn"),
+            "{bucket} takes uploads under other keys"
+        );
+        assert_eq!(
+            denies("s3:x-amz-server-side-encryption").as_deref(),
+            Some("aws:kms"),
+            "{bucket} takes uploads without KMS"
+        );
+    }
+    // SageMaker names the key where it writes: training output, data capture.
+    let definition = &resources["TrainingPipeline"]["Properties"]["PipelineDefinition"];
+    let text = format!("{definition:?}");
+    assert!(
+        text.contains(r#"\"KmsKeyId\": \"${DataKey.Arn}\""#),
+        "{text}"
+    );
+    let promote = &functions(&template)["PromoteModelFunction"]["Properties"];
+    assert_eq!(
+        reference(&promote["Environment"]["Variables"]["DATA_CAPTURE_KMS_KEY_ARN"]),
+        "DataKey.Arn"
+    );
+    // Every service principal uses the key only for this stack's resources.
+    let key_policy = resources["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    for statement in key_policy {
+        if statement["Principal"]["Service"].is_null() {
+            continue;
+        }
+        let condition = &statement["Condition"];
+        let scoped = !condition["ArnLike"]["aws:SourceArn"].is_null()
+            || !condition["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].is_null();
+        assert!(scoped, "{:?} is not scoped to this stack", statement["Sid"]);
+        assert!(
+            statement["Principal"]["Service"].as_str().is_some(),
+            "{:?}: one service a statement, each with its own scope",
+            statement["Sid"]
+        );
+    }
+}
+
+#[test]
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
     let stages = Stages::parse(BUNDLED).unwrap();
@@ -570,6 +640,7 @@ fn the_pipeline_definition_is_the_generators() {
             model_package_group: "${AWS::StackName}-models".into(),
             model_output_uri: "s3://${ProcessedBucket}/models".into(),
             training_image: "${TrainingImage}".into(),
+            kms_key_arn: Some("${DataKey.Arn}".into()),
         })
         .to_json(),
     )

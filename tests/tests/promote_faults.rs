@@ -30,6 +30,7 @@ use shared::promotion::service::PromotionService;
 use std::sync::{Arc, Mutex};
 
 const ACCOUNT_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012";
+const CAPTURE_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/capture";
 
 fn error(code: &str, message: &str) -> (u16, Option<String>) {
     (
@@ -228,7 +229,10 @@ impl World {
 }
 
 async fn world(test: &str) -> (World, Clients) {
-    let env = Setup::new(&format!("promo-fault-{test}")).promotion().await;
+    let env = Setup::new(&format!("promo-fault-{test}"))
+        .var("DATA_CAPTURE_KMS_KEY_ARN", CAPTURE_KEY)
+        .promotion()
+        .await;
     let clients = Clients::new(&env.sdk);
     let stack = env.stack.clone();
     let group = stack.model_package_group();
@@ -332,6 +336,11 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
         .expect("a CaptureContentTypeHeader");
     assert_eq!(header.csv_content_types(), ["text/csv"]);
     assert_eq!(header.json_content_types(), ["application/json"]);
+    assert_eq!(
+        config.data_capture_config().and_then(|d| d.kms_key_id()),
+        Some(CAPTURE_KEY),
+        "captured requests are encrypted with the project key"
+    );
     let new_config = config.endpoint_config_name().unwrap().to_string();
     assert!(
         new_config.starts_with(&format!("{}-v2-", world.endpoint("pre-prod"))),
@@ -420,7 +429,7 @@ async fn an_endpoint_mid_deployment_is_retryable_unless_it_is_this_deployment() 
     let pending = shared::promotion::lineage::endpoint_config_name(
         &world.package(2, 0.40),
         world.stack.stages().find("pre-prod").unwrap().1,
-        Some(&world.stack.data_capture_uri()),
+        world.env.service.config.data_capture.as_ref(),
     );
     let rules = world.sagemaker_rules(0.40, (EndpointStatus::Updating, Some(pending)));
     let service = world.service(&rules).await;

@@ -170,7 +170,11 @@ async fn an_approval_deploys_to_dev_with_lineage_and_a_redelivery_is_a_no_op() {
     assert_eq!(capture.initial_sampling_percentage(), Some(100));
     assert_eq!(
         capture.destination_s3_uri(),
-        Some(env.stack.data_capture_uri().as_str())
+        env.service
+            .config
+            .data_capture
+            .as_ref()
+            .map(|c| c.uri.as_str())
     );
     let tags = env.config_tags(&config).await;
     assert_eq!(tags[TAG_MODEL_PACKAGE_ARN], arn);

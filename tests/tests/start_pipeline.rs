@@ -488,6 +488,7 @@ async fn the_definition_round_trips_through_create_and_describe_pipeline() {
             model_package_group: format!("{}-models", env.stack.pipeline_name()),
             model_output_uri: format!("s3://{}/models", env.stack.processed_bucket),
             training_image: xgboost_image("us-east-1").unwrap(),
+            kms_key_arn: None,
         })
         .to_json(),
     )

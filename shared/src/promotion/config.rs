@@ -16,8 +16,18 @@ pub struct PromoteConfig {
     pub event_bus: String,
     /// `SAGEMAKER_ROLE_ARN`: the execution role of the SageMaker models created.
     pub model_role_arn: String,
-    /// `DATA_CAPTURE_S3_URI`: where endpoints capture requests (stages with capture on).
-    pub data_capture_uri: Option<String>,
+    /// Where endpoints capture requests (stages with capture on).
+    pub data_capture: Option<DataCapture>,
+}
+
+/// Where, and with which key, endpoints store captured requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataCapture {
+    /// `DATA_CAPTURE_S3_URI`.
+    pub uri: String,
+    /// `DATA_CAPTURE_KMS_KEY_ARN`: the key SageMaker encrypts the captured data with
+    /// (the buckets take no other); unset, the bucket's default.
+    pub kms_key_arn: Option<String>,
 }
 
 impl PromoteConfig {
@@ -94,6 +104,15 @@ impl PromoteConfig {
         };
         let data_capture_uri =
             Some(env.optional("DATA_CAPTURE_S3_URI", "")).filter(|u| !u.is_empty());
+        let kms_key_arn =
+            Some(env.optional("DATA_CAPTURE_KMS_KEY_ARN", "")).filter(|k| !k.is_empty());
+        if let Some(key) = &kms_key_arn {
+            if !(key.starts_with("arn:") && key.contains(":kms:") && key.contains(":key/")) {
+                env.error(format!(
+                    "DATA_CAPTURE_KMS_KEY_ARN={key:?} is not a KMS key ARN"
+                ));
+            }
+        }
         if let Some(uri) = &data_capture_uri {
             if !uri.starts_with("s3://") || uri.len() <= "s3://".len() {
                 env.error(format!("DATA_CAPTURE_S3_URI={uri:?} is not an s3:// URI"));
@@ -120,7 +139,7 @@ impl PromoteConfig {
             region,
             event_bus,
             model_role_arn,
-            data_capture_uri,
+            data_capture: data_capture_uri.map(|uri| DataCapture { uri, kms_key_arn }),
         })
     }
 

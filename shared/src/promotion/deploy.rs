@@ -84,9 +84,9 @@ impl PromotionService {
         request: Request<'_>,
     ) -> Result<PromotionOutcome, Error> {
         let stage = &self.config.stages.stages[index];
-        let capture_uri = self.config.data_capture_uri.as_deref();
+        let capture = self.config.data_capture.as_ref();
         let model = lineage::model_name(package);
-        let endpoint_config = lineage::endpoint_config_name(package, stage, capture_uri);
+        let endpoint_config = lineage::endpoint_config_name(package, stage, capture);
         let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
         let already_serving = |config: &str, arn: Option<String>| {
             tracing::info!(endpoint = %stage.endpoint, %config, "already serving: nothing to do");
@@ -180,15 +180,8 @@ impl PromotionService {
         let client = &self.sagemaker;
         endpoints::ensure_model(client, &model, package, &self.config.model_role_arn, &tags)
             .await?;
-        endpoints::ensure_endpoint_config(
-            client,
-            &endpoint_config,
-            &model,
-            stage,
-            capture_uri,
-            &tags,
-        )
-        .await?;
+        endpoints::ensure_endpoint_config(client, &endpoint_config, &model, stage, capture, &tags)
+            .await?;
         let action = match &serving {
             None => {
                 endpoints::create(client, stage, &endpoint_config).await?;

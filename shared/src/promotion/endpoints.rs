@@ -2,6 +2,7 @@
 //! EndpointConfig's lineage tags), and every write a deployment makes — the
 //! Model, the EndpointConfig, `CreateEndpoint` and the blue/green `UpdateEndpoint`.
 
+use super::config::DataCapture;
 use super::lineage::{self, Lineage, Package};
 use super::stages::{Deployment, Stage};
 use crate::aws::sagemaker;
@@ -119,7 +120,7 @@ pub async fn ensure_endpoint_config(
     name: &str,
     model: &str,
     stage: &Stage,
-    capture_uri: Option<&str>,
+    capture: Option<&DataCapture>,
     tags: &[Tag],
 ) -> Result<(), Error> {
     let described = client
@@ -139,13 +140,14 @@ pub async fn ensure_endpoint_config(
         .initial_instance_count(stage.instance_count as i32)
         .initial_variant_weight(1.0)
         .build();
-    let capture = capture_uri
+    let capture = capture
         .filter(|_| stage.data_capture_percent > 0)
-        .map(|uri| {
+        .map(|capture| {
             DataCaptureConfig::builder()
                 .enable_capture(true)
                 .initial_sampling_percentage(stage.data_capture_percent as i32)
-                .destination_s3_uri(uri)
+                .destination_s3_uri(&capture.uri)
+                .set_kms_key_id(capture.kms_key_arn.clone())
                 // Captured CSV and JSON are stored as text, not base64: drift reads them.
                 .capture_content_type_header(
                     CaptureContentTypeHeader::builder()

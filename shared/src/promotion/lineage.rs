@@ -2,6 +2,7 @@
 //! EndpointConfig (and read back from the EndpointConfig to know what a stage
 //! serves), and the deterministic names of what promote-model creates.
 
+use super::config::DataCapture;
 use super::stages::{Stage, MAX_NAME_LEN};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -152,17 +153,26 @@ pub fn model_name(package: &Package) -> String {
 /// `<endpoint>-v<version>-<hash>`, the hash over the package and every stage
 /// setting the config holds, so the same package with the same settings always
 /// names the same config (a re-delivery finds it), and a settings change makes a new one.
-pub fn endpoint_config_name(package: &Package, stage: &Stage, capture_uri: Option<&str>) -> String {
+pub fn endpoint_config_name(
+    package: &Package,
+    stage: &Stage,
+    capture: Option<&DataCapture>,
+) -> String {
     let count = stage.instance_count.to_string();
-    let capture = stage.data_capture_percent.to_string();
-    let hash = short_hash(&[
-        &package.arn,
+    let percent = stage.data_capture_percent.to_string();
+    let mut settings = vec![
+        package.arn.as_str(),
         &stage.variant,
         &stage.instance_type,
         &count,
-        &capture,
-        capture_uri.unwrap_or(""),
-    ]);
+        &percent,
+        capture.map_or("", |c| c.uri.as_str()),
+    ];
+    // Only when there is one, so the names of configs without a key stay as they were.
+    if let Some(key) = capture.and_then(|c| c.kms_key_arn.as_deref()) {
+        settings.push(key);
+    }
+    let hash = short_hash(&settings);
     fit(&stage.endpoint, &format!("-v{}-{hash}", package.version))
 }
 
@@ -193,19 +203,26 @@ mod tests {
         let dev = stages.first().clone();
         let p = package("housing-models", 3);
         assert_eq!(model_name(&p), "housing-models-v3");
-        let name = endpoint_config_name(&p, &dev, Some("s3://b/capture"));
+        let capture = DataCapture {
+            uri: "s3://b/capture".into(),
+            kms_key_arn: None,
+        };
+        let name = endpoint_config_name(&p, &dev, Some(&capture));
         assert!(name.starts_with("housing-mlops-dev-v3-"), "{name}");
-        assert_eq!(name, endpoint_config_name(&p, &dev, Some("s3://b/capture")));
+        assert_eq!(name, endpoint_config_name(&p, &dev, Some(&capture)));
         let mut bigger = dev.clone();
         bigger.instance_count += 1;
+        assert_ne!(name, endpoint_config_name(&p, &bigger, Some(&capture)));
         assert_ne!(
             name,
-            endpoint_config_name(&p, &bigger, Some("s3://b/capture"))
+            endpoint_config_name(&package("housing-models", 4), &dev, Some(&capture))
         );
-        assert_ne!(
-            name,
-            endpoint_config_name(&package("housing-models", 4), &dev, Some("s3://b/capture"))
-        );
+        // Another capture key is another config.
+        let keyed = DataCapture {
+            kms_key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
+            ..capture.clone()
+        };
+        assert_ne!(name, endpoint_config_name(&p, &dev, Some(&keyed)));
 
         let long = package(&"g".repeat(63), 12345);
         let mut long_stage = dev;

@@ -62,6 +62,9 @@ pub struct DefinitionConfig {
     /// Where training writes model artifacts, e.g. `s3://bucket/models`.
     pub model_output_uri: String,
     pub training_image: String,
+    /// The key training encrypts the artifacts with (the buckets take no other);
+    /// `None`: the bucket's default.
+    pub kms_key_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +140,17 @@ fn channel(name: &str, uri: &'static str) -> Value {
     })
 }
 
+/// Where, and with which key, training writes the model artifact.
+fn output_data_config(config: &DefinitionConfig) -> Value {
+    let mut output = json!({ "S3OutputPath": {
+        "Std:Join": { "On": "/", "Values": [config.model_output_uri.trim_end_matches('/'), param(DATASET_ID)] }
+    }});
+    if let Some(key) = &config.kms_key_arn {
+        output["KmsKeyId"] = json!(key);
+    }
+    output
+}
+
 pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
     let training = Step {
         name: TRAIN_STEP,
@@ -144,9 +158,7 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
         arguments: json!({
             "AlgorithmSpecification": { "TrainingImage": config.training_image, "TrainingInputMode": "File" },
             "RoleArn": config.role_arn,
-            "OutputDataConfig": { "S3OutputPath": {
-                "Std:Join": { "On": "/", "Values": [config.model_output_uri.trim_end_matches('/'), param(DATASET_ID)] }
-            }},
+            "OutputDataConfig": output_data_config(config),
             "ResourceConfig": { "InstanceCount": 1, "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 },
             "StoppingCondition": { "MaxRuntimeInSeconds": 3600 },
             "HyperParameters": {
@@ -230,7 +242,27 @@ mod tests {
             model_package_group: "housing".into(),
             model_output_uri: "s3://bucket/models/".into(),
             training_image: xgboost_image("us-east-1").unwrap(),
+            kms_key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
         }
+    }
+
+    #[test]
+    fn training_encrypts_the_artifact_with_the_given_key() {
+        let step = |config: &DefinitionConfig| -> Value {
+            let json: Value = serde_json::from_str(&build(config).to_json()).unwrap();
+            json["Steps"][0]["Arguments"]["OutputDataConfig"].clone()
+        };
+        let with_key = step(&config());
+        assert_eq!(
+            with_key["KmsKeyId"],
+            "arn:aws:kms:us-east-1:123456789012:key/k"
+        );
+        assert!(with_key["S3OutputPath"].is_object());
+        let default = step(&DefinitionConfig {
+            kms_key_arn: None,
+            ..config()
+        });
+        assert!(default.get("KmsKeyId").is_none());
     }
 
     /// Every `Parameters.X` reference anywhere in the document.

@@ -1,17 +1,17 @@
 //! Prints (or writes) the SageMaker pipeline definition JSON.
 //!
 //!   pipeline-definition --role-arn ARN --model-package-group NAME --model-output s3://bucket/models
-//!                       [--region REGION | --training-image URI] [--out FILE]
+//!                       [--region REGION | --training-image URI] [--kms-key-arn ARN] [--out FILE]
 
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: pipeline-definition --role-arn ARN --model-package-group NAME --model-output S3_URI [--region REGION | --training-image URI] [--out FILE]";
+const USAGE: &str = "usage: pipeline-definition --role-arn ARN --model-package-group NAME --model-output S3_URI [--region REGION | --training-image URI] [--kms-key-arn ARN] [--out FILE]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let (mut role, mut group, mut output, mut region, mut image, mut out) =
-        (None, None, None, None, None, None);
+    let (mut role, mut group, mut output, mut region, mut image, mut key, mut out) =
+        (None, None, None, None, None, None, None);
     while let Some(flag) = args.next() {
         let slot = match flag.as_str() {
             "--role-arn" => &mut role,
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             "--model-output" => &mut output,
             "--region" => &mut region,
             "--training-image" => &mut image,
+            "--kms-key-arn" => &mut key,
             "--out" => &mut out,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         model_package_group,
         model_output_uri,
         training_image,
+        kms_key_arn: key,
     })
     .to_json();
     match out {
