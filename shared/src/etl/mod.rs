@@ -4,7 +4,7 @@
 //! The stages, each in its own module, run by [`run`]:
 //! 1. [`input`]: whole-file checks (empty, binary, UTF-8, delimiter, header), streamed.
 //! 2. [`rows`]: every row parsed against the contract: kept (in compact columns),
-//!    quarantined or duplicate, streamed from the file.
+//!    quarantined (written to [`quarantine`] at once) or duplicate, streamed from the file.
 //! 3. [`clean`]: `total_bedrooms` imputed from group medians.
 //! 4. [`features`]: engineered features.
 //! 5. [`split`]: train/validation/test by a stable hash of each row.
@@ -26,6 +26,7 @@ pub mod input;
 pub mod limits;
 pub mod options;
 pub mod outputs;
+pub mod quarantine;
 pub mod rows;
 pub mod schema;
 pub mod service;
@@ -37,7 +38,7 @@ pub use options::{CappedPolicy, EtlOptions};
 pub use outputs::EtlOutput;
 pub use split::SplitRatios;
 
-use crate::dataset::{DatasetId, InputIdentity};
+use crate::dataset::{DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
@@ -66,6 +67,29 @@ pub fn run(
         .into());
     }
     file.seek(SeekFrom::Start(inspected.skip)).map_err(io)?;
-    let parsed = rows::parse(file, &inspected, options)?;
-    outputs::write(out_dir, dataset_id, identity, &inspected, parsed, options)
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| EtlError::io(format_args!("creating {}", out_dir.display()), &e))?;
+    // A rerun into the same directory is complete only when it says so again.
+    let _ = std::fs::remove_file(out_dir.join(COMPLETION_MARKER));
+    let quarantine_path = out_dir.join(OutputKind::Quarantine.file_name());
+    let mut quarantine = quarantine::Quarantine::create(&quarantine_path, &inspected.header)?;
+    let parsed = match rows::parse(file, &inspected, options, &mut quarantine) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // Refused (or failed) after all: no partial quarantine is left behind.
+            drop(quarantine);
+            let _ = std::fs::remove_file(&quarantine_path);
+            return Err(e);
+        }
+    };
+    let quarantined = quarantine.finish()?;
+    outputs::write(
+        out_dir,
+        dataset_id,
+        identity,
+        &inspected,
+        parsed,
+        quarantined,
+        options,
+    )
 }

@@ -10,6 +10,7 @@ use super::error::EtlError;
 use super::features::{self, RATIO_FEATURES};
 use super::input::Inspected;
 use super::options::EtlOptions;
+use super::quarantine::Quarantined;
 use super::rows::{KeptRows, ParsedRows};
 use super::schema::{
     capped_flag, parquet_columns, table_columns, xgboost_columns, BEDROOMS_IMPUTED, SOURCE_LINE,
@@ -28,7 +29,6 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufWriter;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -47,39 +47,6 @@ pub struct EtlOutput {
 fn create(dir: &Path, kind: OutputKind) -> Result<File, EtlError> {
     let path = dir.join(kind.file_name());
     File::create(&path).map_err(|e| EtlError::io(format_args!("creating {}", path.display()), &e))
-}
-
-fn write_quarantine(dir: &Path, header: &[String], parsed: &ParsedRows) -> Result<(), EtlError> {
-    // csv's writer re-checks a field for quoting on every buffer refill: a large
-    // buffer keeps writing a long field linear.
-    let mut writer = csv::WriterBuilder::new()
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_writer(BufWriter::new(create(dir, OutputKind::Quarantine)?));
-    let internal = |e: csv::Error| match e.kind() {
-        csv::ErrorKind::Io(io) => EtlError::io("writing quarantine.csv", io),
-        _ => EtlError::Internal(format!("writing quarantine.csv: {e}")),
-    };
-    let head = ["source_line", "reasons"]
-        .into_iter()
-        .chain(header.iter().map(String::as_str));
-    writer.write_record(head).map_err(internal)?;
-    for row in &parsed.quarantined {
-        let reasons = row
-            .reasons
-            .iter()
-            .map(|r| r.to_string())
-            .collect::<Vec<_>>()
-            .join(";");
-        let line = row.line.to_string();
-        let record = [line.as_str(), reasons.as_str()]
-            .into_iter()
-            .chain(row.fields.iter().map(String::as_str));
-        writer.write_record(record).map_err(internal)?;
-    }
-    writer
-        .flush()
-        .map_err(|e| EtlError::io("writing quarantine.csv", &e))
 }
 
 /// The kept rows in `range` as a frame: every Parquet column, features included.
@@ -134,7 +101,8 @@ struct SplitWriters {
     rows: u64,
 }
 
-/// Writes every output file into `dir` (created if needed) except the
+/// Writes every output file into `dir` (created by [`super::run`]) but the
+/// quarantine (written while the rows were checked) and the
 /// completion marker, and returns the report.
 pub fn write(
     dir: &Path,
@@ -142,13 +110,9 @@ pub fn write(
     input: InputIdentity,
     inspected: &Inspected,
     mut parsed: ParsedRows,
+    quarantined: Quarantined,
     options: &EtlOptions,
 ) -> Result<EtlOutput, EtlError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| EtlError::io(format_args!("creating {}", dir.display()), &e))?;
-    // A rerun into the same directory is complete only when it says so again.
-    let _ = std::fs::remove_file(dir.join(COMPLETION_MARKER));
-
     let mut kept = std::mem::take(&mut parsed.kept);
     let (imputed, imputation) = super::clean::impute(&mut kept);
     // The statistics of the contract columns now, those of the ratios once the
@@ -277,7 +241,6 @@ pub fn write(
         }
         splits.insert(w.split.as_str().to_string(), w.rows);
     }
-    write_quarantine(dir, &inspected.header, &parsed)?;
 
     let report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
@@ -293,10 +256,10 @@ pub fn write(
         },
         rows_in: parsed.rows_in,
         rows_out: total as u64,
-        rows_quarantined: parsed.quarantined.len() as u64,
+        rows_quarantined: quarantined.rows,
         rows_duplicate: parsed.rows_duplicate,
         splits,
-        reasons: parsed.reason_counts(),
+        reasons: quarantined.reasons,
         ignored_columns: inspected.ignored_columns.clone(),
         imputations: BTreeMap::from([(TOTAL_BEDROOMS.to_string(), imputation)]),
         capped,

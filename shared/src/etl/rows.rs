@@ -4,12 +4,13 @@
 use super::error::{EtlError, Rejection, RejectionCode};
 use super::input::Inspected;
 use super::options::{CappedPolicy, EtlOptions};
+use super::quarantine::Quarantine;
 use super::split::{self, Split};
 use crate::contract::{
     check_category, check_numeric, Reason, NUMERIC_COLUMNS, OCEAN_PROXIMITY_CATEGORIES,
     TOTAL_BEDROOMS, TOTAL_ROOMS,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
@@ -42,33 +43,13 @@ impl KeptRows {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuarantinedRow {
-    pub line: u64,
-    pub reasons: Vec<Reason>,
-    /// The row's fields exactly as read.
-    pub fields: Vec<String>,
-}
-
+/// What the rows came to: the kept ones (the quarantined went to the
+/// [`Quarantine`] as they were found).
 #[derive(Debug, Default)]
 pub struct ParsedRows {
     pub rows_in: u64,
     pub rows_duplicate: u64,
     pub kept: KeptRows,
-    pub quarantined: Vec<QuarantinedRow>,
-}
-
-impl ParsedRows {
-    /// Reason code → number of quarantined rows carrying it.
-    pub fn reason_counts(&self) -> BTreeMap<String, u64> {
-        let mut counts = BTreeMap::new();
-        for row in &self.quarantined {
-            for reason in &row.reasons {
-                *counts.entry(reason.to_string()).or_insert(0) += 1;
-            }
-        }
-        counts
-    }
 }
 
 /// The keys of the duplicate check are already xxh3 hashes: use their low bits as
@@ -106,7 +87,7 @@ struct Handoff {
 
 /// Parses every data row of `input`, which starts at the header (after any
 /// byte-order mark) of a file that passed [`super::input::inspect`]. Streams: only
-/// the compact kept columns and the quarantined rows are held.
+/// the compact kept columns are held; quarantined rows go to `quarantine`.
 ///
 /// Two threads, each a core's worth of work: one reads the CSV and drops exact
 /// duplicates, in file order; the other checks each remaining row against the
@@ -115,6 +96,7 @@ pub fn parse<R: Read + Send>(
     input: R,
     inspected: &Inspected,
     options: &EtlOptions,
+    quarantine: &mut Quarantine,
 ) -> Result<ParsedRows, EtlError> {
     debug_assert_eq!(NUMERIC_COLUMNS[BEDROOMS].name, TOTAL_BEDROOMS);
     debug_assert_eq!(NUMERIC_COLUMNS[ROOMS].name, TOTAL_ROOMS);
@@ -132,16 +114,22 @@ pub fn parse<R: Read + Send>(
     let (rows_in, rows_duplicate) = std::thread::scope(|scope| {
         let reader = scope.spawn(move || read_unique(input, full, recycled));
         let mut check = Checker::new(inspected, options);
-        for batch in unique {
+        let mut failed = None;
+        'batches: for batch in unique {
             for (record, line) in batch.records[..batch.len].iter().zip(&batch.lines) {
-                check.row(record, *line, &mut out);
+                if let Err(e) = check.row(record, *line, &mut out, quarantine) {
+                    // Ending the loop drops the channel: the reader stops too.
+                    failed = Some(e);
+                    break 'batches;
+                }
             }
             // The reader may have finished: then the batch is simply dropped.
             let _ = recycle.send(batch);
         }
-        reader
+        let counts = reader
             .join()
-            .map_err(|_| EtlError::Internal("the CSV reader thread panicked".into()))?
+            .map_err(|_| EtlError::Internal("the CSV reader thread panicked".into()))?;
+        failed.map_or(counts, Err)
     })?;
     out.rows_in = rows_in;
     out.rows_duplicate = rows_duplicate;
@@ -236,7 +224,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn row(&mut self, record: &csv::ByteRecord, line: u64, out: &mut ParsedRows) {
+    fn row(
+        &mut self,
+        record: &csv::ByteRecord,
+        line: u64,
+        out: &mut ParsedRows,
+        quarantine: &mut Quarantine,
+    ) -> Result<(), EtlError> {
         let reasons = &mut self.reasons;
         let values = &mut self.values;
         reasons.clear();
@@ -277,15 +271,7 @@ impl<'a> Checker<'a> {
         }
 
         if !reasons.is_empty() {
-            out.quarantined.push(QuarantinedRow {
-                line,
-                reasons: reasons.clone(),
-                fields: record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-            });
-            return;
+            return quarantine.row(line, reasons, record);
         }
 
         let hash = row_hash(values, category, &mut self.hash_buf);
@@ -300,6 +286,7 @@ impl<'a> Checker<'a> {
         kept.category.push(index as u8);
         kept.source_line.push(line);
         kept.split.push(split::assign(hash, &self.options.split));
+        Ok(())
     }
 }
 
@@ -322,17 +309,44 @@ fn row_hash(values: &[Option<f64>; N], category: &str, buf: &mut Vec<u8>) -> u64
 mod tests {
     use super::*;
     use crate::etl::input::inspect;
+    use crate::etl::quarantine::Quarantined;
 
     const HEADER: &str = "longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,median_income,median_house_value,ocean_proximity";
 
-    fn parse_text(body: &str, options: &EtlOptions) -> Result<ParsedRows, Rejection> {
+    /// What a parse left: the kept rows, the quarantine's counts and its rows as
+    /// read back from the file (line, reasons, fields).
+    #[derive(Debug)]
+    struct Parsed {
+        rows: ParsedRows,
+        quarantined: Quarantined,
+        file: Vec<Vec<String>>,
+    }
+
+    fn parse_text(body: &str, options: &EtlOptions) -> Result<Parsed, Rejection> {
         let text = format!("{HEADER}\n{body}");
         let inspected = inspect(&mut std::io::Cursor::new(text.as_bytes())).unwrap();
-        match parse(text.as_bytes(), &inspected, options) {
-            Ok(parsed) => Ok(parsed),
-            Err(EtlError::Rejected(r)) => Err(r),
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quarantine.csv");
+        let mut quarantine = Quarantine::create(&path, &inspected.header).unwrap();
+        let rows = match parse(text.as_bytes(), &inspected, options, &mut quarantine) {
+            Ok(parsed) => parsed,
+            Err(EtlError::Rejected(r)) => return Err(r),
             Err(e) => panic!("{e}"),
-        }
+        };
+        let quarantined = quarantine.finish().unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&path)
+            .unwrap();
+        let file = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        Ok(Parsed {
+            rows,
+            quarantined,
+            file,
+        })
     }
 
     #[test]
@@ -346,11 +360,20 @@ mod tests {
 -122.22,37.86,21.0
 -122.22,37.86,21.0,100,200,2401.0,1138.0,8.3014,358500.0,INLAND
 ";
-        let parsed = parse_text(body, &EtlOptions::default()).unwrap();
+        let Parsed {
+            rows: parsed,
+            quarantined,
+            file,
+        } = parse_text(body, &EtlOptions::default()).unwrap();
         assert_eq!(parsed.rows_in, 7);
         assert_eq!(parsed.rows_duplicate, 1);
         assert_eq!(parsed.kept.len(), 2);
-        assert_eq!(parsed.quarantined.len(), 4);
+        assert_eq!(quarantined.rows, 4);
+        assert_eq!(
+            file.len(),
+            4,
+            "one line in quarantine.csv per quarantined row"
+        );
         let near_bay = OCEAN_PROXIMITY_CATEGORIES
             .iter()
             .position(|c| *c == "NEAR BAY")
@@ -359,19 +382,15 @@ mod tests {
         assert_eq!(parsed.kept.numeric[BEDROOMS][0], 129.0);
         assert!(parsed.kept.numeric[BEDROOMS][1].is_nan());
         assert_eq!(parsed.kept.source_line, vec![2, 4]);
-        let reasons = parsed.reason_counts();
+        let reasons = &quarantined.reasons;
         assert_eq!(reasons["out_of_range:latitude"], 1);
         assert_eq!(reasons["not_a_number:total_rooms"], 1);
         assert_eq!(reasons["unknown_category:ocean_proximity"], 1);
         assert_eq!(reasons["field_count"], 1);
         assert_eq!(reasons["bedrooms_exceed_rooms"], 1);
-        let short = parsed
-            .quarantined
-            .iter()
-            .find(|r| r.reasons == [Reason::FieldCount])
-            .unwrap();
-        assert_eq!(short.fields, vec!["-122.22", "37.86", "21.0"]);
-        assert_eq!(short.line, 7);
+        let short = file.iter().find(|r| r[1] == "field_count").unwrap();
+        assert_eq!(short[2..], ["-122.22", "37.86", "21.0"]);
+        assert_eq!(short[0], "7");
     }
 
     #[test]
@@ -380,33 +399,34 @@ mod tests {
         let other = "-122.22,37.86,21.0,7099.0,1106.0,2401.0,1138.0,8.3014,358500.0,NEAR BAY";
         let body = format!("{row}\n\n   \n\t \n{other}\n  \n");
         let parsed = parse_text(&body, &EtlOptions::default()).unwrap();
-        assert_eq!(parsed.rows_in, 2);
-        assert_eq!(parsed.kept.len(), 2);
-        assert!(parsed.quarantined.is_empty(), "{:?}", parsed.quarantined);
-        assert_eq!(parsed.kept.source_line, vec![2, 6]);
+        assert_eq!(parsed.rows.rows_in, 2);
+        assert_eq!(parsed.rows.kept.len(), 2);
+        assert!(parsed.file.is_empty(), "{:?}", parsed.file);
+        assert_eq!(parsed.rows.kept.source_line, vec![2, 6]);
         // A field of spaces inside a row is still that row's problem.
         let spaced = format!("{row}\n   ,37.86,21.0\n");
         let parsed = parse_text(&spaced, &EtlOptions::default()).unwrap();
-        assert_eq!(parsed.quarantined.len(), 1);
+        assert_eq!(parsed.quarantined.rows, 1);
     }
 
     #[test]
     fn capped_rows_follow_the_policy() {
         let body = "-122.23,37.88,52.0,880.0,129.0,322.0,126.0,8.3252,500001.0,NEAR BAY\n-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,400000.0,NEAR BAY\n";
         let flag = parse_text(body, &EtlOptions::default()).unwrap();
-        assert_eq!(flag.kept.len(), 2);
+        assert_eq!(flag.rows.kept.len(), 2);
         let options = EtlOptions {
             capped_policy: CappedPolicy::Quarantine,
             ..Default::default()
         };
         let quarantine = parse_text(body, &options).unwrap();
-        assert_eq!(quarantine.kept.len(), 1);
+        assert_eq!(quarantine.rows.kept.len(), 1);
         assert_eq!(
-            quarantine.quarantined[0].reasons,
-            vec![
+            quarantine.file[0][1],
+            format!(
+                "{};{}",
                 Reason::Capped("housing_median_age"),
                 Reason::Capped("median_house_value")
-            ]
+            )
         );
     }
 
