@@ -69,6 +69,8 @@ impl Stack {
                 ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
             ],
         };
+        let dead_letters = self.dead_letter_urls.get(function.name()).cloned();
+        env.push(("DEAD_LETTER_QUEUE_URL", dead_letters.unwrap_or_default()));
         env.extend([
             ("S3_FORCE_PATH_STYLE", "true".to_string()),
             ("AWS_ENDPOINT_URL", endpoint.to_string()),

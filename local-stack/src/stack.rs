@@ -28,6 +28,8 @@ pub struct Stack {
     pub bus: String,
     pub glue_database: String,
     pub queue_url: String,
+    /// Each function's dead-letter queue (by function name), once created.
+    pub dead_letter_urls: std::collections::BTreeMap<&'static str, String>,
 }
 
 pub struct Clients {
@@ -66,6 +68,7 @@ impl Stack {
             bus: format!("{name}-bus"),
             glue_database: name.replace('-', "_"),
             queue_url: String::new(),
+            dead_letter_urls: Default::default(),
         }
     }
 
@@ -92,6 +95,17 @@ impl Stack {
             .send()
             .await
             .context("create event bus")?;
+        for function in crate::Function::ALL {
+            let queue = clients
+                .sqs
+                .create_queue()
+                .queue_name(self.dead_letter_queue(function))
+                .send()
+                .await
+                .context("create dead-letter queue")?;
+            let url = queue.queue_url().unwrap_or_default().to_string();
+            self.dead_letter_urls.insert(function.name(), url);
+        }
         let queue_name = format!("{}-events", self.bus);
         let queue = clients
             .sqs
@@ -149,6 +163,11 @@ impl Stack {
                 .context("create Glue database")?;
         }
         Ok(self)
+    }
+
+    /// The name of `function`'s dead-letter queue in this stack.
+    pub fn dead_letter_queue(&self, function: crate::Function) -> String {
+        format!("{}-{}-dlq", self.name, function.name())
     }
 
     /// The training pipeline's name in this stack.

@@ -118,6 +118,19 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
+/// `DEAD_LETTER_QUEUE_URL`: the function's dead-letter queue, where permanent
+/// failures go at once (see [`crate::aws::dead_letters`]).
+pub fn dead_letter_queue<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> String {
+    let url = env.required("DEAD_LETTER_QUEUE_URL");
+    let is_url = url.starts_with("https://") || url.starts_with("http://");
+    if !url.is_empty() && !is_url {
+        env.error(format!(
+            "DEAD_LETTER_QUEUE_URL={url:?} is not an SQS queue URL"
+        ));
+    }
+    url
+}
+
 pub fn is_valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
         && name

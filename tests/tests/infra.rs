@@ -113,6 +113,24 @@ fn every_function_crate_has_a_template_function_and_back() {
             props["EventInvokeConfig"]["MaximumRetryAttempts"].is_u64(),
             "{logical}"
         );
+        // Permanent failures go to the same queue at once (shared::aws::dead_letters).
+        let queue = reference(&props["DeadLetterQueue"]["TargetArn"]);
+        assert_eq!(
+            format!(
+                "{}.Arn",
+                reference(&props["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"])
+            ),
+            queue,
+            "{logical}"
+        );
+        let statements = props["Policies"][0]["Statement"].as_sequence().unwrap();
+        assert!(
+            statements
+                .iter()
+                .any(|s| s["Action"].as_str() == Some("sqs:SendMessage")
+                    && reference(&s["Resource"]) == queue),
+            "{logical} cannot send to its dead-letter queue"
+        );
     }
 }
 

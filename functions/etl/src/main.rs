@@ -2,6 +2,7 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use shared::aws::dead_letters::DeadLetters;
 use shared::etl::config::EtlConfig;
 use shared::etl::service::{sweep_work_dir, EtlService};
 
@@ -19,10 +20,14 @@ async fn main() -> Result<(), Error> {
         Err(e) => tracing::error!("sweeping {}: {e}", config.work_dir.display()),
     }
     let sdk = shared::aws::sdk_config().await;
+    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "etl");
     let service = EtlService::new(&sdk, config);
-    let service = &service;
+    let (service, dead_letters) = (&service, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        etl::handle(service, event).await
+        let payload = event.payload.clone();
+        // A permanent failure goes to the dead-letter queue now, not after two retries.
+        let result = etl::handle(service, event).await;
+        dead_letters.settle(&payload, result).await
     }))
     .await
 }

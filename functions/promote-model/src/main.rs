@@ -1,5 +1,6 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use shared::aws::dead_letters::DeadLetters;
 use shared::promotion::config::PromoteConfig;
 use shared::promotion::service::PromotionService;
 
@@ -8,10 +9,14 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = PromoteConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = shared::aws::sdk_config().await;
+    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "promote-model");
     let service = PromotionService::new(&sdk, config);
-    let service = &service;
+    let (service, dead_letters) = (&service, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        promote_model::handle(service, event).await
+        let payload = event.payload.clone();
+        // A permanent failure goes to the dead-letter queue now, not after two retries.
+        let result = promote_model::handle(service, event).await;
+        dead_letters.settle(&payload, result).await
     }))
     .await
 }

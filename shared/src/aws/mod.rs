@@ -4,6 +4,7 @@
 pub mod bus;
 #[cfg(feature = "etl")]
 pub mod catalog;
+pub mod dead_letters;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "sagemaker")]

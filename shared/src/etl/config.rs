@@ -3,7 +3,7 @@
 use super::limits::{DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS};
 use super::options::{CappedPolicy, EtlOptions};
 use super::split::SplitRatios;
-use crate::config::{variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
 use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
@@ -27,6 +27,8 @@ pub struct EtlConfig {
     /// `WORK_DIR`: where the object and the outputs are staged during a run.
     pub work_dir: std::path::PathBuf,
     pub options: EtlOptions,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
+    pub dead_letter_queue: String,
     pub aws: AwsSettings,
 }
 
@@ -89,6 +91,7 @@ impl EtlConfig {
             max_rows: Some(max_rows),
             ..EtlOptions::default()
         };
+        let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
         EtlConfig {
             raw_bucket,
@@ -100,6 +103,7 @@ impl EtlConfig {
             max_object_bytes,
             work_dir,
             options,
+            dead_letter_queue,
             aws,
         }
     }
@@ -118,7 +122,11 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const MINIMAL: [(&str, &str); 5] = [
+    const MINIMAL: [(&str, &str); 6] = [
+        (
+            "DEAD_LETTER_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/etl-dlq",
+        ),
         ("RAW_BUCKET", "raw"),
         ("PROCESSED_BUCKET", "processed"),
         ("QUARANTINE_BUCKET", "quarantine"),
@@ -150,7 +158,7 @@ mod tests {
         assert_eq!(listed("MAX_ROWS"), Some("14000000".to_string()));
         assert_eq!(listed("SPLIT"), Some("80/10/10".to_string()));
         assert_eq!(listed("RAW_PREFIX"), Some(String::new()));
-        assert_eq!(EtlConfig::variables().len(), 15);
+        assert_eq!(EtlConfig::variables().len(), 16);
     }
 
     #[test]
@@ -175,9 +183,10 @@ mod tests {
             "MAX_ROWS",
             "CAPPED_POLICY",
             "SPLIT",
+            "DEAD_LETTER_QUEUE_URL",
         ] {
             assert!(text.contains(name), "{name} not named in: {text}");
         }
-        assert_eq!(err.0.len(), 7, "{text}");
+        assert_eq!(err.0.len(), 8, "{text}");
     }
 }

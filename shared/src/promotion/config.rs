@@ -1,7 +1,7 @@
 //! promote-model's configuration, from environment variables and the stages file.
 
 use super::stages::{Stages, BUNDLED};
-use crate::config::{variables_of, ConfigError, Env, Variable};
+use crate::config::{dead_letter_queue, variables_of, ConfigError, Env, Variable};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromoteConfig {
@@ -18,6 +18,8 @@ pub struct PromoteConfig {
     pub model_role_arn: String,
     /// Where endpoints capture requests (stages with capture on).
     pub data_capture: Option<DataCapture>,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
+    pub dead_letter_queue: String,
 }
 
 /// Where, and with which key, endpoints store captured requests.
@@ -132,6 +134,7 @@ impl PromoteConfig {
                 ));
             }
         }
+        let dead_letter_queue = dead_letter_queue(env);
         stages.map(|stages| PromoteConfig {
             stages,
             model_package_groups,
@@ -140,6 +143,7 @@ impl PromoteConfig {
             event_bus,
             model_role_arn,
             data_capture: data_capture_uri.map(|uri| DataCapture { uri, kms_key_arn }),
+            dead_letter_queue,
         })
     }
 
@@ -175,6 +179,10 @@ mod tests {
                 "arn:aws:iam::123456789012:role/sm".to_string(),
             ),
             ("DATA_CAPTURE_S3_URI", "s3://bucket/capture".to_string()),
+            (
+                "DEAD_LETTER_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/promote-dlq".to_string(),
+            ),
         ]);
         let config = PromoteConfig::from_lookup(lookup(&vars)).unwrap();
         assert_eq!(config.model_package_groups, ["housing-models", "other"]);
@@ -204,6 +212,7 @@ mod tests {
             "SAGEMAKER_ROLE_ARN=\"sm-role\" is not an IAM role ARN",
             "rmse_tolerance: 3",
             "stages: at least one stage",
+            "DEAD_LETTER_QUEUE_URL is required",
         ] {
             assert!(text.contains(expected), "missing {expected:?}: {text}");
         }

@@ -1,7 +1,7 @@
 //! The training trigger's configuration, from environment variables.
 
 use super::gate::Thresholds;
-use crate::config::{variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
 use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,8 @@ pub struct TriggerConfig {
     pub thresholds: Thresholds,
     /// `CLAIM_TIMEOUT_SECONDS`: a claim older than this without an execution is taken over.
     pub claim_timeout_seconds: u64,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
+    pub dead_letter_queue: String,
     pub aws: AwsSettings,
 }
 
@@ -71,6 +73,7 @@ impl TriggerConfig {
                 FIRST_RETRY_SECONDS - 1
             ));
         }
+        let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
         TriggerConfig {
             pipeline_name,
@@ -78,6 +81,7 @@ impl TriggerConfig {
             layout,
             thresholds,
             claim_timeout_seconds,
+            dead_letter_queue,
             aws,
         }
     }
