@@ -160,17 +160,7 @@ async fn a_dataset_starts_the_pipeline_with_its_parameters() {
         .contains(DATASET));
 
     // Lineage: the claim next to the dataset records dataset → execution.
-    let at = env
-        .service
-        .config
-        .layout
-        .training_claim(&DATASET.parse().unwrap());
-    let claim = env
-        .stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .unwrap();
-    let claim: Value = serde_json::from_slice(&claim).unwrap();
+    let claim = claim(&env).await.expect("the claim");
     assert_eq!(
         (claim["state"].as_str(), claim["execution_arn"].as_str()),
         (Some("started"), Some(arn))

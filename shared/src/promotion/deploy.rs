@@ -32,6 +32,7 @@ fn busy(endpoint: &str, state: &EndpointState) -> Error {
 }
 
 /// A deployment that has started, as `ModelPromoted` tells it.
+#[derive(Clone, Copy)]
 struct Started<'a> {
     package: &'a Package,
     stage: &'a Stage,
@@ -88,6 +89,15 @@ impl PromotionService {
         let model = lineage::model_name(package);
         let endpoint_config = lineage::endpoint_config_name(package, stage, capture);
         let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
+        // This deployment, as `ModelPromoted` will tell it (action and predecessor set below).
+        let this = Started {
+            package,
+            stage,
+            action: "create",
+            endpoint_config: &endpoint_config,
+            model: &model,
+            replaces: None,
+        };
         let already_serving = |config: &str, arn: Option<String>| {
             tracing::info!(endpoint = %stage.endpoint, %config, "already serving: nothing to do");
             Ok(PromotionOutcome::AlreadyServing {
@@ -116,12 +126,9 @@ impl PromotionService {
                     .as_ref()
                     .filter(|l| !lineage::same_arn(&l.model_package_arn, &package.arn));
                 let started = Started {
-                    package,
-                    stage,
                     action,
-                    endpoint_config: &endpoint_config,
-                    model: &model,
                     replaces,
+                    ..this
                 };
                 self.announce(&started, request).await?;
                 return Ok(PromotionOutcome::AlreadyDeploying {
@@ -194,12 +201,9 @@ impl PromotionService {
         };
         let replaces = serving.as_ref().and_then(|s| s.lineage.as_ref());
         let started = Started {
-            package,
-            stage,
             action,
-            endpoint_config: &endpoint_config,
-            model: &model,
             replaces,
+            ..this
         };
         self.announce(&started, request).await?;
         tracing::info!(stage = %stage.name, endpoint = %stage.endpoint, %endpoint_config, action, deployment = %stage.deployment, "deployment started");
