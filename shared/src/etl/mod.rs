@@ -2,7 +2,8 @@
 //! CLI and the Lambda service ([`service`]) bring the file and take the outputs.
 //!
 //! The stages, each in its own module, run by [`run`]:
-//! 1. [`input`]: whole-file checks (empty, binary, UTF-8, delimiter, header), streamed.
+//! 1. [`input`]: whole-file checks: [`scan`] streams the bytes (empty, binary, UTF-8,
+//!    line ends, line and quoted-field bounds), then the header (delimiter, columns).
 //! 2. [`rows`]: every row parsed against the contract: kept (in compact columns),
 //!    quarantined (written to [`quarantine`] at once) or duplicate, streamed from the file.
 //! 3. [`clean`]: `total_bedrooms` imputed from group medians.
@@ -28,6 +29,7 @@ pub mod options;
 pub mod outputs;
 pub mod quarantine;
 pub mod rows;
+pub mod scan;
 pub mod schema;
 pub mod service;
 pub mod split;
