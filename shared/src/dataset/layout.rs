@@ -146,6 +146,14 @@ impl DatasetLayout {
         }
     }
 
+    /// Every output's S3 URI, as `HousingDatasetReady` carries them.
+    pub fn output_uris(&self, id: &DatasetId) -> BTreeMap<OutputKind, String> {
+        OutputKind::ALL
+            .iter()
+            .map(|k| (*k, self.output(id, *k).uri()))
+            .collect()
+    }
+
     /// The folder holding only this dataset's Parquet files: its Glue partition.
     pub fn parquet_folder(&self, id: &DatasetId) -> S3Location {
         self.processed(format!("{}parquet/", self.dataset_root(id)))

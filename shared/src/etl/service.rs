@@ -303,10 +303,7 @@ impl EtlService {
             dataset_id: dataset_id.clone(),
             contract: CONTRACT_ID.to_string(),
             input: output.report.input.clone(),
-            outputs: OutputKind::ALL
-                .iter()
-                .map(|k| (*k, layout.output(&dataset_id, *k).uri()))
-                .collect(),
+            outputs: layout.output_uris(&dataset_id),
             summary: output.report.summary(),
             catalog,
         };

@@ -174,11 +174,9 @@ impl TriggerService {
                 report.dataset_id
             )));
         }
-        let ours: BTreeMap<OutputKind, String> = OutputKind::ALL
-            .iter()
-            .map(|k| (*k, self.config.layout.output(&id, *k).uri()))
-            .collect();
-        if dataset.outputs != ours || dataset.summary != report.summary() {
+        if dataset.outputs != self.config.layout.output_uris(&id)
+            || dataset.summary != report.summary()
+        {
             tracing::warn!(
                 "the event's locations or counts are not the dataset's: using the layout and the report"
             );
