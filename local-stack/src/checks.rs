@@ -5,7 +5,9 @@
 use anyhow::{ensure, Context, Result};
 use local_stack::{Clients, Stack};
 use serde_json::Value;
+use shared::dataset::S3Location;
 use shared::etl::config::DEFAULT_GLUE_TABLE;
+use shared::promotion::desired::{DesiredStates, Status};
 use std::path::{Path, PathBuf};
 
 pub fn read_response(path: &Path) -> Result<Value> {
@@ -191,16 +193,19 @@ pub async fn training(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -
 }
 
 pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
+    let stages = shared::promotion::stages::Stages::parse(shared::promotion::stages::BUNDLED)?;
     println!("\n== promote-model invocations");
     for (i, path) in responses.iter().enumerate() {
         let r = read_response(path)?;
         let status = r["status"].as_str().unwrap_or("?");
-        println!(
-            "  #{} {status}: stage {} endpoint {}",
-            i + 1,
-            r["stage"].as_str().unwrap_or("-"),
-            r["endpoint"].as_str().unwrap_or("-")
-        );
+        match r["stage"].as_str() {
+            Some(stage) => println!(
+                "  #{} {status}: stage {stage} endpoint {}",
+                i + 1,
+                r["endpoint"].as_str().unwrap_or("-")
+            ),
+            None => println!("  #{} {status}", i + 1),
+        }
         match status {
             "deploying" => println!(
                 "     {} with config {} ({})",
@@ -209,13 +214,54 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
                 r["deployment"].as_str().unwrap_or("?")
             ),
             "already_serving" => println!("     duplicate delivery: no-op"),
+            "reconciled" => {
+                for (stage, converged) in stages
+                    .stages
+                    .iter()
+                    .zip(r["stages"].as_array().into_iter().flatten())
+                {
+                    println!(
+                        "     {:<9} {}",
+                        stage.name,
+                        converged["status"].as_str().unwrap_or("?")
+                    );
+                }
+            }
             _ => println!("     {r}"),
         }
     }
-    let stages = shared::promotion::stages::Stages::parse(shared::promotion::stages::BUNDLED)?;
+    let desired = DesiredStates {
+        s3: clients.s3.clone(),
+        root: S3Location::parse(&stack.promotion_state_uri()).context("the state URI")?,
+    };
     let mut serving = Vec::new();
     for stage in &stages.stages {
         println!("\n== Stage {} — endpoint {}", stage.name, stage.endpoint);
+        match desired.read(&stage.name).await? {
+            None => println!("  desired state: none recorded"),
+            Some(read) => {
+                let d = &read.desired;
+                let status = match &d.status {
+                    Status::Pending => "pending".to_string(),
+                    Status::Deploying {
+                        endpoint_config, ..
+                    } => {
+                        format!("deployment started ({endpoint_config})")
+                    }
+                    Status::Halted { reason, .. } => format!("halted ({reason})"),
+                };
+                println!(
+                    "  desired state: {} v{} ({}{}), {status}\n    {}",
+                    d.model_package_group,
+                    d.model_package_version,
+                    serde_json::to_value(d.cause)?.as_str().unwrap_or("?"),
+                    d.requested_by
+                        .as_ref()
+                        .map_or(String::new(), |by| format!(" by {by}")),
+                    desired.location(&stage.name).uri()
+                );
+            }
+        }
         let Ok(endpoint) = clients
             .sagemaker
             .describe_endpoint()
@@ -308,6 +354,11 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
         "expected two ModelPromoted events (dev, pre-prod), got {}",
         events.len()
     );
-    println!("\nOK: the approved model serves dev and pre-prod; the re-delivery was a no-op; prod waits for its manual gate.");
+    let last = responses.last().map(|p| read_response(p)).transpose()?;
+    ensure!(
+        last.as_ref().is_some_and(|r| r["status"] == "reconciled"),
+        "expected the last invocation to be the tick, converging every stage"
+    );
+    println!("\nOK: the approved model serves dev and pre-prod; the re-delivery was a no-op; the tick found nothing to change; prod waits for its manual gate.");
     Ok(())
 }

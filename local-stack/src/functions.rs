@@ -67,6 +67,7 @@ impl Stack {
                 ("EVENT_BUS_NAME", self.bus.clone()),
                 ("SAGEMAKER_ROLE_ARN", SAGEMAKER_ROLE.to_string()),
                 ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
+                ("PROMOTION_STATE_S3_URI", self.promotion_state_uri()),
             ],
         };
         let dead_letters = self.dead_letter_urls.get(function.name()).cloned();

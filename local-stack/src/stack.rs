@@ -292,6 +292,11 @@ impl Stack {
         format!("s3://{}/data-capture", self.processed_bucket)
     }
 
+    /// Where promote-model keeps each stage's desired-state record.
+    pub fn promotion_state_uri(&self) -> String {
+        format!("s3://{}/promotion", self.processed_bucket)
+    }
+
     pub fn layout(&self) -> DatasetLayout {
         DatasetLayout {
             processed_bucket: self.processed_bucket.clone(),

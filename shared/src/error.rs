@@ -154,8 +154,9 @@ pub enum Error {
     /// The object an event names is gone.
     #[error("not found: {0}")]
     NotFound(String),
-    /// Something of ours that clears with time (an endpoint mid-deployment, a
-    /// claim another delivery holds): retryable, error type `Retryable.<kind>`.
+    /// Something of ours that clears with time (a claim another delivery holds,
+    /// a full disk, a record lost to concurrent writers): retryable, error type
+    /// `Retryable.<kind>`.
     #[error("{message}")]
     Busy { kind: &'static str, message: String },
     /// A bug or a local resource failure (a request our code could not build,
@@ -277,12 +278,15 @@ mod tests {
     #[test]
     fn our_own_conditions_are_not_aws_errors() {
         let busy = Error::Busy {
-            kind: "EndpointBusy",
-            message: "endpoint dev is Updating".into(),
+            kind: "DesiredStateConflict",
+            message: "s3://b/promotion/stages/dev.json: lost to concurrent requests".into(),
         };
         assert!(busy.retryable());
-        assert_eq!(busy.error_type(), "Retryable.EndpointBusy");
-        assert_eq!(busy.to_string(), "endpoint dev is Updating");
+        assert_eq!(busy.error_type(), "Retryable.DesiredStateConflict");
+        assert_eq!(
+            busy.to_string(),
+            "s3://b/promotion/stages/dev.json: lost to concurrent requests"
+        );
         let internal = Error::Internal("building the Glue table request: no name".into());
         assert!(!internal.retryable());
         assert_eq!(internal.error_type(), "NonRetryable.Internal");

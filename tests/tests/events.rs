@@ -273,6 +273,20 @@ fn the_promotion_samples_name_the_local_stack() {
         }
         other => panic!("{other:?}"),
     }
+    let tick = "events/promote-model/scheduled-tick.json";
+    match promotion_event(tick, &load(tick)) {
+        PromotionEvent::Tick { id } => {
+            assert_eq!(id.as_deref(), Some("6f1d2e3c-4b5a-4978-8c6d-5e4f3a2b1c0d"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A scheduled event from anything but EventBridge itself is not a tick.
+    let mut forged = load(tick);
+    forged["source"] = "housing-mlops.operator".into();
+    assert!(matches!(
+        promotion_event(tick, &forged),
+        PromotionEvent::Other(_)
+    ));
     // Every SageMaker fixture is routed: none is an unknown event to promote-model
     // except the pipeline ones, which belong to the trigger.
     for name in [

@@ -25,6 +25,7 @@ use aws_smithy_types::DateTime;
 use integration_tests::{read_json, Clients, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use shared::promotion::desired::{Cause, Status};
 use shared::promotion::lineage::{Lineage, Package};
 use shared::promotion::service::PromotionService;
 use std::sync::{Arc, Mutex};
@@ -401,7 +402,7 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
 }
 
 #[tokio::test]
-async fn an_endpoint_mid_deployment_is_retryable_unless_it_is_this_deployment() {
+async fn an_endpoint_mid_deployment_waits_with_the_request_recorded() {
     let (world, clients) = world("busy").await;
     let rules = world.sagemaker_rules(
         0.40,
@@ -411,33 +412,38 @@ async fn an_endpoint_mid_deployment_is_retryable_unless_it_is_this_deployment() 
         ),
     );
     let service = world.service(&rules).await;
-    let err = invoke(&service, world.promote_v2_to_pre_prod())
+    // Not a failure (Lambda's two retries come long before an update ends): the
+    // request is pre-prod's desired state, deployed when the endpoint is InService.
+    let out = invoke(&service, world.promote_v2_to_pre_prod())
         .await
-        .unwrap_err();
-    assert_eq!(
-        err.error_type, "Retryable.EndpointBusy",
-        "{}",
-        err.error_message
-    );
-    assert!(
-        err.error_message.contains("is Updating"),
-        "{}",
-        err.error_message
-    );
+        .unwrap();
+    assert_eq!(out["status"], "waiting", "{out}");
+    assert_eq!(out["endpoint_status"], "Updating", "{out}");
+    let read = service.desired.read("pre-prod").await.unwrap().unwrap();
+    assert_eq!(read.desired.model_package_arn, world.package(2, 0.40).arn);
+    assert_eq!(read.desired.cause, Cause::Promote);
+    assert_eq!(read.desired.status, Status::Pending);
+    assert!(world
+        .stack
+        .received_events(&clients)
+        .await
+        .unwrap()
+        .is_empty());
 
-    // The pending deployment is this very config: a re-delivery, nothing to do.
+    // The pending deployment is this very config (its call succeeded, the
+    // invocation died before recording it): a no-op, announced again so a
+    // crash between UpdateEndpoint and the event loses nothing.
     let pending = shared::promotion::lineage::endpoint_config_name(
         &world.package(2, 0.40),
         world.stack.stages().find("pre-prod").unwrap().1,
         world.env.service.config.data_capture.as_ref(),
     );
-    let rules = world.sagemaker_rules(0.40, (EndpointStatus::Updating, Some(pending)));
+    let rules = world.sagemaker_rules(0.40, (EndpointStatus::Updating, Some(pending.clone())));
     let service = world.service(&rules).await;
     let out = invoke(&service, world.promote_v2_to_pre_prod())
         .await
         .unwrap();
     assert_eq!(out["status"], "already_deploying", "{out}");
-    // Announced again, so a crash between UpdateEndpoint and the event loses nothing.
     let events = world.stack.received_events(&clients).await.unwrap();
     let promoted: Vec<&Value> = events
         .iter()
@@ -452,22 +458,32 @@ async fn an_endpoint_mid_deployment_is_retryable_unless_it_is_this_deployment() 
         detail["replaces_model_package_arn"],
         world.package(1, 0.41).arn.as_str()
     );
+    let read = service.desired.read("pre-prod").await.unwrap().unwrap();
+    assert_eq!(read.desired.started(), Some(pending.as_str()));
+    // Once recorded as started, another delivery announces nothing.
+    let out = invoke(&service, world.promote_v2_to_pre_prod())
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "already_deploying", "{out}");
+    assert!(world
+        .stack
+        .received_events(&clients)
+        .await
+        .unwrap()
+        .is_empty());
 
-    // A failed endpoint cannot be updated: not retryable, with what to do.
+    // A failed endpoint cannot be updated: blocked (no retries, no dead
+    // letter: the record keeps the request), with what to do.
     let rules = world.sagemaker_rules(0.40, (EndpointStatus::Failed, None));
     let service = world.service(&rules).await;
-    let err = invoke(&service, world.promote_v2_to_pre_prod())
+    let out = invoke(&service, world.promote_v2_to_pre_prod())
         .await
-        .unwrap_err();
-    assert_eq!(
-        err.error_type, "NonRetryable.Internal",
-        "{}",
-        err.error_message
-    );
+        .unwrap();
+    assert_eq!(out["status"], "blocked", "{out}");
+    let message = out["message"].as_str().unwrap();
     assert!(
-        err.error_message.contains("is Failed"),
-        "{}",
-        err.error_message
+        message.contains("is Failed") && message.contains("delete it"),
+        "{message}"
     );
 }
 

@@ -386,6 +386,25 @@ async fn the_quality_gate_refuses_a_worse_model_with_the_numbers() {
         serving,
         "dev still serves v1"
     );
+
+    // The refusal halts dev's record: converging again (InService, the tick)
+    // neither redeploys nor refuses again.
+    let record = env.service.desired.read("dev").await.unwrap().unwrap();
+    assert!(record.desired.is_halted(), "{record:?}");
+    for event in [
+        env.endpoint_event("dev", "IN_SERVICE"),
+        read_json("events/promote-model/scheduled-tick.json"),
+    ] {
+        env.invoke(event).await.unwrap();
+    }
+    let refused = env
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "PromotionRefused")
+        .count();
+    assert_eq!(refused, 0);
+    assert_eq!(env.endpoint("dev").await.unwrap().1, serving);
 }
 
 #[tokio::test]

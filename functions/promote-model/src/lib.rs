@@ -1,5 +1,6 @@
-//! promote-model's handler: registry approvals, `PromoteModel` commands and
-//! endpoint state changes, each handed to the shared promotion service.
+//! promote-model's handler: registry approvals, `PromoteModel` commands,
+//! endpoint state changes and the schedule's tick, each handed to the shared
+//! promotion service.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
@@ -33,6 +34,7 @@ pub async fn handle(
         PromotionEvent::EndpointState { id, change } => {
             service.on_endpoint_state(&change, id.as_deref()).await
         }
+        PromotionEvent::Tick { id } => service.on_tick(id.as_deref()).await,
         PromotionEvent::Other(what) => {
             tracing::warn!(event = %what, "ignored: not an event promote-model handles");
             Ok(PromotionOutcome::Ignored {

@@ -177,31 +177,77 @@ pub async fn put(
     Ok(())
 }
 
-/// Writes only if no object exists at `loc` (`If-None-Match: *`). `false` when
-/// another writer got there first.
-pub async fn put_if_absent(
+/// What a conditional write requires of the object it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition<'a> {
+    /// No object exists (`If-None-Match: *`).
+    Absent,
+    /// The object is the one read with this ETag (`If-Match`).
+    Matches(&'a str),
+}
+
+/// Writes only if `precondition` holds. `false` when another writer got there
+/// first (the caller reads again and decides anew).
+pub async fn put_if(
     client: &Client,
     loc: &S3Location,
     bytes: Vec<u8>,
     content_type: &str,
+    precondition: Precondition<'_>,
 ) -> Result<bool, AwsError> {
-    let result = put_object(client, loc, content_type)
-        .if_none_match("*")
-        .body(ByteStream::from(bytes))
-        .send()
-        .await;
-    match result {
+    let request = put_object(client, loc, content_type).body(ByteStream::from(bytes));
+    let request = match precondition {
+        Precondition::Absent => request.if_none_match("*"),
+        Precondition::Matches(etag) => request.if_match(etag),
+    };
+    match request.send().await {
         Ok(_) => Ok(true),
         Err(e) => {
             let err = failed("PutObject", loc, e);
-            // 412: the object exists; 409: a concurrent conditional write is in flight.
-            if matches!(err.status, Some(412 | 409)) {
+            // 412: the precondition failed; 409: a concurrent conditional write is
+            // in flight; 404: the object matched on was deleted.
+            if matches!(err.status, Some(412 | 409))
+                || (err.status == Some(404) && precondition != Precondition::Absent)
+            {
                 Ok(false)
             } else {
                 Err(err)
             }
         }
     }
+}
+
+/// Writes only if no object exists at `loc`. `false` when another writer got
+/// there first.
+pub async fn put_if_absent(
+    client: &Client,
+    loc: &S3Location,
+    bytes: Vec<u8>,
+    content_type: &str,
+) -> Result<bool, AwsError> {
+    put_if(client, loc, bytes, content_type, Precondition::Absent).await
+}
+
+/// An object's bytes and ETag (for a later [`Precondition::Matches`]), or
+/// `None` when it does not exist.
+pub async fn read(
+    client: &Client,
+    loc: &S3Location,
+) -> Result<Option<(Vec<u8>, String)>, AwsError> {
+    let result = get_object(client, loc, None).send().await;
+    let Some(out) = super::unless(
+        "S3",
+        "GetObject",
+        &loc.uri(),
+        result,
+        AwsError::is_not_found,
+    )?
+    else {
+        return Ok(None);
+    };
+    let etag = out.e_tag().unwrap_or_default().to_string();
+    let body = out.body.collect().await.map_err(|e| body_error(loc, e))?;
+    Ok(Some((body.into_bytes().to_vec(), etag)))
 }
 
 pub async fn delete(client: &Client, loc: &S3Location) -> Result<(), AwsError> {

@@ -114,6 +114,16 @@ impl S3Location {
     pub fn uri(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }
+
+    /// `s3://bucket` or `s3://bucket/key`; `None` for anything else.
+    pub fn parse(uri: &str) -> Option<Self> {
+        let rest = uri.strip_prefix("s3://")?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        (!bucket.is_empty()).then(|| S3Location {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
 }
 
 impl DatasetLayout {
@@ -184,6 +194,19 @@ impl DatasetLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_uris_parse_into_bucket_and_key() {
+        let loc = S3Location::parse("s3://b/promotion/x").unwrap();
+        assert_eq!(
+            (loc.bucket.as_str(), loc.key.as_str()),
+            ("b", "promotion/x")
+        );
+        assert_eq!(S3Location::parse("s3://b").unwrap().key, "");
+        for bad in ["s3://", "s3:///k", "https://b/k", "b/k"] {
+            assert_eq!(S3Location::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn layout_names_every_output_under_the_dataset() {

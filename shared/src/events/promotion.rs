@@ -1,5 +1,6 @@
 //! Promotion: the events promote-model consumes (registry approvals, the
-//! `PromoteModel` command, endpoint state changes) and those it publishes.
+//! `PromoteModel` command, endpoint state changes, the schedule's tick) and
+//! those it publishes.
 
 use super::endpoint::{EndpointStateChange, ENDPOINT_STATE_CHANGE};
 use super::registry::{ModelPackageStateChange, MODEL_PACKAGE_STATE_CHANGE};
@@ -22,6 +23,10 @@ pub const PROMOTION_REFUSED: &str = "PromotionRefused";
 pub const DEPLOYMENT_ROLLED_BACK: &str = "DeploymentRolledBack";
 /// A stage's endpoint failed to deploy, or its rollback failed.
 pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+/// `source` and `detail-type` of what an EventBridge schedule rule sends: the
+/// tick on which promote-model converges every stage.
+pub const SCHEDULE_SOURCE: &str = "aws.events";
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 
 /// "Promote version N of this group to that stage."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +108,8 @@ pub enum PromotionEvent {
         id: Option<String>,
         change: EndpointStateChange,
     },
+    /// The schedule's tick: converge every stage.
+    Tick { id: Option<String> },
     /// Well-formed, but not an event promote-model handles.
     Other(String),
 }
@@ -126,6 +133,7 @@ pub fn parse_promotion_event(event: &Value) -> Result<PromotionEvent, Error> {
             id,
             command: envelope.detail()?,
         }),
+        (SCHEDULE_SOURCE, SCHEDULED_EVENT) => Ok(PromotionEvent::Tick { id }),
         (source, detail_type) => Ok(PromotionEvent::Other(format!("{source} {detail_type}"))),
     }
 }

@@ -1,7 +1,8 @@
 //! promote-model's configuration, from environment variables and the stages file.
 
 use super::stages::{Stages, BUNDLED};
-use crate::config::{dead_letter_queue, variables_of, ConfigError, Env, Variable};
+use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::dataset::S3Location;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromoteConfig {
@@ -20,6 +21,10 @@ pub struct PromoteConfig {
     pub data_capture: Option<DataCapture>,
     /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
     pub dead_letter_queue: String,
+    /// `PROMOTION_STATE_S3_URI`: where each stage's desired-state record lives
+    /// (`promotion::desired`).
+    pub state: S3Location,
+    pub aws: AwsSettings,
 }
 
 /// Where, and with which key, endpoints store captured requests.
@@ -134,7 +139,19 @@ impl PromoteConfig {
                 ));
             }
         }
+        let state_uri = env.required("PROMOTION_STATE_S3_URI");
+        let state = S3Location::parse(&state_uri);
+        if state.is_none() && !state_uri.is_empty() {
+            env.error(format!(
+                "PROMOTION_STATE_S3_URI={state_uri:?} is not an s3:// URI"
+            ));
+        }
         let dead_letter_queue = dead_letter_queue(env);
+        let aws = AwsSettings::read(env);
+        let state = state.unwrap_or(S3Location {
+            bucket: String::new(),
+            key: String::new(),
+        });
         stages.map(|stages| PromoteConfig {
             stages,
             model_package_groups,
@@ -144,6 +161,8 @@ impl PromoteConfig {
             model_role_arn,
             data_capture: data_capture_uri.map(|uri| DataCapture { uri, kms_key_arn }),
             dead_letter_queue,
+            state,
+            aws,
         })
     }
 
@@ -180,6 +199,10 @@ mod tests {
             ),
             ("DATA_CAPTURE_S3_URI", "s3://bucket/capture".to_string()),
             (
+                "PROMOTION_STATE_S3_URI",
+                "s3://bucket/promotion".to_string(),
+            ),
+            (
                 "DEAD_LETTER_QUEUE_URL",
                 "https://sqs.eu-west-1.amazonaws.com/123456789012/promote-dlq".to_string(),
             ),
@@ -189,6 +212,7 @@ mod tests {
         assert!(config.allows("Housing-Models"));
         assert!(!config.allows("housing"));
         assert_eq!(config.stages.stages.len(), 3);
+        assert_eq!(config.state.uri(), "s3://bucket/promotion");
     }
 
     #[test]
@@ -199,6 +223,7 @@ mod tests {
         let vars = HashMap::from([
             ("EXPECTED_ACCOUNT_ID", "12345".to_string()),
             ("SAGEMAKER_ROLE_ARN", "sm-role".to_string()),
+            ("PROMOTION_STATE_S3_URI", "bucket/promotion".to_string()),
             ("STAGES_FILE", file.display().to_string()),
         ]);
         let text = PromoteConfig::from_lookup(lookup(&vars))
@@ -213,6 +238,7 @@ mod tests {
             "rmse_tolerance: 3",
             "stages: at least one stage",
             "DEAD_LETTER_QUEUE_URL is required",
+            "PROMOTION_STATE_S3_URI=\"bucket/promotion\" is not an s3:// URI",
         ] {
             assert!(text.contains(expected), "missing {expected:?}: {text}");
         }

@@ -1,12 +1,16 @@
 //! The deployment step of promotion: may this package go to this stage now,
 //! and if so, the deployment (its SageMaker calls are [`super::endpoints`]).
+//! Called when a stage converges to its desired-state record.
 //!
 //! Against what the stage serves: the same config is a no-op; a deployment
-//! under way to it is a no-op; an endpoint mid-deployment is a retryable
-//! [`Error::Busy`] (EventBridge retries; the function never waits in a loop); a
-//! failed endpoint needs a person; a newer version serving is never downgraded
-//! (refused out loud when a person asked); the quality gate compares RMSEs.
-//! Then Model, EndpointConfig, CreateEndpoint or blue/green UpdateEndpoint, and
+//! under way to it is a no-op (announced again if its record does not know it
+//! started); an endpoint mid-deployment means *wait* (the record stays, and the
+//! stage converges at its next InService or tick; the function never waits in
+//! a loop); a failed endpoint needs a person; a deployment this record started
+//! that the endpoint no longer runs or serves was rolled back or failed (the
+//! record halts); a newer version serving is never downgraded (refused out loud
+//! when a person asked); the quality gate compares RMSEs. Then Model,
+//! EndpointConfig, CreateEndpoint or blue/green UpdateEndpoint, and
 //! `ModelPromoted`. Refusals are `PromotionRefused` events, not failures.
 
 use super::endpoints;
@@ -21,15 +25,6 @@ use crate::events::promotion::{
     ModelPromoted, PromotionRefused, MODEL_PROMOTED, PROMOTION_REFUSED, PROMOTION_SOURCE,
 };
 use aws_sdk_sagemaker::types::Tag;
-
-fn busy(endpoint: &str, state: &EndpointState) -> Error {
-    Error::Busy {
-        kind: "EndpointBusy",
-        message: format!(
-            "endpoint {endpoint} is {state}: another deployment is under way; retry later"
-        ),
-    }
-}
 
 /// A deployment that has started, as `ModelPromoted` tells it.
 #[derive(Clone, Copy)]
@@ -77,12 +72,14 @@ impl PromotionService {
     }
 
     /// Deploys `package` to stage `index` (create or blue/green update), behind
-    /// the no-downgrade rule and the quality gate.
+    /// the no-downgrade rule and the quality gate. `started`: the endpoint
+    /// config a deployment of this package's record already started, if any.
     pub(super) async fn deploy(
         &self,
         package: &Package,
         index: usize,
         request: Request<'_>,
+        started: Option<&str>,
     ) -> Result<PromotionOutcome, Error> {
         let stage = &self.config.stages.stages[index];
         let capture = self.config.data_capture.as_ref();
@@ -112,25 +109,27 @@ impl PromotionService {
             if s.pending_config.as_deref() == Some(endpoint_config.as_str())
                 || (s.state.is_busy() && s.endpoint_config == endpoint_config)
             {
-                // Announced again: a crash between the call that started it and
-                // `ModelPromoted` must not lose the event (consumers deduplicate on
-                // endpoint_config).
-                tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way; announced again");
-                let action = if s.state == EndpointState::Creating {
-                    "create"
-                } else {
-                    "update"
-                };
-                let replaces = s
-                    .lineage
-                    .as_ref()
-                    .filter(|l| !lineage::same_arn(&l.model_package_arn, &package.arn));
-                let started = Started {
-                    action,
-                    replaces,
-                    ..this
-                };
-                self.announce(&started, request).await?;
+                if started != Some(endpoint_config.as_str()) {
+                    // Announced again: a crash between the call that started it and
+                    // recording that it started must not lose `ModelPromoted`
+                    // (consumers deduplicate on endpoint_config).
+                    tracing::info!(endpoint = %stage.endpoint, "this deployment is already under way; announced again");
+                    let action = if s.state == EndpointState::Creating {
+                        "create"
+                    } else {
+                        "update"
+                    };
+                    let replaces = s
+                        .lineage
+                        .as_ref()
+                        .filter(|l| !lineage::same_arn(&l.model_package_arn, &package.arn));
+                    let started = Started {
+                        action,
+                        replaces,
+                        ..this
+                    };
+                    self.announce(&started, request).await?;
+                }
                 return Ok(PromotionOutcome::AlreadyDeploying {
                     stage: stage.name.clone(),
                     endpoint: stage.endpoint.clone(),
@@ -138,16 +137,39 @@ impl PromotionService {
                 });
             }
             if s.state.is_busy() || s.state == EndpointState::Deleting {
-                return Err(busy(&stage.endpoint, &s.state));
+                tracing::info!(endpoint = %stage.endpoint, state = %s.state, package = %package.arn, "another deployment is under way: recorded, deployed when the endpoint is InService");
+                self.metric("PromotionsWaiting", &stage.name);
+                return Ok(PromotionOutcome::Waiting {
+                    stage: stage.name.clone(),
+                    endpoint: stage.endpoint.clone(),
+                    endpoint_status: s.state.to_string(),
+                    model_package_arn: package.arn.clone(),
+                });
             }
             if s.state != EndpointState::InService {
-                return Err(Error::Internal(format!(
-                    "endpoint {} is {}: it cannot be updated; inspect it (FailureReason), delete it, and the next approval or PromoteModel recreates it",
-                    stage.endpoint, s.state
-                )));
+                let message = format!(
+                    "endpoint {} is {}: it cannot be updated; inspect it (FailureReason) and delete it: the next tick recreates it with {}",
+                    stage.endpoint, s.state, package.arn
+                );
+                tracing::error!(endpoint = %stage.endpoint, "{message}");
+                self.metric("PromotionsBlocked", &stage.name);
+                return Ok(PromotionOutcome::Blocked {
+                    stage: stage.name.clone(),
+                    endpoint: stage.endpoint.clone(),
+                    endpoint_status: s.state.to_string(),
+                    message,
+                });
             }
             if s.endpoint_config == endpoint_config {
                 return already_serving(&endpoint_config, serving_arn);
+            }
+            if started == Some(endpoint_config.as_str()) {
+                // It started, and the endpoint is back InService on another config.
+                return Ok(PromotionOutcome::Halted {
+                    stage: stage.name.clone(),
+                    reason: "NotTaken".into(),
+                    model_package_arn: package.arn.clone(),
+                });
             }
             if s.lineage.is_none() {
                 tracing::warn!(endpoint = %stage.endpoint, "the serving config has no lineage tags: no downgrade or quality check possible");

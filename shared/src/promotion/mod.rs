@@ -6,6 +6,8 @@
 //! - [`lineage`]: packages, lineage tags and deterministic resource names;
 //! - [`gate`]: may a candidate replace what a stage serves (no downgrade, RMSE);
 //! - [`registry`]: reads of the Model Registry (latest approved, one version);
+//! - [`desired`]: what each stage should serve, one S3 record per stage, and how
+//!   a stage converges to it;
 //! - [`endpoints`]: what an endpoint serves, and the deployment's writes
 //!   (Model, EndpointConfig, `CreateEndpoint`, blue/green `UpdateEndpoint`);
 //! - [`service`]: the policy — what happens for each event; its deployment
@@ -13,6 +15,7 @@
 
 pub mod config;
 mod deploy;
+pub mod desired;
 pub mod endpoints;
 pub mod gate;
 pub mod lineage;

@@ -61,7 +61,7 @@ pub async fn find(client: &Client, group: &str, version: u32) -> Result<Option<P
 }
 
 /// A package and the metadata the pipeline's RegisterModel step recorded.
-async fn describe(client: &Client, arn: &str) -> Result<Option<Package>, Error> {
+pub async fn describe(client: &Client, arn: &str) -> Result<Option<Package>, Error> {
     let described = client
         .describe_model_package()
         .model_package_name(arn)

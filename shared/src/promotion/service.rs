@@ -1,21 +1,32 @@
 //! What promote-model does for each event.
 //!
-//! - **Approval** (registry "Approved", allowed group, our account and region):
-//!   the group's *latest* approved version goes to the first stage, so a late or
-//!   re-delivered approval of an older version never downgrades it.
-//! - **`PromoteModel`** (group, version, target stage): refused unless that
-//!   package is InService on the stage before; then deployed to the target.
-//! - **Endpoint state change** of a stage's endpoint: a rollback or a failure is
-//!   published with a metric; InService moves the package on to the next stage
-//!   when that stage has no manual gate.
+//! Every request becomes the stage's desired-state record first
+//! ([`super::desired`]), then the stage converges to it:
 //!
-//! Packages are read from the registry by [`registry`], what a stage serves by
-//! [`endpoints`]; the deployment step itself (no-op, busy, no downgrade, quality
-//! gate, then the SageMaker writes and `ModelPromoted`) is `deploy.rs`.
+//! - **Approval** (registry "Approved", allowed group, our account and region):
+//!   the group's *latest* approved version becomes the first stage's record, so
+//!   a late or re-delivered approval of an older version never downgrades it.
+//! - **`PromoteModel`** (group, version, target stage): refused unless that
+//!   package is InService on the stage before; then the target's record.
+//! - **Endpoint state change** of a stage's endpoint: a rollback or a failure is
+//!   published with a metric (a rollback halts the record: the stage is not
+//!   redeployed with what its alarms rejected); InService converges the stage,
+//!   and once it serves its record, moves the package on to the next stage when
+//!   that stage has no manual gate.
+//! - **The schedule's tick** does for every stage what InService does: nothing
+//!   waits on an event that was lost or never came (an endpoint deleted by hand).
+//!
+//! Converging never fails on a busy endpoint: the record waits for the next
+//! InService or tick. Packages are read from the registry by [`registry`], what
+//! a stage serves by [`endpoints`]; the deployment step itself (no-op, busy, no
+//! downgrade, quality gate, then the SageMaker writes and `ModelPromoted`) is
+//! `deploy.rs`.
 
 use super::config::PromoteConfig;
+use super::desired::{self, Cause, Desired, DesiredStates, Read, Status};
 use super::endpoints;
 use super::lineage;
+use super::lineage::Package;
 use super::registry;
 use crate::aws::bus;
 use crate::error::Error;
@@ -69,10 +80,59 @@ pub enum PromotionOutcome {
         endpoint: String,
         endpoint_status: String,
     },
+    /// Recorded as the stage's desired state; the endpoint is mid-deployment,
+    /// and the stage converges when it reports InService (or on the tick).
+    Waiting {
+        stage: String,
+        endpoint: String,
+        endpoint_status: String,
+        model_package_arn: String,
+    },
+    /// Recorded, but the endpoint cannot be deployed to (Failed, ...): a person
+    /// inspects and deletes it, and the tick recreates it.
+    Blocked {
+        stage: String,
+        endpoint: String,
+        endpoint_status: String,
+        message: String,
+    },
+    /// The stage's record is halted (refused, rolled back, withdrawn): it stays
+    /// as it is until a new approval or `PromoteModel`.
+    Halted {
+        stage: String,
+        reason: String,
+        model_package_arn: String,
+    },
+    /// The stage has no desired-state record.
+    NothingRecorded {
+        stage: String,
+    },
+    /// The tick: what converging each stage did, in stage order.
+    Reconciled {
+        stages: Vec<PromotionOutcome>,
+    },
     Ignored {
         reason: String,
     },
 }
+
+impl PromotionOutcome {
+    /// The stage's endpoint serves what it should for now: nothing to deploy
+    /// there, so what it serves may move on.
+    fn is_settled(&self) -> bool {
+        matches!(
+            self,
+            Self::AlreadyServing { .. }
+                | Self::Halted { .. }
+                | Self::Refused { .. }
+                | Self::NothingRecorded { .. }
+        )
+    }
+}
+
+/// Conditional writes of a record lost to concurrent writers before giving up
+/// (retryable).
+const RECORD_ATTEMPTS: usize = 5;
 
 /// Why a deployment is asked for, for the published events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,6 +147,7 @@ pub(super) struct Request<'a> {
 pub struct PromotionService {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub desired: DesiredStates,
     pub config: PromoteConfig,
 }
 
@@ -100,6 +161,10 @@ impl PromotionService {
         PromotionService {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            desired: DesiredStates {
+                s3: crate::aws::s3_client(sdk, config.aws),
+                root: config.state.clone(),
+            },
             config,
         }
     }
@@ -163,7 +228,7 @@ impl PromotionService {
             source_event_id: event_id,
             ..Request::default()
         };
-        self.deploy(&latest, 0, request).await
+        self.want(0, &latest, Cause::Approval, request).await
     }
 
     /// `PromoteModel`: the package goes to the target stage if it is InService on
@@ -265,7 +330,7 @@ impl PromotionService {
             refused.model_package_arn = Some(package.arn.clone());
             return self.refuse(refused).await;
         }
-        self.deploy(&package, index, request).await
+        self.want(index, &package, Cause::Promote, request).await
     }
 
     /// An endpoint state change: rollbacks and failures are published; InService
@@ -293,7 +358,7 @@ impl PromotionService {
         let detail_type = match state {
             EndpointState::RollingBack => DEPLOYMENT_ROLLED_BACK,
             EndpointState::Failed | EndpointState::UpdateRollbackFailed => DEPLOYMENT_FAILED,
-            EndpointState::InService => return self.advance(index, event_id).await,
+            EndpointState::InService => return self.reconcile(index, event_id).await,
             other => return ignored(format!("{} is {other}: nothing to do", stage.endpoint)),
         };
         bus::publish(
@@ -306,6 +371,18 @@ impl PromotionService {
         .await?;
         tracing::warn!(stage = %stage.name, %state, "deployment {detail_type}");
         self.metric(detail_type, &stage.name);
+        if state == EndpointState::RollingBack {
+            // Its alarms rejected the model: converging must not deploy it again.
+            if let Some(read) = self.desired.read(&stage.name).await? {
+                if read.desired.started().is_some() {
+                    let message = format!(
+                        "{} rolled back the deployment of {}",
+                        stage.endpoint, read.desired.model_package_arn
+                    );
+                    self.halt(read, "RolledBack", message).await?;
+                }
+            }
+        }
         Ok(PromotionOutcome::Reported {
             detail_type: detail_type.into(),
             stage: stage.name.clone(),
@@ -314,32 +391,36 @@ impl PromotionService {
         })
     }
 
-    /// Stage `index` is InService: promote what it serves to the next stage,
-    /// unless that one has a manual gate.
+    /// Stage `index` serves what it should: what it serves InService becomes
+    /// the next stage's record, unless that stage has a manual gate. The next
+    /// stage's index, or why nothing moves on.
     async fn advance(
         &self,
         index: usize,
         event_id: Option<&str>,
-    ) -> Result<PromotionOutcome, Error> {
+    ) -> Result<Result<usize, String>, Error> {
         let stage = &self.config.stages.stages[index];
         let Some(next) = self.config.stages.stages.get(index + 1) else {
-            return ignored(format!("{} is InService; it is the last stage", stage.name));
+            return Ok(Err(format!(
+                "{} is InService; it is the last stage",
+                stage.name
+            )));
         };
         if next.manual_gate {
-            return ignored(format!(
+            return Ok(Err(format!(
                 "{} is InService; {} has a manual gate (send PromoteModel)",
                 stage.name, next.name
-            ));
+            )));
         }
         let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
         let Some(lineage) = serving
             .filter(|s| s.state == EndpointState::InService)
             .and_then(|s| s.lineage)
         else {
-            return ignored(format!(
+            return Ok(Err(format!(
                 "{} serves nothing promote-model deployed",
                 stage.endpoint
-            ));
+            )));
         };
         let Some(package) = registry::find(
             &self.sagemaker,
@@ -348,15 +429,228 @@ impl PromotionService {
         )
         .await?
         .filter(|p| p.approval == APPROVED) else {
-            return ignored(format!(
+            return Ok(Err(format!(
                 "{} v{} is no longer approved: not moved on",
                 lineage.model_package_group, lineage.model_package_version
-            ));
+            )));
         };
         let request = Request {
             source_event_id: event_id,
             ..Request::default()
         };
-        self.deploy(&package, index + 1, request).await
+        self.record(index + 1, &package, Cause::Advance, request)
+            .await?;
+        Ok(Ok(index + 1))
+    }
+
+    /// The schedule's tick: every stage, in order, converges as if its endpoint
+    /// had just reported InService (and what it serves moves on). A stage that
+    /// fails does not stop the others; the first failure is returned after all
+    /// were tried.
+    #[tracing::instrument(skip_all)]
+    pub async fn on_tick(&self, event_id: Option<&str>) -> Result<PromotionOutcome, Error> {
+        let mut stages = Vec::new();
+        let mut failed = None;
+        for (index, stage) in self.config.stages.stages.iter().enumerate() {
+            let converged = async {
+                let outcome = self.converge(index).await?;
+                if outcome.is_settled() {
+                    if let Err(reason) = self.advance(index, event_id).await? {
+                        tracing::debug!(stage = %stage.name, "not moved on: {reason}");
+                    }
+                }
+                Ok::<_, Error>(outcome)
+            };
+            match converged.await {
+                Ok(outcome) => stages.push(outcome),
+                Err(e) => {
+                    tracing::error!(stage = %stage.name, "converging failed: {e}");
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(PromotionOutcome::Reconciled { stages }),
+        }
+    }
+
+    /// Stage `index` reported InService: converge it to its record, and once it
+    /// serves what it should, move that on to the next stage and converge that.
+    async fn reconcile(
+        &self,
+        index: usize,
+        event_id: Option<&str>,
+    ) -> Result<PromotionOutcome, Error> {
+        let outcome = self.converge(index).await?;
+        if !outcome.is_settled() {
+            return Ok(outcome);
+        }
+        match self.advance(index, event_id).await? {
+            Ok(next) => self.converge(next).await,
+            Err(reason) => ignored(reason),
+        }
+    }
+
+    /// Records `package` as stage `index`'s desired state and converges the stage.
+    async fn want(
+        &self,
+        index: usize,
+        package: &Package,
+        cause: Cause,
+        request: Request<'_>,
+    ) -> Result<PromotionOutcome, Error> {
+        self.record(index, package, cause, request).await?;
+        self.converge(index).await
+    }
+
+    /// Records `package` as stage `index`'s desired state, unless the record
+    /// stands ([`desired::replaces`]).
+    async fn record(
+        &self,
+        index: usize,
+        package: &Package,
+        cause: Cause,
+        request: Request<'_>,
+    ) -> Result<(), Error> {
+        let stage = &self.config.stages.stages[index].name;
+        let explicit = cause == Cause::Promote;
+        let mut recorded = false;
+        for _ in 0..RECORD_ATTEMPTS {
+            let current = self.desired.read(stage).await?;
+            let record = current.as_ref().map(|r| &r.desired);
+            if !desired::replaces(record, package, explicit) {
+                tracing::info!(%stage, desired = ?record.map(|d| &d.model_package_arn), "the stage's record stands");
+                recorded = true;
+                break;
+            }
+            let new = Desired::new(
+                stage,
+                package,
+                cause,
+                request.requested_by,
+                request.source_event_id,
+            );
+            if self.desired.write(&new, current.as_ref()).await? {
+                tracing::info!(%stage, package = %package.arn, ?cause, "recorded as the stage's desired state");
+                recorded = true;
+                break;
+            }
+            tracing::info!(%stage, "the record changed while it was written; reading it again");
+        }
+        if !recorded {
+            return Err(Error::Busy {
+                kind: "DesiredStateConflict",
+                message: format!(
+                    "{}: {RECORD_ATTEMPTS} conditional writes lost to concurrent requests; retry later",
+                    self.desired.location(stage).uri()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deploys stage `index`'s recorded package if the stage does not serve it
+    /// and its endpoint can take a deployment now.
+    pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
+        let stage = &self.config.stages.stages[index];
+        let Some(read) = self.desired.read(&stage.name).await? else {
+            return Ok(PromotionOutcome::NothingRecorded {
+                stage: stage.name.clone(),
+            });
+        };
+        let desired = &read.desired;
+        if let Status::Halted { reason, .. } = &desired.status {
+            return Ok(PromotionOutcome::Halted {
+                stage: stage.name.clone(),
+                reason: reason.clone(),
+                model_package_arn: desired.model_package_arn.clone(),
+            });
+        }
+        let package = registry::describe(&self.sagemaker, &desired.model_package_arn)
+            .await?
+            .filter(|p| p.approval == APPROVED);
+        let Some(package) = package else {
+            let message = format!(
+                "{} v{} is no longer an approved package",
+                desired.model_package_group, desired.model_package_version
+            );
+            return self.halt(read, "NotApproved", message).await;
+        };
+        let request = Request {
+            source_event_id: desired.source_event_id.as_deref(),
+            requested_by: desired.requested_by.as_deref(),
+            explicit: desired.cause == Cause::Promote,
+        };
+        let outcome = self
+            .deploy(&package, index, request, desired.started())
+            .await?;
+        match &outcome {
+            PromotionOutcome::Deploying {
+                endpoint_config, ..
+            }
+            | PromotionOutcome::AlreadyDeploying {
+                endpoint_config, ..
+            } if desired.started() != Some(endpoint_config.as_str()) => {
+                let status = Status::Deploying {
+                    endpoint_config: endpoint_config.clone(),
+                    started_at_ms: desired::now_ms(),
+                };
+                self.mark(read, status).await?;
+            }
+            PromotionOutcome::Refused {
+                reason, message, ..
+            } => {
+                let (reason, message) = (reason.clone(), message.clone());
+                self.halt(read, &reason, message).await?;
+            }
+            PromotionOutcome::Halted { reason, .. } => {
+                let message = format!(
+                    "a deployment of {} started, but {} is InService on another config: rolled back or failed",
+                    desired.started().unwrap_or("?"),
+                    stage.endpoint
+                );
+                let reason = reason.clone();
+                self.halt(read, &reason, message).await?;
+            }
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    /// Halts a record (see [`Status::Halted`]).
+    async fn halt(
+        &self,
+        read: Read,
+        reason: &str,
+        message: String,
+    ) -> Result<PromotionOutcome, Error> {
+        tracing::warn!(stage = %read.desired.stage, %reason, "desired state halted: {message}");
+        self.metric("PromotionsHalted", &read.desired.stage);
+        let outcome = PromotionOutcome::Halted {
+            stage: read.desired.stage.clone(),
+            reason: reason.to_string(),
+            model_package_arn: read.desired.model_package_arn.clone(),
+        };
+        let status = Status::Halted {
+            reason: reason.to_string(),
+            message,
+            at_ms: desired::now_ms(),
+        };
+        self.mark(read, status).await?;
+        Ok(outcome)
+    }
+
+    /// Sets a record's status, unless a new request replaced it meanwhile (that
+    /// request converges the stage itself).
+    async fn mark(&self, read: Read, status: Status) -> Result<(), Error> {
+        let marked = Desired {
+            status,
+            ..read.desired.clone()
+        };
+        if !self.desired.write(&marked, Some(&read)).await? {
+            tracing::info!(stage = %marked.stage, "the record was replaced meanwhile; left to the new request");
+        }
+        Ok(())
     }
 }
