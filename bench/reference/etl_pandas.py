@@ -107,8 +107,7 @@ def run(path: str, out: str) -> dict:
         part = frame[frame["split"] == split]
         split_counts[split] = len(part)
         part.to_parquet(os.path.join(out, f"{split}.parquet"), compression="zstd", index=False)
-        if split != "test":
-            part[XGBOOST_COLUMNS].to_csv(os.path.join(out, f"{split}.csv"), header=False, index=False)
+        part[XGBOOST_COLUMNS].to_csv(os.path.join(out, f"{split}.csv"), header=False, index=False)
 
     q = raw[quarantined].copy()
     q.insert(0, "reasons", reasons_q)

@@ -115,8 +115,7 @@ def run(path: str, out: str) -> dict:
         part = frame.filter(pl.col("split") == split)
         split_counts[split] = part.height
         part.write_parquet(os.path.join(out, f"{split}.parquet"), compression="zstd")
-        if split != "test":
-            part.select(XGBOOST_COLUMNS).write_csv(os.path.join(out, f"{split}.csv"), include_header=False)
+        part.select(XGBOOST_COLUMNS).write_csv(os.path.join(out, f"{split}.csv"), include_header=False)
 
     quarantined = checked.filter(quarantined_mask).with_columns(
         reasons=pl.when(pl.col("field_count_ok").not_())

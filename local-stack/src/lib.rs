@@ -4,7 +4,9 @@
 //! - [`stack`]: the suite's resources on it (buckets, bus, Glue database, the
 //!   training pipeline, the model registry, a queue that receives every event the
 //!   suite publishes), and what the tests and the main job read back;
-//! - [`functions`]: each function's environment, as Lambda would set it.
+//! - [`functions`]: each function's environment, as Lambda would set it;
+//! - [`pipeline`]: the pipeline runner — the steps of an execution moto started,
+//!   run here with the real XGBoost (moto runs none).
 //!
 //! `scripts/run-local` drives it through the `local-stack` command
 //! (`src/main.rs`); the integration tests (`tests/`) use it as a library, so
@@ -12,6 +14,7 @@
 
 pub mod functions;
 pub mod moto;
+pub mod pipeline;
 pub mod stack;
 
 pub use functions::Function;
@@ -30,4 +33,13 @@ pub const SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/housing-mlops-s
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The project venv's Python (xgboost, for the pipeline runner):
+/// `$HOUSING_MLOPS_VENV/bin/python`, by default `.venv` in the repository.
+pub fn python() -> PathBuf {
+    std::env::var_os("HOUSING_MLOPS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv"))
+        .join("bin/python")
 }

@@ -1,15 +1,15 @@
 //! `local-stack`: the main job's helper for the local AWS stack (moto). Each
 //! command talks to the moto at `--endpoint` and the stack called `--name`;
 //! `local-stack help` lists them, `local-stack help <command>` tells one.
-//! The checking commands (`summary`, `training`, `promotion`) exit 1 when the
+//! The checking commands (`summary`, `training`, `pipeline`, `promotion`) exit 1 when the
 //! chain did not behave.
 
 use anyhow::{ensure, Context, Result};
-use checks::{promotion, read_response, summary, training};
+use checks::{promotion, summary, training};
 use clap::{Args, Parser, Subcommand};
 use local_stack::{sdk_config, Clients, Function, Stack};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod checks;
 
@@ -74,15 +74,20 @@ enum Command {
         #[arg(required = true)]
         responses: Vec<PathBuf>,
     },
-    /// Register a model package for the execution the trigger started, then
-    /// approve it: what the pipeline's RegisterModel step and a reviewer do
-    /// (moto runs no training, so the validation RMSE is given).
-    Register {
+    /// Run the pipeline execution the trigger started, as SageMaker would (moto
+    /// runs no step): training with the real XGBoost, the evaluation script on
+    /// the test split, the condition, the registration. Print what it trained
+    /// and measured, then approve the package (what a reviewer does). Fails
+    /// when the execution fails or the model is no better than the mean.
+    Pipeline {
         #[command(flatten)]
         target: Target,
-        /// The validation RMSE to record, standing in for the Training step's.
-        #[arg(long)]
-        rmse: f64,
+        /// Where the steps' local folders go.
+        #[arg(long, value_name = "DIR")]
+        work_dir: PathBuf,
+        /// Where to save the run's report (JSON).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// The trigger's response that started the execution.
         trigger_response: PathBuf,
     },
@@ -104,7 +109,7 @@ impl Command {
             | Command::Upload { target, .. }
             | Command::Summary { target, .. }
             | Command::Training { target, .. }
-            | Command::Register { target, .. }
+            | Command::Pipeline { target, .. }
             | Command::Promotion { target, .. } => target,
         }
     }
@@ -155,11 +160,19 @@ async fn run(command: Command) -> Result<()> {
             );
             Ok(())
         }
-        Command::Register {
-            rmse,
+        Command::Pipeline {
+            work_dir,
+            report,
             trigger_response,
             ..
-        } => register(&stack, &clients, *rmse, trigger_response).await,
+        } => {
+            let run = checks::pipeline(&clients, work_dir, trigger_response).await?;
+            if let Some(path) = report {
+                std::fs::write(path, serde_json::to_vec_pretty(&run)?)?;
+            }
+            let arn = run.model_package_arn.as_deref().context("no package")?;
+            approve(&stack, &clients, arn).await
+        }
         Command::Summary {
             save_event,
             responses,
@@ -190,25 +203,16 @@ async fn queue_url(stack: &Stack, clients: &Clients) -> Result<String> {
     Ok(queue.queue_url().unwrap_or_default().to_string())
 }
 
-async fn register(stack: &Stack, clients: &Clients, rmse: f64, response: &Path) -> Result<()> {
-    let started = read_response(response)?;
-    let dataset = started["dataset_id"]
-        .as_str()
-        .context("the trigger's response names no dataset")?;
-    let execution = started["execution_arn"]
-        .as_str()
-        .context("the trigger's response names no execution")?;
-    let arn = stack
-        .register_model(clients, rmse, dataset, execution)
-        .await?;
-    println!("  registered {arn}\n    PendingManualApproval, dataset {dataset}, validation RMSE {rmse}\n    from {execution}");
-    stack.approve(clients, &arn).await?;
+/// Approves the package the pipeline registered, and checks the sample
+/// approval event names it.
+async fn approve(stack: &Stack, clients: &Clients, arn: &str) -> Result<()> {
+    stack.approve(clients, arn).await?;
     println!("  approved {arn}");
     let sample: Value = serde_json::from_str(&std::fs::read_to_string(
         local_stack::repo_root().join("events/promote-model/model-package-approved.json"),
     )?)?;
     ensure!(
-        sample["detail"]["ModelPackageArn"] == arn.as_str(),
+        sample["detail"]["ModelPackageArn"] == arn,
         "events/promote-model/model-package-approved.json names {}, but the registry made {arn}",
         sample["detail"]["ModelPackageArn"]
     );

@@ -14,8 +14,8 @@ use shared::events::promotion::PROMOTION_SOURCE;
 use shared::events::ETL_SOURCE;
 use shared::promotion::stages::{Stages, BUNDLED};
 use shared::training::definition::{
-    build, xgboost_image, DefinitionConfig, METADATA_DATASET_ID, METADATA_EXECUTION_ARN,
-    METADATA_VALIDATION_RMSE,
+    build, evaluation_code_uri, xgboost_image, DefinitionConfig, EVALUATION_SCRIPT,
+    EVALUATION_SCRIPT_NAME, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
 };
 
 /// The resources of one stack, named from a prefix so tests do not collide.
@@ -170,13 +170,37 @@ impl Stack {
         format!("{}-{}-dlq", self.name, function.name())
     }
 
+    /// Where the pipeline's code (the evaluation script) is uploaded.
+    pub fn pipeline_code_uri(&self) -> String {
+        format!("s3://{}/pipeline-code", self.processed_bucket)
+    }
+
     /// The training pipeline's name in this stack.
     pub fn pipeline_name(&self) -> String {
         format!("{}-training", self.bus.trim_end_matches("-bus"))
     }
 
-    /// Creates the training pipeline from the generated definition.
+    /// Creates the training pipeline from the generated definition, with its
+    /// code (`pipeline/evaluate.py`) uploaded where the definition reads it, as
+    /// the deploy path does.
     pub async fn create_pipeline(&self, clients: &Clients) -> Result<String> {
+        let code = format!(
+            "{}{EVALUATION_SCRIPT_NAME}",
+            evaluation_code_uri(&self.pipeline_code_uri())
+        );
+        let (bucket, key) = code
+            .strip_prefix("s3://")
+            .and_then(|r| r.split_once('/'))
+            .context("the code URI")?;
+        clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(EVALUATION_SCRIPT.as_bytes().to_vec().into())
+            .send()
+            .await
+            .context("upload the evaluation script")?;
         let definition = build(&DefinitionConfig {
             role_arn: SAGEMAKER_ROLE.into(),
             model_package_group: self.model_package_group(),
@@ -184,6 +208,7 @@ impl Stack {
             training_image: xgboost_image(REGION).context("XGBoost image")?,
             // moto keeps objects unencrypted: the bucket default.
             kms_key_arn: None,
+            code_uri: self.pipeline_code_uri(),
         });
         let out = clients
             .sagemaker
@@ -215,8 +240,9 @@ impl Stack {
         Ok(())
     }
 
-    /// Registers a model package as the pipeline's RegisterModel step does
-    /// (PendingManualApproval, with the metadata promotion reads); returns its ARN.
+    /// Registers a model package with the metadata promotion reads
+    /// (PendingManualApproval), for tests that need packages of given RMSEs; the
+    /// main job registers the one the pipeline runner trained.
     pub async fn register_model(
         &self,
         clients: &Clients,

@@ -142,6 +142,7 @@ fn xgboost_channels_are_target_first_without_header() {
     for (kind, split) in [
         (OutputKind::TrainXgboost, "train"),
         (OutputKind::ValidationXgboost, "validation"),
+        (OutputKind::TestXgboost, "test"),
     ] {
         let text = String::from_utf8(output.read(kind).unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -207,6 +208,7 @@ fn batches_change_row_groups_not_values() {
     for kind in [
         OutputKind::TrainXgboost,
         OutputKind::ValidationXgboost,
+        OutputKind::TestXgboost,
         OutputKind::Quarantine,
         OutputKind::Report,
     ] {

@@ -69,6 +69,7 @@ async fn an_upload_is_processed_end_to_end() {
         "parquet/train.parquet",
         "parquet/validation.parquet",
         "report.json",
+        "xgboost/test/test.csv",
         "xgboost/train/train.csv",
         "xgboost/validation/validation.csv",
     ]

@@ -659,6 +659,7 @@ fn the_pipeline_definition_is_the_generators() {
             model_output_uri: "s3://${ProcessedBucket}/models".into(),
             training_image: "${TrainingImage}".into(),
             kms_key_arn: Some("${DataKey.Arn}".into()),
+            code_uri: "s3://${ProcessedBucket}/pipeline-code".into(),
         })
         .to_json(),
     )

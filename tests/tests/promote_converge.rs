@@ -332,6 +332,7 @@ impl World {
             approval: "Approved".into(),
             dataset_id: Some(format!("ds-v{version}")),
             validation_rmse: Some(p.rmse),
+            test_rmse: None,
             pipeline_execution_arn: None,
         };
         let stages = self.env.stack.stages();

@@ -57,6 +57,7 @@ impl World {
             approval: "Approved".into(),
             dataset_id: Some(format!("ds-v{version}")),
             validation_rmse: Some(rmse),
+            test_rmse: None,
             pipeline_execution_arn: Some(format!("{ACCOUNT_ARN}:pipeline/p/execution/v{version}")),
         }
     }

@@ -376,6 +376,7 @@ async fn the_quality_gate_refuses_a_worse_model_with_the_numbers() {
     assert_eq!(events.len(), 1);
     let detail = &events[0]["detail"];
     assert_eq!(events[0]["detail-type"], "PromotionRefused");
+    assert_eq!(detail["rmse_metric"], "validation_rmse");
     assert_eq!(detail["candidate_rmse"], 0.45);
     assert_eq!(detail["serving_rmse"], 0.40);
     assert_eq!(detail["rmse_tolerance"], 0.02);

@@ -479,6 +479,7 @@ async fn the_definition_round_trips_through_create_and_describe_pipeline() {
             model_output_uri: format!("s3://{}/models", env.stack.processed_bucket),
             training_image: xgboost_image("us-east-1").unwrap(),
             kms_key_arn: None,
+            code_uri: env.stack.pipeline_code_uri(),
         })
         .to_json(),
     )

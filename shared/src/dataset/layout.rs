@@ -15,17 +15,19 @@ pub enum OutputKind {
     TestParquet,
     TrainXgboost,
     ValidationXgboost,
+    TestXgboost,
     Quarantine,
     Report,
 }
 
 impl OutputKind {
-    pub const ALL: [OutputKind; 7] = [
+    pub const ALL: [OutputKind; 8] = [
         OutputKind::TrainParquet,
         OutputKind::ValidationParquet,
         OutputKind::TestParquet,
         OutputKind::TrainXgboost,
         OutputKind::ValidationXgboost,
+        OutputKind::TestXgboost,
         OutputKind::Quarantine,
         OutputKind::Report,
     ];
@@ -37,6 +39,7 @@ impl OutputKind {
             OutputKind::TestParquet => "test.parquet",
             OutputKind::TrainXgboost => "train.csv",
             OutputKind::ValidationXgboost => "validation.csv",
+            OutputKind::TestXgboost => "test.csv",
             OutputKind::Quarantine => "quarantine.csv",
             OutputKind::Report => "report.json",
         }
@@ -47,9 +50,10 @@ impl OutputKind {
             OutputKind::TrainParquet | OutputKind::ValidationParquet | OutputKind::TestParquet => {
                 "application/vnd.apache.parquet"
             }
-            OutputKind::TrainXgboost | OutputKind::ValidationXgboost | OutputKind::Quarantine => {
-                "text/csv"
-            }
+            OutputKind::TrainXgboost
+            | OutputKind::ValidationXgboost
+            | OutputKind::TestXgboost
+            | OutputKind::Quarantine => "text/csv",
             OutputKind::Report => "application/json",
         }
     }
@@ -88,7 +92,7 @@ pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
 ///
 /// ```text
 /// s3://<processed>/<prefix><id>/parquet/{train,validation,test}.parquet   (Glue partition location)
-/// s3://<processed>/<prefix><id>/xgboost/{train,validation}/<split>.csv    (SageMaker channels)
+/// s3://<processed>/<prefix><id>/xgboost/{train,validation,test}/<split>.csv (SageMaker channels)
 /// s3://<processed>/<prefix><id>/report.json
 /// s3://<processed>/<prefix><id>/_SUCCESS
 /// s3://<processed>/<prefix><id>/training/trigger.json                      (the trigger's claim)
@@ -148,6 +152,7 @@ impl DatasetLayout {
             OutputKind::ValidationXgboost => {
                 self.processed(format!("{root}xgboost/validation/validation.csv"))
             }
+            OutputKind::TestXgboost => self.processed(format!("{root}xgboost/test/test.csv")),
             OutputKind::Report => self.processed(format!("{root}report.json")),
             OutputKind::Quarantine => S3Location {
                 bucket: self.quarantine_bucket.clone(),

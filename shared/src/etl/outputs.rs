@@ -97,7 +97,7 @@ fn batch(kept: &KeptRows, imputed: &[bool], range: Range<usize>) -> PolarsResult
 struct SplitWriters {
     split: Split,
     parquet: ParquetBatches<File>,
-    xgboost: Option<CsvBatches<File>>,
+    xgboost: CsvBatches<File>,
     rows: u64,
 }
 
@@ -155,26 +155,25 @@ pub fn write(
                 (
                     Split::Train,
                     OutputKind::TrainParquet,
-                    Some(OutputKind::TrainXgboost),
+                    OutputKind::TrainXgboost,
                 ),
                 (
                     Split::Validation,
                     OutputKind::ValidationParquet,
-                    Some(OutputKind::ValidationXgboost),
+                    OutputKind::ValidationXgboost,
                 ),
-                (Split::Test, OutputKind::TestParquet, None),
+                (
+                    Split::Test,
+                    OutputKind::TestParquet,
+                    OutputKind::TestXgboost,
+                ),
             ] {
                 let parquet = ParquetWriter::new(create(dir, parquet_kind)?)
                     .with_compression(ParquetCompression::Zstd(None))
                     .batched(&schema)?;
-                let xgboost = match xgboost_kind {
-                    Some(kind) => Some(
-                        CsvWriter::new(create(dir, kind)?)
-                            .include_header(false)
-                            .batched(&xgboost_schema)?,
-                    ),
-                    None => None,
-                };
+                let xgboost = CsvWriter::new(create(dir, xgboost_kind)?)
+                    .include_header(false)
+                    .batched(&xgboost_schema)?;
                 writers.push(SplitWriters {
                     split,
                     parquet,
@@ -205,9 +204,7 @@ pub fn write(
         std::thread::scope(|scope| {
             let csv = scope.spawn(|| -> PolarsResult<()> {
                 for (xgboost, part) in csv_writers.into_iter().zip(&parts) {
-                    if let Some(xgboost) = xgboost {
-                        xgboost.write_batch(&part.select(xgboost_names.iter().copied())?)?;
-                    }
+                    xgboost.write_batch(&part.select(xgboost_names.iter().copied())?)?;
                 }
                 Ok(())
             });
@@ -236,9 +233,8 @@ pub fn write(
     let mut splits = BTreeMap::new();
     for w in writers {
         w.parquet.finish()?;
-        if let Some(mut xgboost) = w.xgboost {
-            xgboost.finish()?;
-        }
+        let mut xgboost = w.xgboost;
+        xgboost.finish()?;
         splits.insert(w.split.as_str().to_string(), w.rows);
     }
 

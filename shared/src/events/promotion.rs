@@ -56,6 +56,8 @@ pub struct ModelPromoted {
     pub alarms: Vec<String>,
     pub dataset_id: Option<String>,
     pub validation_rmse: Option<f64>,
+    /// The evaluation step's RMSE on the test split.
+    pub test_rmse: Option<f64>,
     pub pipeline_execution_arn: Option<String>,
     /// The package this one replaces, if the stage served one.
     pub replaces_model_package_arn: Option<String>,
@@ -72,6 +74,9 @@ pub struct PromotionRefused {
     /// Machine-readable: `QualityGate`, `PreviousStageNotServing`, `WouldDowngrade`, ...
     pub reason: String,
     pub message: String,
+    /// The metric the quality gate compared (`test_rmse` when both packages
+    /// have one, else `validation_rmse`), and its two values.
+    pub rmse_metric: Option<String>,
     pub candidate_rmse: Option<f64>,
     pub serving_rmse: Option<f64>,
     /// Relative RMSE increase allowed over the serving model.

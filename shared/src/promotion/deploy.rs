@@ -55,6 +55,7 @@ impl PromotionService {
             alarms: stage.alarms.clone(),
             dataset_id: package.dataset_id.clone(),
             validation_rmse: package.validation_rmse,
+            test_rmse: package.test_rmse,
             pipeline_execution_arn: package.pipeline_execution_arn.clone(),
             replaces_model_package_arn: started.replaces.map(|l| l.model_package_arn.clone()),
             source_event_id: request.source_event_id.map(str::to_string),
@@ -250,6 +251,7 @@ impl PromotionService {
         serving: Option<&Lineage>,
         request: Request<'_>,
     ) -> PromotionRefused {
+        let compared = serving.map(|l| gate::compared(l, package));
         PromotionRefused {
             stage: stage.name.clone(),
             model_package_group: package.group.clone(),
@@ -257,8 +259,9 @@ impl PromotionService {
             model_package_arn: Some(package.arn.clone()),
             reason: reason.into(),
             message,
-            candidate_rmse: package.validation_rmse,
-            serving_rmse: serving.and_then(|l| l.validation_rmse),
+            rmse_metric: compared.map(|c| c.metric.to_string()),
+            candidate_rmse: compared.map_or(package.validation_rmse, |c| c.candidate),
+            serving_rmse: compared.and_then(|c| c.serving),
             rmse_tolerance: Some(self.config.stages.rmse_tolerance),
             serving_model_package_arn: serving.map(|l| l.model_package_arn.clone()),
             source_event_id: request.source_event_id.map(str::to_string),

@@ -207,6 +207,7 @@ mod tests {
             approval: "Approved".into(),
             dataset_id: None,
             validation_rmse: None,
+            test_rmse: None,
             pipeline_execution_arn: None,
         }
     }

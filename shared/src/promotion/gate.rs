@@ -1,8 +1,11 @@
 //! May a candidate package replace what a stage serves? Pure rules: never
-//! downgrade within a group, and the quality gate on validation RMSE.
+//! downgrade within a group, and the quality gate on RMSE — the test split's
+//! when both packages have one (the evaluation step's, on data neither model was
+//! tuned on), the validation split's otherwise (packages registered before the
+//! evaluation step).
 
 use super::lineage::{Lineage, Package};
-use crate::training::definition::METADATA_VALIDATION_RMSE;
+use crate::training::definition::{METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -15,6 +18,30 @@ pub enum Verdict {
         reason: &'static str,
         message: String,
     },
+}
+
+/// The RMSEs the gate compares: which metadata key, the candidate's, the
+/// serving model's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Compared {
+    pub metric: &'static str,
+    pub candidate: Option<f64>,
+    pub serving: Option<f64>,
+}
+
+pub fn compared(serving: &Lineage, candidate: &Package) -> Compared {
+    match (candidate.test_rmse, serving.test_rmse) {
+        (Some(c), Some(s)) => Compared {
+            metric: METADATA_TEST_RMSE,
+            candidate: Some(c),
+            serving: Some(s),
+        },
+        _ => Compared {
+            metric: METADATA_VALIDATION_RMSE,
+            candidate: candidate.validation_rmse,
+            serving: serving.validation_rmse,
+        },
+    }
 }
 
 /// `serving`: the lineage of what the stage serves (`None`: nothing, or a
@@ -38,22 +65,27 @@ pub fn check(serving: Option<&Lineage>, candidate: &Package, tolerance: f64) -> 
     {
         return Verdict::Proceed;
     }
-    let Some(serving_rmse) = current.validation_rmse else {
+    let Compared {
+        metric,
+        candidate: candidate_rmse,
+        serving,
+    } = compared(current, candidate);
+    let Some(serving_rmse) = serving else {
         return Verdict::Proceed;
     };
     let limit = serving_rmse * (1.0 + tolerance);
-    match candidate.validation_rmse {
+    match candidate_rmse {
         None => Verdict::Refuse {
             reason: "MissingMetadata",
             message: format!(
-                "{} v{} has no {METADATA_VALIDATION_RMSE} in its metadata; the serving model's is {serving_rmse}",
+                "{} v{} has no {metric} in its metadata; the serving model's is {serving_rmse}",
                 candidate.group, candidate.version
             ),
         },
         Some(rmse) if rmse > limit => Verdict::Refuse {
             reason: "QualityGate",
             message: format!(
-                "validation RMSE {rmse} is worse than the serving model's {serving_rmse} by more than {:.1} % (limit {limit:.6})",
+                "{metric} {rmse} is worse than the serving model's {serving_rmse} by more than {:.1} % (limit {limit:.6})",
                 tolerance * 100.0
             ),
         },
@@ -66,6 +98,10 @@ mod tests {
     use super::*;
 
     fn package(group: &str, version: u32, rmse: Option<f64>) -> Package {
+        tested(group, version, rmse, None)
+    }
+
+    fn tested(group: &str, version: u32, rmse: Option<f64>, test: Option<f64>) -> Package {
         Package {
             arn: format!(
                 "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
@@ -75,6 +111,7 @@ mod tests {
             approval: "Approved".into(),
             dataset_id: None,
             validation_rmse: rmse,
+            test_rmse: test,
             pipeline_execution_arn: None,
         }
     }
@@ -137,5 +174,33 @@ mod tests {
             check(Some(&current), &package("g", 1, None), 0.02),
             Verdict::Proceed
         );
+    }
+
+    #[test]
+    fn the_test_rmse_decides_when_both_packages_have_one() {
+        let current = Lineage::new(&tested("g", 1, Some(0.40), Some(0.50)), "dev", None);
+        // Better on test, worse on validation: the test split decides.
+        let candidate = tested("g", 2, Some(0.45), Some(0.49));
+        assert_eq!(check(Some(&current), &candidate, 0.02), Verdict::Proceed);
+        let on = compared(&current, &candidate);
+        assert_eq!(on.metric, "test_rmse");
+        assert_eq!((on.candidate, on.serving), (Some(0.49), Some(0.50)));
+        // Worse on test: refused, naming the metric.
+        let worse = tested("g", 2, Some(0.30), Some(0.52));
+        let Verdict::Refuse { reason, message } = check(Some(&current), &worse, 0.02) else {
+            panic!("worse on the test split");
+        };
+        assert_eq!(reason, "QualityGate");
+        assert!(message.starts_with("test_rmse 0.52"), "{message}");
+        // A candidate without a test RMSE is compared on validation.
+        let old = tested("g", 2, Some(0.45), None);
+        assert_eq!(compared(&current, &old).metric, "validation_rmse");
+        assert!(matches!(
+            check(Some(&current), &old, 0.02),
+            Verdict::Refuse {
+                reason: "QualityGate",
+                ..
+            }
+        ));
     }
 }

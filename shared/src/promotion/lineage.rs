@@ -12,6 +12,7 @@ pub const TAG_MODEL_PACKAGE_GROUP: &str = "housing-mlops:model-package-group";
 pub const TAG_MODEL_PACKAGE_VERSION: &str = "housing-mlops:model-package-version";
 pub const TAG_DATASET_ID: &str = "housing-mlops:dataset-id";
 pub const TAG_VALIDATION_RMSE: &str = "housing-mlops:validation-rmse";
+pub const TAG_TEST_RMSE: &str = "housing-mlops:test-rmse";
 pub const TAG_PIPELINE_EXECUTION_ARN: &str = "housing-mlops:pipeline-execution-arn";
 pub const TAG_SOURCE_EVENT_ID: &str = "housing-mlops:source-event-id";
 pub const TAG_STAGE: &str = "housing-mlops:stage";
@@ -30,6 +31,9 @@ pub struct Package {
     pub approval: String,
     pub dataset_id: Option<String>,
     pub validation_rmse: Option<f64>,
+    /// The evaluation step's RMSE on the test split (packages registered
+    /// before it existed have none).
+    pub test_rmse: Option<f64>,
     pub pipeline_execution_arn: Option<String>,
 }
 
@@ -41,6 +45,7 @@ pub struct Lineage {
     pub model_package_version: u32,
     pub dataset_id: Option<String>,
     pub validation_rmse: Option<f64>,
+    pub test_rmse: Option<f64>,
     pub pipeline_execution_arn: Option<String>,
     pub source_event_id: Option<String>,
     pub stage: String,
@@ -69,6 +74,7 @@ impl Lineage {
             model_package_version: package.version,
             dataset_id: package.dataset_id.clone(),
             validation_rmse: package.validation_rmse,
+            test_rmse: package.test_rmse,
             pipeline_execution_arn: package.pipeline_execution_arn.clone(),
             source_event_id: source_event_id.map(str::to_string),
             stage: stage.to_string(),
@@ -92,6 +98,7 @@ impl Lineage {
                 TAG_VALIDATION_RMSE,
                 self.validation_rmse.map(|r| r.to_string()),
             ),
+            (TAG_TEST_RMSE, self.test_rmse.map(|r| r.to_string())),
             (
                 TAG_PIPELINE_EXECUTION_ARN,
                 self.pipeline_execution_arn.clone(),
@@ -112,6 +119,7 @@ impl Lineage {
             model_package_version: get(TAG_MODEL_PACKAGE_VERSION)?.parse().ok()?,
             dataset_id: get(TAG_DATASET_ID),
             validation_rmse: get(TAG_VALIDATION_RMSE).and_then(|r| r.parse().ok()),
+            test_rmse: get(TAG_TEST_RMSE).and_then(|r| r.parse().ok()),
             pipeline_execution_arn: get(TAG_PIPELINE_EXECUTION_ARN),
             source_event_id: get(TAG_SOURCE_EVENT_ID),
             stage: get(TAG_STAGE).unwrap_or_default(),
@@ -191,6 +199,7 @@ mod tests {
             approval: "Approved".into(),
             dataset_id: Some("ds-0123".into()),
             validation_rmse: Some(0.4712),
+            test_rmse: Some(0.4655),
             pipeline_execution_arn: Some(
                 "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc".into(),
             ),

@@ -5,7 +5,7 @@ use super::lineage::Package;
 use crate::aws::sagemaker;
 use crate::error::Error;
 use crate::training::definition::{
-    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
+    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
 };
 use aws_sdk_sagemaker::types::{ModelApprovalStatus, ModelPackageSortBy, SortOrder};
 use aws_sdk_sagemaker::Client;
@@ -74,9 +74,12 @@ pub async fn describe(client: &Client, arn: &str) -> Result<Option<Package>, Err
         .customer_metadata_properties()
         .cloned()
         .unwrap_or_default();
-    let rmse = metadata
-        .get(METADATA_VALIDATION_RMSE)
-        .and_then(|r| r.trim().parse::<f64>().ok());
+    let rmse = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(|r| r.trim().parse::<f64>().ok())
+            .filter(|r| r.is_finite())
+    };
     Ok(Some(Package {
         arn: out.model_package_arn().unwrap_or(arn).to_string(),
         group: out
@@ -89,7 +92,8 @@ pub async fn describe(client: &Client, arn: &str) -> Result<Option<Package>, Err
             .map_or("(none)", |s| s.as_str())
             .to_string(),
         dataset_id: metadata.get(METADATA_DATASET_ID).cloned(),
-        validation_rmse: rmse.filter(|r| r.is_finite()),
+        validation_rmse: rmse(METADATA_VALIDATION_RMSE),
+        test_rmse: rmse(METADATA_TEST_RMSE),
         pipeline_execution_arn: metadata.get(METADATA_EXECUTION_ARN).cloned(),
     }))
 }

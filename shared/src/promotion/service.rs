@@ -251,6 +251,7 @@ impl PromotionService {
             model_package_arn: None,
             reason: reason.into(),
             message,
+            rmse_metric: None,
             candidate_rmse: None,
             serving_rmse: None,
             rmse_tolerance: None,

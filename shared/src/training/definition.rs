@@ -2,9 +2,14 @@
 //! pipeline definition JSON (schema version 2020-12-01):
 //!
 //! 1. `TrainModel`: SageMaker's built-in XGBoost on the ETL's CSV channels;
-//! 2. `CheckValidationRmse`: `validation:rmse` ≤ the `RmseThreshold` parameter?
-//! 3. yes → `RegisterModel`: a model package in the group, `PendingManualApproval`,
-//!    with the dataset id and validation RMSE in its metadata;
+//! 2. `EvaluateModel`: a Processing step on the same image running
+//!    `pipeline/evaluate.py` (uploaded content-addressed, see [`evaluation_code_uri`])
+//!    on the test and validation splits; it writes `evaluation.json`, exposed
+//!    as the property file `EvaluationReport`;
+//! 3. `CheckTestRmse`: the test RMSE ≤ the `RmseThreshold` parameter?
+//! 4. yes → `RegisterModel`: a model package in the group, `PendingManualApproval`,
+//!    with `evaluation.json` as its ModelQuality statistics and the dataset id,
+//!    validation and test RMSE and execution ARN in its metadata;
 //!    no → `RmseAboveThreshold`: a Fail step.
 //!
 //! Parameter names come from [`super::parameters`]; a reference to an undeclared
@@ -12,22 +17,36 @@
 
 use super::parameters::{
     Parameter, ParameterType, DATASET_ID, ETA, INSTANCE_TYPE, MAX_DEPTH, NUM_ROUND, PARAMETERS,
-    RMSE_THRESHOLD, SUBSAMPLE, TRAIN_DATA, VALIDATION_DATA,
+    RMSE_THRESHOLD, SUBSAMPLE, TEST_DATA, TRAIN_DATA, VALIDATION_DATA,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 pub const TRAIN_STEP: &str = "TrainModel";
-pub const CONDITION_STEP: &str = "CheckValidationRmse";
+pub const EVALUATE_STEP: &str = "EvaluateModel";
+pub const CONDITION_STEP: &str = "CheckTestRmse";
 pub const REGISTER_STEP: &str = "RegisterModel";
 pub const FAIL_STEP: &str = "RmseAboveThreshold";
-/// The metric the condition reads (emitted by the built-in XGBoost).
+/// The metric the training step reports (emitted by the built-in XGBoost).
 pub const RMSE_METRIC: &str = "validation:rmse";
+/// The evaluation step's property file and the paths the pipeline reads in it.
+pub const EVALUATION_REPORT: &str = "EvaluationReport";
+pub const EVALUATION_OUTPUT: &str = "evaluation";
+pub const EVALUATION_FILE: &str = "evaluation.json";
+pub const TEST_RMSE_PATH: &str = "test.rmse";
 /// Model package metadata keys the promotion step reads.
 pub const METADATA_DATASET_ID: &str = "dataset_id";
 pub const METADATA_VALIDATION_RMSE: &str = "validation_rmse";
+pub const METADATA_TEST_RMSE: &str = "test_rmse";
 pub const METADATA_EXECUTION_ARN: &str = "pipeline_execution_arn";
+
+/// The evaluation script, the same file on AWS and locally.
+pub const EVALUATION_SCRIPT: &str = include_str!("../../../pipeline/evaluate.py");
+pub const EVALUATION_SCRIPT_NAME: &str = "evaluate.py";
+/// Where the Processing container finds its inputs and writes its output.
+const PROCESSING: &str = "/opt/ml/processing";
 
 /// Registries of SageMaker's first-party framework images (XGBoost among them),
 /// per region. Other regions: pass the image explicitly.
@@ -65,6 +84,26 @@ pub struct DefinitionConfig {
     /// The key training encrypts the artifacts with (the buckets take no other);
     /// `None`: the bucket's default.
     pub kms_key_arn: Option<String>,
+    /// Where pipeline code is uploaded, e.g. `s3://bucket/pipeline-code`; the
+    /// evaluation script lives under it at [`evaluation_code_uri`].
+    pub code_uri: String,
+}
+
+/// The first 16 hex digits of the evaluation script's SHA-256: its folder under
+/// the code URI, so a running pipeline never sees the script change under it.
+pub fn evaluation_script_hash() -> String {
+    let digest = Sha256::digest(EVALUATION_SCRIPT.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The folder (an S3 prefix, ending in `/`) the evaluation step reads its
+/// script from; the deploy path uploads `pipeline/evaluate.py` there.
+pub fn evaluation_code_uri(code_uri: &str) -> String {
+    format!(
+        "{}/{}/",
+        code_uri.trim_end_matches('/'),
+        evaluation_script_hash()
+    )
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +131,8 @@ pub struct Step {
     #[serde(rename = "Type")]
     pub kind: &'static str,
     pub arguments: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub property_files: Vec<Value>,
 }
 
 /// `{"Get": "Parameters.<name>"}` for a declared parameter.
@@ -108,8 +149,38 @@ fn as_string(value: Value) -> Value {
     json!({ "Std:Join": { "On": "", "Values": [value] } })
 }
 
-fn rmse() -> Value {
+/// The training step's `validation:rmse`.
+fn validation_rmse() -> Value {
     json!({ "Get": format!("Steps.{TRAIN_STEP}.FinalMetricDataList['{RMSE_METRIC}'].Value") })
+}
+
+/// The test RMSE in the evaluation step's report.
+fn test_rmse() -> Value {
+    json!({ "Std:JsonGet": {
+        "PropertyFile": { "Get": format!("Steps.{EVALUATE_STEP}.PropertyFiles.{EVALUATION_REPORT}") },
+        "Path": TEST_RMSE_PATH,
+    }})
+}
+
+/// Where the evaluation step writes `evaluation.json` (a folder).
+fn evaluation_uri() -> Value {
+    json!({ "Get": format!("Steps.{EVALUATE_STEP}.ProcessingOutputConfig.Outputs['{EVALUATION_OUTPUT}'].S3Output.S3Uri") })
+}
+
+/// One input of the evaluation step: `uri` (an object or a prefix) to `/opt/ml/processing/<local>`.
+fn processing_input(name: &str, uri: Value, local: &str) -> Value {
+    json!({
+        "InputName": name,
+        "AppManaged": false,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": format!("{PROCESSING}/{local}"),
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    })
 }
 
 fn default_value(p: &Parameter) -> Value {
@@ -140,11 +211,19 @@ fn channel(name: &str, uri: &'static str) -> Value {
     })
 }
 
+/// `<model output URI>/<dataset id>[/<more>]`.
+fn dataset_output(config: &DefinitionConfig, more: Option<&str>) -> Value {
+    let mut values = vec![
+        json!(config.model_output_uri.trim_end_matches('/')),
+        param(DATASET_ID),
+    ];
+    values.extend(more.map(|m| json!(m)));
+    json!({ "Std:Join": { "On": "/", "Values": values } })
+}
+
 /// Where, and with which key, training writes the model artifact.
 fn output_data_config(config: &DefinitionConfig) -> Value {
-    let mut output = json!({ "S3OutputPath": {
-        "Std:Join": { "On": "/", "Values": [config.model_output_uri.trim_end_matches('/'), param(DATASET_ID)] }
-    }});
+    let mut output = json!({ "S3OutputPath": dataset_output(config, None) });
     if let Some(key) = &config.kms_key_arn {
         output["KmsKeyId"] = json!(key);
     }
@@ -171,6 +250,50 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
             },
             "InputDataConfig": [channel("train", TRAIN_DATA), channel("validation", VALIDATION_DATA)],
         }),
+        property_files: Vec::new(),
+    };
+    let mut evaluation_output = json!({ "Outputs": [{
+        "OutputName": EVALUATION_OUTPUT,
+        "AppManaged": false,
+        "S3Output": {
+            "S3Uri": dataset_output(config, Some(EVALUATION_OUTPUT)),
+            "LocalPath": format!("{PROCESSING}/{EVALUATION_OUTPUT}"),
+            "S3UploadMode": "EndOfJob",
+        },
+    }]});
+    if let Some(key) = &config.kms_key_arn {
+        evaluation_output["KmsKeyId"] = json!(key);
+    }
+    let evaluate = Step {
+        name: EVALUATE_STEP,
+        kind: "Processing",
+        arguments: json!({
+            "ProcessingResources": { "ClusterConfig": { "InstanceCount": 1, "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 } },
+            "AppSpecification": {
+                "ImageUri": config.training_image,
+                "ContainerEntrypoint": ["python3", format!("{PROCESSING}/input/code/{EVALUATION_SCRIPT_NAME}")],
+                "ContainerArguments": [
+                    "--model", format!("{PROCESSING}/model"),
+                    "--test", format!("{PROCESSING}/test"),
+                    "--validation", format!("{PROCESSING}/validation"),
+                    "--output", format!("{PROCESSING}/{EVALUATION_OUTPUT}"),
+                ],
+            },
+            "RoleArn": config.role_arn,
+            "ProcessingInputs": [
+                processing_input("model", json!({ "Get": format!("Steps.{TRAIN_STEP}.ModelArtifacts.S3ModelArtifacts") }), "model"),
+                processing_input("test", param(TEST_DATA), "test"),
+                processing_input("validation", param(VALIDATION_DATA), "validation"),
+                processing_input("code", json!(evaluation_code_uri(&config.code_uri)), "input/code"),
+            ],
+            "ProcessingOutputConfig": evaluation_output,
+            "StoppingCondition": { "MaxRuntimeInSeconds": 1800 },
+        }),
+        property_files: vec![json!({
+            "PropertyFileName": EVALUATION_REPORT,
+            "OutputName": EVALUATION_OUTPUT,
+            "FilePath": EVALUATION_FILE,
+        })],
     };
     let register = Step {
         name: REGISTER_STEP,
@@ -187,28 +310,36 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
+            "ModelMetrics": { "ModelQuality": { "Statistics": {
+                "ContentType": "application/json",
+                "S3Uri": { "Std:Join": { "On": "/", "Values": [evaluation_uri(), EVALUATION_FILE] } },
+            }}},
             "CustomerMetadataProperties": {
                 METADATA_DATASET_ID: param(DATASET_ID),
-                METADATA_VALIDATION_RMSE: as_string(rmse()),
+                METADATA_VALIDATION_RMSE: as_string(validation_rmse()),
+                METADATA_TEST_RMSE: as_string(test_rmse()),
                 METADATA_EXECUTION_ARN: { "Get": "Execution.PipelineExecutionArn" },
             },
         }),
+        property_files: Vec::new(),
     };
     let fail = Step {
         name: FAIL_STEP,
         kind: "Fail",
         arguments: json!({ "ErrorMessage": { "Std:Join": { "On": " ", "Values": [
-            format!("{RMSE_METRIC}"), rmse(), "is above the threshold", param(RMSE_THRESHOLD), "for dataset", param(DATASET_ID)
+            "test RMSE", test_rmse(), "is above the threshold", param(RMSE_THRESHOLD), "for dataset", param(DATASET_ID)
         ]}}}),
+        property_files: Vec::new(),
     };
     let condition = Step {
         name: CONDITION_STEP,
         kind: "Condition",
         arguments: json!({
-            "Conditions": [{ "Type": "LessThanOrEqualTo", "LeftValue": rmse(), "RightValue": param(RMSE_THRESHOLD) }],
+            "Conditions": [{ "Type": "LessThanOrEqualTo", "LeftValue": test_rmse(), "RightValue": param(RMSE_THRESHOLD) }],
             "IfSteps": [register],
             "ElseSteps": [fail],
         }),
+        property_files: Vec::new(),
     };
     PipelineDefinition {
         version: "2020-12-01",
@@ -221,7 +352,7 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
                 default_value: default_value(p),
             })
             .collect(),
-        steps: vec![training, condition],
+        steps: vec![training, evaluate, condition],
     }
 }
 
@@ -243,6 +374,7 @@ mod tests {
             model_output_uri: "s3://bucket/models/".into(),
             training_image: xgboost_image("us-east-1").unwrap(),
             kms_key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
+            code_uri: "s3://bucket/pipeline-code/".into(),
         }
     }
 
@@ -303,20 +435,69 @@ mod tests {
                 declared.contains(&name),
                 "{name} is sent by the trigger but not declared"
             );
-            assert!(
-                used.iter().any(|u| u == name) || name == crate::training::parameters::TEST_DATA,
-                "{name} unused"
-            );
+            assert!(used.iter().any(|u| u == name), "{name} unused");
         }
         assert_eq!(doc["Version"], "2020-12-01");
         let steps = doc["Steps"].as_array().unwrap();
         assert_eq!(steps[0]["Type"], "Training");
-        assert_eq!(
-            steps[1]["Arguments"]["IfSteps"][0]["Arguments"]["ModelApprovalStatus"],
-            "PendingManualApproval"
-        );
-        assert_eq!(steps[1]["Arguments"]["ElseSteps"][0]["Type"], "Fail");
+        assert_eq!(steps[1]["Type"], "Processing");
+        let register = &steps[2]["Arguments"]["IfSteps"][0]["Arguments"];
+        assert_eq!(register["ModelApprovalStatus"], "PendingManualApproval");
+        assert_eq!(steps[2]["Arguments"]["ElseSteps"][0]["Type"], "Fail");
         assert_eq!(doc["Parameters"][5]["DefaultValue"], 6);
+    }
+
+    #[test]
+    fn the_evaluation_reads_the_test_split_and_gates_registration_on_its_rmse() {
+        let doc: Value = serde_json::from_str(&build(&config()).to_json()).unwrap();
+        let evaluate = &doc["Steps"][1];
+        assert_eq!(evaluate["Name"], EVALUATE_STEP);
+        assert_eq!(
+            evaluate["PropertyFiles"][0]["PropertyFileName"],
+            EVALUATION_REPORT
+        );
+        assert_eq!(evaluate["PropertyFiles"][0]["FilePath"], "evaluation.json");
+        let inputs = evaluate["Arguments"]["ProcessingInputs"]
+            .as_array()
+            .unwrap();
+        let uri = |name: &str| {
+            inputs.iter().find(|i| i["InputName"] == name).unwrap()["S3Input"]["S3Uri"].clone()
+        };
+        assert_eq!(uri("test"), param(TEST_DATA));
+        assert_eq!(uri("validation"), param(VALIDATION_DATA));
+        let code = uri("code");
+        let hash = evaluation_script_hash();
+        assert_eq!(hash.len(), 16);
+        assert_eq!(code, format!("s3://bucket/pipeline-code/{hash}/"));
+        // The entry point is the uploaded script, under the name the deploy gives it.
+        let entry = evaluate["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1]
+            .as_str()
+            .unwrap();
+        assert_eq!(entry, "/opt/ml/processing/input/code/evaluate.py");
+        assert_eq!(
+            evaluate["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"],
+            "arn:aws:kms:us-east-1:123456789012:key/k"
+        );
+        let condition = &doc["Steps"][2]["Arguments"]["Conditions"][0];
+        assert_eq!(condition["LeftValue"]["Std:JsonGet"]["Path"], "test.rmse");
+        assert_eq!(condition["RightValue"], param(RMSE_THRESHOLD));
+        let register = &doc["Steps"][2]["Arguments"]["IfSteps"][0]["Arguments"];
+        let statistics = &register["ModelMetrics"]["ModelQuality"]["Statistics"];
+        assert_eq!(statistics["ContentType"], "application/json");
+        let metadata = register["CustomerMetadataProperties"].as_object().unwrap();
+        let mut keys: Vec<&str> = metadata.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                METADATA_DATASET_ID,
+                METADATA_EXECUTION_ARN,
+                METADATA_TEST_RMSE,
+                METADATA_VALIDATION_RMSE
+            ]
+        );
+        // The script is the repository's file.
+        assert!(EVALUATION_SCRIPT.contains("def metrics("));
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub const PARAMETERS: [Parameter; 10] = [
     Parameter {
         name: TEST_DATA,
         kind: ParameterType::String,
-        default: "s3://unset/test.parquet",
+        default: "s3://unset/test.csv",
     },
     Parameter {
         name: INSTANCE_TYPE,

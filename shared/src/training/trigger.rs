@@ -150,7 +150,7 @@ impl TriggerService {
                 VALIDATION_DATA.to_string(),
                 uri(OutputKind::ValidationXgboost),
             ),
-            (TEST_DATA.to_string(), uri(OutputKind::TestParquet)),
+            (TEST_DATA.to_string(), uri(OutputKind::TestXgboost)),
         ])
     }
 

@@ -1,0 +1,683 @@
+//! The local pipeline runner: executes a pipeline execution that moto started
+//! (moto runs no step), from the definition and parameters read back from
+//! SageMaker, as SageMaker would.
+//!
+//! - `Training`: the channels are downloaded from S3, `local-stack/xgboost/train.py`
+//!   trains with the real XGBoost (the release the built-in 1.7-1 container
+//!   runs), and `model.tar.gz` goes to `<S3OutputPath>/<job>/output/`;
+//! - `Processing`: every input is downloaded to its `LocalPath` (under a local
+//!   folder standing in for the container's `/opt/ml/processing`), the step's
+//!   entry point runs — for the evaluation step, the very `pipeline/evaluate.py`
+//!   the deploy uploads, fetched from the step's code input — and the outputs
+//!   are uploaded; property files are read from them;
+//! - `Condition`, `Fail` and `RegisterModel` (`CreateModelPackage` on moto)
+//!   as SageMaker evaluates them; a `Fail` step ends the run failed with its message.
+//!
+//! Expressions: `Get` (parameters, the execution ARN, the step properties the
+//! definition reads), `Std:Join` and `Std:JsonGet`.
+
+use crate::Clients;
+use anyhow::{bail, ensure, Context, Result};
+use aws_sdk_sagemaker::types::{
+    InferenceSpecification, MetricsSource, ModelApprovalStatus, ModelMetrics,
+    ModelPackageContainerDefinition, ModelQuality,
+};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where the Processing container's paths start.
+const PROCESSING_ROOT: &str = "/opt/ml/processing";
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub execution_arn: String,
+    /// `Succeeded` or `Failed` (a Fail step).
+    pub status: String,
+    pub failure_reason: Option<String>,
+    /// Each step executed, in order, with what it produced.
+    pub steps: Vec<StepRun>,
+    pub model_package_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRun {
+    pub name: String,
+    pub kind: String,
+    pub seconds: f64,
+    /// The step's own report: the training metrics, the evaluation file, the
+    /// condition's outcome, the registered package.
+    pub output: Value,
+}
+
+impl Run {
+    pub fn step(&self, name: &str) -> Option<&StepRun> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+}
+
+/// The runner's state: what expressions can read.
+struct Scope {
+    execution_arn: String,
+    parameters: BTreeMap<String, Value>,
+    /// `Steps.<name>.<property>` → value, for the properties steps produce.
+    properties: BTreeMap<String, Value>,
+    /// `Steps.<name>.PropertyFiles.<file>` → the file's JSON.
+    property_files: BTreeMap<String, Value>,
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn number(value: &Value) -> Result<f64> {
+    match value {
+        Value::Number(n) => n.as_f64().context("not a finite number"),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .with_context(|| format!("{s:?} is not a number")),
+        other => bail!("{other} is not a number"),
+    }
+}
+
+/// `a.b[0].c` in a JSON document, as `Std:JsonGet` reads it.
+fn json_path<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut at = doc;
+    for part in path.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if !key.is_empty() {
+            at = at.get(key)?;
+        }
+        if let Some(i) = index {
+            at = at.get(i)?;
+        }
+    }
+    Some(at)
+}
+
+impl Scope {
+    fn get(&self, name: &str) -> Result<Value> {
+        if let Some(p) = name.strip_prefix("Parameters.") {
+            return self
+                .parameters
+                .get(p)
+                .cloned()
+                .with_context(|| format!("undeclared parameter {p}"));
+        }
+        if name == "Execution.PipelineExecutionArn" {
+            return Ok(json!(self.execution_arn));
+        }
+        if let Some(file) = self.property_files.get(name) {
+            return Ok(file.clone());
+        }
+        self.properties
+            .get(name)
+            .cloned()
+            .with_context(|| format!("{name}: no step produced it (yet)"))
+    }
+
+    /// `value` with every expression in it evaluated.
+    fn resolve(&self, value: &Value) -> Result<Value> {
+        match value {
+            Value::Object(map) if map.len() == 1 => {
+                let (key, inner) = map.iter().next().expect("one entry");
+                match key.as_str() {
+                    "Get" => self.get(inner.as_str().context("Get of a non-string")?),
+                    "Std:Join" => {
+                        let on = inner["On"].as_str().unwrap_or_default();
+                        let values = inner["Values"]
+                            .as_array()
+                            .context("Std:Join without Values")?;
+                        let parts = values
+                            .iter()
+                            .map(|v| self.resolve(v).map(|v| text(&v)))
+                            .collect::<Result<Vec<_>>>()?;
+                        Ok(json!(parts.join(on)))
+                    }
+                    "Std:JsonGet" => {
+                        let file = self.resolve(&inner["PropertyFile"])?;
+                        let path = inner["Path"].as_str().context("Std:JsonGet without Path")?;
+                        json_path(&file, path)
+                            .cloned()
+                            .with_context(|| format!("Std:JsonGet: no {path} in the property file"))
+                    }
+                    _ => Ok(json!({ key.clone(): self.resolve(inner)? })),
+                }
+            }
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    out.insert(k.clone(), self.resolve(v)?);
+                }
+                Ok(Value::Object(out))
+            }
+            Value::Array(items) => Ok(Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.resolve(v))
+                    .collect::<Result<_>>()?,
+            )),
+            other => Ok(other.clone()),
+        }
+    }
+}
+
+/// Runs the steps of an execution moto started.
+pub struct Runner<'a> {
+    pub clients: &'a Clients,
+    /// The Python with xgboost (the project's venv).
+    pub python: PathBuf,
+    /// Where step folders go (channels, model, processing paths).
+    pub work_dir: PathBuf,
+}
+
+fn split_s3(uri: &str) -> Result<(String, String)> {
+    let rest = uri
+        .strip_prefix("s3://")
+        .with_context(|| format!("{uri} is not an s3:// URI"))?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+impl Runner<'_> {
+    pub async fn run(&self, execution_arn: &str) -> Result<Run> {
+        let sm = &self.clients.sagemaker;
+        let definition = sm
+            .describe_pipeline_definition_for_execution()
+            .pipeline_execution_arn(execution_arn)
+            .send()
+            .await
+            .context("DescribePipelineDefinitionForExecution")?;
+        let definition: Value = serde_json::from_str(
+            definition
+                .pipeline_definition()
+                .context("the execution has no definition")?,
+        )?;
+        let mut parameters = BTreeMap::new();
+        for p in definition["Parameters"].as_array().into_iter().flatten() {
+            let name = p["Name"].as_str().unwrap_or_default().to_string();
+            parameters.insert(name, p["DefaultValue"].clone());
+        }
+        let given = sm
+            .list_pipeline_parameters_for_execution()
+            .pipeline_execution_arn(execution_arn)
+            .send()
+            .await
+            .context("ListPipelineParametersForExecution")?;
+        for p in given.pipeline_parameters() {
+            if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                parameters.insert(name.to_string(), json!(value));
+            }
+        }
+        let mut context = Scope {
+            execution_arn: execution_arn.to_string(),
+            parameters,
+            properties: BTreeMap::new(),
+            property_files: BTreeMap::new(),
+        };
+        let mut run = Run {
+            execution_arn: execution_arn.to_string(),
+            status: "Succeeded".into(),
+            failure_reason: None,
+            steps: Vec::new(),
+            model_package_arn: None,
+        };
+        let steps = definition["Steps"].as_array().cloned().unwrap_or_default();
+        self.steps(&steps, &mut context, &mut run).await?;
+        Ok(run)
+    }
+
+    /// Runs `steps` in order (they depend on each other in that order here);
+    /// stops at a Fail step.
+    async fn steps(&self, steps: &[Value], context: &mut Scope, run: &mut Run) -> Result<()> {
+        for step in steps {
+            if run.status == "Failed" {
+                break;
+            }
+            let name = step["Name"].as_str().context("a step without a name")?;
+            let kind = step["Type"].as_str().unwrap_or_default();
+            let started = Instant::now();
+            let output = match kind {
+                "Training" => self.training(name, step, context).await?,
+                "Processing" => self.processing(name, step, context).await?,
+                "RegisterModel" => {
+                    let arn = self.register(step, context).await?;
+                    run.model_package_arn = Some(arn.clone());
+                    json!({ "model_package_arn": arn })
+                }
+                "Fail" => {
+                    let message = context.resolve(&step["Arguments"]["ErrorMessage"])?;
+                    run.status = "Failed".into();
+                    run.failure_reason = Some(text(&message));
+                    json!({ "error_message": message })
+                }
+                "Condition" => {
+                    let holds = condition(step, context)?;
+                    run.steps.push(StepRun {
+                        name: name.into(),
+                        kind: kind.into(),
+                        seconds: started.elapsed().as_secs_f64(),
+                        output: json!({ "outcome": holds }),
+                    });
+                    let branch = if holds { "IfSteps" } else { "ElseSteps" };
+                    let next = step["Arguments"][branch]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    Box::pin(self.steps(&next, context, run)).await?;
+                    continue;
+                }
+                other => bail!("step {name}: the local runner does not run {other} steps"),
+            };
+            run.steps.push(StepRun {
+                name: name.into(),
+                kind: kind.into(),
+                seconds: started.elapsed().as_secs_f64(),
+                output,
+            });
+        }
+        Ok(())
+    }
+
+    fn job_name(&self, execution_arn: &str, step: &str) -> String {
+        let id = execution_arn.rsplit('/').next().unwrap_or("execution");
+        let mut name = format!("pipelines-{id}-{step}");
+        name.truncate(63);
+        name
+    }
+
+    /// Downloads every object under `uri` (an object or a prefix) into `dir`,
+    /// keeping the names below the prefix's last `/`.
+    async fn download(&self, uri: &str, dir: &Path) -> Result<u64> {
+        let (bucket, prefix) = split_s3(uri)?;
+        let base = match prefix.rfind('/') {
+            Some(i) => &prefix[..=i],
+            None => "",
+        };
+        std::fs::create_dir_all(dir)?;
+        let mut pages = self
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            for object in page.with_context(|| format!("listing {uri}"))?.contents() {
+                let key = object.key().unwrap_or_default();
+                let relative = key.strip_prefix(base).unwrap_or(key);
+                if relative.is_empty() || relative.ends_with('/') {
+                    continue;
+                }
+                let body = self
+                    .clients
+                    .s3
+                    .get_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .with_context(|| format!("downloading s3://{bucket}/{key}"))?
+                    .body
+                    .collect()
+                    .await?
+                    .into_bytes();
+                let path = dir.join(relative);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, &body)?;
+                count += 1;
+            }
+        }
+        ensure!(count > 0, "nothing at {uri}");
+        Ok(count)
+    }
+
+    async fn upload(&self, path: &Path, uri: &str) -> Result<()> {
+        let (bucket, key) = split_s3(uri)?;
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(path).await?;
+        self.clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("uploading {uri}"))?;
+        Ok(())
+    }
+
+    fn python(&self, args: &[String]) -> Result<Value> {
+        let out = std::process::Command::new(&self.python)
+            .args(args)
+            .output()
+            .with_context(|| format!("running {}", self.python.display()))?;
+        ensure!(
+            out.status.success(),
+            "{} {} failed: {}",
+            self.python.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(last).with_context(|| format!("the script printed {last:?}"))
+    }
+
+    async fn training(&self, name: &str, step: &Value, context: &mut Scope) -> Result<Value> {
+        let args = context.resolve(&step["Arguments"])?;
+        let job = self.job_name(&context.execution_arn, name);
+        let dir = self.work_dir.join(&job);
+        let _ = std::fs::remove_dir_all(&dir);
+        for input in args["InputDataConfig"].as_array().into_iter().flatten() {
+            let channel = input["ChannelName"]
+                .as_str()
+                .context("a channel without a name")?;
+            let uri = input["DataSource"]["S3DataSource"]["S3Uri"]
+                .as_str()
+                .context("a channel without an S3Uri")?;
+            self.download(uri, &dir.join("input/data").join(channel))
+                .await?;
+        }
+        let hyperparameters = dir.join("input/config/hyperparameters.json");
+        std::fs::create_dir_all(hyperparameters.parent().unwrap())?;
+        std::fs::write(
+            &hyperparameters,
+            serde_json::to_vec_pretty(&args["HyperParameters"])?,
+        )?;
+        let archive = dir.join("output/model.tar.gz");
+        std::fs::create_dir_all(archive.parent().unwrap())?;
+        let script = crate::repo_root().join("local-stack/xgboost/train.py");
+        let arg = |p: &Path| p.display().to_string();
+        let report = self.python(&[
+            arg(&script),
+            "--hyperparameters".into(),
+            arg(&hyperparameters),
+            "--train".into(),
+            arg(&dir.join("input/data/train")),
+            "--validation".into(),
+            arg(&dir.join("input/data/validation")),
+            "--model-dir".into(),
+            arg(&dir.join("model")),
+            "--archive".into(),
+            arg(&archive),
+        ])?;
+        let output_path = args["OutputDataConfig"]["S3OutputPath"]
+            .as_str()
+            .context("no S3OutputPath")?
+            .trim_end_matches('/');
+        let artifact = format!("{output_path}/{job}/output/model.tar.gz");
+        self.upload(&archive, &artifact).await?;
+        let size = std::fs::metadata(&archive)?.len();
+        context.properties.insert(
+            format!("Steps.{name}.ModelArtifacts.S3ModelArtifacts"),
+            json!(artifact),
+        );
+        for (metric, value) in report.as_object().into_iter().flatten() {
+            if metric.contains(':') {
+                context.properties.insert(
+                    format!("Steps.{name}.FinalMetricDataList['{metric}'].Value"),
+                    value.clone(),
+                );
+            }
+        }
+        let mut report = report;
+        report["artifact"] = json!(artifact);
+        report["artifact_bytes"] = json!(size);
+        report["training_job"] = json!(job);
+        Ok(report)
+    }
+
+    async fn processing(&self, name: &str, step: &Value, context: &mut Scope) -> Result<Value> {
+        let args = context.resolve(&step["Arguments"])?;
+        let job = self.job_name(&context.execution_arn, name);
+        let root = self.work_dir.join(&job);
+        let _ = std::fs::remove_dir_all(&root);
+        let local = |path: &str| -> Result<PathBuf> {
+            let relative = path
+                .strip_prefix(PROCESSING_ROOT)
+                .with_context(|| format!("{path} is outside {PROCESSING_ROOT}"))?;
+            Ok(root.join(relative.trim_start_matches('/')))
+        };
+        for input in args["ProcessingInputs"].as_array().into_iter().flatten() {
+            let s3 = &input["S3Input"];
+            let uri = s3["S3Uri"].as_str().context("an input without an S3Uri")?;
+            self.download(uri, &local(s3["LocalPath"].as_str().unwrap_or_default())?)
+                .await?;
+        }
+        let outputs = args["ProcessingOutputConfig"]["Outputs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for output in &outputs {
+            std::fs::create_dir_all(local(
+                output["S3Output"]["LocalPath"].as_str().unwrap_or_default(),
+            )?)?;
+        }
+        // The container's command line, with its paths under the local root and
+        // the project's Python for `python3`.
+        let app = &args["AppSpecification"];
+        let mut command: Vec<String> = app["ContainerEntrypoint"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(app["ContainerArguments"].as_array().into_iter().flatten())
+            .map(text)
+            .collect();
+        ensure!(
+            command.first().map(String::as_str) == Some("python3"),
+            "step {name}: the local runner runs Python entry points only"
+        );
+        command.remove(0);
+        let command = command
+            .iter()
+            .map(|a| {
+                if a.starts_with(PROCESSING_ROOT) {
+                    local(a).map(|p| p.display().to_string())
+                } else {
+                    Ok(a.clone())
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let printed = self.python(&command)?;
+        let mut files = Map::new();
+        for output in &outputs {
+            let output_name = output["OutputName"].as_str().unwrap_or_default();
+            let dir = local(output["S3Output"]["LocalPath"].as_str().unwrap_or_default())?;
+            let uri = output["S3Output"]["S3Uri"]
+                .as_str()
+                .context("an output without an S3Uri")?;
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                let file = path.file_name().unwrap().to_string_lossy().to_string();
+                self.upload(&path, &format!("{}/{file}", uri.trim_end_matches('/')))
+                    .await?;
+            }
+            context.properties.insert(
+                format!(
+                    "Steps.{name}.ProcessingOutputConfig.Outputs['{output_name}'].S3Output.S3Uri"
+                ),
+                json!(uri),
+            );
+            for property in step["PropertyFiles"].as_array().into_iter().flatten() {
+                if property["OutputName"] != output_name {
+                    continue;
+                }
+                let file = property["FilePath"].as_str().unwrap_or_default();
+                let doc: Value = serde_json::from_slice(&std::fs::read(dir.join(file))?)
+                    .with_context(|| format!("property file {file} of {name}"))?;
+                let key = property["PropertyFileName"].as_str().unwrap_or_default();
+                context
+                    .property_files
+                    .insert(format!("Steps.{name}.PropertyFiles.{key}"), doc.clone());
+                files.insert(key.to_string(), doc);
+            }
+        }
+        Ok(json!({ "printed": printed, "property_files": files, "job": job }))
+    }
+
+    async fn register(&self, step: &Value, context: &Scope) -> Result<String> {
+        let args = context.resolve(&step["Arguments"])?;
+        let spec = &args["InferenceSpecification"];
+        let mut inference = InferenceSpecification::builder();
+        for c in spec["Containers"].as_array().into_iter().flatten() {
+            inference = inference.containers(
+                ModelPackageContainerDefinition::builder()
+                    .image(text(&c["Image"]))
+                    .model_data_url(text(&c["ModelDataUrl"]))
+                    .build(),
+            );
+        }
+        for t in spec["SupportedContentTypes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            inference = inference.supported_content_types(text(t));
+        }
+        for t in spec["SupportedResponseMIMETypes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            inference = inference.supported_response_mime_types(text(t));
+        }
+        let statistics = &args["ModelMetrics"]["ModelQuality"]["Statistics"];
+        let metrics = ModelMetrics::builder()
+            .model_quality(
+                ModelQuality::builder()
+                    .statistics(
+                        MetricsSource::builder()
+                            .content_type(text(&statistics["ContentType"]))
+                            .s3_uri(text(&statistics["S3Uri"]))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let mut request = self
+            .clients
+            .sagemaker
+            .create_model_package()
+            .model_package_group_name(text(&args["ModelPackageGroupName"]))
+            .model_package_description(text(&args["ModelPackageDescription"]))
+            .model_approval_status(ModelApprovalStatus::from(
+                args["ModelApprovalStatus"]
+                    .as_str()
+                    .unwrap_or("PendingManualApproval"),
+            ))
+            .inference_specification(inference.build())
+            .model_metrics(metrics);
+        for (k, v) in args["CustomerMetadataProperties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            request = request.customer_metadata_properties(k, text(v));
+        }
+        let out = request.send().await.context("CreateModelPackage")?;
+        Ok(out.model_package_arn().unwrap_or_default().to_string())
+    }
+}
+
+/// Whether every condition of a Condition step holds.
+fn condition(step: &Value, context: &Scope) -> Result<bool> {
+    let mut holds = true;
+    for c in step["Arguments"]["Conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let left = number(&context.resolve(&c["LeftValue"])?)?;
+        let right = number(&context.resolve(&c["RightValue"])?)?;
+        holds &= match c["Type"].as_str().unwrap_or_default() {
+            "LessThanOrEqualTo" => left <= right,
+            "LessThan" => left < right,
+            "GreaterThanOrEqualTo" => left >= right,
+            "GreaterThan" => left > right,
+            "Equals" => left == right,
+            other => bail!("the local runner does not evaluate {other} conditions"),
+        };
+    }
+    Ok(holds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Scope {
+        Scope {
+            execution_arn: "arn:x/execution/abc".into(),
+            parameters: BTreeMap::from([
+                ("DatasetId".to_string(), json!("ds-1")),
+                ("RmseThreshold".to_string(), json!(60000.0)),
+            ]),
+            properties: BTreeMap::from([(
+                "Steps.T.FinalMetricDataList['validation:rmse'].Value".to_string(),
+                json!(0.25),
+            )]),
+            property_files: BTreeMap::from([(
+                "Steps.E.PropertyFiles.R".to_string(),
+                json!({"test": {"rmse": 41000.5, "list": [1, {"x": 2}]}}),
+            )]),
+        }
+    }
+
+    #[test]
+    fn expressions_resolve_as_sagemaker_evaluates_them() {
+        let c = context();
+        let doc = json!({
+            "a": {"Get": "Parameters.DatasetId"},
+            "b": {"Std:Join": {"On": "/", "Values": ["s3://m", {"Get": "Parameters.DatasetId"}, "x"]}},
+            "c": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.E.PropertyFiles.R"}, "Path": "test.rmse"}},
+            "d": [{"Get": "Execution.PipelineExecutionArn"}, 3],
+            "e": {"Std:Join": {"On": "", "Values": [{"Get": "Steps.T.FinalMetricDataList['validation:rmse'].Value"}]}},
+            "f": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.E.PropertyFiles.R"}, "Path": "test.list[1].x"}},
+        });
+        let r = c.resolve(&doc).unwrap();
+        assert_eq!(r["a"], "ds-1");
+        assert_eq!(r["b"], "s3://m/ds-1/x");
+        assert_eq!(r["c"], 41000.5);
+        assert_eq!(r["d"], json!(["arn:x/execution/abc", 3]));
+        assert_eq!(r["e"], "0.25");
+        assert_eq!(r["f"], 2);
+        let missing = c.resolve(&json!({"Get": "Steps.Later.Thing"})).unwrap_err();
+        assert!(
+            missing.to_string().contains("no step produced it"),
+            "{missing}"
+        );
+        assert!(c.resolve(&json!({"Get": "Parameters.Nope"})).is_err());
+    }
+
+    #[test]
+    fn conditions_compare_numbers_and_numeric_strings() {
+        let c = context();
+        let step = |left: Value, kind: &str| {
+            json!({"Arguments": {"Conditions": [{
+                "Type": kind, "LeftValue": left, "RightValue": {"Get": "Parameters.RmseThreshold"}
+            }]}})
+        };
+        let jsonget = json!({"Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.E.PropertyFiles.R"}, "Path": "test.rmse"
+        }});
+        assert!(condition(&step(jsonget.clone(), "LessThanOrEqualTo"), &c).unwrap());
+        assert!(!condition(&step(jsonget, "GreaterThan"), &c).unwrap());
+        assert!(!condition(&step(json!("70000"), "LessThanOrEqualTo"), &c).unwrap());
+        assert!(condition(&step(json!("x"), "Equals"), &c).is_err());
+    }
+}

@@ -1,0 +1,299 @@
+//! The pipeline as code, run: the local pipeline runner executes an execution
+//! moto started from the generated definition — real XGBoost training,
+//! `pipeline/evaluate.py` on the test split, the RMSE condition, the
+//! registration — and the registered package's metrics equal a direct
+//! recomputation from the saved model. The evaluation script's own unit tests
+//! run here too, with the project's venv.
+
+use aws_sdk_sagemaker::types::Parameter;
+use integration_tests::{housing, run_etl, Setup, TestEnv};
+use local_stack::pipeline::{Run, Runner};
+use serde_json::Value;
+use shared::dataset::{DatasetId, OutputKind, Source};
+use shared::training::definition::{
+    evaluation_code_uri, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME,
+    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
+    TRAIN_STEP,
+};
+use shared::training::parameters::{NUM_ROUND, RMSE_THRESHOLD};
+use shared::training::trigger::TriggerService;
+use std::process::Command;
+
+type Env = TestEnv<TriggerService>;
+
+/// The first `rows` rows of `data/housing.csv`, through the ETL, with every
+/// output where the ETL puts it on moto (and the model package group the
+/// pipeline registers in). Returns the dataset's id.
+async fn dataset(env: &Env, rows: usize) -> DatasetId {
+    env.stack
+        .create_model_package_group(&env.clients)
+        .await
+        .unwrap();
+    let text = String::from_utf8(housing()).unwrap();
+    let small: String = text
+        .lines()
+        .take(rows + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let output = std::thread::spawn(move || {
+        run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap()
+    })
+    .join()
+    .unwrap();
+    let id = output.report.dataset_id.clone();
+    for kind in OutputKind::ALL {
+        if kind == OutputKind::Quarantine {
+            continue;
+        }
+        let at = env.service.config.layout.output(&id, kind);
+        env.clients
+            .s3
+            .put_object()
+            .bucket(&at.bucket)
+            .key(&at.key)
+            .body(output.read(kind).unwrap().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    id
+}
+
+/// Starts an execution for the dataset, with `overrides` over the trigger's
+/// parameters, and runs it locally.
+async fn run(env: &Env, id: &DatasetId, overrides: &[(&str, &str)], work: &std::path::Path) -> Run {
+    let mut parameters = env.service.parameters(id);
+    for (k, v) in overrides {
+        parameters.insert(k.to_string(), v.to_string());
+    }
+    let started = env
+        .clients
+        .sagemaker
+        .start_pipeline_execution()
+        .pipeline_name(env.stack.pipeline_name())
+        .client_request_token(format!("{id}-{}", overrides.len()))
+        .set_pipeline_parameters(Some(
+            parameters
+                .iter()
+                .map(|(k, v)| Parameter::builder().name(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let runner = Runner {
+        clients: &env.clients,
+        python: local_stack::python(),
+        work_dir: work.to_path_buf(),
+    };
+    runner
+        .run(started.pipeline_execution_arn().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn get(env: &Env, uri: &str) -> Vec<u8> {
+    let (bucket, key) = uri.strip_prefix("s3://").unwrap().split_once('/').unwrap();
+    env.stack.get(&env.clients, bucket, key).await.unwrap()
+}
+
+/// RMSE, MAE and R² of the saved model on a channel file, computed here from
+/// the model itself (not through evaluate.py).
+fn recompute(model_tar_gz: &std::path::Path, channel: &std::path::Path) -> Value {
+    let script = r#"
+import json, sys, tarfile, tempfile, os
+import numpy as np, xgboost as xgb
+with tempfile.TemporaryDirectory() as d:
+    tarfile.open(sys.argv[1]).extractall(d)
+    names = os.listdir(d)
+    booster = xgb.Booster(); booster.load_model(os.path.join(d, "xgboost-model"))
+data = np.loadtxt(sys.argv[2], delimiter=",", dtype=np.float32, ndmin=2)
+y = data[:, 0].astype(np.float64)
+p = booster.predict(xgb.DMatrix(data[:, 1:])).astype(np.float64)
+print(json.dumps({"names": names, "rows": len(y), "rmse": float(np.sqrt(np.mean((p - y) ** 2))),
+                  "mae": float(np.mean(np.abs(p - y))),
+                  "r2": float(1 - np.sum((p - y) ** 2) / np.sum((y - y.mean()) ** 2))}))
+"#;
+    let out = Command::new(local_stack::python())
+        .args(["-c", script])
+        .arg(model_tar_gz)
+        .arg(channel)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(a: f64, b: f64, relative: f64) -> bool {
+    (a - b).abs() <= relative * b.abs().max(1.0)
+}
+
+#[tokio::test]
+async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
+    let env = Setup::new("runner").with_pipeline().trigger().await;
+    let id = dataset(&env, 3000).await;
+    let work = tempfile::tempdir().unwrap();
+    let run = run(&env, &id, &[(NUM_ROUND, "40")], work.path()).await;
+    assert_eq!(run.status, "Succeeded", "{:?}", run.failure_reason);
+    let kinds: Vec<&str> = run.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["Training", "Processing", "Condition", "RegisterModel"]
+    );
+
+    let package = env
+        .clients
+        .sagemaker
+        .describe_model_package()
+        .model_package_name(run.model_package_arn.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let metadata = package.customer_metadata_properties().unwrap();
+    assert_eq!(metadata[METADATA_DATASET_ID], id.to_string());
+    assert_eq!(metadata[METADATA_EXECUTION_ARN], run.execution_arn);
+    let container = &package.inference_specification().unwrap().containers()[0];
+    let artifact = container.model_data_url().unwrap();
+    assert_eq!(
+        artifact,
+        run.step(TRAIN_STEP).unwrap().output["artifact"]
+            .as_str()
+            .unwrap()
+    );
+    let statistics = package
+        .model_metrics()
+        .and_then(|m| m.model_quality())
+        .and_then(|q| q.statistics())
+        .expect("ModelQuality statistics");
+    assert_eq!(statistics.content_type(), Some("application/json"));
+    let evaluation: Value =
+        serde_json::from_slice(&get(&env, statistics.s3_uri().unwrap()).await).unwrap();
+    assert_eq!(
+        evaluation,
+        run.step(EVALUATE_STEP).unwrap().output["property_files"][EVALUATION_REPORT]
+    );
+
+    // The model and the test split, fetched from S3, scored here.
+    let model = work.path().join("check-model.tar.gz");
+    std::fs::write(&model, get(&env, artifact).await).unwrap();
+    let layout = &env.service.config.layout;
+    let mut scores = Vec::new();
+    for kind in [OutputKind::TestXgboost, OutputKind::ValidationXgboost] {
+        let file = work.path().join(kind.file_name());
+        std::fs::write(&file, get(&env, &layout.output(&id, kind).uri()).await).unwrap();
+        scores.push(recompute(&model, &file));
+    }
+    let (test, validation) = (&scores[0], &scores[1]);
+    assert_eq!(
+        test["names"],
+        serde_json::json!(["xgboost-model"]),
+        "the container's layout"
+    );
+    let f = |v: &Value| v.as_f64().unwrap();
+    assert_eq!(evaluation["test"]["rows"], test["rows"]);
+    for metric in ["rmse", "mae", "r2"] {
+        assert!(
+            close(f(&evaluation["test"][metric]), f(&test[metric]), 1e-9),
+            "test {metric}: {} vs {}",
+            evaluation["test"][metric],
+            test[metric]
+        );
+        assert!(close(
+            f(&evaluation["validation"][metric]),
+            f(&validation[metric]),
+            1e-9
+        ));
+        assert!(close(
+            f(&evaluation["regression_metrics"][metric]["value"]),
+            f(&test[metric]),
+            1e-9
+        ));
+    }
+    let test_rmse: f64 = metadata[METADATA_TEST_RMSE].parse().unwrap();
+    assert!(
+        close(test_rmse, f(&test["rmse"]), 1e-9),
+        "{test_rmse} vs {}",
+        test["rmse"]
+    );
+    // validation:rmse is XGBoost's own evaluation, printed to 5 decimals.
+    let validation_rmse: f64 = metadata[METADATA_VALIDATION_RMSE].parse().unwrap();
+    assert!(
+        close(validation_rmse, f(&validation["rmse"]), 1e-4),
+        "{validation_rmse} vs {}",
+        validation["rmse"]
+    );
+    assert!(f(&test["r2"]) > 0.5, "a real model: {test}");
+}
+
+#[tokio::test]
+async fn a_model_above_the_threshold_fails_the_run_and_registers_nothing() {
+    let env = Setup::new("runner-fail").with_pipeline().trigger().await;
+    let id = dataset(&env, 1500).await;
+    let work = tempfile::tempdir().unwrap();
+    let run = run(
+        &env,
+        &id,
+        &[(NUM_ROUND, "5"), (RMSE_THRESHOLD, "1.0")],
+        work.path(),
+    )
+    .await;
+    assert_eq!(run.status, "Failed");
+    let reason = run.failure_reason.unwrap();
+    assert!(reason.starts_with("test RMSE "), "{reason}");
+    assert!(
+        reason.contains(&format!("is above the threshold 1.0 for dataset {id}")),
+        "{reason}"
+    );
+    assert_eq!(run.model_package_arn, None);
+    assert_eq!(run.steps.last().unwrap().kind, "Fail");
+    let packages = env
+        .clients
+        .sagemaker
+        .list_model_packages()
+        .model_package_group_name(env.stack.model_package_group())
+        .send()
+        .await
+        .unwrap();
+    assert!(packages.model_package_summary_list().is_empty());
+}
+
+#[test]
+fn the_evaluation_script_passes_its_unit_tests() {
+    let root = local_stack::repo_root().join("pipeline");
+    let out = Command::new(local_stack::python())
+        .args(["-m", "unittest", "-v", "test_evaluate"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 6 tests"), "{log}");
+}
+
+#[test]
+fn the_deploy_uploads_the_script_where_the_definition_reads_it() {
+    let out = Command::new("python3")
+        .arg(local_stack::repo_root().join("infra/pipeline_code.py"))
+        .arg("--key")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap();
+    let read_by_the_definition = format!(
+        "{}{}",
+        evaluation_code_uri("s3://bucket/pipeline-code"),
+        EVALUATION_SCRIPT_NAME
+    );
+    assert_eq!(
+        format!("s3://bucket/{}", key.trim()),
+        read_by_the_definition
+    );
+}
