@@ -188,12 +188,21 @@ impl Error {
             Error::Internal(_) => "Internal".to_string(),
         };
         let class = if self.retryable() {
-            "Retryable"
+            RETRYABLE
         } else {
-            "NonRetryable"
+            NON_RETRYABLE
         };
-        format!("{class}.{kind}")
+        format!("{class}{kind}")
     }
+}
+
+/// The prefixes of [`Error::error_type`]: what a Diagnostic's type starts with.
+pub const RETRYABLE: &str = "Retryable.";
+pub const NON_RETRYABLE: &str = "NonRetryable.";
+
+/// Whether a Lambda error type says trying again cannot help.
+pub fn is_permanent(error_type: &str) -> bool {
+    error_type.starts_with(NON_RETRYABLE)
 }
 
 /// What Lambda reports for a failed invocation: the classified type and the

@@ -198,6 +198,26 @@ async fn a_hundred_deliveries_start_one_execution() {
         .await
         .unwrap();
     assert_eq!(again["status"], "already_started");
+
+    // A duplicate of a started dataset reads the claim only: with the report
+    // gone, it is still the same no-op (not an unknown dataset).
+    let report = env
+        .service
+        .config
+        .layout
+        .output(&DATASET.parse().unwrap(), OutputKind::Report);
+    env.clients
+        .s3
+        .delete_object()
+        .bucket(&report.bucket)
+        .key(&report.key)
+        .send()
+        .await
+        .unwrap();
+    let again = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "already_started", "{again}");
 }
 
 /// A claim written `age_s` seconds ago by a delivery that never started the

@@ -46,7 +46,7 @@ impl DeadLetters {
         result: Result<Value, Diagnostic>,
     ) -> Result<Value, Diagnostic> {
         let failure = match result {
-            Err(d) if d.error_type.starts_with("NonRetryable.") => d,
+            Err(d) if crate::error::is_permanent(&d.error_type) => d,
             other => return other,
         };
         let sent = self

@@ -198,18 +198,7 @@ mod tests {
     use super::*;
 
     fn package(group: &str, version: u32) -> Package {
-        Package {
-            arn: format!(
-                "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
-            ),
-            group: group.into(),
-            version,
-            approval: "Approved".into(),
-            dataset_id: None,
-            validation_rmse: None,
-            test_rmse: None,
-            pipeline_execution_arn: None,
-        }
+        Package::approved(group, version)
     }
 
     fn record(group: &str, version: u32, status: Status) -> Desired {

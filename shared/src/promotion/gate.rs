@@ -103,16 +103,9 @@ mod tests {
 
     fn tested(group: &str, version: u32, rmse: Option<f64>, test: Option<f64>) -> Package {
         Package {
-            arn: format!(
-                "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
-            ),
-            group: group.into(),
-            version,
-            approval: "Approved".into(),
-            dataset_id: None,
             validation_rmse: rmse,
             test_rmse: test,
-            pipeline_execution_arn: None,
+            ..Package::approved(group, version)
         }
     }
 

@@ -37,6 +37,25 @@ pub struct Package {
     pub pipeline_execution_arn: Option<String>,
 }
 
+#[cfg(test)]
+impl Package {
+    /// Version `version` of `group`, approved, with no metadata (unit tests).
+    pub(crate) fn approved(group: &str, version: u32) -> Package {
+        Package {
+            arn: format!(
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
+            ),
+            group: group.into(),
+            version,
+            approval: "Approved".into(),
+            dataset_id: None,
+            validation_rmse: None,
+            test_rmse: None,
+            pipeline_execution_arn: None,
+        }
+    }
+}
+
 /// The lineage of a deployment to a stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lineage {
@@ -191,18 +210,13 @@ mod tests {
 
     fn package(group: &str, version: u32) -> Package {
         Package {
-            arn: format!(
-                "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
-            ),
-            group: group.into(),
-            version,
-            approval: "Approved".into(),
             dataset_id: Some("ds-0123".into()),
             validation_rmse: Some(0.4712),
             test_rmse: Some(0.4655),
             pipeline_execution_arn: Some(
                 "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc".into(),
             ),
+            ..Package::approved(group, version)
         }
     }
 

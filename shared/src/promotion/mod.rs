@@ -6,14 +6,15 @@
 //! - [`lineage`]: packages, lineage tags and deterministic resource names;
 //! - [`gate`]: may a candidate replace what a stage serves (no downgrade, RMSE);
 //! - [`registry`]: reads of the Model Registry (latest approved, one version);
-//! - [`desired`]: what each stage should serve, one S3 record per stage, and how
-//!   a stage converges to it;
+//! - [`desired`]: what each stage should serve, one S3 record per stage;
 //! - [`endpoints`]: what an endpoint serves, and the deployment's writes
 //!   (Model, EndpointConfig, `CreateEndpoint`, blue/green `UpdateEndpoint`);
-//! - [`service`]: the policy — what happens for each event; its deployment
-//!   step (may this package go to this stage now) is `deploy.rs`.
+//! - [`service`]: the policy — what happens for each event; how a stage
+//!   converges to its record is `converge.rs`, and the deployment step (may
+//!   this package go to this stage now) is `deploy.rs`.
 
 pub mod config;
+mod converge;
 mod deploy;
 pub mod desired;
 pub mod endpoints;

@@ -1,7 +1,7 @@
 //! What promote-model does for each event.
 //!
 //! Every request becomes the stage's desired-state record first
-//! ([`super::desired`]), then the stage converges to it:
+//! ([`super::desired`]), then the stage converges to it (`converge.rs`):
 //!
 //! - **Approval** (registry "Approved", allowed group, our account and region):
 //!   the group's *latest* approved version becomes the first stage's record, so
@@ -23,10 +23,9 @@
 //! `deploy.rs`.
 
 use super::config::PromoteConfig;
-use super::desired::{self, Cause, Desired, DesiredStates, Read, Status};
+use super::desired::{Cause, DesiredStates};
 use super::endpoints;
 use super::lineage;
-use super::lineage::Package;
 use super::registry;
 use crate::aws::bus;
 use crate::error::Error;
@@ -119,7 +118,7 @@ pub enum PromotionOutcome {
 impl PromotionOutcome {
     /// The stage's endpoint serves what it should for now: nothing to deploy
     /// there, so what it serves may move on.
-    fn is_settled(&self) -> bool {
+    pub(super) fn is_settled(&self) -> bool {
         matches!(
             self,
             Self::AlreadyServing { .. }
@@ -129,10 +128,6 @@ impl PromotionOutcome {
         )
     }
 }
-
-/// Conditional writes of a record lost to concurrent writers before giving up
-/// (retryable).
-const RECORD_ATTEMPTS: usize = 5;
 
 /// Why a deployment is asked for, for the published events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -151,7 +146,7 @@ pub struct PromotionService {
     pub config: PromoteConfig,
 }
 
-fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
+pub(super) fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
     tracing::info!(%reason, "ignored");
     Ok(PromotionOutcome::Ignored { reason })
 }
@@ -392,58 +387,6 @@ impl PromotionService {
         })
     }
 
-    /// Stage `index` serves what it should: what it serves InService becomes
-    /// the next stage's record, unless that stage has a manual gate. The next
-    /// stage's index, or why nothing moves on.
-    async fn advance(
-        &self,
-        index: usize,
-        event_id: Option<&str>,
-    ) -> Result<Result<usize, String>, Error> {
-        let stage = &self.config.stages.stages[index];
-        let Some(next) = self.config.stages.stages.get(index + 1) else {
-            return Ok(Err(format!(
-                "{} is InService; it is the last stage",
-                stage.name
-            )));
-        };
-        if next.manual_gate {
-            return Ok(Err(format!(
-                "{} is InService; {} has a manual gate (send PromoteModel)",
-                stage.name, next.name
-            )));
-        }
-        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
-        let Some(lineage) = serving
-            .filter(|s| s.state == EndpointState::InService)
-            .and_then(|s| s.lineage)
-        else {
-            return Ok(Err(format!(
-                "{} serves nothing promote-model deployed",
-                stage.endpoint
-            )));
-        };
-        let Some(package) = registry::find(
-            &self.sagemaker,
-            &lineage.model_package_group,
-            lineage.model_package_version,
-        )
-        .await?
-        .filter(|p| p.approval == APPROVED) else {
-            return Ok(Err(format!(
-                "{} v{} is no longer approved: not moved on",
-                lineage.model_package_group, lineage.model_package_version
-            )));
-        };
-        let request = Request {
-            source_event_id: event_id,
-            ..Request::default()
-        };
-        self.record(index + 1, &package, Cause::Advance, request)
-            .await?;
-        Ok(Ok(index + 1))
-    }
-
     /// The schedule's tick: every stage, in order, converges as if its endpoint
     /// had just reported InService (and what it serves moves on). A stage that
     /// fails does not stop the others; the first failure is returned after all
@@ -474,184 +417,5 @@ impl PromotionService {
             Some(e) => Err(e),
             None => Ok(PromotionOutcome::Reconciled { stages }),
         }
-    }
-
-    /// Stage `index` reported InService: converge it to its record, and once it
-    /// serves what it should, move that on to the next stage and converge that.
-    async fn reconcile(
-        &self,
-        index: usize,
-        event_id: Option<&str>,
-    ) -> Result<PromotionOutcome, Error> {
-        let outcome = self.converge(index).await?;
-        if !outcome.is_settled() {
-            return Ok(outcome);
-        }
-        match self.advance(index, event_id).await? {
-            Ok(next) => self.converge(next).await,
-            Err(reason) => ignored(reason),
-        }
-    }
-
-    /// Records `package` as stage `index`'s desired state and converges the stage.
-    async fn want(
-        &self,
-        index: usize,
-        package: &Package,
-        cause: Cause,
-        request: Request<'_>,
-    ) -> Result<PromotionOutcome, Error> {
-        self.record(index, package, cause, request).await?;
-        self.converge(index).await
-    }
-
-    /// Records `package` as stage `index`'s desired state, unless the record
-    /// stands ([`desired::replaces`]).
-    async fn record(
-        &self,
-        index: usize,
-        package: &Package,
-        cause: Cause,
-        request: Request<'_>,
-    ) -> Result<(), Error> {
-        let stage = &self.config.stages.stages[index].name;
-        let explicit = cause == Cause::Promote;
-        let mut recorded = false;
-        for _ in 0..RECORD_ATTEMPTS {
-            let current = self.desired.read(stage).await?;
-            let record = current.as_ref().map(|r| &r.desired);
-            if !desired::replaces(record, package, explicit) {
-                tracing::info!(%stage, desired = ?record.map(|d| &d.model_package_arn), "the stage's record stands");
-                recorded = true;
-                break;
-            }
-            let new = Desired::new(
-                stage,
-                package,
-                cause,
-                request.requested_by,
-                request.source_event_id,
-            );
-            if self.desired.write(&new, current.as_ref()).await? {
-                tracing::info!(%stage, package = %package.arn, ?cause, "recorded as the stage's desired state");
-                recorded = true;
-                break;
-            }
-            tracing::info!(%stage, "the record changed while it was written; reading it again");
-        }
-        if !recorded {
-            return Err(Error::Busy {
-                kind: "DesiredStateConflict",
-                message: format!(
-                    "{}: {RECORD_ATTEMPTS} conditional writes lost to concurrent requests; retry later",
-                    self.desired.location(stage).uri()
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    /// Deploys stage `index`'s recorded package if the stage does not serve it
-    /// and its endpoint can take a deployment now.
-    pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
-        let stage = &self.config.stages.stages[index];
-        let Some(read) = self.desired.read(&stage.name).await? else {
-            return Ok(PromotionOutcome::NothingRecorded {
-                stage: stage.name.clone(),
-            });
-        };
-        let desired = &read.desired;
-        if let Status::Halted { reason, .. } = &desired.status {
-            return Ok(PromotionOutcome::Halted {
-                stage: stage.name.clone(),
-                reason: reason.clone(),
-                model_package_arn: desired.model_package_arn.clone(),
-            });
-        }
-        let package = registry::describe(&self.sagemaker, &desired.model_package_arn)
-            .await?
-            .filter(|p| p.approval == APPROVED);
-        let Some(package) = package else {
-            let message = format!(
-                "{} v{} is no longer an approved package",
-                desired.model_package_group, desired.model_package_version
-            );
-            return self.halt(read, "NotApproved", message).await;
-        };
-        let request = Request {
-            source_event_id: desired.source_event_id.as_deref(),
-            requested_by: desired.requested_by.as_deref(),
-            explicit: desired.cause == Cause::Promote,
-        };
-        let outcome = self
-            .deploy(&package, index, request, desired.started())
-            .await?;
-        match &outcome {
-            PromotionOutcome::Deploying {
-                endpoint_config, ..
-            }
-            | PromotionOutcome::AlreadyDeploying {
-                endpoint_config, ..
-            } if desired.started() != Some(endpoint_config.as_str()) => {
-                let status = Status::Deploying {
-                    endpoint_config: endpoint_config.clone(),
-                    started_at_ms: desired::now_ms(),
-                };
-                self.mark(read, status).await?;
-            }
-            PromotionOutcome::Refused {
-                reason, message, ..
-            } => {
-                let (reason, message) = (reason.clone(), message.clone());
-                self.halt(read, &reason, message).await?;
-            }
-            PromotionOutcome::Halted { reason, .. } => {
-                let message = format!(
-                    "a deployment of {} started, but {} is InService on another config: rolled back or failed",
-                    desired.started().unwrap_or("?"),
-                    stage.endpoint
-                );
-                let reason = reason.clone();
-                self.halt(read, &reason, message).await?;
-            }
-            _ => {}
-        }
-        Ok(outcome)
-    }
-
-    /// Halts a record (see [`Status::Halted`]).
-    async fn halt(
-        &self,
-        read: Read,
-        reason: &str,
-        message: String,
-    ) -> Result<PromotionOutcome, Error> {
-        tracing::warn!(stage = %read.desired.stage, %reason, "desired state halted: {message}");
-        self.metric("PromotionsHalted", &read.desired.stage);
-        let outcome = PromotionOutcome::Halted {
-            stage: read.desired.stage.clone(),
-            reason: reason.to_string(),
-            model_package_arn: read.desired.model_package_arn.clone(),
-        };
-        let status = Status::Halted {
-            reason: reason.to_string(),
-            message,
-            at_ms: desired::now_ms(),
-        };
-        self.mark(read, status).await?;
-        Ok(outcome)
-    }
-
-    /// Sets a record's status, unless a new request replaced it meanwhile (that
-    /// request converges the stage itself).
-    async fn mark(&self, read: Read, status: Status) -> Result<(), Error> {
-        let marked = Desired {
-            status,
-            ..read.desired.clone()
-        };
-        if !self.desired.write(&marked, Some(&read)).await? {
-            tracing::info!(stage = %marked.stage, "the record was replaced meanwhile; left to the new request");
-        }
-        Ok(())
     }
 }

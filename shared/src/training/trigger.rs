@@ -113,6 +113,27 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// A dataset whose training started or was refused: a duplicate delivery,
+/// nothing to do. `None` for a claim still being acted on.
+fn settled(id: &DatasetId, claim: &Claim) -> Option<TriggerOutcome> {
+    match claim {
+        Claim::Started { execution_arn, .. } => {
+            tracing::info!(%execution_arn, "duplicate delivery: the dataset's execution already exists, nothing to do");
+            Some(TriggerOutcome::AlreadyStarted {
+                dataset_id: id.clone(),
+                execution_arn: execution_arn.clone(),
+            })
+        }
+        Claim::Refused { .. } => {
+            tracing::info!("duplicate delivery: the dataset was already refused, nothing to do");
+            Some(TriggerOutcome::AlreadyRefused {
+                dataset_id: id.clone(),
+            })
+        }
+        Claim::Claimed { .. } => None,
+    }
+}
+
 /// The execution's display name: `housing-` and the dataset id (≤ 82 characters,
 /// letters, digits and hyphens, as SageMaker requires).
 pub fn display_name(id: &DatasetId) -> String {
@@ -157,8 +178,11 @@ impl TriggerService {
     /// What the ETL recorded about the dataset an event names: its report, read
     /// from where the ETL wrote it (before it published the event). `None` when
     /// there is none: no dataset the ETL wrote has that id.
-    async fn verify(&self, dataset: &DatasetReady) -> Result<Option<Verified>, Error> {
-        let id: DatasetId = dataset.dataset_id.as_str().parse().map_err(Error::Event)?;
+    async fn verify(
+        &self,
+        dataset: &DatasetReady,
+        id: DatasetId,
+    ) -> Result<Option<Verified>, Error> {
         let at = self.config.layout.output(&id, OutputKind::Report);
         let bytes = match s3::get(&self.s3, &at, None).await {
             Ok(bytes) => bytes,
@@ -217,7 +241,15 @@ impl TriggerService {
 
     #[tracing::instrument(skip_all, fields(dataset_id = %dataset.dataset_id))]
     pub async fn on_dataset_ready(&self, dataset: &DatasetReady) -> Result<TriggerOutcome, Error> {
-        let Some(dataset) = self.verify(dataset).await? else {
+        let id: DatasetId = dataset.dataset_id.as_str().parse().map_err(Error::Event)?;
+        let marker = self.config.layout.training_claim(&id);
+        // The claim first: a duplicate delivery of a started or refused dataset
+        // costs one GET, not two.
+        let claim = self.read_claim(&marker).await?;
+        if let Some(done) = claim.as_ref().and_then(|c| settled(&id, c)) {
+            return Ok(done);
+        }
+        let Some(dataset) = self.verify(dataset, id).await? else {
             let reason = format!(
                 "dataset {} has no report: no dataset the ETL wrote has that id",
                 dataset.dataset_id
@@ -230,8 +262,7 @@ impl TriggerService {
         };
         let dataset = &dataset;
         let id = dataset.id.clone();
-        let marker = self.config.layout.training_claim(&id);
-        if let Some(claim) = self.read_claim(&marker).await? {
+        if let Some(claim) = claim {
             return self.existing(dataset, &marker, claim).await;
         }
 
@@ -294,20 +325,13 @@ impl TriggerService {
         claim: Claim,
     ) -> Result<TriggerOutcome, Error> {
         let id = dataset.id.clone();
+        if let Some(done) = settled(&id, &claim) {
+            return Ok(done);
+        }
         match claim {
-            Claim::Started { execution_arn, .. } => {
-                tracing::info!(%execution_arn, "duplicate delivery: the dataset's execution already exists, nothing to do");
-                Ok(TriggerOutcome::AlreadyStarted {
-                    dataset_id: id,
-                    execution_arn,
-                })
-            }
-            Claim::Refused { .. } => {
-                tracing::info!(
-                    "duplicate delivery: the dataset was already refused, nothing to do"
-                );
-                Ok(TriggerOutcome::AlreadyRefused { dataset_id: id })
-            }
+            Claim::Started { .. } | Claim::Refused { .. } => Err(Error::Internal(
+                "a settled claim reached the take-over path".into(),
+            )),
             Claim::Claimed { claimed_at_ms, .. } => {
                 if let Some(execution_arn) = self.find_execution(&id).await? {
                     let parameters = self.parameters(&id);
