@@ -1,4 +1,4 @@
-"""Unit tests of evaluate.py (run by tests/tests/pipeline.rs with the project's venv)."""
+"""Unit tests of evaluate.py (run by tests/tests/pipeline_runner.rs with the project's venv)."""
 
 import json
 import math

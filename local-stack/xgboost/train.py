@@ -1,5 +1,5 @@
 """What SageMaker's built-in XGBoost 1.7-1 container does with a Training step,
-on one machine: the local pipeline runner (local-stack/src/pipeline.rs) runs it
+on one machine: the local pipeline runner (local-stack/src/pipeline/) runs it
 with the same xgboost release from PyPI.
 
 usage: train.py --hyperparameters FILE --train DIR --validation DIR --model-dir DIR --archive FILE

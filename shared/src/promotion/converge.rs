@@ -60,14 +60,12 @@ impl PromotionService {
     ) -> Result<(), Error> {
         let stage = &self.config.stages.stages[index].name;
         let explicit = cause == Cause::Promote;
-        let mut recorded = false;
         for _ in 0..RECORD_ATTEMPTS {
             let current = self.desired.read(stage).await?;
             let record = current.as_ref().map(|r| &r.desired);
             if !desired::replaces(record, package, explicit) {
                 tracing::info!(%stage, desired = ?record.map(|d| &d.model_package_arn), "the stage's record stands");
-                recorded = true;
-                break;
+                return Ok(());
             }
             let new = Desired::new(
                 stage,
@@ -78,21 +76,17 @@ impl PromotionService {
             );
             if self.desired.write(&new, current.as_ref()).await? {
                 tracing::info!(%stage, package = %package.arn, ?cause, "recorded as the stage's desired state");
-                recorded = true;
-                break;
+                return Ok(());
             }
             tracing::info!(%stage, "the record changed while it was written; reading it again");
         }
-        if !recorded {
-            return Err(Error::Busy {
-                kind: "DesiredStateConflict",
-                message: format!(
-                    "{}: {RECORD_ATTEMPTS} conditional writes lost to concurrent requests; retry later",
-                    self.desired.location(stage).uri()
-                ),
-            });
-        }
-        Ok(())
+        Err(Error::Busy {
+            kind: "DesiredStateConflict",
+            message: format!(
+                "{}: {RECORD_ATTEMPTS} conditional writes lost to concurrent requests; retry later",
+                self.desired.location(stage).uri()
+            ),
+        })
     }
 
     /// Deploys stage `index`'s recorded package if the stage does not serve it
