@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 use shared::config::AwsSettings;
-use shared::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
+use shared::dataset::{DatasetLayout, S3Location, DEFAULT_PROCESSED_PREFIX};
 use shared::events::pipeline::TRIGGER_SOURCE;
 use shared::events::promotion::PROMOTION_SOURCE;
 use shared::events::ETL_SOURCE;
@@ -188,15 +188,12 @@ impl Stack {
             "{}{EVALUATION_SCRIPT_NAME}",
             evaluation_code_uri(&self.pipeline_code_uri())
         );
-        let (bucket, key) = code
-            .strip_prefix("s3://")
-            .and_then(|r| r.split_once('/'))
-            .context("the code URI")?;
+        let at = S3Location::parse(&code).context("the code URI")?;
         clients
             .s3
             .put_object()
-            .bucket(bucket)
-            .key(key)
+            .bucket(at.bucket)
+            .key(at.key)
             .body(EVALUATION_SCRIPT.as_bytes().to_vec().into())
             .send()
             .await

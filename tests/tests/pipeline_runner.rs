@@ -9,7 +9,7 @@ use aws_sdk_sagemaker::types::Parameter;
 use integration_tests::{housing, run_etl, Setup, TestEnv};
 use local_stack::pipeline::{Run, Runner};
 use serde_json::Value;
-use shared::dataset::{DatasetId, OutputKind, Source};
+use shared::dataset::{DatasetId, OutputKind, S3Location, Source};
 use shared::training::definition::{
     evaluation_code_uri, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME,
     METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
@@ -93,8 +93,11 @@ async fn run(env: &Env, id: &DatasetId, overrides: &[(&str, &str)], work: &std::
 }
 
 async fn get(env: &Env, uri: &str) -> Vec<u8> {
-    let (bucket, key) = uri.strip_prefix("s3://").unwrap().split_once('/').unwrap();
-    env.stack.get(&env.clients, bucket, key).await.unwrap()
+    let at = S3Location::parse(uri).unwrap();
+    env.stack
+        .get(&env.clients, &at.bucket, &at.key)
+        .await
+        .unwrap()
 }
 
 /// RMSE, MAE and R² of the saved model on a channel file, computed here from

@@ -27,6 +27,7 @@ use aws_sdk_sagemaker::types::{
 use expressions::{condition, text, Scope};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use shared::dataset::S3Location;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -71,12 +72,8 @@ pub struct Runner<'a> {
     pub work_dir: PathBuf,
 }
 
-fn split_s3(uri: &str) -> Result<(String, String)> {
-    let rest = uri
-        .strip_prefix("s3://")
-        .with_context(|| format!("{uri} is not an s3:// URI"))?;
-    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    Ok((bucket.to_string(), key.to_string()))
+fn location(uri: &str) -> Result<S3Location> {
+    S3Location::parse(uri).with_context(|| format!("{uri} is not an s3:// URI"))
 }
 
 impl Runner<'_> {
@@ -189,7 +186,10 @@ impl Runner<'_> {
     /// Downloads every object under `uri` (an object or a prefix) into `dir`,
     /// keeping the names below the prefix's last `/`.
     async fn download(&self, uri: &str, dir: &Path) -> Result<u64> {
-        let (bucket, prefix) = split_s3(uri)?;
+        let S3Location {
+            bucket,
+            key: prefix,
+        } = location(uri)?;
         let base = match prefix.rfind('/') {
             Some(i) => &prefix[..=i],
             None => "",
@@ -237,7 +237,7 @@ impl Runner<'_> {
     }
 
     async fn upload(&self, path: &Path, uri: &str) -> Result<()> {
-        let (bucket, key) = split_s3(uri)?;
+        let S3Location { bucket, key } = location(uri)?;
         let body = aws_sdk_s3::primitives::ByteStream::from_path(path).await?;
         self.clients
             .s3

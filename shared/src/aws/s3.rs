@@ -150,19 +150,6 @@ pub async fn put_file(
     Ok(())
 }
 
-pub async fn get(
-    client: &Client,
-    loc: &S3Location,
-    version_id: Option<&str>,
-) -> Result<Vec<u8>, AwsError> {
-    let out = get_object(client, loc, version_id)
-        .send()
-        .await
-        .map_err(|e| failed("GetObject", loc, e))?;
-    let body = out.body.collect().await.map_err(|e| body_error(loc, e))?;
-    Ok(body.into_bytes().to_vec())
-}
-
 pub async fn put(
     client: &Client,
     loc: &S3Location,

@@ -184,10 +184,8 @@ impl TriggerService {
         id: DatasetId,
     ) -> Result<Option<Verified>, Error> {
         let at = self.config.layout.output(&id, OutputKind::Report);
-        let bytes = match s3::get(&self.s3, &at, None).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some((bytes, _)) = s3::read(&self.s3, &at).await? else {
+            return Ok(None);
         };
         let report: Report = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Internal(format!("unreadable report {}: {e}", at.uri())))?;
@@ -214,10 +212,8 @@ impl TriggerService {
 
     /// The claim, or `None` when the dataset is unclaimed (one GET, no HEAD first).
     async fn read_claim(&self, marker: &S3Location) -> Result<Option<Claim>, Error> {
-        let bytes = match s3::get(&self.s3, marker, None).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some((bytes, _)) = s3::read(&self.s3, marker).await? else {
+            return Ok(None);
         };
         serde_json::from_slice(&bytes)
             .map(Some)
