@@ -28,6 +28,7 @@ ENV = {
         "MODEL_PACKAGE_GROUPS": "housing-models", "EXPECTED_ACCOUNT_ID": "123456789012", "EVENT_BUS_NAME": "bus",
         "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sm", "DATA_CAPTURE_S3_URI": "s3://processed-bucket/capture",
     },
+    "predict": {"PROCESSED_BUCKET": "processed-bucket", "SERVING_STAGE": "prod"},
 }
 COMMON = {
     "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "start",

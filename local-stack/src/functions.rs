@@ -13,13 +13,15 @@ pub enum Function {
     Etl,
     StartPipeline,
     PromoteModel,
+    Predict,
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [
+    pub const ALL: [Function; 4] = [
         Function::Etl,
         Function::StartPipeline,
         Function::PromoteModel,
+        Function::Predict,
     ];
 
     pub fn name(self) -> &'static str {
@@ -27,9 +29,14 @@ impl Function {
             Function::Etl => "etl",
             Function::StartPipeline => "start-pipeline",
             Function::PromoteModel => "promote-model",
+            Function::Predict => "predict",
         }
     }
 }
+
+/// The variable that sends SageMaker Runtime calls (and only those) to the
+/// local endpoint server: the SDK's service-specific endpoint override.
+pub const RUNTIME_ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME";
 
 /// An environment, as `(name, value)` pairs.
 pub type Environment = Vec<(String, String)>;
@@ -69,9 +76,20 @@ impl Stack {
                 ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
                 ("PROMOTION_STATE_S3_URI", self.promotion_state_uri()),
             ],
+            // The bundled stages file; locally the API serves pre-prod, the last
+            // stage the main job promotes to. InvokeEndpoint goes to the local
+            // endpoint server (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, added by
+            // whoever starts it: moto serves no model).
+            Function::Predict => vec![
+                ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+                ("SERVING_STAGE", "pre-prod".to_string()),
+            ],
         };
-        let dead_letters = self.dead_letter_urls.get(function.name()).cloned();
-        env.push(("DEAD_LETTER_QUEUE_URL", dead_letters.unwrap_or_default()));
+        // Invoked synchronously: its errors go to the caller, not to a queue.
+        if function != Function::Predict {
+            let dead_letters = self.dead_letter_urls.get(function.name()).cloned();
+            env.push(("DEAD_LETTER_QUEUE_URL", dead_letters.unwrap_or_default()));
+        }
         env.extend([
             ("S3_FORCE_PATH_STYLE", "true".to_string()),
             ("AWS_ENDPOINT_URL", endpoint.to_string()),

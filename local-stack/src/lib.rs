@@ -1,10 +1,12 @@
 //! The local AWS stack: everything the suite needs from AWS, on one machine.
 //!
-//! - [`moto`]: the moto server process on 127.0.0.1, and SDK clients pointed at it;
+//! - [`moto`]: the moto server process on 127.0.0.1, SDK clients pointed at it, and
+//!   the local endpoint server (InvokeEndpoint with the real XGBoost, data capture);
 //! - [`stack`]: the suite's resources on it (buckets, bus, Glue database, the
 //!   training pipeline, the model registry, a queue that receives every event the
 //!   suite publishes), and what the tests and the main job read back;
 //! - [`functions`]: each function's environment, as Lambda would set it;
+//! - [`predictions`]: prediction requests made of a split's raw rows;
 //! - [`pipeline`]: the pipeline runner — the steps of an execution moto started,
 //!   run here with the real XGBoost (moto runs none).
 //!
@@ -15,10 +17,11 @@
 pub mod functions;
 pub mod moto;
 pub mod pipeline;
+pub mod predictions;
 pub mod stack;
 
 pub use functions::Function;
-pub use moto::{sdk_config, Moto};
+pub use moto::{sdk_config, EndpointServer, Moto};
 pub use stack::{Clients, Stack};
 
 use std::path::PathBuf;

@@ -5,8 +5,9 @@
 //! chain did not behave.
 
 use anyhow::{ensure, Context, Result};
-use checks::{promotion, summary, training};
+use checks::{predictions, promotion, summary, training};
 use clap::{Args, Parser, Subcommand};
+use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
 use local_stack::{sdk_config, Clients, Function, Stack};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -42,9 +43,13 @@ enum Command {
     Up {
         #[command(flatten)]
         target: Target,
-        /// Where to write etl.env, start-pipeline.env and promote-model.env.
+        /// Where to write etl.env, start-pipeline.env, promote-model.env and predict.env.
         #[arg(long, value_name = "DIR")]
         env_dir: PathBuf,
+        /// The local endpoint server (local-stack/endpoint/server.py), which
+        /// predict calls for InvokeEndpoint.
+        #[arg(long, value_name = "URL")]
+        runtime_endpoint: String,
     },
     /// Upload FILE to the raw bucket as KEY.
     Upload {
@@ -100,6 +105,22 @@ enum Command {
         #[arg(required = true)]
         responses: Vec<PathBuf>,
     },
+    /// Print predict's answer to the sample event, then ask the local API over
+    /// HTTP what it serves and for predictions of held-out rows of the served
+    /// model's training dataset, printed with their true values. Fails unless
+    /// every answer is a prediction of that model and the endpoint captured them.
+    Predictions {
+        #[command(flatten)]
+        target: Target,
+        /// The local API's base URL (cargo lambda watch's function URL for predict).
+        #[arg(long, value_name = "URL")]
+        api: String,
+        /// How many held-out rows to ask for (one without total_bedrooms is added).
+        #[arg(long, default_value_t = 5)]
+        rows: usize,
+        /// predict's response to events/predict/predictions.json.
+        response: PathBuf,
+    },
 }
 
 impl Command {
@@ -110,7 +131,8 @@ impl Command {
             | Command::Summary { target, .. }
             | Command::Training { target, .. }
             | Command::Pipeline { target, .. }
-            | Command::Promotion { target, .. } => target,
+            | Command::Promotion { target, .. }
+            | Command::Predictions { target, .. } => target,
         }
     }
 }
@@ -130,12 +152,19 @@ async fn run(command: Command) -> Result<()> {
     let clients = Clients::new(&sdk_config(&endpoint).await);
     let mut stack = Stack::named(&target.name);
     match &command {
-        Command::Up { env_dir, .. } => {
+        Command::Up {
+            env_dir,
+            runtime_endpoint,
+            ..
+        } => {
             stack = stack.create(&clients, true).await?;
             let pipeline = stack.create_pipeline(&clients).await?;
             stack.create_model_package_group(&clients).await?;
             for function in Function::ALL {
-                let env = stack.function_env(function, &endpoint);
+                let mut env = stack.function_env(function, &endpoint);
+                if function == Function::Predict {
+                    env.push((RUNTIME_ENDPOINT_VARIABLE.into(), runtime_endpoint.clone()));
+                }
                 let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
                 std::fs::write(env_dir.join(format!("{}.env", function.name())), text)?;
             }
@@ -189,6 +218,12 @@ async fn run(command: Command) -> Result<()> {
             stack.queue_url = queue_url(&stack, &clients).await?;
             promotion(&stack, &clients, responses).await
         }
+        Command::Predictions {
+            api,
+            rows,
+            response,
+            ..
+        } => predictions(&stack, &clients, api, response, *rows).await,
     }
 }
 

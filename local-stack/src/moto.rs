@@ -16,44 +16,84 @@ pub fn venv_python() -> PathBuf {
     venv.join("bin").join("python")
 }
 
-/// A moto server owned by this process. It exits when this process does: it
-/// watches the pipe we hold on its standard input.
-pub struct Moto {
-    pub endpoint: String,
+/// A server of the project's (a Python script run with the venv) owned by this
+/// process: it prints `READY <endpoint>` once it serves, and exits when this
+/// process does (it watches the pipe we hold on its standard input).
+struct Owned {
+    endpoint: String,
     _child: Child,
     _stdin: ChildStdin,
 }
 
-impl Moto {
-    pub fn start() -> Result<Moto> {
+impl Owned {
+    fn start(what: &str, script: &str, args: &[&str]) -> Result<Owned> {
         let python = venv_python();
         if !python.exists() {
             bail!(
-                "{} not found: run `scripts/setup` first (it installs moto into .venv)",
+                "{} not found: run `scripts/setup` first (it installs {what} into .venv)",
                 python.display()
             );
         }
         let mut child = Command::new(&python)
-            .arg(repo_root().join("scripts/moto_server.py"))
+            .arg(repo_root().join(script))
+            .args(args)
             .arg("--until-stdin-closes")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("starting moto with {}", python.display()))?;
-        let stdout = child.stdout.take().context("moto stdout")?;
+            .with_context(|| format!("starting {what} with {}", python.display()))?;
+        let stdout = child.stdout.take().context("stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
         let endpoint = line
             .trim()
             .strip_prefix("READY ")
-            .context("moto did not report READY")?
+            .with_context(|| format!("{what} did not report READY"))?
             .to_string();
-        let stdin = child.stdin.take().context("moto stdin")?;
-        Ok(Moto {
+        let stdin = child.stdin.take().context("stdin")?;
+        Ok(Owned {
             endpoint,
             _child: child,
             _stdin: stdin,
+        })
+    }
+}
+
+/// A moto server owned by this process.
+pub struct Moto {
+    pub endpoint: String,
+    _server: Owned,
+}
+
+impl Moto {
+    pub fn start() -> Result<Moto> {
+        let server = Owned::start("moto", "scripts/moto_server.py", &[])?;
+        Ok(Moto {
+            endpoint: server.endpoint.clone(),
+            _server: server,
+        })
+    }
+}
+
+/// The local endpoint server (`local-stack/endpoint/server.py`): SageMaker
+/// Runtime's `InvokeEndpoint` for the endpoints on the moto at `moto`, with the
+/// real XGBoost and data capture. Owned by this process.
+pub struct EndpointServer {
+    pub endpoint: String,
+    _server: Owned,
+}
+
+impl EndpointServer {
+    pub fn start(moto: &str) -> Result<EndpointServer> {
+        let server = Owned::start(
+            "the endpoint server's xgboost",
+            "local-stack/endpoint/server.py",
+            &["--moto", moto],
+        )?;
+        Ok(EndpointServer {
+            endpoint: server.endpoint.clone(),
+            _server: server,
         })
     }
 }

@@ -95,7 +95,11 @@ impl Stack {
             .send()
             .await
             .context("create event bus")?;
-        for function in crate::Function::ALL {
+        // predict is invoked synchronously: no dead-letter queue.
+        for function in crate::Function::ALL
+            .into_iter()
+            .filter(|f| *f != crate::Function::Predict)
+        {
             let queue = clients
                 .sqs
                 .create_queue()

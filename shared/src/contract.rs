@@ -133,6 +133,22 @@ impl fmt::Display for Reason {
     }
 }
 
+impl Reason {
+    /// The column the reason is about (`None` for the row's field count).
+    pub fn column(&self) -> Option<&'static str> {
+        match self {
+            Reason::FieldCount => None,
+            Reason::BedroomsExceedRooms => Some(TOTAL_BEDROOMS),
+            Reason::MissingValue(c)
+            | Reason::NotANumber(c)
+            | Reason::OutOfRange(c)
+            | Reason::UnknownCategory(c)
+            | Reason::Capped(c)
+            | Reason::Unimputable(c) => Some(c),
+        }
+    }
+}
+
 /// The outcome of checking one numeric field.
 pub fn check_numeric(column: &'static NumericColumn, raw: &str) -> Result<Option<f64>, Reason> {
     // The common case first: no missing-value token parses as a finite number.

@@ -2,11 +2,13 @@
 //!
 //! - [`contract`]: the California-housing schema (one definition).
 //! - [`dataset`]: dataset identity and the S3 layout; [`report`]: `report.json`.
+//! - [`features`]: the engineered features of one row, and the XGBoost CSV row.
 //! - [`etl`] (feature `etl`): the Polars ETL core and its S3 service.
 //! - [`events`]: the events consumed and published.
 //! - [`aws`]: SDK configuration and classified AWS calls (S3 behind feature `s3`).
 //! - [`training`]: the SageMaker pipeline definition and (feature `trigger`) its trigger.
 //! - [`promotion`] (feature `promotion`): registry approvals to endpoints, stage by stage.
+//! - [`serving`] (feature `serving`): predictions from the stage's endpoint.
 //! - [`config`], [`error`], [`telemetry`].
 
 pub mod aws;
@@ -17,9 +19,12 @@ pub mod error;
 #[cfg(feature = "etl")]
 pub mod etl;
 pub mod events;
+pub mod features;
 #[cfg(feature = "promotion")]
 pub mod promotion;
 pub mod report;
+#[cfg(feature = "serving")]
+pub mod serving;
 pub mod telemetry;
 pub mod training;
 

@@ -66,6 +66,9 @@ pub struct ReportOptions {
     pub split_percent: BTreeMap<String, u32>,
 }
 
+/// The key of [`Imputation::values`]' whole-file median, used when a group has no value to give.
+pub const FALLBACK_GROUP: &str = "*";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Imputation {
     pub strategy: String,

@@ -6,14 +6,17 @@
 
 use aws_config::SdkConfig;
 use local_stack::functions::{lookup, Environment};
-use local_stack::{sdk_config, Clients, Function, Moto, Stack};
+use local_stack::{sdk_config, Clients, EndpointServer, Function, Moto, Stack};
 use serde_json::Value;
 use shared::etl::config::EtlConfig;
 use shared::etl::service::EtlService;
 use shared::promotion::config::PromoteConfig;
 use shared::promotion::service::PromotionService;
+use shared::serving::config::PredictConfig;
+use shared::serving::service::PredictService;
 use shared::training::config::TriggerConfig;
 use shared::training::trigger::TriggerService;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -30,6 +33,21 @@ pub fn shared_moto() -> String {
         .unwrap_or_default()
 }
 
+/// One local endpoint server per test binary (SageMaker Runtime for the
+/// endpoints on [`shared_moto`]), started on first use.
+pub fn shared_endpoint_server() -> String {
+    static SERVER: Mutex<Option<EndpointServer>> = Mutex::new(None);
+    let moto = shared_moto();
+    let mut guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    if guard.is_none() {
+        *guard = Some(EndpointServer::start(&moto).expect("the local endpoint server"));
+    }
+    guard
+        .as_ref()
+        .map(|s| s.endpoint.clone())
+        .unwrap_or_default()
+}
+
 /// A test's stack, a service of one function on it, and clients to inspect it.
 pub struct TestEnv<S> {
     pub stack: Stack,
@@ -38,7 +56,9 @@ pub struct TestEnv<S> {
     /// The function's environment the service was configured from.
     pub environment: Environment,
     pub service: S,
-    /// Files the environment names (promote-model's stages file).
+    /// The stages file of promote-model and predict: the bundled stages with
+    /// endpoints of this stack's own.
+    stages_file: PathBuf,
     _files: tempfile::TempDir,
 }
 
@@ -96,18 +116,17 @@ impl Setup {
             stack.create_pipeline(&clients).await.expect("the pipeline");
         }
         let files = tempfile::tempdir().expect("a temporary directory");
-        let mut environment = stack.function_env(function, &endpoint);
-        if function == Function::PromoteModel {
+        // Stacks share one moto: each gets endpoints of its own.
+        let stages_file = files.path().join("stages.yaml");
+        let yaml = serde_norway::to_string(&stack.stages()).expect("stages as YAML");
+        std::fs::write(&stages_file, yaml).expect("writing the stages file");
+        if matches!(function, Function::PromoteModel | Function::Predict) {
             stack
                 .create_model_package_group(&clients)
                 .await
                 .expect("the model package group");
-            // Stacks share one moto: each gets endpoints of its own.
-            let stages = files.path().join("stages.yaml");
-            let yaml = serde_norway::to_string(&stack.stages()).expect("stages as YAML");
-            std::fs::write(&stages, yaml).expect("writing the stages file");
-            environment.push(("STAGES_FILE".into(), stages.display().to_string()));
         }
+        let mut environment = environment_of(&stack, function, &endpoint, &stages_file);
         environment.extend(self.vars);
         let service = service(&sdk, &environment);
         TestEnv {
@@ -116,6 +135,7 @@ impl Setup {
             sdk,
             environment,
             service,
+            stages_file,
             _files: files,
         }
     }
@@ -148,9 +168,42 @@ impl Setup {
         })
         .await
     }
+
+    /// predict's service on the stack (with a model package group to deploy
+    /// from), calling endpoints through this binary's local endpoint server.
+    pub async fn predict(self) -> TestEnv<PredictService> {
+        let server = shared_endpoint_server();
+        let runtime = sdk_config(&server).await;
+        self.build(Function::Predict, |sdk, env| {
+            let config = PredictConfig::from_lookup(lookup(env)).expect("predict's configuration");
+            PredictService::with_clients(
+                aws_sdk_sagemaker::Client::new(sdk),
+                aws_sdk_sagemakerruntime::Client::new(&runtime),
+                shared::aws::s3_client(sdk, config.aws),
+                config,
+            )
+        })
+        .await
+    }
+}
+
+/// `function`'s environment on `stack`, as the local stack gives it, with
+/// the stack's stages file for the functions that read one.
+fn environment_of(stack: &Stack, function: Function, moto: &str, stages: &Path) -> Environment {
+    let mut environment = stack.function_env(function, moto);
+    if matches!(function, Function::PromoteModel | Function::Predict) {
+        environment.push(("STAGES_FILE".into(), stages.display().to_string()));
+    }
+    environment
 }
 
 impl<S> TestEnv<S> {
+    /// Another function's environment on this test's stack (for a test that
+    /// needs two functions' services on one stack).
+    pub fn environment_of(&self, function: Function) -> Environment {
+        environment_of(&self.stack, function, &shared_moto(), &self.stages_file)
+    }
+
     /// The suite's events delivered so far (drains the queue).
     pub async fn events(&self) -> Vec<Value> {
         self.stack.received_events(&self.clients).await.unwrap()

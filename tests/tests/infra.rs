@@ -102,8 +102,17 @@ fn every_function_crate_has_a_template_function_and_back() {
         .collect();
     assert_eq!(crates, deployed);
     // Failed asynchronous invocations (after Lambda's retries) are kept, not dropped.
+    // predict alone is invoked synchronously (by the HTTP API): its caller gets its errors.
     for (logical, f) in functions(&template()) {
         let props = &f["Properties"];
+        if logical == "PredictFunction" {
+            assert!(
+                props.get("Events").is_none(),
+                "predict has no asynchronous event source"
+            );
+            assert!(props.get("DeadLetterQueue").is_none());
+            continue;
+        }
         assert_eq!(
             props["DeadLetterQueue"]["Type"].as_str(),
             Some("SQS"),
@@ -138,7 +147,7 @@ fn every_function_crate_has_a_template_function_and_back() {
 fn each_function_gets_the_configuration_its_code_reads() {
     let template = template();
     let functions = functions(&template);
-    let cases: [(&str, Vec<Variable>); 3] = [
+    let cases: [(&str, Vec<Variable>); 4] = [
         ("EtlFunction", shared::etl::config::EtlConfig::variables()),
         (
             "StartPipelineFunction",
@@ -147,6 +156,10 @@ fn each_function_gets_the_configuration_its_code_reads() {
         (
             "PromoteModelFunction",
             shared::promotion::config::PromoteConfig::variables(),
+        ),
+        (
+            "PredictFunction",
+            shared::serving::config::PredictConfig::variables(),
         ),
     ];
     assert_eq!(functions.len(), cases.len());

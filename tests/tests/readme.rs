@@ -58,3 +58,11 @@ fn the_promotion_configuration_table_matches_the_code() {
         &shared::promotion::config::PromoteConfig::variables(),
     );
 }
+
+#[test]
+fn the_predict_configuration_table_matches_the_code() {
+    check_table(
+        "## Predictions",
+        &shared::serving::config::PredictConfig::variables(),
+    );
+}

@@ -4,15 +4,14 @@
 
 use super::rows::{KeptRows, BEDROOMS, ROOMS};
 use crate::contract::OCEAN_PROXIMITY_CATEGORIES;
-use crate::report::Imputation;
+use crate::features::imputed_bedrooms;
+use crate::report::{Imputation, FALLBACK_GROUP};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
-/// The group median, but never more bedrooms than the row has rooms (the contract
-/// quarantines such rows, so imputation must not create them).
+/// The group median, but never more bedrooms than the row has rooms
+/// ([`imputed_bedrooms`], which the predictions apply too).
 pub const IMPUTATION_STRATEGY: &str = "median_by_ocean_proximity_capped_at_total_rooms";
-/// The key of the whole-file median used when a group has no value to give.
-pub const FALLBACK_GROUP: &str = "*";
 
 fn median(values: Vec<f64>) -> Option<f64> {
     Float64Chunked::from_vec(PlSmallStr::EMPTY, values).median()
@@ -48,7 +47,7 @@ pub fn impute(kept: &mut KeptRows) -> (Vec<bool>, Imputation) {
                 let fill = group_median[*category as usize]
                     .or(overall)
                     .unwrap_or(f64::NAN);
-                *bedrooms = if fill > *rooms { *rooms } else { fill };
+                *bedrooms = imputed_bedrooms(fill, *rooms);
             }
         }
     }

@@ -7,7 +7,7 @@
 //! columns plus one batch, never the whole frame with its features.
 
 use super::error::EtlError;
-use super::features::{self, RATIO_FEATURES};
+use super::features::feature_columns;
 use super::input::Inspected;
 use super::options::EtlOptions;
 use super::quarantine::Quarantined;
@@ -22,6 +22,7 @@ use crate::contract::{
     CONTRACT_ID, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TOTAL_BEDROOMS,
 };
 use crate::dataset::{CompletionMarker, DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
+use crate::features::RATIO_FEATURES;
 use crate::report::{Report, ReportOptions, REPORT_SCHEMA_VERSION};
 use polars::io::csv::write::BatchedWriter as CsvBatches;
 use polars::io::parquet::write::BatchedWriter as ParquetBatches;
@@ -78,8 +79,8 @@ fn batch(kept: &KeptRows, imputed: &[bool], range: Range<usize>) -> PolarsResult
             .map(|c| OCEAN_PROXIMITY_CATEGORIES[*c as usize])
             .collect::<Vec<_>>(),
     ));
+    columns.extend(feature_columns(kept, range.clone()));
     let mut frame = DataFrame::new(height, columns)?;
-    features::add_features(&mut frame)?;
     frame.with_column(Column::new(
         BEDROOMS_IMPUTED.into(),
         &imputed[range.clone()],

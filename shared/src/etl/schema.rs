@@ -2,8 +2,8 @@
 //! reads them) and the XGBoost channels. The engineered features' names are the
 //! feature function's ([`super::features`]); the contract's are the contract's.
 
-use super::features::{model_features, one_hot_column, RATIO_FEATURES};
 use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TARGET};
+use crate::features::{model_features, one_hot_column, RATIO_FEATURES};
 use polars::prelude::{DataType, Schema};
 
 /// The row's line in the input file.

@@ -1,6 +1,6 @@
 //! promote-model's configuration, from environment variables and the stages file.
 
-use super::stages::{Stages, BUNDLED};
+use super::stages::{read_stages, Stages};
 use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
 use crate::dataset::S3Location;
 
@@ -82,33 +82,7 @@ impl PromoteConfig {
                 "SAGEMAKER_ROLE_ARN={model_role_arn:?} is not an IAM role ARN"
             ));
         }
-        let stages_file = env.optional("STAGES_FILE", "");
-        let (source, yaml) = if stages_file.is_empty() {
-            (
-                "bundled infra/stages.yaml".to_string(),
-                Ok(BUNDLED.to_string()),
-            )
-        } else {
-            (
-                format!("STAGES_FILE={stages_file}"),
-                std::fs::read_to_string(&stages_file),
-            )
-        };
-        let stages = match yaml {
-            Err(e) => {
-                env.error(format!("{source}: cannot be read: {e}"));
-                None
-            }
-            Ok(yaml) => match Stages::parse(&yaml) {
-                Ok(stages) => Some(stages),
-                Err(e) => {
-                    for problem in e.0 {
-                        env.error(format!("{source}: {problem}"));
-                    }
-                    None
-                }
-            },
-        };
+        let stages = read_stages(env);
         let data_capture_uri =
             Some(env.optional("DATA_CAPTURE_S3_URI", "")).filter(|u| !u.is_empty());
         let kms_key_arn =

@@ -2,6 +2,7 @@
 //! endpoint and how a new model reaches it. Parsed and validated at cold start;
 //! every problem is reported at once, each with where it is.
 
+use crate::config::Env;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -149,6 +150,38 @@ const MAX_WAIT_SECONDS: u32 = 3600;
 
 /// A SageMaker resource name: letters, digits and single or repeated hyphens,
 /// starting and ending with a letter or digit, at most 63 characters.
+/// `STAGES_FILE` (unset: the bundled `infra/stages.yaml`), read and validated;
+/// `None` when it cannot be, every problem reported to `env`.
+pub fn read_stages<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Stages> {
+    let stages_file = env.optional("STAGES_FILE", "");
+    let (source, yaml) = if stages_file.is_empty() {
+        (
+            "bundled infra/stages.yaml".to_string(),
+            Ok(BUNDLED.to_string()),
+        )
+    } else {
+        (
+            format!("STAGES_FILE={stages_file}"),
+            std::fs::read_to_string(&stages_file),
+        )
+    };
+    match yaml {
+        Err(e) => {
+            env.error(format!("{source}: cannot be read: {e}"));
+            None
+        }
+        Ok(yaml) => match Stages::parse(&yaml) {
+            Ok(stages) => Some(stages),
+            Err(e) => {
+                for problem in e.0 {
+                    env.error(format!("{source}: {problem}"));
+                }
+                None
+            }
+        },
+    }
+}
+
 pub fn is_valid_sagemaker_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN

@@ -1,0 +1,176 @@
+//! predict's handler: the routes of the HTTP API, each answered by the shared
+//! serving service, every outcome a JSON response (never a panic, never an
+//! internal error's details), with EMF metrics per request.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | the page (`page/index.html`) |
+//! | `GET /v1/model` | what the stage serves |
+//! | `POST /v1/predictions` | `{"predictions": [...], "model": {...}}` |
+
+use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use shared::serving::service::{PredictService, ServingError};
+use shared::telemetry::{Metrics, Unit};
+use std::time::Instant;
+
+/// The page for people, served at `GET /`.
+pub const PAGE: &str = include_str!("../page/index.html");
+
+pub const MODEL_ROUTE: &str = "/v1/model";
+pub const PREDICTIONS_ROUTE: &str = "/v1/predictions";
+
+/// What a request came to, before it is a response.
+struct Answer {
+    status: u16,
+    body: Body,
+    content_type: &'static str,
+    records: usize,
+    error: Option<&'static str>,
+    retry_after: bool,
+}
+
+impl Answer {
+    fn json(status: u16, value: &Value, records: usize) -> Answer {
+        Answer {
+            status,
+            body: Body::Text(value.to_string()),
+            content_type: "application/json",
+            records,
+            error: None,
+            retry_after: false,
+        }
+    }
+
+    fn error(status: u16, code: &'static str, message: &str) -> Answer {
+        Answer {
+            error: Some(code),
+            ..Answer::json(
+                status,
+                &json!({"error": {"code": code, "message": message}}),
+                0,
+            )
+        }
+    }
+
+    fn failed(e: &ServingError) -> Answer {
+        let mut body = json!({"error": {"code": e.code(), "message": e.message()}});
+        if let Some(records) = e.records() {
+            body["error"]["records"] = json!(records);
+        }
+        if e.status() >= 500 {
+            tracing::warn!(code = e.code(), error = ?e, "request failed");
+        }
+        Answer {
+            error: Some(e.code()),
+            retry_after: e.status() == 503,
+            ..Answer::json(e.status(), &body, 0)
+        }
+    }
+}
+
+/// The request's path on the API: API Gateway gives it as sent; a Lambda
+/// function URL served by `cargo lambda watch` may keep its
+/// `/lambda-url/<function>` prefix.
+fn route_path(request: &Request) -> &str {
+    let path = request.uri().path();
+    let path = match path.strip_prefix("/lambda-url/") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    };
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    }
+}
+
+pub async fn handle(service: &PredictService, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let path = route_path(&request).to_string();
+    let method = request.method().clone();
+    let (route, answer) = match (path.as_str(), &method) {
+        ("/", &Method::GET) => (
+            "page",
+            Answer {
+                body: Body::Text(PAGE.to_string()),
+                content_type: "text/html; charset=utf-8",
+                ..Answer::json(200, &Value::Null, 0)
+            },
+        ),
+        (MODEL_ROUTE, &Method::GET) => (
+            "model",
+            match service.model().await {
+                Ok(model) => Answer::json(200, &json!(*model), 0),
+                Err(e) => Answer::failed(&e),
+            },
+        ),
+        (PREDICTIONS_ROUTE, &Method::POST) => {
+            let body: &[u8] = request.body().as_ref();
+            (
+                "predictions",
+                match service.predict(body).await {
+                    Ok(p) => {
+                        let records = p.predictions.len();
+                        Answer::json(200, &json!(p), records)
+                    }
+                    Err(e) => Answer::failed(&e),
+                },
+            )
+        }
+        ("/" | MODEL_ROUTE | PREDICTIONS_ROUTE, _) => (
+            "other",
+            Answer::error(405, "method_not_allowed", &format!("{method} is not allowed on {path}")),
+        ),
+        _ => (
+            "other",
+            Answer::error(404, "not_found", &format!("no route {path}: the routes are GET /, GET {MODEL_ROUTE}, POST {PREDICTIONS_ROUTE}")),
+        ),
+    };
+    emit(route, &answer, started);
+    respond(answer)
+}
+
+fn emit(route: &str, answer: &Answer, started: Instant) {
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    Metrics::new(&[("Function", "predict"), ("Route", route)])
+        .put("Requests", 1.0, Unit::Count)
+        .put("Records", answer.records as f64, Unit::Count)
+        .put("Latency", millis, Unit::Milliseconds)
+        .emit();
+    if let Some(class) = answer.error {
+        Metrics::new(&[("Function", "predict"), ("ErrorClass", class)])
+            .put("Errors", 1.0, Unit::Count)
+            .emit();
+    }
+    tracing::info!(
+        route,
+        status = answer.status,
+        records = answer.records,
+        millis,
+        "answered"
+    );
+}
+
+fn respond(answer: Answer) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, answer.content_type)
+        .header(header::CACHE_CONTROL, "no-store")
+        .header("x-content-type-options", "nosniff");
+    if answer.content_type.starts_with("text/html") {
+        response = response.header(
+            "content-security-policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; base-uri 'none'",
+        );
+    }
+    if answer.retry_after {
+        response = response.header(header::RETRY_AFTER, "1");
+    }
+    if answer.status == 405 {
+        response = response.header(header::ALLOW, "GET, POST");
+    }
+    response
+        .body(answer.body)
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}

@@ -1,0 +1,10 @@
+//! Predictions (feature `serving`): what a stage's endpoint serves, requests
+//! checked against the data contract, the training features sent to the endpoint.
+//!
+//! - [`request`]: the request shape, the contract checks, imputation, the CSV body.
+//! - [`service`]: the stage's model (from its endpoint's lineage tags) and `InvokeEndpoint`.
+//! - [`config`]: `SERVING_STAGE` and the rest.
+
+pub mod config;
+pub mod request;
+pub mod service;

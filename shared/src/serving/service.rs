@@ -1,0 +1,365 @@
+//! What predict does: find what the configured stage serves (its endpoint's
+//! EndpointConfig lineage tags, and the training dataset's imputation values
+//! from its `report.json`), remembered for `MODEL_CACHE_SECONDS`; check the
+//! records against the contract; send their features to the endpoint as the
+//! training CSV's rows (`InvokeEndpoint`, `text/csv` in, JSON out).
+
+use super::config::PredictConfig;
+use super::request::{self, Imputation, RecordErrors, RequestError};
+use crate::aws::s3;
+use crate::contract::{Reason, TOTAL_BEDROOMS};
+use crate::dataset::{DatasetId, OutputKind};
+use crate::error::{AwsError, Error};
+use crate::events::endpoint::EndpointState;
+use crate::promotion::endpoints::{self, CSV, JSON};
+use crate::promotion::lineage::Lineage;
+use crate::report::Report;
+use aws_sdk_sagemakerruntime::primitives::Blob;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// What the stage serves: the answer to `GET /v1/model`, and every prediction's `model`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServedModel {
+    pub stage: String,
+    pub endpoint: String,
+    pub endpoint_config: String,
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    pub model_package_arn: String,
+    pub dataset_id: Option<String>,
+    pub test_rmse: Option<f64>,
+    pub validation_rmse: Option<f64>,
+    /// Missing bedrooms are imputed with these (none: records without
+    /// `total_bedrooms` are refused as `unimputable:total_bedrooms`).
+    #[serde(skip)]
+    pub imputation: Option<Imputation>,
+}
+
+/// Predictions, in the order of the request's records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictions {
+    pub predictions: Vec<f64>,
+    pub model: ServedModel,
+}
+
+/// Why a request got no predictions, by who can act on it.
+#[derive(Debug)]
+pub enum ServingError {
+    /// The client's request (400, 413).
+    Request(RequestError),
+    /// The stage has no endpoint in service, or it serves nothing this suite deployed (503).
+    NotServing(String),
+    /// SageMaker (or the endpoint) is throttling: try again shortly (503 with `Retry-After`).
+    Throttled(String),
+    /// The model failed on the records, or answered something unreadable (502).
+    Model(String),
+    /// An AWS call failed otherwise; retryable ones are 503, the rest 500.
+    Aws(AwsError),
+}
+
+impl ServingError {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> u16 {
+        match self {
+            ServingError::Request(RequestError::TooLarge(_)) => 413,
+            ServingError::Request(_) => 400,
+            ServingError::NotServing(_) | ServingError::Throttled(_) => 503,
+            ServingError::Model(_) => 502,
+            ServingError::Aws(e) if e.retryable => 503,
+            ServingError::Aws(_) => 500,
+        }
+    }
+
+    /// A stable machine-readable class: the `error.code` of the response and
+    /// the `ErrorClass` dimension of the metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServingError::Request(RequestError::Malformed(_)) => "malformed_request",
+            ServingError::Request(RequestError::TooLarge(_)) => "too_large",
+            ServingError::Request(RequestError::Invalid(_)) => "invalid_records",
+            ServingError::NotServing(_) => "not_serving",
+            ServingError::Throttled(_) => "throttled",
+            ServingError::Model(_) => "model_error",
+            ServingError::Aws(e) if e.retryable => "unavailable",
+            ServingError::Aws(_) => "internal",
+        }
+    }
+
+    /// What the client is told: no AWS internals for the errors that are ours
+    /// (those are logged).
+    pub fn message(&self) -> String {
+        match self {
+            ServingError::Request(RequestError::Malformed(m) | RequestError::TooLarge(m)) => {
+                m.clone()
+            }
+            ServingError::Request(RequestError::Invalid(records)) => {
+                format!("{} record(s) break the data contract", records.len())
+            }
+            ServingError::NotServing(m) | ServingError::Throttled(m) | ServingError::Model(m) => {
+                m.clone()
+            }
+            ServingError::Aws(e) if e.retryable => {
+                "the model is unavailable right now; try again".into()
+            }
+            ServingError::Aws(_) => "internal error (logged)".into(),
+        }
+    }
+
+    /// The records' problems, for `400 invalid_records`.
+    pub fn records(&self) -> Option<&[RecordErrors]> {
+        match self {
+            ServingError::Request(RequestError::Invalid(records)) => Some(records),
+            _ => None,
+        }
+    }
+}
+
+impl From<AwsError> for ServingError {
+    fn from(e: AwsError) -> Self {
+        ServingError::Aws(e)
+    }
+}
+
+impl From<Error> for ServingError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Aws(e) => ServingError::Aws(e),
+            other => ServingError::Model(other.to_string()),
+        }
+    }
+}
+
+/// The endpoint's JSON answer for `Accept: application/json` (the built-in
+/// XGBoost container's): `{"predictions": [{"score": …}, …]}`.
+#[derive(Deserialize)]
+struct EndpointAnswer {
+    predictions: Vec<Score>,
+}
+
+#[derive(Deserialize)]
+struct Score {
+    score: f64,
+}
+
+pub struct PredictService {
+    sagemaker: aws_sdk_sagemaker::Client,
+    runtime: aws_sdk_sagemakerruntime::Client,
+    s3: aws_sdk_s3::Client,
+    pub config: PredictConfig,
+    cache: Mutex<Option<(Instant, Arc<ServedModel>)>>,
+}
+
+/// Endpoint states in which the endpoint answers (an update keeps serving the
+/// old configuration until it is done).
+fn answers(state: &EndpointState) -> bool {
+    matches!(
+        state,
+        EndpointState::InService
+            | EndpointState::Updating
+            | EndpointState::SystemUpdating
+            | EndpointState::RollingBack
+            | EndpointState::UpdateRollbackFailed
+    )
+}
+
+impl PredictService {
+    /// Clients built once per cold start, with call time limits.
+    pub fn new(sdk: &aws_config::SdkConfig, config: PredictConfig) -> Self {
+        let sdk = crate::aws::with_call_timeouts(sdk);
+        Self::with_clients(
+            aws_sdk_sagemaker::Client::new(&sdk),
+            aws_sdk_sagemakerruntime::Client::new(&sdk),
+            crate::aws::s3_client(&sdk, config.aws),
+            config,
+        )
+    }
+
+    pub fn with_clients(
+        sagemaker: aws_sdk_sagemaker::Client,
+        runtime: aws_sdk_sagemakerruntime::Client,
+        s3: aws_sdk_s3::Client,
+        config: PredictConfig,
+    ) -> Self {
+        PredictService {
+            sagemaker,
+            runtime,
+            s3,
+            config,
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// What the stage serves now (looked up at most every `MODEL_CACHE_SECONDS`).
+    pub async fn model(&self) -> Result<Arc<ServedModel>, ServingError> {
+        let mut cache = self.cache.lock().await;
+        let ttl = Duration::from_secs(self.config.model_cache_seconds);
+        if let Some((at, model)) = cache.as_ref() {
+            if at.elapsed() < ttl {
+                return Ok(model.clone());
+            }
+        }
+        let model = Arc::new(self.look_up().await?);
+        *cache = Some((Instant::now(), model.clone()));
+        Ok(model)
+    }
+
+    async fn forget(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    async fn look_up(&self) -> Result<ServedModel, ServingError> {
+        let stage = &self.config.stage;
+        let endpoint = &stage.endpoint;
+        let not_serving = |why: String| {
+            tracing::warn!(stage = %stage.name, endpoint = %endpoint, "not serving: {why}");
+            ServingError::NotServing(format!("stage {} serves no model: {why}", stage.name))
+        };
+        let Some(serving) = endpoints::serving(&self.sagemaker, endpoint).await? else {
+            return Err(not_serving(format!("endpoint {endpoint} does not exist")));
+        };
+        if !answers(&serving.state) {
+            return Err(not_serving(format!(
+                "endpoint {endpoint} is {}",
+                serving.state
+            )));
+        }
+        let Some(lineage) = serving.lineage else {
+            return Err(not_serving(format!(
+                "endpoint config {} carries no housing-mlops lineage tags",
+                serving.endpoint_config
+            )));
+        };
+        let imputation = self.imputation(&lineage).await?;
+        Ok(ServedModel {
+            stage: stage.name.clone(),
+            endpoint: endpoint.clone(),
+            endpoint_config: serving.endpoint_config,
+            model_package_group: lineage.model_package_group,
+            model_package_version: lineage.model_package_version,
+            model_package_arn: lineage.model_package_arn,
+            dataset_id: lineage.dataset_id,
+            test_rmse: lineage.test_rmse,
+            validation_rmse: lineage.validation_rmse,
+            imputation,
+        })
+    }
+
+    /// The training dataset's imputation values, from its report.
+    async fn imputation(&self, lineage: &Lineage) -> Result<Option<Imputation>, ServingError> {
+        let Some(id) = lineage
+            .dataset_id
+            .as_deref()
+            .and_then(|id| id.parse::<DatasetId>().ok())
+        else {
+            tracing::warn!(package = %lineage.model_package_arn, "no training dataset in the lineage: missing bedrooms cannot be imputed");
+            return Ok(None);
+        };
+        let at = self.config.layout.output(&id, OutputKind::Report);
+        let Some((bytes, _)) = s3::read(&self.s3, &at).await? else {
+            tracing::warn!(report = %at.uri(), "the training dataset's report is gone: missing bedrooms cannot be imputed");
+            return Ok(None);
+        };
+        let report: Report = serde_json::from_slice(&bytes)
+            .map_err(|e| ServingError::NotServing(format!("{} cannot be read: {e}", at.uri())))?;
+        Ok(report.imputations.get(TOTAL_BEDROOMS).map(|i| Imputation {
+            values: i.values.clone(),
+        }))
+    }
+
+    /// The predictions for a request body.
+    pub async fn predict(&self, body: &[u8]) -> Result<Predictions, ServingError> {
+        let records = request::parse(body).map_err(ServingError::Request)?;
+        let model = self.model().await?;
+        let mut inputs = Vec::with_capacity(records.len());
+        let mut unimputable = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            match model.imputation.as_ref().and_then(|i| i.inputs(record)) {
+                Some(row) => inputs.push(row),
+                None => unimputable.push(RecordErrors {
+                    index,
+                    errors: vec![request::FieldError {
+                        field: TOTAL_BEDROOMS.into(),
+                        reason: Reason::Unimputable(TOTAL_BEDROOMS).to_string(),
+                        message: "total_bedrooms is required: the serving model's training data gives no value to impute".into(),
+                    }],
+                }),
+            }
+        }
+        if !unimputable.is_empty() {
+            return Err(ServingError::Request(RequestError::Invalid(unimputable)));
+        }
+        let body = request::csv_body(&inputs);
+        let predictions = self.invoke(&model, body).await?;
+        if predictions.len() != inputs.len() {
+            return Err(ServingError::Model(format!(
+                "the endpoint answered {} predictions for {} records",
+                predictions.len(),
+                inputs.len()
+            )));
+        }
+        Ok(Predictions {
+            predictions,
+            model: (*model).clone(),
+        })
+    }
+
+    async fn invoke(&self, model: &ServedModel, body: String) -> Result<Vec<f64>, ServingError> {
+        let sent = self
+            .runtime
+            .invoke_endpoint()
+            .endpoint_name(&model.endpoint)
+            .content_type(CSV)
+            .accept(JSON)
+            .body(Blob::new(body))
+            .send()
+            .await;
+        let out = match sent {
+            Ok(out) => out,
+            Err(e) => {
+                let e = AwsError::from_sdk("SageMaker Runtime", "InvokeEndpoint", e)
+                    .on(model.endpoint.clone());
+                return Err(self.classify(e).await);
+            }
+        };
+        let answer: EndpointAnswer = out
+            .body()
+            .map(|b| serde_json::from_slice(b.as_ref()))
+            .transpose()
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                ServingError::Model(
+                    "the endpoint's answer is not {\"predictions\": [{\"score\": …}]}".into(),
+                )
+            })?;
+        Ok(answer.predictions.into_iter().map(|p| p.score).collect())
+    }
+
+    /// An `InvokeEndpoint` failure, by who can act on it; logged in full here.
+    async fn classify(&self, e: AwsError) -> ServingError {
+        tracing::warn!(error = %e, "InvokeEndpoint failed");
+        match e.code.as_deref() {
+            Some("ModelError") => {
+                ServingError::Model(format!("the model failed on the records: {}", e.message))
+            }
+            // The endpoint went away or out of service since it was looked up.
+            Some("ValidationError") => {
+                self.forget().await;
+                ServingError::NotServing(format!(
+                    "endpoint {} is not available",
+                    self.config.stage.endpoint
+                ))
+            }
+            Some("ModelNotReadyException") => {
+                ServingError::NotServing("the model is not ready yet; try again".into())
+            }
+            Some(code) if code.contains("Throttl") || e.status == Some(429) => {
+                ServingError::Throttled("the endpoint is throttling requests; try again".into())
+            }
+            _ => ServingError::Aws(e),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! A model really deployed on the local stack, for predict's tests: the real
+//! data through the ETL, an XGBoost model trained on its channels by the local
+//! training script, registered, approved and deployed by promote-model.
+
+use crate::{housing, read_json, run_etl, Function, LocalOutput, TestEnv};
+use lambda_runtime::{Context, LambdaEvent};
+use local_stack::functions::lookup;
+use local_stack::predictions::{held_out, Held};
+use serde_json::json;
+use shared::dataset::{OutputKind, Source};
+use shared::promotion::config::PromoteConfig;
+use shared::promotion::service::PromotionService;
+use shared::serving::service::PredictService;
+use std::path::PathBuf;
+use std::process::Command;
+
+type Env = TestEnv<PredictService>;
+
+/// What a test deployed: the dataset the model was trained on, its test rows
+/// as records, and the model's archive.
+pub struct Deployed {
+    pub output: LocalOutput,
+    /// The test split's rows as prediction records, with their true values.
+    pub held: Vec<Held>,
+    model: tempfile::TempDir,
+}
+
+impl Deployed {
+    /// The model's archive (`model.tar.gz`, `xgboost-model` in it).
+    pub fn archive(&self) -> PathBuf {
+        self.model.path().join("model.tar.gz")
+    }
+
+    /// The ETL's XGBoost CSV rows of the test split, label removed.
+    pub fn test_rows(&self) -> Vec<String> {
+        let channel =
+            String::from_utf8(self.output.read(OutputKind::TestXgboost).unwrap()).unwrap();
+        channel
+            .lines()
+            .map(|l| l.split_once(',').unwrap().1.to_string())
+            .collect()
+    }
+}
+
+/// The first `rows` rows of the real data through the ETL (its outputs where
+/// the ETL puts them), an XGBoost model trained on the training channel with
+/// its first `features` features (16: all of them) by the local training
+/// script, registered as version 1 of the stack's group, approved and deployed
+/// to dev by promote-model.
+pub async fn deploy(env: &Env, rows: usize, features: usize) -> Deployed {
+    let text = String::from_utf8(housing()).unwrap();
+    let small: String = text
+        .lines()
+        .take(rows + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let output = run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap();
+    let id = output.report.dataset_id.clone();
+    let layout = &env.service.config.layout;
+    for kind in OutputKind::ALL {
+        if kind == OutputKind::Quarantine {
+            continue;
+        }
+        let at = layout.output(&id, kind);
+        put(env, &at.bucket, &at.key, output.read(kind).unwrap()).await;
+    }
+    let held = held_out(
+        small.as_bytes(),
+        &output.read(OutputKind::TestParquet).unwrap(),
+    )
+    .unwrap();
+
+    let model = tempfile::tempdir().unwrap();
+    let dir = model.path();
+    for (channel, kind) in [
+        ("train", OutputKind::TrainXgboost),
+        ("validation", OutputKind::ValidationXgboost),
+    ] {
+        let csv = String::from_utf8(output.read(kind).unwrap()).unwrap();
+        let kept: String = csv
+            .lines()
+            .map(|l| {
+                l.split(',')
+                    .take(1 + features)
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    + "\n"
+            })
+            .collect();
+        std::fs::create_dir_all(dir.join(channel)).unwrap();
+        std::fs::write(dir.join(channel).join("data.csv"), kept).unwrap();
+    }
+    let hyperparameters = dir.join("hyperparameters.json");
+    let params =
+        json!({"num_round": "30", "max_depth": "5", "eta": "0.3", "objective": "reg:squarederror"});
+    std::fs::write(&hyperparameters, params.to_string()).unwrap();
+    let script = local_stack::repo_root().join("local-stack/xgboost/train.py");
+    let archive = dir.join("model.tar.gz");
+    let out = Command::new(local_stack::python())
+        .arg(script)
+        .arg("--hyperparameters")
+        .arg(&hyperparameters)
+        .args(["--train".as_ref(), dir.join("train").as_os_str()])
+        .args(["--validation".as_ref(), dir.join("validation").as_os_str()])
+        .args(["--model-dir".as_ref(), dir.join("model").as_os_str()])
+        .args(["--archive".as_ref(), archive.as_os_str()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Where the stack's registration points the package's ModelDataUrl.
+    let stack = &env.stack;
+    let key = format!("models/{id}/model.tar.gz");
+    put(
+        env,
+        &stack.processed_bucket,
+        &key,
+        std::fs::read(&archive).unwrap(),
+    )
+    .await;
+    let execution = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/predict";
+    let arn = stack
+        .register_model(&env.clients, 0.5, &id.to_string(), execution)
+        .await
+        .unwrap();
+    stack.approve(&env.clients, &arn).await.unwrap();
+
+    let promotion = PromotionService::new(
+        &env.sdk,
+        PromoteConfig::from_lookup(lookup(&env.environment_of(Function::PromoteModel))).unwrap(),
+    );
+    let mut event = read_json("events/promote-model/model-package-approved.json");
+    event["resources"] = json!([arn]);
+    event["detail"]["ModelPackageGroupName"] = stack.model_package_group().into();
+    event["detail"]["ModelPackageArn"] = arn.clone().into();
+    let out = promote_model::handle(&promotion, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "deploying", "{out}");
+    assert_eq!(out["stage"], "dev", "{out}");
+    Deployed {
+        output,
+        held,
+        model,
+    }
+}
+
+async fn put(env: &Env, bucket: &str, key: &str, body: Vec<u8>) {
+    env.clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
