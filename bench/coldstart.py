@@ -5,7 +5,7 @@ moment it is ready for an event: configuration read and validated, SDK configura
 loaded, clients built). Each function is started afresh N times; the median is
 reported. Nothing is invoked and no AWS endpoint is reached.
 
-usage: coldstart.py --bin-dir DIR [--runs 20]        (prints JSON: function -> ms)
+usage: coldstart.py --bin-dir DIR [--runs 20] [--functions etl,predict]   (prints JSON: function -> ms)
 """
 
 import argparse
@@ -70,9 +70,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--functions", default=",".join(ENV), help="comma-separated; all by default")
     args = parser.parse_args()
+    functions = args.functions.split(",")
+    unknown = sorted(set(functions) - set(ENV))
+    if unknown:
+        parser.error(f"unknown function(s) {', '.join(unknown)}; known: {', '.join(ENV)}")
     results = {}
-    for function, env in ENV.items():
+    for function in functions:
+        env = ENV[function]
         binary = os.path.join(args.bin_dir, function)
         ready_time(binary, env)  # warm the page cache: every measured run starts alike
         times = [ready_time(binary, env) * 1000 for _ in range(args.runs)]

@@ -174,3 +174,50 @@ fn respond(answer: Answer) -> Response<Body> {
         .body(answer.body)
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .uri(uri)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[test]
+    fn routes_are_found_with_or_without_the_function_url_prefix() {
+        for (uri, route) in [
+            ("https://api.example/v1/predictions", PREDICTIONS_ROUTE),
+            ("https://api.example/v1/predictions/", PREDICTIONS_ROUTE),
+            (
+                "http://127.0.0.1:9000/lambda-url/predict/v1/model",
+                MODEL_ROUTE,
+            ),
+            ("http://127.0.0.1:9000/lambda-url/predict", "/"),
+            ("http://127.0.0.1:9000/lambda-url/predict/", "/"),
+            ("https://api.example/", "/"),
+            ("https://api.example/v2/x", "/v2/x"),
+        ] {
+            assert_eq!(route_path(&request(uri)), route, "{uri}");
+        }
+    }
+
+    #[test]
+    fn responses_carry_their_headers() {
+        let e = ServingError::NotServing("endpoint e is not available".into());
+        let response = respond(Answer::failed(&e));
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(body["error"]["code"], "not_serving");
+        assert!(body["error"].get("records").is_none());
+
+        let response = respond(Answer::error(405, "method_not_allowed", "no"));
+        assert_eq!(response.headers()[header::ALLOW], "GET, POST");
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+        assert!(response.headers().get("content-security-policy").is_none());
+    }
+}
