@@ -2,6 +2,7 @@
 //!
 //! - [`contract`]: the California-housing schema (one definition).
 //! - [`dataset`]: dataset identity and the S3 layout; [`report`]: `report.json`.
+//! - [`drift`]: drift measures and column profiles.
 //! - [`features`]: the engineered features of one row, and the XGBoost CSV row.
 //! - [`etl`] (feature `etl`): the Polars ETL core and its S3 service.
 //! - [`events`]: the events consumed and published.
@@ -15,6 +16,7 @@ pub mod aws;
 pub mod config;
 pub mod contract;
 pub mod dataset;
+pub mod drift;
 pub mod error;
 #[cfg(feature = "etl")]
 pub mod etl;

@@ -1,0 +1,295 @@
+//! A column's profile: what a drift check keeps of a dataset instead of its
+//! rows, and how two profiles are compared.
+//!
+//! A numeric column keeps its count, nulls, min/max/mean/std, its quantiles at
+//! every percent (0 % … 100 %, linear interpolation as numpy's default) and a
+//! histogram on fixed edges taken from the column itself (its deciles, equal
+//! ones merged). A category column keeps each category's count.
+//!
+//! Two numeric profiles are compared on the **baseline's** bins: both sides'
+//! shares of those bins come from their quantiles (the piecewise-linear
+//! distribution function they describe), so a profile compared with itself
+//! scores exactly zero and no rows are needed; KS comes from the quantiles too.
+
+use super::measures::{self, js_distance, ks_from_quantiles, psi};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Quantiles are kept at every percent: 101 of them.
+pub const QUANTILE_STEPS: usize = 100;
+/// The histogram's bins: deciles of the column, before equal edges merge.
+pub const BINS: usize = 10;
+
+/// The probabilities the quantiles are kept at: 0, 0.01, …, 1.
+pub fn probabilities() -> Vec<f64> {
+    (0..=QUANTILE_STEPS)
+        .map(|i| i as f64 / QUANTILE_STEPS as f64)
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericProfile {
+    /// Values present (not null, not NaN).
+    pub count: u64,
+    pub nulls: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Population standard deviation.
+    pub std: Option<f64>,
+    /// At [`probabilities`]; empty when there are no values.
+    pub quantiles: Vec<f64>,
+    /// The bins' inner edges, increasing: bin 0 is `v ≤ edges[0]`, bin `i` is
+    /// `edges[i-1] < v ≤ edges[i]`, the last is `v > edges[last]`.
+    pub edges: Vec<f64>,
+    /// Values in each bin (`edges.len() + 1` of them).
+    pub counts: Vec<u64>,
+}
+
+/// The quantile of sorted `values` at probability `p` (numpy's "linear").
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Which bin of `edges` a value falls in.
+pub fn bin_of(edges: &[f64], value: f64) -> usize {
+    edges.partition_point(|&e| e < value)
+}
+
+impl NumericProfile {
+    /// The profile of a column's values (`None` and NaN are nulls).
+    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> NumericProfile {
+        let mut nulls = 0u64;
+        let mut sorted: Vec<f64> = values
+            .into_iter()
+            .filter_map(|v| {
+                let v = v.filter(|v| !v.is_nan());
+                nulls += u64::from(v.is_none());
+                v
+            })
+            .collect();
+        sorted.sort_by(f64::total_cmp);
+        if sorted.is_empty() {
+            return NumericProfile {
+                count: 0,
+                nulls,
+                min: None,
+                max: None,
+                mean: None,
+                std: None,
+                quantiles: Vec::new(),
+                edges: Vec::new(),
+                counts: vec![0],
+            };
+        }
+        let n = sorted.len() as f64;
+        let mean = sorted.iter().sum::<f64>() / n;
+        let std = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let quantiles: Vec<f64> = probabilities()
+            .iter()
+            .map(|&p| quantile(&sorted, p))
+            .collect();
+        let mut edges: Vec<f64> = (1..BINS)
+            .map(|i| quantiles[i * QUANTILE_STEPS / BINS])
+            .collect();
+        edges.dedup();
+        let mut counts = vec![0u64; edges.len() + 1];
+        for &v in &sorted {
+            counts[bin_of(&edges, v)] += 1;
+        }
+        NumericProfile {
+            count: sorted.len() as u64,
+            nulls,
+            min: sorted.first().copied(),
+            max: sorted.last().copied(),
+            mean: Some(mean),
+            std: Some(std),
+            quantiles,
+            edges,
+            counts,
+        }
+    }
+
+    /// This profile's shares of the bins that `edges` make, from its quantiles.
+    pub fn shares_on(&self, edges: &[f64]) -> Vec<f64> {
+        if self.quantiles.is_empty() {
+            return vec![0.0; edges.len() + 1];
+        }
+        let p = probabilities();
+        let below = |x: f64| measures::quantile_cdf(&self.quantiles, &p, x, false);
+        let mut shares = Vec::with_capacity(edges.len() + 1);
+        let mut previous = 0.0;
+        for &e in edges {
+            let at = below(e);
+            shares.push(at - previous);
+            previous = at;
+        }
+        shares.push(1.0 - previous);
+        shares
+    }
+}
+
+/// How far a column has moved from its baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    pub psi: f64,
+    pub js: f64,
+    /// Numeric columns only.
+    pub ks: Option<f64>,
+}
+
+/// A numeric column against its baseline, on the baseline's bins.
+pub fn compare_numeric(baseline: &NumericProfile, current: &NumericProfile) -> Scores {
+    let (expected, actual) = (
+        baseline.shares_on(&baseline.edges),
+        current.shares_on(&baseline.edges),
+    );
+    let ks = (!baseline.quantiles.is_empty() && !current.quantiles.is_empty())
+        .then(|| ks_from_quantiles(&probabilities(), &baseline.quantiles, &current.quantiles));
+    Scores {
+        psi: psi(&expected, &actual),
+        js: js_distance(&expected, &actual),
+        ks,
+    }
+}
+
+/// A category column: each category's count (nulls apart).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CategoryProfile {
+    pub count: u64,
+    pub nulls: u64,
+    pub frequencies: BTreeMap<String, u64>,
+}
+
+impl CategoryProfile {
+    pub fn of<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> CategoryProfile {
+        let mut profile = CategoryProfile::default();
+        for v in values {
+            match v {
+                Some(v) => {
+                    profile.count += 1;
+                    *profile.frequencies.entry(v.to_string()).or_default() += 1;
+                }
+                None => profile.nulls += 1,
+            }
+        }
+        profile
+    }
+}
+
+/// A category column against its baseline, over every category either side has.
+pub fn compare_categories(baseline: &CategoryProfile, current: &CategoryProfile) -> Scores {
+    let mut categories: Vec<&String> = baseline
+        .frequencies
+        .keys()
+        .chain(current.frequencies.keys())
+        .collect();
+    categories.sort();
+    categories.dedup();
+    let counts = |p: &CategoryProfile| -> Vec<f64> {
+        categories
+            .iter()
+            .map(|c| p.frequencies.get(*c).copied().unwrap_or(0) as f64)
+            .collect()
+    };
+    let (expected, actual) = (counts(baseline), counts(current));
+    Scores {
+        psi: psi(&expected, &actual),
+        js: js_distance(&expected, &actual),
+        ks: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, f: impl Fn(f64) -> f64) -> Vec<Option<f64>> {
+        (0..n).map(|i| Some(f(i as f64 / n as f64))).collect()
+    }
+
+    #[test]
+    fn the_profile_of_a_column() {
+        let p = NumericProfile::of([
+            Some(4.0),
+            None,
+            Some(1.0),
+            Some(f64::NAN),
+            Some(3.0),
+            Some(2.0),
+        ]);
+        assert_eq!((p.count, p.nulls), (4, 2));
+        assert_eq!((p.min, p.max, p.mean), (Some(1.0), Some(4.0), Some(2.5)));
+        assert_eq!(p.std, Some(1.25f64.sqrt()));
+        assert_eq!(p.quantiles.len(), 101);
+        // numpy.quantile([1, 2, 3, 4], 0.25) = 1.75; the median 2.5.
+        assert_eq!((p.quantiles[25], p.quantiles[50]), (1.75, 2.5));
+        assert_eq!(p.counts.iter().sum::<u64>(), 4);
+        assert_eq!(p.counts.len(), p.edges.len() + 1);
+    }
+
+    #[test]
+    fn equal_edges_merge_and_a_point_mass_keeps_its_bin() {
+        // 80 % of the values are 52 (like the capped housing_median_age).
+        let column: Vec<Option<f64>> = (0..100)
+            .map(|i| Some(if i < 80 { 52.0 } else { i as f64 }))
+            .collect();
+        let p = NumericProfile::of(column);
+        let mut sorted = p.edges.clone();
+        sorted.dedup();
+        assert_eq!(sorted, p.edges);
+        assert!(p.edges.len() < BINS - 1, "{:?}", p.edges);
+        assert_eq!(p.counts[bin_of(&p.edges, 52.0)], 80);
+        assert_eq!(p.counts.iter().sum::<u64>(), 100);
+    }
+
+    #[test]
+    fn a_profile_compared_with_itself_scores_zero() {
+        let p = NumericProfile::of(values(1000, |x| x * x * 100.0));
+        assert_eq!(
+            compare_numeric(&p, &p),
+            Scores {
+                psi: 0.0,
+                js: 0.0,
+                ks: Some(0.0)
+            }
+        );
+        let c = CategoryProfile::of(["a", "b", "b", "c"].map(Some));
+        assert_eq!(
+            compare_categories(&c, &c),
+            Scores {
+                psi: 0.0,
+                js: 0.0,
+                ks: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_shift_scores_more_than_a_resample() {
+        let base = NumericProfile::of(values(2000, |x| x * 10.0));
+        let resample = NumericProfile::of(values(1500, |x| x * 10.0));
+        let shifted = NumericProfile::of(values(2000, |x| x * 10.0 + 3.0));
+        let same = compare_numeric(&base, &resample);
+        let moved = compare_numeric(&base, &shifted);
+        assert!(
+            same.psi < 0.01 && same.js < 0.05 && same.ks.unwrap() < 0.01,
+            "{same:?}"
+        );
+        // Uniform on [0, 10] against [3, 13]: KS is 0.3.
+        assert!((moved.ks.unwrap() - 0.3).abs() < 0.01, "{moved:?}");
+        assert!(moved.psi > 0.25 && moved.js > same.js, "{moved:?}");
+    }
+
+    #[test]
+    fn a_new_category_counts_as_drift() {
+        let base = CategoryProfile::of(["a", "a", "b", "b"].map(Some));
+        let now = CategoryProfile::of(["a", "b", "c", "c"].map(Some));
+        let scores = compare_categories(&base, &now);
+        assert!(scores.psi > 0.25 && scores.js > 0.3, "{scores:?}");
+        assert_eq!(CategoryProfile::of([None, Some("a")]).nulls, 1);
+    }
+}
