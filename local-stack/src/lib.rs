@@ -7,6 +7,7 @@
 //!   suite publishes), and what the tests and the main job read back;
 //! - [`functions`]: each function's environment, as Lambda would set it;
 //! - [`predictions`]: prediction requests made of a split's raw rows;
+//! - [`samples`]: the drift demo's uploads (a shifted file, a resample);
 //! - [`pipeline`]: the pipeline runner — the steps of an execution moto started,
 //!   run here with the real XGBoost (moto runs none).
 //!
@@ -18,6 +19,7 @@ pub mod functions;
 pub mod moto;
 pub mod pipeline;
 pub mod predictions;
+pub mod samples;
 pub mod stack;
 
 pub use functions::Function;

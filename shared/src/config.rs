@@ -105,6 +105,32 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A configuration file: the one `name` points at, or (unset) the bundled
+    /// `bundled.1` called `bundled.0`; read and parsed by `parse`, whose
+    /// problems are each reported with the file's source. `None` when it fails.
+    pub fn file<T>(
+        &mut self,
+        name: &'static str,
+        bundled: (&str, &str),
+        parse: impl FnOnce(&str) -> Result<T, Vec<String>>,
+    ) -> Option<T> {
+        let path = self.optional(name, "");
+        let (source, text) = if path.is_empty() {
+            (format!("bundled {}", bundled.0), Ok(bundled.1.to_string()))
+        } else {
+            (format!("{name}={path}"), std::fs::read_to_string(&path))
+        };
+        let problems = match text.map(|text| parse(&text)) {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(problems)) => problems,
+            Err(e) => vec![format!("cannot be read: {e}")],
+        };
+        for problem in problems {
+            self.error(format!("{source}: {problem}"));
+        }
+        None
+    }
+
     pub fn error(&mut self, message: String) {
         self.errors.push(message);
     }

@@ -211,6 +211,7 @@ fn batches_change_row_groups_not_values() {
         OutputKind::TestXgboost,
         OutputKind::Quarantine,
         OutputKind::Report,
+        OutputKind::Profile,
     ] {
         assert_eq!(
             whole.read(kind).unwrap(),

@@ -65,9 +65,12 @@ async fn an_upload_is_processed_end_to_end() {
     let root = format!("datasets/{id}/");
     let expected: Vec<String> = [
         "_SUCCESS",
+        "model-monitor/constraints.json",
+        "model-monitor/statistics.json",
         "parquet/test.parquet",
         "parquet/train.parquet",
         "parquet/validation.parquet",
+        "profile.json",
         "report.json",
         "xgboost/test/test.csv",
         "xgboost/train/train.csv",

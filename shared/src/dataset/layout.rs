@@ -18,10 +18,15 @@ pub enum OutputKind {
     TestXgboost,
     Quarantine,
     Report,
+    Profile,
+    /// The profile in SageMaker Model Monitor's `statistics.json` shape.
+    MonitorStatistics,
+    /// The profile's constraints in Model Monitor's `constraints.json` shape.
+    MonitorConstraints,
 }
 
 impl OutputKind {
-    pub const ALL: [OutputKind; 8] = [
+    pub const ALL: [OutputKind; 11] = [
         OutputKind::TrainParquet,
         OutputKind::ValidationParquet,
         OutputKind::TestParquet,
@@ -30,6 +35,9 @@ impl OutputKind {
         OutputKind::TestXgboost,
         OutputKind::Quarantine,
         OutputKind::Report,
+        OutputKind::Profile,
+        OutputKind::MonitorStatistics,
+        OutputKind::MonitorConstraints,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -42,6 +50,9 @@ impl OutputKind {
             OutputKind::TestXgboost => "test.csv",
             OutputKind::Quarantine => "quarantine.csv",
             OutputKind::Report => "report.json",
+            OutputKind::Profile => "profile.json",
+            OutputKind::MonitorStatistics => "statistics.json",
+            OutputKind::MonitorConstraints => "constraints.json",
         }
     }
 
@@ -54,7 +65,10 @@ impl OutputKind {
             | OutputKind::ValidationXgboost
             | OutputKind::TestXgboost
             | OutputKind::Quarantine => "text/csv",
-            OutputKind::Report => "application/json",
+            OutputKind::Report
+            | OutputKind::Profile
+            | OutputKind::MonitorStatistics
+            | OutputKind::MonitorConstraints => "application/json",
         }
     }
 }
@@ -94,6 +108,8 @@ pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
 /// s3://<processed>/<prefix><id>/parquet/{train,validation,test}.parquet   (Glue partition location)
 /// s3://<processed>/<prefix><id>/xgboost/{train,validation,test}/<split>.csv (SageMaker channels)
 /// s3://<processed>/<prefix><id>/report.json
+/// s3://<processed>/<prefix><id>/profile.json                               (drift baseline)
+/// s3://<processed>/<prefix><id>/model-monitor/{statistics,constraints}.json (Model Monitor's shapes)
 /// s3://<processed>/<prefix><id>/_SUCCESS
 /// s3://<processed>/<prefix><id>/training/trigger.json                      (the trigger's claim)
 /// s3://<quarantine>/<qprefix>rows/<id>/quarantine.csv
@@ -153,7 +169,12 @@ impl DatasetLayout {
                 self.processed(format!("{root}xgboost/validation/validation.csv"))
             }
             OutputKind::TestXgboost => self.processed(format!("{root}xgboost/test/test.csv")),
-            OutputKind::Report => self.processed(format!("{root}report.json")),
+            OutputKind::Report | OutputKind::Profile => {
+                self.processed(format!("{root}{}", kind.file_name()))
+            }
+            OutputKind::MonitorStatistics | OutputKind::MonitorConstraints => {
+                self.processed(format!("{root}model-monitor/{}", kind.file_name()))
+            }
             OutputKind::Quarantine => S3Location {
                 bucket: self.quarantine_bucket.clone(),
                 key: format!("{}rows/{id}/quarantine.csv", self.quarantine_prefix),

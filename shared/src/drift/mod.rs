@@ -4,7 +4,19 @@
 //! - [`measures`]: PSI, Jensen–Shannon distance, two-sample KS (exact and
 //!   from quantiles).
 //! - [`profile`]: a column's profile (counts, moments, quantiles, a histogram
-//!   on its own decile edges; category frequencies) and the comparison of two.
+//!   on its own decile edges; category frequencies), a dataset's
+//!   (`profile.json`, written by the ETL) and the comparison of two columns.
+//! - [`policy`] (feature `drift`): `infra/drift.yaml`, the thresholds, the
+//!   reference stage and the retraining policy.
+//! - [`report`] (feature `drift`): a dataset against its baseline.
+//! - [`model_monitor`] (feature `drift`): a profile as SageMaker Model
+//!   Monitor's `statistics.json` and `constraints.json`.
 
 pub mod measures;
+#[cfg(feature = "drift")]
+pub mod model_monitor;
+#[cfg(feature = "drift")]
+pub mod policy;
 pub mod profile;
+#[cfg(feature = "drift")]
+pub mod report;

@@ -12,8 +12,26 @@
 //! scores exactly zero and no rows are needed; KS comes from the quantiles too.
 
 use super::measures::{self, js_distance, ks_from_quantiles, psi};
+use crate::dataset::DatasetId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// `profile.json`'s `schema_version`.
+pub const PROFILE_SCHEMA_VERSION: u32 = 1;
+
+/// `profile.json`: what a drift check keeps of a dataset. Its kept rows (every
+/// split; quarantined and duplicate rows are not data) as the model sees them
+/// (a missing `total_bedrooms` imputed), the label and the ratio features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetProfile {
+    pub schema_version: u32,
+    pub dataset_id: DatasetId,
+    pub rows: u64,
+    /// Column name → profile: the contract's numeric columns and the ratios.
+    pub numeric: BTreeMap<String, NumericProfile>,
+    /// `ocean_proximity` → its categories.
+    pub categories: BTreeMap<String, CategoryProfile>,
+}
 
 /// Quantiles are kept at every percent: 101 of them.
 pub const QUANTILE_STEPS: usize = 100;

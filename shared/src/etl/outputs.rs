@@ -1,5 +1,6 @@
 //! The outputs of one run, written as files into a directory: Parquet per split,
-//! the SageMaker XGBoost CSV channels, the quarantine CSV and the report.
+//! the SageMaker XGBoost CSV channels, the quarantine CSV, the report and the
+//! drift profile (also in Model Monitor's shapes).
 //! Deterministic: the same input and options give byte-identical files.
 //!
 //! The kept rows become frames [`EtlOptions::batch_rows`] at a time, each written straight
@@ -22,6 +23,9 @@ use crate::contract::{
     CONTRACT_ID, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, TOTAL_BEDROOMS,
 };
 use crate::dataset::{CompletionMarker, DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
+use crate::drift::model_monitor;
+use crate::drift::policy::{self, DriftPolicy};
+use crate::drift::profile::{CategoryProfile, DatasetProfile, PROFILE_SCHEMA_VERSION};
 use crate::features::RATIO_FEATURES;
 use crate::report::{Report, ReportOptions, REPORT_SCHEMA_VERSION};
 use polars::io::csv::write::BatchedWriter as CsvBatches;
@@ -42,6 +46,16 @@ pub struct EtlOutput {
     pub dir: PathBuf,
     /// The Parquet files' columns as (name, Hive type), for the Glue table.
     pub table_columns: Vec<(String, String)>,
+}
+
+/// A JSON output: pretty, with a final newline.
+fn write_json(dir: &Path, kind: OutputKind, value: &impl serde::Serialize) -> Result<(), EtlError> {
+    let mut json = serde_json::to_vec_pretty(value)
+        .map_err(|e| EtlError::Internal(format!("serialising {}: {e}", kind.file_name())))?;
+    json.push(b'\n');
+    let path = dir.join(kind.file_name());
+    std::fs::write(&path, json)
+        .map_err(|e| EtlError::io(format_args!("writing {}", path.display()), &e))
 }
 
 /// Polars' writers write whole pages and batches: they get the file unbuffered.
@@ -123,7 +137,17 @@ pub fn write(
         .map(|c| c.name)
         .zip(kept.numeric.iter().map(Vec::as_slice))
         .collect();
-    let mut columns = columns_stats(&named)?;
+    let mut columns = BTreeMap::new();
+    let mut profiles = BTreeMap::new();
+    for (name, (stats, profile)) in columns_stats(&named)? {
+        columns.insert(name.clone(), stats);
+        profiles.insert(name, profile);
+    }
+    let categories = CategoryProfile::of(
+        kept.category
+            .iter()
+            .map(|c| Some(OCEAN_PROXIMITY_CATEGORIES[*c as usize])),
+    );
     let parquet = parquet_columns();
     let xgboost = xgboost_columns();
     let parquet_names: Vec<&str> = parquet.iter().map(String::as_str).collect();
@@ -229,8 +253,18 @@ pub fn write(
         .into_iter()
         .zip(ratios.iter().map(Vec::as_slice))
         .collect();
-    columns.extend(columns_stats(&named)?);
+    for (name, (stats, profile)) in columns_stats(&named)? {
+        columns.insert(name.clone(), stats);
+        profiles.insert(name, profile);
+    }
     drop(ratios);
+    let profile = DatasetProfile {
+        schema_version: PROFILE_SCHEMA_VERSION,
+        dataset_id: dataset_id.clone(),
+        rows: total as u64,
+        numeric: profiles,
+        categories: BTreeMap::from([(OCEAN_PROXIMITY.to_string(), categories)]),
+    };
     let mut splits = BTreeMap::new();
     for w in writers {
         w.parquet.finish()?;
@@ -268,12 +302,20 @@ pub fn write(
             report.rows_in, report.rows_out, report.rows_quarantined, report.rows_duplicate
         )));
     }
-    let mut report_json = serde_json::to_vec_pretty(&report)
-        .map_err(|e| EtlError::Internal(format!("serialising report: {e}")))?;
-    report_json.push(b'\n');
-    let report_path = dir.join(OutputKind::Report.file_name());
-    std::fs::write(&report_path, report_json)
-        .map_err(|e| EtlError::io(format_args!("writing {}", report_path.display()), &e))?;
+    write_json(dir, OutputKind::Report, &report)?;
+    write_json(dir, OutputKind::Profile, &profile)?;
+    write_json(
+        dir,
+        OutputKind::MonitorStatistics,
+        &model_monitor::statistics(&profile),
+    )?;
+    let policy = DriftPolicy::parse(policy::BUNDLED)
+        .map_err(|e| EtlError::Internal(format!("the bundled drift policy: {e}")))?;
+    write_json(
+        dir,
+        OutputKind::MonitorConstraints,
+        &model_monitor::constraints(&profile, &policy),
+    )?;
     Ok(EtlOutput {
         dataset_id,
         report,

@@ -153,33 +153,9 @@ const MAX_WAIT_SECONDS: u32 = 3600;
 /// `STAGES_FILE` (unset: the bundled `infra/stages.yaml`), read and validated;
 /// `None` when it cannot be, every problem reported to `env`.
 pub fn read_stages<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Stages> {
-    let stages_file = env.optional("STAGES_FILE", "");
-    let (source, yaml) = if stages_file.is_empty() {
-        (
-            "bundled infra/stages.yaml".to_string(),
-            Ok(BUNDLED.to_string()),
-        )
-    } else {
-        (
-            format!("STAGES_FILE={stages_file}"),
-            std::fs::read_to_string(&stages_file),
-        )
-    };
-    match yaml {
-        Err(e) => {
-            env.error(format!("{source}: cannot be read: {e}"));
-            None
-        }
-        Ok(yaml) => match Stages::parse(&yaml) {
-            Ok(stages) => Some(stages),
-            Err(e) => {
-                for problem in e.0 {
-                    env.error(format!("{source}: {problem}"));
-                }
-                None
-            }
-        },
-    }
+    env.file("STAGES_FILE", ("infra/stages.yaml", BUNDLED), |yaml| {
+        Stages::parse(yaml).map_err(|e| e.0)
+    })
 }
 
 pub fn is_valid_sagemaker_name(name: &str) -> bool {
