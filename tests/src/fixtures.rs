@@ -12,6 +12,16 @@ pub fn housing() -> Vec<u8> {
     std::fs::read(repo_root().join("data/housing.csv")).expect("data/housing.csv")
 }
 
+/// The header and the first `rows` rows of `data/housing.csv`.
+pub fn housing_head(rows: usize) -> String {
+    String::from_utf8(housing())
+        .unwrap()
+        .lines()
+        .take(rows + 1)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// A JSON file of the repository (a sample event, a fixture).
 pub fn read_json(relative: &str) -> Value {
     let path = repo_root().join(relative);
@@ -65,4 +75,28 @@ pub fn run_etl(
     let (id, identity) = identify(&input, source).expect("reading the input");
     let output = shared::etl::run(&input, id, identity, options, &dir.path().join("out"))?;
     Ok(LocalOutput { output, _dir: dir })
+}
+
+/// Runs `script` with the project's Python (`local_stack::python`) and `args`,
+/// `stdin` on its standard input, and returns what it prints, as JSON. Panics
+/// with the script's stderr when it fails.
+pub fn python_json(script: &str, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(local_stack::python())
+        .args(["-c", script])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the project's Python");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }

@@ -7,5 +7,7 @@ pub mod fixtures;
 pub mod serving;
 
 pub use env::{shared_endpoint_server, shared_moto, Setup, TestEnv};
-pub use fixtures::{housing, read_json, run_etl, sample_event, LocalOutput};
+pub use fixtures::{
+    housing, housing_head, python_json, read_json, run_etl, sample_event, LocalOutput,
+};
 pub use local_stack::{repo_root, sdk_config, Clients, Function, Stack, ACCOUNT, REGION};

@@ -2,7 +2,7 @@
 //! data through the ETL, an XGBoost model trained on its channels by the local
 //! training script, registered, approved and deployed by promote-model.
 
-use crate::{housing, read_json, run_etl, Function, LocalOutput, TestEnv};
+use crate::{housing_head, read_json, run_etl, Function, LocalOutput, TestEnv};
 use lambda_runtime::{Context, LambdaEvent};
 use local_stack::functions::lookup;
 use local_stack::predictions::{held_out, Held};
@@ -48,12 +48,7 @@ impl Deployed {
 /// script, registered as version 1 of the stack's group, approved and deployed
 /// to dev by promote-model.
 pub async fn deploy(env: &Env, rows: usize, features: usize) -> Deployed {
-    let text = String::from_utf8(housing()).unwrap();
-    let small: String = text
-        .lines()
-        .take(rows + 1)
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let small = housing_head(rows);
     let output = run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap();
     let id = output.report.dataset_id.clone();
     let layout = &env.service.config.layout;

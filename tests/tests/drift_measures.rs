@@ -3,11 +3,10 @@
 //! distance (scipy.spatial.distance.jensenshannon, base 2) and PSI (numpy, the
 //! same formula), for a column against itself shifted, resampled and capped.
 
+use integration_tests::python_json;
 use serde_json::{json, Value};
 use shared::drift::measures::{js_distance, ks_exact, ks_from_quantiles, psi};
 use shared::drift::profile::{compare_numeric, probabilities, NumericProfile};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// A column of `data/housing.csv`, by its header name (empty cells skipped).
 fn column(name: &str) -> Vec<f64> {
@@ -45,26 +44,7 @@ json.dump(out, sys.stdout)
 "#;
 
 fn scipy(cases: &Value) -> Vec<Value> {
-    let mut child = Command::new(local_stack::python())
-        .args(["-c", SCIPY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cases.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_value(python_json(SCIPY, &[], cases.to_string().as_bytes())).unwrap()
 }
 
 fn close(ours: f64, theirs: f64, what: &str) {

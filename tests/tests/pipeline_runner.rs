@@ -6,7 +6,7 @@
 //! run here too, with the project's venv.
 
 use aws_sdk_sagemaker::types::Parameter;
-use integration_tests::{housing, run_etl, Setup, TestEnv};
+use integration_tests::{housing_head, python_json, run_etl, Setup, TestEnv};
 use local_stack::pipeline::{Run, Runner};
 use serde_json::Value;
 use shared::dataset::{DatasetId, OutputKind, S3Location, Source};
@@ -29,12 +29,7 @@ async fn dataset(env: &Env, rows: usize) -> DatasetId {
         .create_model_package_group(&env.clients)
         .await
         .unwrap();
-    let text = String::from_utf8(housing()).unwrap();
-    let small: String = text
-        .lines()
-        .take(rows + 1)
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let small = housing_head(rows);
     let output = std::thread::spawn(move || {
         run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap()
     })
@@ -117,18 +112,11 @@ print(json.dumps({"names": names, "rows": len(y), "rmse": float(np.sqrt(np.mean(
                   "mae": float(np.mean(np.abs(p - y))),
                   "r2": float(1 - np.sum((p - y) ** 2) / np.sum((y - y.mean()) ** 2))}))
 "#;
-    let out = Command::new(local_stack::python())
-        .args(["-c", script])
-        .arg(model_tar_gz)
-        .arg(channel)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(
+        script,
+        &[model_tar_gz.as_os_str(), channel.as_os_str()],
+        b"",
+    )
 }
 
 fn close(a: f64, b: f64, relative: f64) -> bool {

@@ -8,7 +8,7 @@
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use integration_tests::serving::deploy;
-use integration_tests::{read_json, Setup, TestEnv};
+use integration_tests::{python_json, read_json, Setup, TestEnv};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
@@ -16,7 +16,6 @@ use shared::contract::TOTAL_BEDROOMS;
 use shared::serving::request::MAX_INSTANCES;
 use shared::serving::service::PredictService;
 use std::path::Path;
-use std::process::Command;
 
 type Env = TestEnv<PredictService>;
 
@@ -39,28 +38,8 @@ with tempfile.TemporaryDirectory() as d:
 rows = [[float(v) for v in line.split(",")] for line in sys.stdin.read().splitlines()]
 print(json.dumps(booster.predict(xgb.DMatrix(np.array(rows, dtype=np.float32, ndmin=2))).tolist()))
 "#;
-    let mut child = Command::new(local_stack::python())
-        .args(["-c", script])
-        .arg(archive)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(rows.join("\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let scores = python_json(script, &[archive.as_os_str()], rows.join("\n").as_bytes());
+    serde_json::from_value(scores).unwrap()
 }
 
 fn request(method: Method, path: &str, body: impl Into<Body>) -> Request {
