@@ -598,3 +598,133 @@ fn http_json(
     let text = answer.body_mut().read_to_string()?;
     serde_json::from_str(&text).with_context(|| format!("the local API answered {text:?}"))
 }
+
+/// Prints what the drift check made of the demo's files — the trigger's
+/// responses, each dataset's `drift.json`, the `DatasetDriftDetected` events —
+/// and fails unless the shifted file drifted (incomes and the removed region
+/// named), its resample did not, re-deliveries repeated the first answer, and
+/// exactly one event was published, for the shifted file.
+pub async fn drift(
+    stack: &Stack,
+    clients: &Clients,
+    shifted: &[PathBuf],
+    resampled: &[PathBuf],
+) -> Result<()> {
+    println!("\n== Drift checks (the trigger, on HousingDatasetReady)");
+    let mut ids = Vec::new();
+    for (label, responses) in [("shifted.csv", shifted), ("half.csv", resampled)] {
+        let mut first: Option<Value> = None;
+        for (i, path) in responses.iter().enumerate() {
+            let r = read_response(path)?;
+            let drift = &r["drift"];
+            let status = r["status"].as_str().unwrap_or("?");
+            if first.is_some() {
+                // A duplicate of a settled dataset stops at its claim: nothing is
+                // checked, published or trained again.
+                println!(
+                    "  {label} #{}: {status}: a duplicate delivery, nothing checked again",
+                    i + 1
+                );
+                ensure!(drift.is_null(), "{label} was checked again: {r}");
+                ensure!(
+                    status.starts_with("already_"),
+                    "{label}'s duplicate did something: {r}"
+                );
+                continue;
+            }
+            println!(
+                "  {label} #{}: drift {}, training {status}",
+                i + 1,
+                drift["drift"].as_str().unwrap_or("?"),
+            );
+            ensure!(drift["drift"] == "checked", "{label} was not checked: {r}");
+            first = Some(drift.clone());
+        }
+        let first = first.context("no responses")?;
+        let report = S3Location::parse(first["report"].as_str().unwrap_or_default())
+            .context("no report location")?;
+        let report: Value =
+            serde_json::from_slice(&stack.get(clients, &report.bucket, &report.key).await?)?;
+        let model = &report["model"];
+        println!(
+            "\n  {label} = {} against {} (the training data of {} on stage {}, endpoint {})",
+            report["current"].as_str().unwrap_or("?"),
+            report["baseline"].as_str().unwrap_or("?"),
+            model["model_package_arn"].as_str().unwrap_or("?"),
+            model["stage"].as_str().unwrap_or("?"),
+            model["endpoint"].as_str().unwrap_or("?")
+        );
+        println!(
+            "    {:<26} {:>7} {:>7} {:>7}  crossed",
+            "column", "PSI", "JS", "KS"
+        );
+        for (name, column) in report["columns"].as_object().context("no columns")? {
+            let score = |s: &str| {
+                column["scores"][s]
+                    .as_f64()
+                    .map_or("-".to_string(), |v| format!("{v:.4}"))
+            };
+            let crossed: Vec<&str> = column["crossed"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            println!(
+                "    {name:<26} {:>7} {:>7} {:>7}  {}",
+                score("psi"),
+                score("js"),
+                score("ks"),
+                crossed.join(", ")
+            );
+        }
+        let drifted: Vec<&str> = report["drifted"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "    drifted: {}",
+            if drifted.is_empty() {
+                "none".to_string()
+            } else {
+                drifted.join(", ")
+            }
+        );
+        if label == "shifted.csv" {
+            for expected in ["median_income", "ocean_proximity"] {
+                ensure!(
+                    drifted.contains(&expected),
+                    "the shifted file's {expected} did not drift"
+                );
+            }
+        } else {
+            ensure!(drifted.is_empty(), "the resample drifted: {drifted:?}");
+        }
+        ids.push(report["current"].as_str().unwrap_or_default().to_string());
+    }
+
+    println!("\n== Drift events on bus {}", stack.bus);
+    let events: Vec<Value> = stack
+        .received_events(clients)
+        .await?
+        .into_iter()
+        .filter(|e| e["detail-type"] == "DatasetDriftDetected")
+        .collect();
+    for e in &events {
+        let features: Vec<&str> = e["detail"]["features"]
+            .as_object()
+            .map(|f| f.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "  DatasetDriftDetected from {}: dataset {}, features {}",
+            e["source"].as_str().unwrap_or("?"),
+            e["detail"]["dataset_id"].as_str().unwrap_or("?"),
+            features.join(", ")
+        );
+    }
+    ensure!(
+        events.len() == 1 && events[0]["detail"]["dataset_id"] == ids[0].as_str(),
+        "expected exactly one DatasetDriftDetected, for the shifted file; got {}",
+        events.len()
+    );
+    println!("\nOK: the shifted file drifted, its resample did not; one event, re-deliveries were no-ops.");
+    Ok(())
+}

@@ -1,11 +1,11 @@
 //! `local-stack`: the main job's helper for the local AWS stack (moto). Each
 //! command talks to the moto at `--endpoint` and the stack called `--name`;
 //! `local-stack help` lists them, `local-stack help <command>` tells one.
-//! The checking commands (`summary`, `training`, `pipeline`, `promotion`) exit 1 when the
-//! chain did not behave.
+//! The checking commands (`summary`, `training`, `pipeline`, `promotion`,
+//! `predictions`, `drift`) exit 1 when the chain did not behave.
 
 use anyhow::{ensure, Context, Result};
-use checks::{predictions, promotion, summary, training};
+use checks::{drift, predictions, promotion, summary, training};
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
 use local_stack::{sdk_config, Clients, Function, Stack};
@@ -121,6 +121,19 @@ enum Command {
         /// predict's response to events/predict/predictions.json.
         response: PathBuf,
     },
+    /// Print what the trigger's drift check made of the demo's shifted file
+    /// and its resample (each dataset's drift.json, the DatasetDriftDetected
+    /// events). Fails unless only the shifted file drifted, once.
+    Drift {
+        #[command(flatten)]
+        target: Target,
+        /// The trigger's responses to shifted.csv's HousingDatasetReady, in order.
+        #[arg(long, required = true, num_args = 1..)]
+        shifted: Vec<PathBuf>,
+        /// The trigger's responses to half.csv's HousingDatasetReady, in order.
+        #[arg(long, required = true, num_args = 1..)]
+        resampled: Vec<PathBuf>,
+    },
 }
 
 impl Command {
@@ -132,7 +145,8 @@ impl Command {
             | Command::Training { target, .. }
             | Command::Pipeline { target, .. }
             | Command::Promotion { target, .. }
-            | Command::Predictions { target, .. } => target,
+            | Command::Predictions { target, .. }
+            | Command::Drift { target, .. } => target,
         }
     }
 }
@@ -224,6 +238,12 @@ async fn run(command: Command) -> Result<()> {
             response,
             ..
         } => predictions(&stack, &clients, api, response, *rows).await,
+        Command::Drift {
+            shifted, resampled, ..
+        } => {
+            stack.queue_url = queue_url(&stack, &clients).await?;
+            drift(&stack, &clients, shifted, resampled).await
+        }
     }
 }
 

@@ -13,6 +13,8 @@ pub enum Unit {
     Count,
     Milliseconds,
     Bytes,
+    /// A unitless score (drift measures).
+    None,
 }
 
 impl Unit {
@@ -21,6 +23,7 @@ impl Unit {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
             Unit::Bytes => "Bytes",
+            Unit::None => "None",
         }
     }
 }

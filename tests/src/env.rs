@@ -191,7 +191,10 @@ impl Setup {
 /// the stack's stages file for the functions that read one.
 fn environment_of(stack: &Stack, function: Function, moto: &str, stages: &Path) -> Environment {
     let mut environment = stack.function_env(function, moto);
-    if matches!(function, Function::PromoteModel | Function::Predict) {
+    if matches!(
+        function,
+        Function::StartPipeline | Function::PromoteModel | Function::Predict
+    ) {
         environment.push(("STAGES_FILE".into(), stages.display().to_string()));
     }
     environment

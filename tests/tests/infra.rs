@@ -366,6 +366,7 @@ fn training_and_serving_run_as_separate_least_privilege_roles() {
 
 #[test]
 fn only_each_source_s_owner_may_put_it_on_the_bus() {
+    use shared::events::drift::DRIFT_SOURCE;
     use shared::events::pipeline::TRIGGER_SOURCE;
     use shared::events::promotion::{OPERATOR_SOURCE, PROMOTION_SOURCE};
     use shared::events::ETL_SOURCE;
@@ -373,11 +374,12 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
     let owners = [
         (ETL_SOURCE, "EtlFunction"),
         (TRIGGER_SOURCE, "StartPipelineFunction"),
+        (DRIFT_SOURCE, "StartPipelineFunction"),
         (PROMOTION_SOURCE, "PromoteModelFunction"),
     ];
-    // Each function may put its own source, and only it.
+    // Each function may put its own sources, and only them.
     let functions = functions(&template);
-    for (source, function) in owners {
+    for (_, function) in owners {
         let statements = functions[function]["Properties"]["Policies"][0]["Statement"]
             .as_sequence()
             .unwrap();
@@ -386,9 +388,18 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
             .filter(|s| s["Action"].as_str() == Some("events:PutEvents"))
             .collect();
         assert_eq!(puts.len(), 1, "{function}");
+        let condition = &puts[0]["Condition"]["StringEquals"]["events:source"];
+        let allowed: BTreeSet<&str> = match condition.as_sequence() {
+            Some(sources) => sources.iter().filter_map(|s| s.as_str()).collect(),
+            None => condition.as_str().into_iter().collect(),
+        };
+        let own: BTreeSet<&str> = owners
+            .iter()
+            .filter(|(_, f)| *f == function)
+            .map(|(s, _)| *s)
+            .collect();
         assert_eq!(
-            puts[0]["Condition"]["StringEquals"]["events:source"].as_str(),
-            Some(source),
+            allowed, own,
             "{function} may put other sources than its own"
         );
     }
@@ -438,7 +449,7 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
     );
     let bootstrap = std::fs::read_to_string(repo_root().join("infra/bootstrap.yaml")).unwrap();
     assert!(bootstrap.contains(r#"RoleName: !Sub "github-deploy-housing-mlops-${Environment}""#));
-    assert_eq!(denials.len(), 4);
+    assert_eq!(denials.len(), 5);
 }
 
 /// Every action the statements under `value` allow.
@@ -652,6 +663,28 @@ fn the_stages_endpoints_and_alarms_are_in_the_template() {
         .collect();
     let expected: Vec<&str> = stages.stages.iter().map(|s| s.endpoint.as_str()).collect();
     assert_eq!(endpoints, expected);
+}
+
+#[test]
+fn the_drift_alarm_fires_at_the_policy_s_default_psi() {
+    use shared::drift::policy::{DriftPolicy, BUNDLED};
+    let template = template();
+    let alarm = &template["Resources"]["FeatureDriftAlarm"]["Properties"];
+    let policy = DriftPolicy::parse(BUNDLED).unwrap();
+    assert_eq!(alarm["Threshold"].as_f64(), Some(policy.default.psi));
+    assert_eq!(
+        alarm["ComparisonOperator"].as_str(),
+        Some("GreaterThanOrEqualToThreshold"),
+        "a column drifts when its score reaches the threshold"
+    );
+    let query = alarm["Metrics"][0]["Expression"].as_str().unwrap();
+    assert_eq!(
+        query,
+        format!(
+            "SELECT MAX(FeatureDriftPSI) FROM SCHEMA({}, Feature)",
+            shared::telemetry::METRICS_NAMESPACE
+        )
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The training trigger's handler: `HousingDatasetReady` starts the pipeline
-//! (once per dataset, behind the quality gate); pipeline status changes of our
+//! (once per dataset, after the drift check, behind the quality gate and `retrain_on`); pipeline status changes of our
 //! pipeline are reported.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -15,15 +15,15 @@ pub async fn handle(
     let outcome = match parse_trigger_event(&event.payload)? {
         TriggerEvent::DatasetReady { dataset, id } => {
             tracing::info!(event_id = id.as_deref().unwrap_or("-"), dataset_id = %dataset.dataset_id, "HousingDatasetReady received");
-            service.on_dataset_ready(&dataset).await
+            json!(service.on_dataset_ready(&dataset).await?)
         }
-        TriggerEvent::PipelineStatus(change) => service.on_pipeline_status(&change).await,
+        TriggerEvent::PipelineStatus(change) => json!(service.on_pipeline_status(&change).await?),
         TriggerEvent::Other(what) => {
             tracing::warn!(event = %what, "ignored: not an event the trigger handles");
-            Ok(TriggerOutcome::Ignored {
+            json!(TriggerOutcome::Ignored {
                 reason: format!("not handled: {what}"),
             })
         }
-    }?;
-    Ok(json!(outcome))
+    };
+    Ok(outcome)
 }

@@ -96,6 +96,9 @@ impl CompletionMarker {
 }
 /// The report written for a file refused whole.
 pub const REJECTION_REPORT: &str = "rejection.json";
+/// The dataset's drift report (the trigger's check against the serving model's
+/// training data), inside the dataset's folder.
+pub const DRIFT_REPORT: &str = "drift.json";
 /// The training trigger's claim, inside the dataset's folder.
 pub const TRAINING_CLAIM: &str = "training/trigger.json";
 /// Where datasets live in the processed bucket unless `PROCESSED_PREFIX` says otherwise.
@@ -111,6 +114,7 @@ pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
 /// s3://<processed>/<prefix><id>/profile.json                               (drift baseline)
 /// s3://<processed>/<prefix><id>/model-monitor/{statistics,constraints}.json (Model Monitor's shapes)
 /// s3://<processed>/<prefix><id>/_SUCCESS
+/// s3://<processed>/<prefix><id>/drift.json                                 (the trigger's drift check)
 /// s3://<processed>/<prefix><id>/training/trigger.json                      (the trigger's claim)
 /// s3://<quarantine>/<qprefix>rows/<id>/quarantine.csv
 /// s3://<quarantine>/<qprefix>rejected/<id>/rejection.json
@@ -207,6 +211,11 @@ impl DatasetLayout {
     /// The training trigger's claim on a dataset: which pipeline execution trains it.
     pub fn training_claim(&self, id: &DatasetId) -> S3Location {
         self.processed(format!("{}{TRAINING_CLAIM}", self.dataset_root(id)))
+    }
+
+    /// The drift report of a dataset against the serving model's training data.
+    pub fn drift_report(&self, id: &DatasetId) -> S3Location {
+        self.processed(format!("{}{DRIFT_REPORT}", self.dataset_root(id)))
     }
 
     pub fn rejection(&self, id: &DatasetId) -> S3Location {

@@ -9,9 +9,13 @@
 //! - [`policy`] (feature `drift`): `infra/drift.yaml`, the thresholds, the
 //!   reference stage and the retraining policy.
 //! - [`report`] (feature `drift`): a dataset against its baseline.
+//! - [`check`] (features `drift` and `promotion`): a new dataset against the
+//!   serving model's training data, once per dataset; the retraining decision.
 //! - [`model_monitor`] (feature `drift`): a profile as SageMaker Model
 //!   Monitor's `statistics.json` and `constraints.json`.
 
+#[cfg(all(feature = "drift", feature = "promotion"))]
+pub mod check;
 pub mod measures;
 #[cfg(feature = "drift")]
 pub mod model_monitor;

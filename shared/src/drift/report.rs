@@ -16,6 +16,10 @@ pub struct DriftReport {
     pub schema_version: u32,
     /// The dataset the serving model was trained on.
     pub baseline: DatasetId,
+    /// The model whose training data the baseline is (absent when the report
+    /// compares two profiles outside a stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ComparedModel>,
     /// What was compared with it: a dataset id, or the traffic's window.
     pub current: String,
     pub rows: u64,
@@ -26,6 +30,14 @@ pub struct DriftReport {
     /// Baseline columns the current profile lacks (traffic has no label).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_compared: Vec<String>,
+}
+
+/// The stage, endpoint and registry version whose training data was the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComparedModel {
+    pub stage: String,
+    pub endpoint: String,
+    pub model_package_arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +96,7 @@ pub fn compare(
     DriftReport {
         schema_version: DRIFT_REPORT_SCHEMA_VERSION,
         baseline: baseline.dataset_id.clone(),
+        model: None,
         current: current_name.to_string(),
         rows: current.rows,
         columns,

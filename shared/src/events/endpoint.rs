@@ -45,6 +45,19 @@ pub enum EndpointState {
 }
 
 impl EndpointState {
+    /// Whether an endpoint in this state answers requests (an update keeps
+    /// serving the old configuration until it is done).
+    pub fn answers(&self) -> bool {
+        matches!(
+            self,
+            Self::InService
+                | Self::Updating
+                | Self::SystemUpdating
+                | Self::RollingBack
+                | Self::UpdateRollbackFailed
+        )
+    }
+
     /// `IN_SERVICE` (events) and `InService` (API) are the same state.
     pub fn parse(status: &str) -> Self {
         let folded: String = status

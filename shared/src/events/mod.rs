@@ -2,6 +2,8 @@
 //! sources and detail types.
 
 pub mod dataset;
+#[cfg(feature = "drift")]
+pub mod drift;
 pub mod endpoint;
 pub mod pipeline;
 pub mod promotion;

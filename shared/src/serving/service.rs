@@ -10,7 +10,6 @@ use crate::aws::s3;
 use crate::contract::{Reason, TOTAL_BEDROOMS};
 use crate::dataset::{DatasetId, OutputKind};
 use crate::error::{AwsError, Error};
-use crate::events::endpoint::EndpointState;
 use crate::promotion::endpoints::{self, CSV, JSON};
 use crate::promotion::lineage::Lineage;
 use crate::report::Report;
@@ -152,19 +151,6 @@ pub struct PredictService {
     cache: Mutex<Option<(Instant, Arc<ServedModel>)>>,
 }
 
-/// Endpoint states in which the endpoint answers (an update keeps serving the
-/// old configuration until it is done).
-fn answers(state: &EndpointState) -> bool {
-    matches!(
-        state,
-        EndpointState::InService
-            | EndpointState::Updating
-            | EndpointState::SystemUpdating
-            | EndpointState::RollingBack
-            | EndpointState::UpdateRollbackFailed
-    )
-}
-
 impl PredictService {
     /// Clients built once per cold start, with call time limits.
     pub fn new(sdk: &aws_config::SdkConfig, config: PredictConfig) -> Self {
@@ -220,7 +206,7 @@ impl PredictService {
         let Some(serving) = endpoints::serving(&self.sagemaker, endpoint).await? else {
             return Err(not_serving(format!("endpoint {endpoint} does not exist")));
         };
-        if !answers(&serving.state) {
+        if !serving.state.answers() {
             return Err(not_serving(format!(
                 "endpoint {endpoint} is {}",
                 serving.state

@@ -3,6 +3,8 @@
 use super::gate::Thresholds;
 use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
 use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
+use crate::drift::policy::{read_policy, DriftPolicy};
+use crate::promotion::stages::{read_stages, Stages};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerConfig {
@@ -17,6 +19,12 @@ pub struct TriggerConfig {
     pub claim_timeout_seconds: u64,
     /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
     pub dead_letter_queue: String,
+    /// `DRIFT_POLICY_FILE` (default the bundled `infra/drift.yaml`): the drift
+    /// check's thresholds and reference stage, and `retrain_on`.
+    pub drift: DriftPolicy,
+    /// `STAGES_FILE` (default the bundled `infra/stages.yaml`): where the
+    /// reference stage's endpoint is.
+    pub stages: Stages,
     pub aws: AwsSettings,
 }
 
@@ -36,7 +44,8 @@ impl TriggerConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = Env::new(lookup);
         let config = Self::read(&mut env);
-        env.finish(config)
+        env.finish(config)?
+            .ok_or_else(|| ConfigError(vec!["no drift policy or stages".into()]))
     }
 
     /// Every variable the trigger reads, with its default (`None`: required).
@@ -44,7 +53,7 @@ impl TriggerConfig {
         variables_of(Self::read)
     }
 
-    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
         let pipeline_name = env.required("PIPELINE_NAME");
         let event_bus = env.required("EVENT_BUS_NAME");
         let layout = DatasetLayout {
@@ -74,16 +83,29 @@ impl TriggerConfig {
             ));
         }
         let dead_letter_queue = dead_letter_queue(env);
+        let drift = read_policy(env);
+        let stages = read_stages(env);
         let aws = AwsSettings::read(env);
-        TriggerConfig {
+        let (drift, stages) = (drift?, stages?);
+        if stages.find(&drift.reference_stage).is_none() {
+            let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+            env.error(format!(
+                "the drift policy's reference_stage {:?} is not a stage of the stages file ({})",
+                drift.reference_stage,
+                names.join(", ")
+            ));
+        }
+        Some(TriggerConfig {
             pipeline_name,
             event_bus,
             layout,
             thresholds,
             claim_timeout_seconds,
             dead_letter_queue,
+            drift,
+            stages,
             aws,
-        }
+        })
     }
 }
 
@@ -111,5 +133,36 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name}: {text}");
         }
+    }
+
+    #[test]
+    fn the_reference_stage_must_be_a_stage() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("drift.yaml");
+        let bundled = crate::drift::policy::BUNDLED;
+        let edited = bundled.replace("reference_stage: prod", "reference_stage: staging");
+        assert_ne!(edited, bundled, "the bundled policy names prod");
+        std::fs::write(&policy, edited).unwrap();
+        let vars = |k: &str| match k {
+            "PIPELINE_NAME" | "EVENT_BUS_NAME" => Some("x".to_string()),
+            "DEAD_LETTER_QUEUE_URL" => {
+                Some("https://sqs.us-east-1.amazonaws.com/123456789012/dlq".to_string())
+            }
+            "PROCESSED_BUCKET" => Some("processed".to_string()),
+            "DRIFT_POLICY_FILE" => Some(policy.display().to_string()),
+            _ => None,
+        };
+        let text = TriggerConfig::from_lookup(vars).unwrap_err().to_string();
+        assert!(
+            text.contains("reference_stage \"staging\" is not a stage of the stages file (dev, pre-prod, prod)"),
+            "{text}"
+        );
+        let bundled = TriggerConfig::from_lookup(|k| match k {
+            "DRIFT_POLICY_FILE" => None,
+            other => vars(other),
+        })
+        .unwrap();
+        assert_eq!(bundled.drift.reference_stage, "prod");
+        assert_eq!(bundled.stages.stages.len(), 3);
     }
 }

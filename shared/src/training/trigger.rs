@@ -14,6 +14,8 @@
 //!   `ClientRequestToken` derived from the dataset id, which AWS also honours) and
 //!   records it as `started` with the execution ARN;
 //! - `started`: a later delivery is a logged no-op that returns the execution;
+//! - `skipped`: the drift policy's `retrain_on` kept the dataset from training
+//!   (`never`, or `drift` and no column drifted); later deliveries are no-ops;
 //! - `refused`: the quality gate refused the dataset (`HousingDatasetRejected` is
 //!   published first, then the refusal recorded); later deliveries are no-ops;
 //! - a `claimed` without an execution means another delivery is starting it now
@@ -26,6 +28,7 @@ use super::gate;
 use super::parameters::{DATASET_ID, TEST_DATA, TRAIN_DATA, VALIDATION_DATA};
 use crate::aws::{bus, s3, sagemaker};
 use crate::dataset::{DatasetId, OutputKind, S3Location};
+use crate::drift::check::{DatasetDrift, DriftCheck};
 use crate::error::Error;
 use crate::events::dataset::DatasetReady;
 use crate::events::pipeline::{
@@ -56,6 +59,10 @@ pub enum Claim {
         dataset_id: DatasetId,
         reasons: Vec<String>,
     },
+    Skipped {
+        dataset_id: DatasetId,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,6 +83,14 @@ pub enum TriggerOutcome {
         reasons: Vec<String>,
     },
     AlreadyRefused {
+        dataset_id: DatasetId,
+    },
+    /// `retrain_on` kept the dataset from training.
+    Skipped {
+        dataset_id: DatasetId,
+        reason: String,
+    },
+    AlreadySkipped {
         dataset_id: DatasetId,
     },
     TrainingSucceeded {
@@ -130,7 +145,32 @@ fn settled(id: &DatasetId, claim: &Claim) -> Option<TriggerOutcome> {
                 dataset_id: id.clone(),
             })
         }
+        Claim::Skipped { .. } => {
+            tracing::info!("duplicate delivery: retrain_on already kept the dataset from training, nothing to do");
+            Some(TriggerOutcome::AlreadySkipped {
+                dataset_id: id.clone(),
+            })
+        }
         Claim::Claimed { .. } => None,
+    }
+}
+
+/// A `HousingDatasetReady`'s outcome: what the trigger did, and the drift
+/// check (absent for a duplicate of a settled dataset or an unknown one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetOutcome {
+    #[serde(flatten)]
+    pub outcome: TriggerOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftCheck>,
+}
+
+impl From<TriggerOutcome> for DatasetOutcome {
+    fn from(outcome: TriggerOutcome) -> Self {
+        DatasetOutcome {
+            outcome,
+            drift: None,
+        }
     }
 }
 
@@ -235,15 +275,30 @@ impl TriggerService {
         }
     }
 
+    /// The drift check of a verified dataset.
+    async fn drift(&self, id: &DatasetId) -> Result<DriftCheck, Error> {
+        DatasetDrift {
+            s3: &self.s3,
+            sagemaker: &self.sagemaker,
+            events: &self.events,
+            event_bus: &self.config.event_bus,
+            layout: &self.config.layout,
+            policy: &self.config.drift,
+            stages: &self.config.stages,
+        }
+        .check(id)
+        .await
+    }
+
     #[tracing::instrument(skip_all, fields(dataset_id = %dataset.dataset_id))]
-    pub async fn on_dataset_ready(&self, dataset: &DatasetReady) -> Result<TriggerOutcome, Error> {
+    pub async fn on_dataset_ready(&self, dataset: &DatasetReady) -> Result<DatasetOutcome, Error> {
         let id: DatasetId = dataset.dataset_id.as_str().parse().map_err(Error::Event)?;
         let marker = self.config.layout.training_claim(&id);
         // The claim first: a duplicate delivery of a started or refused dataset
         // costs one GET, not two.
         let claim = self.read_claim(&marker).await?;
         if let Some(done) = claim.as_ref().and_then(|c| settled(&id, c)) {
-            return Ok(done);
+            return Ok(done.into());
         }
         let Some(dataset) = self.verify(dataset, id).await? else {
             let reason = format!(
@@ -254,12 +309,29 @@ impl TriggerService {
             Metrics::new(&[("Function", "start-pipeline")])
                 .put("UnknownDatasets", 1.0, Unit::Count)
                 .emit();
-            return Ok(TriggerOutcome::Ignored { reason });
+            return Ok(TriggerOutcome::Ignored { reason }.into());
         };
         let dataset = &dataset;
         let id = dataset.id.clone();
+        let drift = self.drift(&id).await?;
+        let outcome = self.decide(dataset, &marker, claim, &drift).await?;
+        Ok(DatasetOutcome {
+            outcome,
+            drift: Some(drift),
+        })
+    }
+
+    /// Train, refuse or skip a verified dataset (`claim`: as read before the check).
+    async fn decide(
+        &self,
+        dataset: &Verified,
+        marker: &S3Location,
+        claim: Option<Claim>,
+        drift: &DriftCheck,
+    ) -> Result<TriggerOutcome, Error> {
+        let id = dataset.id.clone();
         if let Some(claim) = claim {
-            return self.existing(dataset, &marker, claim).await;
+            return self.existing(dataset, marker, claim).await;
         }
 
         let reasons = gate::check(&dataset.summary, &self.config.thresholds);
@@ -283,7 +355,7 @@ impl TriggerService {
                 dataset_id: id.clone(),
                 reasons: reasons.clone(),
             };
-            if !self.write_claim(&marker, &claim, true).await? {
+            if !self.write_claim(marker, &claim, true).await? {
                 tracing::info!("a concurrent delivery recorded the refusal first");
             }
             tracing::warn!(
@@ -299,19 +371,37 @@ impl TriggerService {
             });
         }
 
+        if let Err(reason) = drift.allows_training(self.config.drift.retrain_on) {
+            let claim = Claim::Skipped {
+                dataset_id: id.clone(),
+                reason: reason.clone(),
+            };
+            if !self.write_claim(marker, &claim, true).await? {
+                tracing::info!("a concurrent delivery recorded the decision first");
+            }
+            tracing::info!(%reason, "no training started");
+            Metrics::new(&[("Function", "start-pipeline")])
+                .put("TrainingSkipped", 1.0, Unit::Count)
+                .emit();
+            return Ok(TriggerOutcome::Skipped {
+                dataset_id: id,
+                reason,
+            });
+        }
+
         let claim = Claim::Claimed {
             dataset_id: id.clone(),
             claimed_at_ms: now_ms(),
         };
-        if !self.write_claim(&marker, &claim, true).await? {
+        if !self.write_claim(marker, &claim, true).await? {
             // Another delivery claimed it between our read and our write.
             let claim = self
-                .read_claim(&marker)
+                .read_claim(marker)
                 .await?
                 .ok_or_else(|| Error::Internal("claim vanished".into()))?;
-            return self.existing(dataset, &marker, claim).await;
+            return self.existing(dataset, marker, claim).await;
         }
-        self.start(dataset, &marker).await
+        self.start(dataset, marker).await
     }
 
     async fn existing(
@@ -325,9 +415,9 @@ impl TriggerService {
             return Ok(done);
         }
         match claim {
-            Claim::Started { .. } | Claim::Refused { .. } => Err(Error::Internal(
-                "a settled claim reached the take-over path".into(),
-            )),
+            Claim::Started { .. } | Claim::Refused { .. } | Claim::Skipped { .. } => Err(
+                Error::Internal("a settled claim reached the take-over path".into()),
+            ),
             Claim::Claimed { claimed_at_ms, .. } => {
                 if let Some(execution_arn) = self.find_execution(&id).await? {
                     let parameters = self.parameters(&id);

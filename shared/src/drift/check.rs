@@ -1,0 +1,262 @@
+//! The data-drift check on a new dataset (run by the training trigger on
+//! `HousingDatasetReady`, before it decides whether to train).
+//!
+//! - **Baseline**: the training dataset of the model the policy's
+//!   `reference_stage` serves, read from its endpoint config's lineage tags.
+//!   When that stage serves nothing, the stages after it and then before it,
+//!   nearest first (with `prod` as reference: `pre-prod`, then `dev`): the most
+//!   advanced model that serves.
+//! - **Comparison**: the two `profile.json`s the ETL wrote
+//!   ([`super::report::compare`]).
+//! - **Outcome**: the `DriftReport` at `datasets/<id>/drift.json`, EMF scores
+//!   per column (`FeatureDriftPSI`, `FeatureDriftJS`, `FeatureDriftKS`;
+//!   dimension `Feature`) and, when a column crossed a threshold,
+//!   `DatasetDriftDetected`.
+//! - **Once per dataset**: a report already there is the answer (no second
+//!   event, no new scores). The event is published before the report is
+//!   written, so a crash between the two repeats the event, never loses it.
+
+use super::policy::{DriftPolicy, RetrainOn};
+use super::profile::DatasetProfile;
+use super::report::{compare, ComparedModel, DriftReport};
+use crate::aws::{bus, s3};
+use crate::dataset::{DatasetId, DatasetLayout, OutputKind, S3Location};
+use crate::error::Error;
+use crate::events::drift::{DatasetDriftDetected, DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
+use crate::promotion::endpoints;
+use crate::promotion::stages::Stages;
+use crate::telemetry::{Metrics, Unit};
+use serde::Serialize;
+
+/// What the check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "drift", rename_all = "snake_case")]
+pub enum DriftCheck {
+    /// Nothing to compare with (no stage serves a model with a profiled
+    /// training dataset), or the dataset has no profile.
+    NotChecked { reason: String },
+    /// Compared now, or earlier (`repeated`: the report was already there).
+    Checked {
+        report: String,
+        baseline: DatasetId,
+        drifted: Vec<String>,
+        repeated: bool,
+    },
+}
+
+impl DriftCheck {
+    /// Whether `retrain_on` lets this dataset start training; `Err` names why not.
+    pub fn allows_training(&self, retrain_on: RetrainOn) -> Result<(), String> {
+        match (retrain_on, self) {
+            (RetrainOn::EveryDataset, _) => Ok(()),
+            (RetrainOn::Never, _) => Err("retrain_on is never: training starts only by hand".into()),
+            // With nothing to compare with, a model is what is missing.
+            (RetrainOn::Drift, DriftCheck::NotChecked { .. }) => Ok(()),
+            (RetrainOn::Drift, DriftCheck::Checked { drifted, .. }) if !drifted.is_empty() => Ok(()),
+            (RetrainOn::Drift, DriftCheck::Checked { baseline, .. }) => Err(format!(
+                "retrain_on is drift, and no column drifted from {baseline}, the serving model's training dataset"
+            )),
+        }
+    }
+}
+
+/// A model serving a stage, and the dataset it was trained on.
+struct Baseline {
+    model: ComparedModel,
+    dataset: DatasetId,
+}
+
+/// What the check reads and writes with.
+pub struct DatasetDrift<'a> {
+    pub s3: &'a aws_sdk_s3::Client,
+    pub sagemaker: &'a aws_sdk_sagemaker::Client,
+    pub events: &'a aws_sdk_eventbridge::Client,
+    pub event_bus: &'a str,
+    pub layout: &'a DatasetLayout,
+    pub policy: &'a DriftPolicy,
+    pub stages: &'a Stages,
+}
+
+/// The stages in the order their models are tried as the baseline: the
+/// reference stage, then the later stages nearest first, then the earlier ones.
+pub fn baseline_order<'s>(stages: &'s Stages, reference: &str) -> Vec<&'s str> {
+    let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+    let at = names.iter().position(|n| *n == reference).unwrap_or(0);
+    let later = names[at + 1..].iter();
+    let earlier = names[..at].iter().rev();
+    std::iter::once(names[at])
+        .chain(later.copied())
+        .chain(earlier.copied())
+        .collect()
+}
+
+impl DatasetDrift<'_> {
+    /// The dataset `id` against the serving model's training data, once.
+    #[tracing::instrument(skip_all, fields(dataset_id = %id))]
+    pub async fn check(&self, id: &DatasetId) -> Result<DriftCheck, Error> {
+        let at = self.layout.drift_report(id);
+        if let Some((bytes, _)) = s3::read(self.s3, &at).await? {
+            let report: DriftReport = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Internal(format!("unreadable drift report {}: {e}", at.uri()))
+            })?;
+            tracing::info!(report = %at.uri(), "drift already checked: nothing to publish again");
+            return Ok(DriftCheck::Checked {
+                report: at.uri(),
+                baseline: report.baseline,
+                drifted: report.drifted,
+                repeated: true,
+            });
+        }
+        let not_checked = |reason: String| {
+            tracing::info!("no drift check: {reason}");
+            Ok(DriftCheck::NotChecked { reason })
+        };
+        let Some(current) = self.profile(id).await? else {
+            return not_checked(format!("dataset {id} has no profile.json"));
+        };
+        let Some((baseline, baseline_profile)) = self.baseline().await? else {
+            return not_checked(format!(
+                "no stage serves a model whose training dataset has a profile (tried {})",
+                baseline_order(self.stages, &self.policy.reference_stage).join(", ")
+            ));
+        };
+        let mut report = compare(&baseline_profile, &current, id.as_str(), self.policy);
+        report.model = Some(baseline.model.clone());
+        for (feature, column) in &report.columns {
+            let metrics = Metrics::new(&[("Feature", feature.as_str())])
+                .put("FeatureDriftPSI", column.scores.psi, Unit::None)
+                .put("FeatureDriftJS", column.scores.js, Unit::None);
+            // Categories have no KS statistic.
+            match column.scores.ks {
+                Some(ks) => metrics.put("FeatureDriftKS", ks, Unit::None),
+                None => metrics,
+            }
+            .emit();
+        }
+        Metrics::new(&[("Function", "start-pipeline")])
+            .put("DatasetsChecked", 1.0, Unit::Count)
+            .put("DriftedFeatures", report.drifted.len() as f64, Unit::Count)
+            .emit();
+        if !report.drifted.is_empty() {
+            let detail = DatasetDriftDetected {
+                dataset_id: id.clone(),
+                baseline: baseline.dataset.clone(),
+                stage: baseline.model.stage.clone(),
+                model_package_arn: baseline.model.model_package_arn.clone(),
+                features: report
+                    .columns
+                    .iter()
+                    .filter(|(name, _)| report.drifted.contains(name))
+                    .map(|(name, column)| (name.clone(), column.clone()))
+                    .collect(),
+                report: at.uri(),
+            };
+            bus::publish(
+                self.events,
+                self.event_bus,
+                DRIFT_SOURCE,
+                DATASET_DRIFT_DETECTED,
+                &detail,
+            )
+            .await?;
+            tracing::warn!(drifted = ?report.drifted, baseline = %baseline.dataset, stage = %baseline.model.stage, "dataset drifted from the serving model's training data");
+        } else {
+            tracing::info!(baseline = %baseline.dataset, stage = %baseline.model.stage, "no column drifted");
+        }
+        let body =
+            serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+        s3::put(self.s3, &at, body, "application/json").await?;
+        Ok(DriftCheck::Checked {
+            report: at.uri(),
+            baseline: baseline.dataset,
+            drifted: report.drifted,
+            repeated: false,
+        })
+    }
+
+    async fn profile(&self, id: &DatasetId) -> Result<Option<DatasetProfile>, Error> {
+        let at: S3Location = self.layout.output(id, OutputKind::Profile);
+        let Some((bytes, _)) = s3::read(self.s3, &at).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("unreadable profile {}: {e}", at.uri())))
+    }
+
+    /// The first stage in [`baseline_order`] that serves a model whose
+    /// training dataset has a profile, with that profile.
+    async fn baseline(&self) -> Result<Option<(Baseline, DatasetProfile)>, Error> {
+        for name in baseline_order(self.stages, &self.policy.reference_stage) {
+            let Some((_, stage)) = self.stages.find(name) else {
+                continue;
+            };
+            let serving = endpoints::serving(self.sagemaker, &stage.endpoint).await?;
+            let Some(serving) = serving.filter(|s| s.state.answers()) else {
+                tracing::debug!(stage = name, "serves nothing");
+                continue;
+            };
+            let Some(lineage) = serving.lineage else {
+                tracing::warn!(stage = name, config = %serving.endpoint_config, "the endpoint config carries no lineage tags");
+                continue;
+            };
+            let Some(dataset) = lineage.dataset_id.as_deref().and_then(|d| d.parse().ok()) else {
+                tracing::warn!(stage = name, package = %lineage.model_package_arn, "the lineage names no training dataset");
+                continue;
+            };
+            let Some(profile) = self.profile(&dataset).await? else {
+                tracing::warn!(stage = name, %dataset, "the training dataset has no profile.json");
+                continue;
+            };
+            let model = ComparedModel {
+                stage: name.to_string(),
+                endpoint: stage.endpoint.clone(),
+                model_package_arn: lineage.model_package_arn,
+            };
+            return Ok(Some((Baseline { model, dataset }, profile)));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promotion::stages::BUNDLED;
+
+    #[test]
+    fn the_reference_stage_first_then_the_nearest_later_then_earlier() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        assert_eq!(baseline_order(&stages, "prod"), ["prod", "pre-prod", "dev"]);
+        assert_eq!(
+            baseline_order(&stages, "pre-prod"),
+            ["pre-prod", "prod", "dev"]
+        );
+        assert_eq!(baseline_order(&stages, "dev"), ["dev", "pre-prod", "prod"]);
+    }
+
+    #[test]
+    fn retrain_on_decides_from_the_check() {
+        let id: DatasetId = "ds-0123456789abcdef0123456789abcdef".parse().unwrap();
+        let checked = |drifted: &[&str]| DriftCheck::Checked {
+            report: "s3://b/k".into(),
+            baseline: id.clone(),
+            drifted: drifted.iter().map(|s| s.to_string()).collect(),
+            repeated: false,
+        };
+        let none = DriftCheck::NotChecked {
+            reason: "no model".into(),
+        };
+        for check in [&checked(&[]), &checked(&["median_income"]), &none] {
+            assert_eq!(check.allows_training(RetrainOn::EveryDataset), Ok(()));
+            assert!(check.allows_training(RetrainOn::Never).is_err());
+        }
+        assert_eq!(
+            checked(&["median_income"]).allows_training(RetrainOn::Drift),
+            Ok(())
+        );
+        assert_eq!(none.allows_training(RetrainOn::Drift), Ok(()));
+        let refused = checked(&[]).allows_training(RetrainOn::Drift).unwrap_err();
+        assert!(refused.contains(id.as_str()), "{refused}");
+    }
+}

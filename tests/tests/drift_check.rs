@@ -1,0 +1,345 @@
+//! The trigger's drift check against moto: the real data's model deployed to
+//! dev by promote-model, then the demo's shifted file (drift, one event, the
+//! report next to the dataset) and its resample (none), delivered twice; the
+//! fallback from prod to the stage that serves; `retrain_on: drift` and
+//! `never`; no model serving.
+
+use integration_tests::{housing, read_json, run_etl, Function, Setup, TestEnv};
+use lambda_runtime::{Context, LambdaEvent};
+use local_stack::functions::lookup;
+use local_stack::samples;
+use serde_json::{json, Value};
+use shared::dataset::{DatasetId, OutputKind, Source};
+use shared::drift::report::DriftReport;
+use shared::events::drift::{DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
+use shared::promotion::config::PromoteConfig;
+use shared::promotion::service::PromotionService;
+use shared::training::trigger::TriggerService;
+use std::sync::OnceLock;
+
+type Env = TestEnv<TriggerService>;
+
+/// A dataset as the ETL left it: its id, report and profile.
+struct Processed {
+    id: DatasetId,
+    report: Vec<u8>,
+    profile: Vec<u8>,
+}
+
+/// The real data, the shifted copy and the resample, through the ETL core
+/// once per test binary.
+fn datasets() -> &'static [Processed; 3] {
+    static DATASETS: OnceLock<[Processed; 3]> = OnceLock::new();
+    DATASETS.get_or_init(|| {
+        // Polars runs on threads of its own: off the tests' async threads.
+        std::thread::spawn(|| {
+            let real = housing();
+            let files = [
+                real.clone(),
+                samples::shifted(&real).unwrap(),
+                samples::half(&real).unwrap(),
+            ];
+            files.map(|bytes| {
+                let out = run_etl(&bytes, &Source::default(), &Default::default()).unwrap();
+                Processed {
+                    id: out.report.dataset_id.clone(),
+                    report: out.read(OutputKind::Report).unwrap(),
+                    profile: out.read(OutputKind::Profile).unwrap(),
+                }
+            })
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+fn baseline() -> &'static Processed {
+    &datasets()[0]
+}
+fn shifted() -> &'static Processed {
+    &datasets()[1]
+}
+fn half() -> &'static Processed {
+    &datasets()[2]
+}
+
+async fn put(env: &Env, kind: OutputKind, dataset: &Processed) {
+    let at = env.service.config.layout.output(&dataset.id, kind);
+    let body = match kind {
+        OutputKind::Profile => dataset.profile.clone(),
+        _ => dataset.report.clone(),
+    };
+    env.clients
+        .s3
+        .put_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A trigger on a stack holding the three datasets' reports and profiles.
+async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> Env {
+    let env = setup(Setup::new(test).with_pipeline()).trigger().await;
+    for dataset in datasets() {
+        put(&env, OutputKind::Report, dataset).await;
+        put(&env, OutputKind::Profile, dataset).await;
+    }
+    env
+}
+
+/// A model trained on the real data, registered, approved and deployed to dev
+/// by promote-model (the stack's first stage; prod and pre-prod serve nothing).
+async fn deploy_to_dev(env: &Env) -> String {
+    let stack = &env.stack;
+    stack
+        .create_model_package_group(&env.clients)
+        .await
+        .unwrap();
+    let execution = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/drift";
+    let id = baseline().id.to_string();
+    let arn = stack
+        .register_model(&env.clients, 0.5, &id, execution)
+        .await
+        .unwrap();
+    stack.approve(&env.clients, &arn).await.unwrap();
+    let promotion = PromotionService::new(
+        &env.sdk,
+        PromoteConfig::from_lookup(lookup(&env.environment_of(Function::PromoteModel))).unwrap(),
+    );
+    let mut event = read_json("events/promote-model/model-package-approved.json");
+    event["resources"] = json!([arn]);
+    event["detail"]["ModelPackageGroupName"] = stack.model_package_group().into();
+    event["detail"]["ModelPackageArn"] = arn.clone().into();
+    let out = promote_model::handle(&promotion, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(out["stage"], "dev", "{out}");
+    // What promote-model deployed reached the suite's queue: start clean.
+    env.events().await;
+    arn
+}
+
+/// `HousingDatasetReady` for `dataset` on this stack.
+fn dataset_ready(env: &Env, dataset: &Processed) -> Value {
+    let sample = read_json("events/start-pipeline/dataset-ready.json");
+    let text = sample
+        .to_string()
+        .replace("housing-mlops-local-processed", &env.stack.processed_bucket)
+        .replace("ds-8a3727f4cf54ac1a327f69b1d5b4db54", dataset.id.as_str());
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn deliver(env: &Env, dataset: &Processed) -> Value {
+    let event = dataset_ready(env, dataset);
+    start_pipeline::handle(&env.service, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap()
+}
+
+async fn drift_report(env: &Env, dataset: &Processed) -> Option<DriftReport> {
+    let at = env.service.config.layout.drift_report(&dataset.id);
+    let bytes = env
+        .stack
+        .get(&env.clients, &at.bucket, &at.key)
+        .await
+        .ok()?;
+    Some(serde_json::from_slice(&bytes).unwrap())
+}
+
+async fn drift_events(env: &Env) -> Vec<Value> {
+    env.events()
+        .await
+        .into_iter()
+        .filter(|e| e["source"] == DRIFT_SOURCE)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_shifted_file_drifts_once_and_its_resample_does_not() {
+    let env = env("drift-check", |s| s).await;
+    let package = deploy_to_dev(&env).await;
+
+    let out = deliver(&env, shifted()).await;
+    assert_eq!(out["status"], "started", "every_dataset trains: {out}");
+    let drift = &out["drift"];
+    assert_eq!(drift["drift"], "checked", "{out}");
+    assert_eq!(drift["baseline"], baseline().id.as_str(), "{out}");
+    assert_eq!(drift["repeated"], false);
+    let drifted: Vec<&str> = drift["drifted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for feature in ["median_income", "ocean_proximity"] {
+        assert!(drifted.contains(&feature), "{feature} in {drifted:?}");
+    }
+    assert!(!drifted.contains(&"housing_median_age"), "{drifted:?}");
+
+    // The report, next to the dataset, names the model it compared against:
+    // prod and pre-prod serve nothing, dev does.
+    let report = drift_report(&env, shifted()).await.expect("drift.json");
+    assert_eq!(report.drifted, drifted);
+    assert_eq!(report.baseline, baseline().id);
+    let model = report.model.as_ref().expect("the compared model");
+    assert_eq!(model.stage, "dev");
+    assert_eq!(model.model_package_arn, package);
+    assert_eq!(
+        drift["report"],
+        env.service.config.layout.drift_report(&shifted().id).uri()
+    );
+
+    // One event, naming exactly the drifted features with their scores.
+    let events = drift_events(&env).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event["detail-type"], DATASET_DRIFT_DETECTED);
+    assert_eq!(event["detail"]["dataset_id"], shifted().id.as_str());
+    assert_eq!(event["detail"]["stage"], "dev");
+    let features = event["detail"]["features"].as_object().unwrap();
+    let mut named: Vec<&str> = features.keys().map(String::as_str).collect();
+    named.sort();
+    assert_eq!(named, drifted);
+    let income = &features["median_income"];
+    assert!(income["scores"]["psi"].as_f64().unwrap() > 0.2, "{income}");
+    assert!(
+        income["crossed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("psi")),
+        "{income}"
+    );
+
+    // Delivered again: the same report, no second event, no second training.
+    let again = deliver(&env, shifted()).await;
+    assert_eq!(again["status"], "already_started", "{again}");
+    let before = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        serde_json::to_value(drift_report(&env, shifted()).await.unwrap()).unwrap(),
+        before
+    );
+    assert!(drift_events(&env).await.is_empty());
+
+    // A resample of the training data: checked, nothing drifted, no event.
+    let out = deliver(&env, half()).await;
+    assert_eq!(out["drift"]["drift"], "checked", "{out}");
+    assert_eq!(out["drift"]["drifted"], json!([]), "{out}");
+    let report = drift_report(&env, half()).await.expect("drift.json");
+    assert!(report.drifted.is_empty());
+    let income = &report.columns["median_income"].scores;
+    assert!(income.psi < 0.01 && income.js < 0.05, "{income:?}");
+    assert!(drift_events(&env).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_reference_stage_is_the_baseline_when_it_serves() {
+    // With dev as the reference stage, dev is tried first (and serves).
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("drift.yaml");
+    let yaml =
+        shared::drift::policy::BUNDLED.replace("reference_stage: prod", "reference_stage: dev");
+    std::fs::write(&policy, yaml).unwrap();
+    let env = env("drift-reference", |s| {
+        s.var("DRIFT_POLICY_FILE", policy.display())
+    })
+    .await;
+    assert_eq!(env.service.config.drift.reference_stage, "dev");
+    deploy_to_dev(&env).await;
+    let out = deliver(&env, baseline()).await;
+    // The model's own training data: zero drift.
+    assert_eq!(out["drift"]["drifted"], json!([]), "{out}");
+    let report = drift_report(&env, baseline()).await.unwrap();
+    assert_eq!(report.model.unwrap().stage, "dev");
+    for (name, column) in &report.columns {
+        assert_eq!(column.scores.psi, 0.0, "{name}");
+        assert_eq!(column.scores.js, 0.0, "{name}");
+        assert!(column.scores.ks.unwrap_or(0.0) == 0.0, "{name}");
+    }
+}
+
+fn policy_file(dir: &tempfile::TempDir, retrain_on: &str) -> String {
+    let path = dir.path().join(format!("drift-{retrain_on}.yaml"));
+    let bundled = shared::drift::policy::BUNDLED;
+    let yaml = bundled.replace(
+        "retrain_on: every_dataset",
+        &format!("retrain_on: {retrain_on}"),
+    );
+    assert_ne!(yaml, bundled, "the bundled policy says every_dataset");
+    std::fs::write(&path, yaml).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn retrain_on_drift_trains_only_the_drifted_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file(&dir, "drift");
+    let env = env("drift-retrain", |s| s.var("DRIFT_POLICY_FILE", &policy)).await;
+    deploy_to_dev(&env).await;
+
+    let out = deliver(&env, half()).await;
+    assert_eq!(out["status"], "skipped", "{out}");
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no column drifted"),
+        "{out}"
+    );
+    let again = deliver(&env, half()).await;
+    assert_eq!(again["status"], "already_skipped", "{again}");
+
+    let out = deliver(&env, shifted()).await;
+    assert_eq!(out["status"], "started", "{out}");
+    let executions = env
+        .clients
+        .sagemaker
+        .list_pipeline_executions()
+        .pipeline_name(env.stack.pipeline_name())
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = executions
+        .pipeline_execution_summaries()
+        .iter()
+        .filter_map(|s| s.pipeline_execution_display_name())
+        .collect();
+    assert_eq!(names, [format!("housing-{}", shifted().id)]);
+}
+
+#[tokio::test]
+async fn with_no_model_serving_nothing_is_compared_and_drift_still_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file(&dir, "drift");
+    let env = env("drift-none", |s| s.var("DRIFT_POLICY_FILE", &policy)).await;
+    let out = deliver(&env, shifted()).await;
+    assert_eq!(out["drift"]["drift"], "not_checked", "{out}");
+    assert!(
+        out["drift"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tried prod, pre-prod, dev"),
+        "{out}"
+    );
+    assert_eq!(
+        out["status"], "started",
+        "the first model must be trained: {out}"
+    );
+    assert!(drift_report(&env, shifted()).await.is_none());
+    assert!(drift_events(&env).await.is_empty());
+}
+
+#[tokio::test]
+async fn retrain_on_never_trains_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file(&dir, "never");
+    let env = env("drift-never", |s| s.var("DRIFT_POLICY_FILE", &policy)).await;
+    deploy_to_dev(&env).await;
+    let out = deliver(&env, shifted()).await;
+    assert_eq!(out["status"], "skipped", "{out}");
+    // The check still ran and announced the drift.
+    assert_eq!(out["drift"]["drift"], "checked", "{out}");
+    assert_eq!(drift_events(&env).await.len(), 1);
+}
