@@ -100,7 +100,11 @@ class Endpoints:
             if url in self.boosters:
                 return self.boosters[url]
         bucket, _, key = url.removeprefix("s3://").partition("/")
-        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            # What a container whose model cannot load answers: the model failed.
+            raise Fault(424, "ModelError", f"the model artifact {url} does not exist", {"OriginalStatusCode": 500})
         with tempfile.TemporaryDirectory() as d:
             with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
                 archive.extract(MODEL_FILE, d)

@@ -600,10 +600,11 @@ fn http_json(
 }
 
 /// Prints what the drift check made of the demo's files — the trigger's
-/// responses, each dataset's `drift.json`, the `DatasetDriftDetected` events —
-/// and fails unless the shifted file drifted (incomes and the removed region
-/// named), its resample did not, re-deliveries repeated the first answer, and
-/// exactly one event was published, for the shifted file.
+/// responses, each dataset's `drift.json` with the serving model's quality on
+/// it, the `DatasetDriftDetected` events — and fails unless the shifted file
+/// drifted (incomes and the removed region named), its resample did not, the
+/// model was scored on both, re-deliveries were no-ops, and exactly one event
+/// was published, for the shifted file.
 pub async fn drift(
     stack: &Stack,
     clients: &Clients,
@@ -687,6 +688,20 @@ pub async fn drift(
             } else {
                 drifted.join(", ")
             }
+        );
+        let quality = &report["quality"];
+        ensure!(
+            quality.is_object(),
+            "{label}: the serving model's quality was not measured: {}",
+            report["quality_error"]
+        );
+        println!(
+            "    the serving model on its test split: {} rows, RMSE {:.0}, MAE {:.0}; registered test RMSE {:.0} (ratio {:.3})",
+            quality["rows"],
+            quality["rmse"].as_f64().unwrap_or(f64::NAN),
+            quality["mae"].as_f64().unwrap_or(f64::NAN),
+            quality["registered_test_rmse"].as_f64().unwrap_or(f64::NAN),
+            quality["rmse_ratio"].as_f64().unwrap_or(f64::NAN)
         );
         if label == "shifted.csv" {
             for expected in ["median_income", "ocean_proximity"] {

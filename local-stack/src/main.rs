@@ -176,7 +176,8 @@ async fn run(command: Command) -> Result<()> {
             stack.create_model_package_group(&clients).await?;
             for function in Function::ALL {
                 let mut env = stack.function_env(function, &endpoint);
-                if function == Function::Predict {
+                // predict and the trigger's model-quality check call endpoints.
+                if matches!(function, Function::Predict | Function::StartPipeline) {
                     env.push((RUNTIME_ENDPOINT_VARIABLE.into(), runtime_endpoint.clone()));
                 }
                 let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();

@@ -2,16 +2,16 @@
 //! data through the ETL, an XGBoost model trained on its channels by the local
 //! training script, registered, approved and deployed by promote-model.
 
-use crate::{housing_head, read_json, run_etl, Function, LocalOutput, TestEnv};
+use crate::{housing_head, python_json, read_json, run_etl, Function, LocalOutput, TestEnv};
 use lambda_runtime::{Context, LambdaEvent};
 use local_stack::functions::lookup;
 use local_stack::predictions::{held_out, Held};
 use serde_json::json;
-use shared::dataset::{OutputKind, Source};
+use shared::dataset::{DatasetLayout, OutputKind, Source};
 use shared::promotion::config::PromoteConfig;
 use shared::promotion::service::PromotionService;
 use shared::serving::service::PredictService;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 type Env = TestEnv<PredictService>;
@@ -48,10 +48,20 @@ impl Deployed {
 /// script, registered as version 1 of the stack's group, approved and deployed
 /// to dev by promote-model.
 pub async fn deploy(env: &Env, rows: usize, features: usize) -> Deployed {
+    deploy_on(env, &env.service.config.layout, rows, features).await
+}
+
+/// [`deploy`] on any function's test stack, the dataset's outputs put where
+/// `layout` says.
+pub async fn deploy_on<S>(
+    env: &TestEnv<S>,
+    layout: &DatasetLayout,
+    rows: usize,
+    features: usize,
+) -> Deployed {
     let small = housing_head(rows);
     let output = run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap();
     let id = output.report.dataset_id.clone();
-    let layout = &env.service.config.layout;
     for kind in OutputKind::ALL {
         if kind == OutputKind::Quarantine {
             continue;
@@ -144,7 +154,23 @@ pub async fn deploy(env: &Env, rows: usize, features: usize) -> Deployed {
     }
 }
 
-async fn put(env: &Env, bucket: &str, key: &str, body: Vec<u8>) {
+/// The model's own scores of CSV feature rows (the booster loaded here, not
+/// through the endpoint server).
+pub fn model_scores(archive: &Path, rows: &[String]) -> Vec<f64> {
+    let script = r#"
+import json, sys, tarfile, tempfile, os
+import numpy as np, xgboost as xgb
+with tempfile.TemporaryDirectory() as d:
+    tarfile.open(sys.argv[1]).extractall(d)
+    booster = xgb.Booster(); booster.load_model(os.path.join(d, "xgboost-model"))
+rows = [[float(v) for v in line.split(",")] for line in sys.stdin.read().splitlines()]
+print(json.dumps(booster.predict(xgb.DMatrix(np.array(rows, dtype=np.float32, ndmin=2))).tolist()))
+"#;
+    let scores = python_json(script, &[archive.as_os_str()], rows.join("\n").as_bytes());
+    serde_json::from_value(scores).unwrap()
+}
+
+async fn put<S>(env: &TestEnv<S>, bucket: &str, key: &str, body: Vec<u8>) {
     env.clients
         .s3
         .put_object()

@@ -2,9 +2,14 @@
 //! dev by promote-model, then the demo's shifted file (drift, one event, the
 //! report next to the dataset) and its resample (none), delivered twice; the
 //! fallback from prod to the stage that serves; `retrain_on: drift` and
-//! `never`; no model serving.
+//! `never`; no model serving; the serving model's quality on new data (a
+//! real XGBoost model behind the local endpoint server).
 
-use integration_tests::{housing, read_json, run_etl, Function, Setup, TestEnv};
+use integration_tests::serving::{deploy_on, model_scores};
+use integration_tests::{
+    housing, read_json, run_etl, sdk_config, shared_endpoint_server, Function, LocalOutput, Setup,
+    TestEnv,
+};
 use lambda_runtime::{Context, LambdaEvent};
 use local_stack::functions::lookup;
 use local_stack::samples;
@@ -19,11 +24,23 @@ use std::sync::OnceLock;
 
 type Env = TestEnv<TriggerService>;
 
-/// A dataset as the ETL left it: its id, report and profile.
+/// A dataset as the ETL left it: its id, report, profile and test split.
 struct Processed {
     id: DatasetId,
     report: Vec<u8>,
     profile: Vec<u8>,
+    test: Vec<u8>,
+}
+
+impl Processed {
+    fn of(out: &LocalOutput) -> Processed {
+        Processed {
+            id: out.report.dataset_id.clone(),
+            report: out.read(OutputKind::Report).unwrap(),
+            profile: out.read(OutputKind::Profile).unwrap(),
+            test: out.read(OutputKind::TestXgboost).unwrap(),
+        }
+    }
 }
 
 /// The real data, the shifted copy and the resample, through the ETL core
@@ -40,12 +57,7 @@ fn datasets() -> &'static [Processed; 3] {
                 samples::half(&real).unwrap(),
             ];
             files.map(|bytes| {
-                let out = run_etl(&bytes, &Source::default(), &Default::default()).unwrap();
-                Processed {
-                    id: out.report.dataset_id.clone(),
-                    report: out.read(OutputKind::Report).unwrap(),
-                    profile: out.read(OutputKind::Profile).unwrap(),
-                }
+                Processed::of(&run_etl(&bytes, &Source::default(), &Default::default()).unwrap())
             })
         })
         .join()
@@ -67,6 +79,7 @@ async fn put(env: &Env, kind: OutputKind, dataset: &Processed) {
     let at = env.service.config.layout.output(&dataset.id, kind);
     let body = match kind {
         OutputKind::Profile => dataset.profile.clone(),
+        OutputKind::TestXgboost => dataset.test.clone(),
         _ => dataset.report.clone(),
     };
     env.clients
@@ -80,12 +93,25 @@ async fn put(env: &Env, kind: OutputKind, dataset: &Processed) {
         .unwrap();
 }
 
-/// A trigger on a stack holding the three datasets' reports and profiles.
+/// A trigger on a stack, calling endpoints through the local endpoint server.
+async fn trigger(test: &str, setup: impl FnOnce(Setup) -> Setup) -> Env {
+    let mut env = setup(Setup::new(test).with_pipeline()).trigger().await;
+    let runtime = sdk_config(&shared_endpoint_server()).await;
+    env.service.runtime = aws_sdk_sagemakerruntime::Client::new(&runtime);
+    env
+}
+
+/// A trigger on a stack holding the three datasets' reports, profiles and test splits.
 async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> Env {
-    let env = setup(Setup::new(test).with_pipeline()).trigger().await;
+    let env = trigger(test, setup).await;
     for dataset in datasets() {
-        put(&env, OutputKind::Report, dataset).await;
-        put(&env, OutputKind::Profile, dataset).await;
+        for kind in [
+            OutputKind::Report,
+            OutputKind::Profile,
+            OutputKind::TestXgboost,
+        ] {
+            put(&env, kind, dataset).await;
+        }
     }
     env
 }
@@ -190,6 +216,14 @@ async fn the_shifted_file_drifts_once_and_its_resample_does_not() {
     assert_eq!(
         drift["report"],
         env.service.config.layout.drift_report(&shifted().id).uri()
+    );
+    // This model's archive was never uploaded: its quality is not measured,
+    // and says why; the drift check stands.
+    assert_eq!(report.quality, None);
+    let why = report.quality_error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("ModelError") && why.contains("model.tar.gz"),
+        "{why}"
     );
 
     // One event, naming exactly the drifted features with their scores.
@@ -342,4 +376,64 @@ async fn retrain_on_never_trains_nothing() {
     // The check still ran and announced the drift.
     assert_eq!(out["drift"]["drift"], "checked", "{out}");
     assert_eq!(drift_events(&env).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_serving_model_is_scored_on_the_new_datasets_test_split() {
+    let env = trigger("drift-quality", |s| s.var("QUALITY_MAX_ROWS", 120)).await;
+    env.stack
+        .create_model_package_group(&env.clients)
+        .await
+        .unwrap();
+    let layout = env.service.config.layout.clone();
+    // A real model, trained on the first 2500 rows, serving dev.
+    let deployed = deploy_on(&env, &layout, 2500, 16).await;
+    let dataset = Processed::of(&deployed.output);
+    let out = deliver(&env, &dataset).await;
+    let quality = &out["drift"]["quality"];
+    assert!(quality.is_object(), "{out}");
+
+    // The expected errors, from the booster itself on the same rows.
+    let channel =
+        String::from_utf8(deployed.output.read(OutputKind::TestXgboost).unwrap()).unwrap();
+    // Two calls (100 rows, then 20), and the bound cuts the split short.
+    let lines: Vec<&str> = channel.lines().take(120).collect();
+    let split = channel.lines().count();
+    assert!(
+        split > 120,
+        "the split ({split} rows) is larger than the bound"
+    );
+    let labels: Vec<f64> = lines
+        .iter()
+        .map(|l| l.split_once(',').unwrap().0.parse().unwrap())
+        .collect();
+    let rows: Vec<String> = lines
+        .iter()
+        .map(|l| l.split_once(',').unwrap().1.to_string())
+        .collect();
+    let scores = model_scores(&deployed.archive(), &rows);
+    let n = labels.len() as f64;
+    let rmse = (labels
+        .iter()
+        .zip(&scores)
+        .map(|(y, p)| (y - p).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let mae = labels
+        .iter()
+        .zip(&scores)
+        .map(|(y, p)| (y - p).abs())
+        .sum::<f64>()
+        / n;
+    assert_eq!(quality["rows"], 120);
+    let close = |got: &Value, want: f64| (got.as_f64().unwrap() - want).abs() <= want * 1e-9;
+    assert!(close(&quality["rmse"], rmse), "{quality} vs rmse {rmse}");
+    assert!(close(&quality["mae"], mae), "{quality} vs mae {mae}");
+    // This registration records no test RMSE (the pipeline's does: run-local
+    // shows the ratio), so there is nothing to set it beside.
+    assert_eq!(quality.get("registered_test_rmse"), None, "{quality}");
+    assert_eq!(quality.get("rmse_ratio"), None, "{quality}");
+    let report = drift_report(&env, &dataset).await.unwrap();
+    assert_eq!(report.quality.unwrap().rows, 120);
 }

@@ -7,15 +7,14 @@
 //! data capture records the traffic.
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use integration_tests::serving::deploy;
-use integration_tests::{python_json, read_json, Setup, TestEnv};
+use integration_tests::serving::{deploy, model_scores};
+use integration_tests::{read_json, Setup, TestEnv};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::contract::TOTAL_BEDROOMS;
 use shared::serving::request::MAX_INSTANCES;
 use shared::serving::service::PredictService;
-use std::path::Path;
 
 type Env = TestEnv<PredictService>;
 
@@ -24,22 +23,6 @@ async fn env(test: &str) -> Env {
         .var("SERVING_STAGE", "dev")
         .predict()
         .await
-}
-
-/// The model's own scores of CSV feature rows (the booster loaded here, not
-/// through the endpoint server).
-fn score(archive: &Path, rows: &[String]) -> Vec<f64> {
-    let script = r#"
-import json, sys, tarfile, tempfile, os
-import numpy as np, xgboost as xgb
-with tempfile.TemporaryDirectory() as d:
-    tarfile.open(sys.argv[1]).extractall(d)
-    booster = xgb.Booster(); booster.load_model(os.path.join(d, "xgboost-model"))
-rows = [[float(v) for v in line.split(",")] for line in sys.stdin.read().splitlines()]
-print(json.dumps(booster.predict(xgb.DMatrix(np.array(rows, dtype=np.float32, ndmin=2))).tolist()))
-"#;
-    let scores = python_json(script, &[archive.as_os_str()], rows.join("\n").as_bytes());
-    serde_json::from_value(scores).unwrap()
 }
 
 fn request(method: Method, path: &str, body: impl Into<Body>) -> Request {
@@ -99,7 +82,7 @@ async fn predictions_are_the_models_scores_of_the_training_features() {
 
     let rows = deployed.test_rows();
     let rows: Vec<String> = chosen.iter().map(|&i| rows[i].clone()).collect();
-    let expected = score(&deployed.archive(), &rows);
+    let expected = model_scores(&deployed.archive(), &rows);
     let got: Vec<f64> = body["predictions"]
         .as_array()
         .unwrap()

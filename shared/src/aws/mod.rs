@@ -5,6 +5,8 @@ pub mod bus;
 #[cfg(feature = "etl")]
 pub mod catalog;
 pub mod dead_letters;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "sagemaker")]
@@ -16,6 +18,10 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::timeout::TimeoutConfig;
 use std::time::Duration;
+
+/// The content types endpoints take and answer.
+pub const CSV: &str = "text/csv";
+pub const JSON: &str = "application/json";
 
 /// The shared SDK configuration: region, credentials and endpoint from the
 /// environment (`AWS_ENDPOINT_URL` points every client at an emulator).

@@ -237,6 +237,29 @@ pub async fn read(
     Ok(Some((body.into_bytes().to_vec(), etag)))
 }
 
+/// At most the first `max_bytes` of an object (a ranged GET), or `None` when
+/// it does not exist.
+pub async fn read_start(
+    client: &Client,
+    loc: &S3Location,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, AwsError> {
+    let range = format!("bytes=0-{}", max_bytes.saturating_sub(1));
+    let result = get_object(client, loc, None).range(range).send().await;
+    let Some(out) = super::unless(
+        "S3",
+        "GetObject",
+        &loc.uri(),
+        result,
+        AwsError::is_not_found,
+    )?
+    else {
+        return Ok(None);
+    };
+    let body = out.body.collect().await.map_err(|e| body_error(loc, e))?;
+    Ok(Some(body.into_bytes().to_vec()))
+}
+
 pub async fn delete(client: &Client, loc: &S3Location) -> Result<(), AwsError> {
     client
         .delete_object()

@@ -7,7 +7,9 @@
 //!   nearest first (with `prod` as reference: `pre-prod`, then `dev`): the most
 //!   advanced model that serves.
 //! - **Comparison**: the two `profile.json`s the ETL wrote
-//!   ([`super::report::compare`]).
+//!   ([`super::report::compare`]); and the model's quality on the new data:
+//!   the first `QUALITY_MAX_ROWS` rows of its test split scored by the stage's
+//!   endpoint ([`super::quality`]).
 //! - **Outcome**: the `DriftReport` at `datasets/<id>/drift.json`, EMF scores
 //!   per column (`FeatureDriftPSI`, `FeatureDriftJS`, `FeatureDriftKS`;
 //!   dimension `Feature`) and, when a column crossed a threshold,
@@ -18,7 +20,9 @@
 
 use super::policy::{DriftPolicy, RetrainOn};
 use super::profile::DatasetProfile;
+use super::quality::{labelled_rows, ModelQuality, BATCH_ROWS, MAX_ROW_BYTES};
 use super::report::{compare, ComparedModel, DriftReport};
+use crate::aws::runtime::{self, InvokeError};
 use crate::aws::{bus, s3};
 use crate::dataset::{DatasetId, DatasetLayout, OutputKind, S3Location};
 use crate::error::Error;
@@ -40,6 +44,8 @@ pub enum DriftCheck {
         report: String,
         baseline: DatasetId,
         drifted: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        quality: Option<ModelQuality>,
         repeated: bool,
     },
 }
@@ -64,17 +70,22 @@ impl DriftCheck {
 struct Baseline {
     model: ComparedModel,
     dataset: DatasetId,
+    /// The RMSE on its own test split it was registered with.
+    test_rmse: Option<f64>,
 }
 
 /// What the check reads and writes with.
 pub struct DatasetDrift<'a> {
     pub s3: &'a aws_sdk_s3::Client,
     pub sagemaker: &'a aws_sdk_sagemaker::Client,
+    pub runtime: &'a aws_sdk_sagemakerruntime::Client,
     pub events: &'a aws_sdk_eventbridge::Client,
     pub event_bus: &'a str,
     pub layout: &'a DatasetLayout,
     pub policy: &'a DriftPolicy,
     pub stages: &'a Stages,
+    /// Rows of the test split the model scores (0: no quality check).
+    pub quality_max_rows: usize,
 }
 
 /// The stages in the order their models are tried as the baseline: the
@@ -104,6 +115,7 @@ impl DatasetDrift<'_> {
                 report: at.uri(),
                 baseline: report.baseline,
                 drifted: report.drifted,
+                quality: report.quality,
                 repeated: true,
             });
         }
@@ -122,6 +134,25 @@ impl DatasetDrift<'_> {
         };
         let mut report = compare(&baseline_profile, &current, id.as_str(), self.policy);
         report.model = Some(baseline.model.clone());
+        // Before anything is published: a retryable failure retries the whole check.
+        match self.quality(id, &baseline).await? {
+            Ok(quality) => {
+                tracing::info!(rows = quality.rows, rmse = quality.rmse, mae = quality.mae, registered_test_rmse = ?quality.registered_test_rmse, "the serving model on the new data");
+                let metrics = Metrics::new(&[("Function", "start-pipeline")])
+                    .put("ModelRMSE", quality.rmse, Unit::None)
+                    .put("ModelMAE", quality.mae, Unit::None);
+                match quality.rmse_ratio {
+                    Some(ratio) => metrics.put("ModelRMSERatio", ratio, Unit::None),
+                    None => metrics,
+                }
+                .emit();
+                report.quality = Some(quality);
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "the model's quality was not measured");
+                report.quality_error = Some(reason);
+            }
+        }
         for (feature, column) in &report.columns {
             let metrics = Metrics::new(&[("Feature", feature.as_str())])
                 .put("FeatureDriftPSI", column.scores.psi, Unit::None)
@@ -170,8 +201,48 @@ impl DatasetDrift<'_> {
             report: at.uri(),
             baseline: baseline.dataset,
             drifted: report.drifted,
+            quality: report.quality,
             repeated: false,
         })
+    }
+
+    /// The baseline's model on the first rows of `id`'s test split. `Err`
+    /// for a retryable failure (nothing published yet: the event is retried);
+    /// `Ok(Err(reason))` when it cannot be measured (recorded in the report).
+    async fn quality(
+        &self,
+        id: &DatasetId,
+        baseline: &Baseline,
+    ) -> Result<Result<ModelQuality, String>, Error> {
+        let max_rows = self.quality_max_rows;
+        if max_rows == 0 {
+            return Ok(Err("QUALITY_MAX_ROWS is 0: not measured".into()));
+        }
+        let at = self.layout.output(id, OutputKind::TestXgboost);
+        let Some(bytes) = s3::read_start(self.s3, &at, max_rows as u64 * MAX_ROW_BYTES).await?
+        else {
+            return Ok(Err(format!("{} does not exist", at.uri())));
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let (labels, rows) = match labelled_rows(&text, max_rows) {
+            Ok(parsed) if !parsed.0.is_empty() => parsed,
+            Ok(_) => return Ok(Err(format!("{} has no rows", at.uri()))),
+            Err(e) => return Ok(Err(format!("{}: {e}", at.uri()))),
+        };
+        let mut predictions = Vec::with_capacity(rows.len());
+        for batch in rows.chunks(BATCH_ROWS) {
+            let body = batch.join("\n") + "\n";
+            match runtime::scores(self.runtime, &baseline.model.endpoint, body).await {
+                Ok(scores) => predictions.extend(scores),
+                Err(InvokeError::Call(e)) if e.retryable => return Err(Error::Aws(e)),
+                Err(e) => return Ok(Err(e.to_string())),
+            }
+        }
+        Ok(Ok(ModelQuality::of(
+            &labels,
+            &predictions,
+            baseline.test_rmse,
+        )))
     }
 
     async fn profile(&self, id: &DatasetId) -> Result<Option<DatasetProfile>, Error> {
@@ -213,7 +284,12 @@ impl DatasetDrift<'_> {
                 endpoint: stage.endpoint.clone(),
                 model_package_arn: lineage.model_package_arn,
             };
-            return Ok(Some((Baseline { model, dataset }, profile)));
+            let baseline = Baseline {
+                model,
+                dataset,
+                test_rmse: lineage.test_rmse,
+            };
+            return Ok(Some((baseline, profile)));
         }
         Ok(None)
     }
@@ -242,6 +318,7 @@ mod tests {
             report: "s3://b/k".into(),
             baseline: id.clone(),
             drifted: drifted.iter().map(|s| s.to_string()).collect(),
+            quality: None,
             repeated: false,
         };
         let none = DriftCheck::NotChecked {

@@ -9,12 +9,15 @@
 //! - [`policy`] (feature `drift`): `infra/drift.yaml`, the thresholds, the
 //!   reference stage and the retraining policy.
 //! - [`report`] (feature `drift`): a dataset against its baseline.
-//! - [`check`] (features `drift` and `promotion`): a new dataset against the
-//!   serving model's training data, once per dataset; the retraining decision.
+//! - [`quality`] (feature `drift`): the serving model's RMSE and MAE on a new
+//!   dataset's test split.
+//! - [`check`] (feature `trigger`): a new dataset against the serving model's
+//!   training data and the model's quality on it, once per dataset; the
+//!   retraining decision.
 //! - [`model_monitor`] (feature `drift`): a profile as SageMaker Model
 //!   Monitor's `statistics.json` and `constraints.json`.
 
-#[cfg(all(feature = "drift", feature = "promotion"))]
+#[cfg(all(feature = "drift", feature = "promotion", feature = "runtime"))]
 pub mod check;
 pub mod measures;
 #[cfg(feature = "drift")]
@@ -22,5 +25,7 @@ pub mod model_monitor;
 #[cfg(feature = "drift")]
 pub mod policy;
 pub mod profile;
+#[cfg(feature = "drift")]
+pub mod quality;
 #[cfg(feature = "drift")]
 pub mod report;

@@ -4,6 +4,7 @@
 
 use super::policy::{DriftPolicy, Thresholds};
 use super::profile::{compare_categories, compare_numeric, DatasetProfile, Scores};
+use super::quality::ModelQuality;
 use crate::dataset::DatasetId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,6 +31,12 @@ pub struct DriftReport {
     /// Baseline columns the current profile lacks (traffic has no label).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_compared: Vec<String>,
+    /// The compared model's errors on the dataset's test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<ModelQuality>,
+    /// Why the model's quality could not be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_error: Option<String>,
 }
 
 /// The stage, endpoint and registry version whose training data was the baseline.
@@ -102,6 +109,8 @@ pub fn compare(
         columns,
         drifted,
         not_compared,
+        quality: None,
+        quality_error: None,
     }
 }
 

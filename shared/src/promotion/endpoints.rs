@@ -18,8 +18,7 @@ use aws_sdk_sagemaker::Client;
 use std::collections::HashMap;
 
 /// The content types the endpoints take and answer (captured as text).
-pub const CSV: &str = "text/csv";
-pub const JSON: &str = "application/json";
+pub use crate::aws::{CSV, JSON};
 
 /// What an endpoint serves now.
 #[derive(Debug, Clone)]

@@ -6,15 +6,15 @@
 
 use super::config::PredictConfig;
 use super::request::{self, Imputation, RecordErrors, RequestError};
+use crate::aws::runtime::{self, InvokeError};
 use crate::aws::s3;
 use crate::contract::{Reason, TOTAL_BEDROOMS};
 use crate::dataset::{DatasetId, OutputKind};
 use crate::error::{AwsError, Error};
-use crate::promotion::endpoints::{self, CSV, JSON};
+use crate::promotion::endpoints;
 use crate::promotion::lineage::Lineage;
 use crate::report::Report;
-use aws_sdk_sagemakerruntime::primitives::Blob;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -129,18 +129,6 @@ impl From<Error> for ServingError {
             other => ServingError::Model(other.to_string()),
         }
     }
-}
-
-/// The endpoint's JSON answer for `Accept: application/json` (the built-in
-/// XGBoost container's): `{"predictions": [{"score": …}, …]}`.
-#[derive(Deserialize)]
-struct EndpointAnswer {
-    predictions: Vec<Score>,
-}
-
-#[derive(Deserialize)]
-struct Score {
-    score: f64,
 }
 
 pub struct PredictService {
@@ -279,13 +267,6 @@ impl PredictService {
         }
         let body = request::csv_body(&inputs);
         let predictions = self.invoke(&model, body).await?;
-        if predictions.len() != inputs.len() {
-            return Err(ServingError::Model(format!(
-                "the endpoint answered {} predictions for {} records",
-                predictions.len(),
-                inputs.len()
-            )));
-        }
         Ok(Predictions {
             predictions,
             model: (*model).clone(),
@@ -293,35 +274,11 @@ impl PredictService {
     }
 
     async fn invoke(&self, model: &ServedModel, body: String) -> Result<Vec<f64>, ServingError> {
-        let sent = self
-            .runtime
-            .invoke_endpoint()
-            .endpoint_name(&model.endpoint)
-            .content_type(CSV)
-            .accept(JSON)
-            .body(Blob::new(body))
-            .send()
-            .await;
-        let out = match sent {
-            Ok(out) => out,
-            Err(e) => {
-                let e = AwsError::from_sdk("SageMaker Runtime", "InvokeEndpoint", e)
-                    .on(model.endpoint.clone());
-                return Err(self.classify(e).await);
-            }
-        };
-        let answer: EndpointAnswer = out
-            .body()
-            .map(|b| serde_json::from_slice(b.as_ref()))
-            .transpose()
-            .ok()
-            .flatten()
-            .ok_or_else(|| {
-                ServingError::Model(
-                    "the endpoint's answer is not {\"predictions\": [{\"score\": …}]}".into(),
-                )
-            })?;
-        Ok(answer.predictions.into_iter().map(|p| p.score).collect())
+        match runtime::scores(&self.runtime, &model.endpoint, body).await {
+            Ok(scores) => Ok(scores),
+            Err(InvokeError::Call(e)) => Err(self.classify(e).await),
+            Err(InvokeError::Answer(message)) => Err(ServingError::Model(message)),
+        }
     }
 
     /// An `InvokeEndpoint` failure, by who can act on it; logged in full here.

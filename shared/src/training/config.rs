@@ -4,6 +4,7 @@ use super::gate::Thresholds;
 use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
 use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 use crate::drift::policy::{read_policy, DriftPolicy};
+use crate::drift::quality::{DEFAULT_MAX_ROWS, MAX_ROWS};
 use crate::promotion::stages::{read_stages, Stages};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,9 @@ pub struct TriggerConfig {
     /// `STAGES_FILE` (default the bundled `infra/stages.yaml`): where the
     /// reference stage's endpoint is.
     pub stages: Stages,
+    /// `QUALITY_MAX_ROWS` (default 1000; 0: off): rows of a new dataset's test
+    /// split the serving model scores.
+    pub quality_max_rows: usize,
     pub aws: AwsSettings,
 }
 
@@ -85,6 +89,12 @@ impl TriggerConfig {
         let dead_letter_queue = dead_letter_queue(env);
         let drift = read_policy(env);
         let stages = read_stages(env);
+        let quality_max_rows = env.parsed("QUALITY_MAX_ROWS", DEFAULT_MAX_ROWS);
+        if quality_max_rows > MAX_ROWS {
+            env.error(format!(
+                "QUALITY_MAX_ROWS={quality_max_rows} is above {MAX_ROWS}: the endpoint calls must fit in the function's 30 s"
+            ));
+        }
         let aws = AwsSettings::read(env);
         let (drift, stages) = (drift?, stages?);
         if stages.find(&drift.reference_stage).is_none() {
@@ -104,6 +114,7 @@ impl TriggerConfig {
             dead_letter_queue,
             drift,
             stages,
+            quality_max_rows,
             aws,
         })
     }
@@ -119,6 +130,7 @@ mod tests {
             "MAX_QUARANTINE_RATIO" => Some("2".into()),
             "MIN_ROWS_OUT" => Some("many".into()),
             "CLAIM_TIMEOUT_SECONDS" => Some("300".into()),
+            "QUALITY_MAX_ROWS" => Some("1000000".into()),
             _ => None,
         })
         .unwrap_err();
@@ -130,6 +142,7 @@ mod tests {
             "MIN_ROWS_OUT",
             "MAX_QUARANTINE_RATIO",
             "CLAIM_TIMEOUT_SECONDS",
+            "QUALITY_MAX_ROWS",
         ] {
             assert!(text.contains(name), "{name}: {text}");
         }

@@ -118,6 +118,8 @@ struct Verified {
 pub struct TriggerService {
     pub s3: aws_sdk_s3::Client,
     pub sagemaker: aws_sdk_sagemaker::Client,
+    /// The serving model's quality check calls its endpoint.
+    pub runtime: aws_sdk_sagemakerruntime::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub config: TriggerConfig,
 }
@@ -194,6 +196,7 @@ impl TriggerService {
         TriggerService {
             s3: crate::aws::s3_client(sdk, config.aws),
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            runtime: aws_sdk_sagemakerruntime::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             config,
         }
@@ -280,11 +283,13 @@ impl TriggerService {
         DatasetDrift {
             s3: &self.s3,
             sagemaker: &self.sagemaker,
+            runtime: &self.runtime,
             events: &self.events,
             event_bus: &self.config.event_bus,
             layout: &self.config.layout,
             policy: &self.config.drift,
             stages: &self.config.stages,
+            quality_max_rows: self.config.quality_max_rows,
         }
         .check(id)
         .await
