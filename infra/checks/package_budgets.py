@@ -21,6 +21,7 @@ BUDGETS = {
     "StartPipelineFunction": 6 * MB,
     "PromoteModelFunction": 6 * MB,
     "PredictFunction": 6 * MB,
+    "MonitorFunction": 6 * MB,
 }
 
 

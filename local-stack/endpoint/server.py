@@ -121,7 +121,7 @@ class Endpoints:
             self.counts[endpoint] = n + 1
         return (n + 1) * percent // 100 > n * percent // 100
 
-    def invoke(self, name, content_type, accept, body):
+    def invoke(self, name, content_type, accept, body, inference_id=None):
         endpoint, config = self.describe(name)
         variant = config["ProductionVariants"][0]
         booster = self.booster(self.artifact(variant["ModelName"]))
@@ -145,10 +145,10 @@ class Endpoints:
             answer = json.dumps({"predictions": [{"score": s} for s in scores]}).encode()
             answer_type = "application/json"
         self.capture(name, variant["VariantName"], config.get("DataCaptureConfig"), content_type, body,
-                     answer_type, answer)
+                     answer_type, answer, inference_id)
         return variant["VariantName"], answer_type, answer
 
-    def capture(self, endpoint, variant, capture, content_type, body, answer_type, answer):
+    def capture(self, endpoint, variant, capture, content_type, body, answer_type, answer, inference_id=None):
         if not capture or not capture.get("EnableCapture", True):
             return
         if not self.capture_now(endpoint, int(capture.get("InitialSamplingPercentage", 100))):
@@ -175,7 +175,8 @@ class Endpoints:
         event_id = str(uuid.uuid4())
         record = {
             "captureData": dict(parts),
-            "eventMetadata": {"eventId": event_id, "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            "eventMetadata": {"eventId": event_id, "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                              **({"inferenceId": inference_id} if inference_id else {})},
             "eventVersion": "0",
         }
         bucket, _, prefix = capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
@@ -215,7 +216,8 @@ def handler(endpoints):
                 if not match:
                     raise Fault(404, "UnknownOperationException", f"no operation at {self.path}")
                 variant, answer_type, answer = endpoints.invoke(
-                    match.group(1), self.headers.get("Content-Type"), self.headers.get("Accept"), body)
+                    match.group(1), self.headers.get("Content-Type"), self.headers.get("Accept"), body,
+                    self.headers.get("X-Amzn-SageMaker-Inference-Id"))
                 self.reply(200, answer_type, answer, [("x-Amzn-Invoked-Production-Variant", variant)])
             except Fault as f:
                 error = {"__type": f.code, "message": f.message, **f.extra}

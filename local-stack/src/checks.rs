@@ -655,28 +655,7 @@ pub async fn drift(
             model["stage"].as_str().unwrap_or("?"),
             model["endpoint"].as_str().unwrap_or("?")
         );
-        println!(
-            "    {:<26} {:>7} {:>7} {:>7}  crossed",
-            "column", "PSI", "JS", "KS"
-        );
-        for (name, column) in report["columns"].as_object().context("no columns")? {
-            let score = |s: &str| {
-                column["scores"][s]
-                    .as_f64()
-                    .map_or("-".to_string(), |v| format!("{v:.4}"))
-            };
-            let crossed: Vec<&str> = column["crossed"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            println!(
-                "    {name:<26} {:>7} {:>7} {:>7}  {}",
-                score("psi"),
-                score("js"),
-                score("ks"),
-                crossed.join(", ")
-            );
-        }
+        print_scores(&report)?;
         let drifted: Vec<&str> = report["drifted"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -741,5 +720,163 @@ pub async fn drift(
         events.len()
     );
     println!("\nOK: the shifted file drifted, its resample did not; one event, re-deliveries were no-ops.");
+    Ok(())
+}
+
+/// A `DriftReport`'s scores, one column a line.
+fn print_scores(report: &Value) -> Result<()> {
+    println!(
+        "    {:<26} {:>7} {:>7} {:>7}  crossed",
+        "column", "PSI", "JS", "KS"
+    );
+    for (name, column) in report["columns"].as_object().context("no columns")? {
+        let score = |s: &str| {
+            column["scores"][s]
+                .as_f64()
+                .map_or("-".to_string(), |v| format!("{v:.4}"))
+        };
+        let crossed: Vec<&str> = column["crossed"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "    {name:<26} {:>7} {:>7} {:>7}  {}",
+            score("psi"),
+            score("js"),
+            score("ks"),
+            crossed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Sends the test split of the dataset `ready` announced (a
+/// `HousingDatasetReady`), as the raw records a client would send, to the
+/// local API in requests of 100; prints what the endpoint captured.
+pub async fn traffic(stack: &Stack, clients: &Clients, api: &str, ready: &Path) -> Result<()> {
+    let event = read_response(ready)?;
+    let id: shared::dataset::DatasetId = event["detail"]["dataset_id"]
+        .as_str()
+        .context("not a HousingDatasetReady")?
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let layout = stack.layout();
+    let read = |kind| {
+        let at = layout.output(&id, kind);
+        async move { stack.get(clients, &at.bucket, &at.key).await }
+    };
+    let report: shared::report::Report =
+        serde_json::from_slice(&read(shared::dataset::OutputKind::Report).await?)?;
+    let source = S3Location::parse(&report.input.source).context("the dataset's source")?;
+    let raw = stack.get(clients, &source.bucket, &source.key).await?;
+    let test = read(shared::dataset::OutputKind::TestParquet).await?;
+    let held = local_stack::predictions::held_out(&raw, &test)?;
+    let mut answered = 0;
+    for batch in held.chunks(100) {
+        let request = serde_json::json!({
+            "instances": batch.iter().map(|h| &h.record).collect::<Vec<_>>()
+        });
+        let answer = http_json(
+            ureq::post(&format!("{api}/v1/predictions"))
+                .header("content-type", "application/json")
+                .send(request.to_string()),
+        )?;
+        let n = answer["predictions"].as_array().map_or(0, Vec::len);
+        ensure!(
+            n == batch.len(),
+            "one prediction per record expected: {answer}"
+        );
+        answered += n;
+    }
+    println!(
+        "  POST /v1/predictions: the {answered} test rows of {} ({id}), {} requests",
+        source.uri(),
+        held.len().div_ceil(100)
+    );
+    Ok(())
+}
+
+/// Prints what the traffic monitor's run found at each stage (the report's
+/// scores, the `TrafficDriftDetected` events) and fails unless pre-prod's
+/// captured traffic was compared and its incomes drifted, once.
+pub async fn monitor(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
+    println!("\n== Traffic monitor runs (the schedule's tick)");
+    let mut checked = None;
+    for (i, path) in responses.iter().enumerate() {
+        let r = read_response(path)?;
+        for stage in r["stages"].as_array().context("no stages")? {
+            println!(
+                "  #{} {}: {}{}",
+                i + 1,
+                stage["stage"].as_str().unwrap_or("?"),
+                stage["traffic"].as_str().unwrap_or("?"),
+                match stage["traffic"].as_str() {
+                    Some("checked") => format!(
+                        " {} rows from {} capture files, drifted {}",
+                        stage["rows"], stage["capture_files"], stage["drifted"]
+                    ),
+                    _ => String::new(),
+                }
+            );
+            if i == 0 && stage["stage"] == "pre-prod" {
+                checked = Some(stage.clone());
+            }
+            if i > 0 {
+                ensure!(
+                    stage["traffic"] != "checked",
+                    "a second run compared the same traffic: {stage}"
+                );
+            }
+        }
+    }
+    let stage = checked.context("the first run did not look at pre-prod")?;
+    ensure!(
+        stage["traffic"] == "checked",
+        "pre-prod's traffic was not compared: {stage}"
+    );
+    let at =
+        S3Location::parse(stage["report"].as_str().unwrap_or_default()).context("no report")?;
+    let report: Value = serde_json::from_slice(&stack.get(clients, &at.bucket, &at.key).await?)?;
+    println!(
+        "\n  {} against {}",
+        report["current"].as_str().unwrap_or("?"),
+        report["baseline"].as_str().unwrap_or("?")
+    );
+    print_scores(&report)?;
+    let drifted: Vec<&str> = report["drifted"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    ensure!(
+        drifted.contains(&"median_income"),
+        "the shifted traffic's incomes did not drift: {drifted:?}"
+    );
+
+    println!("\n== Traffic events on bus {}", stack.bus);
+    let events: Vec<Value> = stack
+        .received_events(clients)
+        .await?
+        .into_iter()
+        .filter(|e| e["detail-type"] == "TrafficDriftDetected")
+        .collect();
+    for e in &events {
+        let features: Vec<&str> = e["detail"]["features"]
+            .as_object()
+            .map(|f| f.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "  TrafficDriftDetected from {}: endpoint {}, {} rows, features {}",
+            e["source"].as_str().unwrap_or("?"),
+            e["detail"]["endpoint"].as_str().unwrap_or("?"),
+            e["detail"]["rows"],
+            features.join(", ")
+        );
+    }
+    ensure!(
+        events.len() == 1,
+        "expected one TrafficDriftDetected, got {}",
+        events.len()
+    );
+    println!("\nOK: the captured traffic was compared once with the served model's training data, and its drift announced.");
     Ok(())
 }

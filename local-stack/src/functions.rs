@@ -14,14 +14,16 @@ pub enum Function {
     StartPipeline,
     PromoteModel,
     Predict,
+    Monitor,
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [
+    pub const ALL: [Function; 5] = [
         Function::Etl,
         Function::StartPipeline,
         Function::PromoteModel,
         Function::Predict,
+        Function::Monitor,
     ];
 
     pub fn name(self) -> &'static str {
@@ -30,6 +32,7 @@ impl Function {
             Function::StartPipeline => "start-pipeline",
             Function::PromoteModel => "promote-model",
             Function::Predict => "predict",
+            Function::Monitor => "monitor",
         }
     }
 }
@@ -83,6 +86,12 @@ impl Stack {
             Function::Predict => vec![
                 ("PROCESSED_BUCKET", self.processed_bucket.clone()),
                 ("SERVING_STAGE", "pre-prod".to_string()),
+            ],
+            // The bundled stages file and drift policy.
+            Function::Monitor => vec![
+                ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+                ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
+                ("EVENT_BUS_NAME", self.bus.clone()),
             ],
         };
         // Invoked synchronously: its errors go to the caller, not to a queue.

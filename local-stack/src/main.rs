@@ -5,7 +5,7 @@
 //! `predictions`, `drift`) exit 1 when the chain did not behave.
 
 use anyhow::{ensure, Context, Result};
-use checks::{drift, predictions, promotion, summary, training};
+use checks::{drift, monitor, predictions, promotion, summary, traffic, training};
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
 use local_stack::{sdk_config, Clients, Function, Stack};
@@ -134,6 +134,27 @@ enum Command {
         #[arg(long, required = true, num_args = 1..)]
         resampled: Vec<PathBuf>,
     },
+    /// Send the test split of a dataset to the local API, 100 records a
+    /// request, as a client would: traffic for the endpoint to capture.
+    Traffic {
+        #[command(flatten)]
+        target: Target,
+        /// The local API's base URL.
+        #[arg(long, value_name = "URL")]
+        api: String,
+        /// The dataset's HousingDatasetReady (as `summary --save-event` saved it).
+        ready: PathBuf,
+    },
+    /// Print what the traffic monitor found; fails unless its first run
+    /// compared pre-prod's captured traffic, found the incomes drifted and
+    /// announced it once, and later runs compared nothing again.
+    Monitor {
+        #[command(flatten)]
+        target: Target,
+        /// The monitor's responses, in invocation order.
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+    },
 }
 
 impl Command {
@@ -146,7 +167,9 @@ impl Command {
             | Command::Pipeline { target, .. }
             | Command::Promotion { target, .. }
             | Command::Predictions { target, .. }
-            | Command::Drift { target, .. } => target,
+            | Command::Drift { target, .. }
+            | Command::Traffic { target, .. }
+            | Command::Monitor { target, .. } => target,
         }
     }
 }
@@ -244,6 +267,11 @@ async fn run(command: Command) -> Result<()> {
         } => {
             stack.queue_url = queue_url(&stack, &clients).await?;
             drift(&stack, &clients, shifted, resampled).await
+        }
+        Command::Traffic { api, ready, .. } => traffic(&stack, &clients, api, ready).await,
+        Command::Monitor { responses, .. } => {
+            stack.queue_url = queue_url(&stack, &clients).await?;
+            monitor(&stack, &clients, responses).await
         }
     }
 }

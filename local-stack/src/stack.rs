@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 use shared::config::AwsSettings;
 use shared::dataset::{DatasetLayout, S3Location, DEFAULT_PROCESSED_PREFIX};
-use shared::events::drift::DRIFT_SOURCE;
+use shared::events::drift::{DRIFT_SOURCE, MONITOR_SOURCE};
 use shared::events::pipeline::TRIGGER_SOURCE;
 use shared::events::promotion::PROMOTION_SOURCE;
 use shared::events::ETL_SOURCE;
@@ -132,7 +132,7 @@ impl Stack {
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .cloned()
             .context("queue ARN")?;
-        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE, PROMOTION_SOURCE, DRIFT_SOURCE]});
+        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE, PROMOTION_SOURCE, DRIFT_SOURCE, MONITOR_SOURCE]});
         clients
             .events
             .put_rule()

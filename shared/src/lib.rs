@@ -10,6 +10,7 @@
 //! - [`training`]: the SageMaker pipeline definition and (feature `trigger`) its trigger.
 //! - [`promotion`] (feature `promotion`): registry approvals to endpoints, stage by stage.
 //! - [`serving`] (feature `serving`): predictions from the stage's endpoint.
+//! - [`monitoring`] (feature `monitor`): the scheduled check of the endpoints' captured traffic.
 //! - [`config`], [`error`], [`telemetry`].
 
 pub mod aws;
@@ -22,6 +23,8 @@ pub mod error;
 pub mod etl;
 pub mod events;
 pub mod features;
+#[cfg(feature = "monitor")]
+pub mod monitoring;
 #[cfg(feature = "promotion")]
 pub mod promotion;
 pub mod report;

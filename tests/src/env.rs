@@ -10,6 +10,8 @@ use local_stack::{sdk_config, Clients, EndpointServer, Function, Moto, Stack};
 use serde_json::Value;
 use shared::etl::config::EtlConfig;
 use shared::etl::service::EtlService;
+use shared::monitoring::config::MonitorConfig;
+use shared::monitoring::service::MonitorService;
 use shared::promotion::config::PromoteConfig;
 use shared::promotion::service::PromotionService;
 use shared::serving::config::PredictConfig;
@@ -169,6 +171,16 @@ impl Setup {
         .await
     }
 
+    /// The traffic monitor's service on the stack.
+    pub async fn monitor(self) -> TestEnv<MonitorService> {
+        self.build(Function::Monitor, |sdk, env| {
+            let config =
+                MonitorConfig::from_lookup(lookup(env)).expect("the monitor's configuration");
+            MonitorService::new(sdk, config)
+        })
+        .await
+    }
+
     /// predict's service on the stack (with a model package group to deploy
     /// from), calling endpoints through this binary's local endpoint server.
     pub async fn predict(self) -> TestEnv<PredictService> {
@@ -193,7 +205,7 @@ fn environment_of(stack: &Stack, function: Function, moto: &str, stages: &Path) 
     let mut environment = stack.function_env(function, moto);
     if matches!(
         function,
-        Function::StartPipeline | Function::PromoteModel | Function::Predict
+        Function::StartPipeline | Function::PromoteModel | Function::Predict | Function::Monitor
     ) {
         environment.push(("STAGES_FILE".into(), stages.display().to_string()));
     }

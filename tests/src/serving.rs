@@ -134,19 +134,7 @@ pub async fn deploy_on<S>(
         .unwrap();
     stack.approve(&env.clients, &arn).await.unwrap();
 
-    let promotion = PromotionService::new(
-        &env.sdk,
-        PromoteConfig::from_lookup(lookup(&env.environment_of(Function::PromoteModel))).unwrap(),
-    );
-    let mut event = read_json("events/promote-model/model-package-approved.json");
-    event["resources"] = json!([arn]);
-    event["detail"]["ModelPackageGroupName"] = stack.model_package_group().into();
-    event["detail"]["ModelPackageArn"] = arn.clone().into();
-    let out = promote_model::handle(&promotion, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
-    assert_eq!(out["status"], "deploying", "{out}");
-    assert_eq!(out["stage"], "dev", "{out}");
+    promote_to_dev(env, &arn).await;
     Deployed {
         output,
         held,
@@ -168,6 +156,43 @@ print(json.dumps(booster.predict(xgb.DMatrix(np.array(rows, dtype=np.float32, nd
 "#;
     let scores = python_json(script, &[archive.as_os_str()], rows.join("\n").as_bytes());
     serde_json::from_value(scores).unwrap()
+}
+
+/// A package of the stack's group whose lineage names `dataset_id` (its
+/// archive is not uploaded: the endpoint cannot score), approved and deployed
+/// to dev by promote-model. Returns the package's ARN.
+pub async fn deploy_unscored<S>(env: &TestEnv<S>, dataset_id: &str) -> String {
+    let stack = &env.stack;
+    stack
+        .create_model_package_group(&env.clients)
+        .await
+        .unwrap();
+    let execution = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/unscored";
+    let arn = stack
+        .register_model(&env.clients, 0.5, dataset_id, execution)
+        .await
+        .unwrap();
+    stack.approve(&env.clients, &arn).await.unwrap();
+    promote_to_dev(env, &arn).await;
+    arn
+}
+
+/// promote-model's answer to the approval of `arn`: deploying to dev.
+async fn promote_to_dev<S>(env: &TestEnv<S>, arn: &str) {
+    let stack = &env.stack;
+    let promotion = PromotionService::new(
+        &env.sdk,
+        PromoteConfig::from_lookup(lookup(&env.environment_of(Function::PromoteModel))).unwrap(),
+    );
+    let mut event = read_json("events/promote-model/model-package-approved.json");
+    event["resources"] = json!([arn]);
+    event["detail"]["ModelPackageGroupName"] = stack.model_package_group().into();
+    event["detail"]["ModelPackageArn"] = arn.into();
+    let out = promote_model::handle(&promotion, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "deploying", "{out}");
+    assert_eq!(out["stage"], "dev", "{out}");
 }
 
 async fn put<S>(env: &TestEnv<S>, bucket: &str, key: &str, body: Vec<u8>) {

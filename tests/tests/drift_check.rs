@@ -5,20 +5,16 @@
 //! `never`; no model serving; the serving model's quality on new data (a
 //! real XGBoost model behind the local endpoint server).
 
-use integration_tests::serving::{deploy_on, model_scores};
+use integration_tests::serving::{deploy_on, deploy_unscored, model_scores};
 use integration_tests::{
-    housing, read_json, run_etl, sdk_config, shared_endpoint_server, Function, LocalOutput, Setup,
-    TestEnv,
+    housing, read_json, run_etl, sdk_config, shared_endpoint_server, LocalOutput, Setup, TestEnv,
 };
 use lambda_runtime::{Context, LambdaEvent};
-use local_stack::functions::lookup;
 use local_stack::samples;
 use serde_json::{json, Value};
 use shared::dataset::{DatasetId, OutputKind, Source};
 use shared::drift::report::DriftReport;
 use shared::events::drift::{DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
-use shared::promotion::config::PromoteConfig;
-use shared::promotion::service::PromotionService;
 use shared::training::trigger::TriggerService;
 use std::sync::OnceLock;
 
@@ -116,34 +112,11 @@ async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> Env {
     env
 }
 
-/// A model trained on the real data, registered, approved and deployed to dev
-/// by promote-model (the stack's first stage; prod and pre-prod serve nothing).
+/// A model of the real data (its archive never uploaded: nothing can be
+/// scored) deployed to dev (the stack's first stage; prod and pre-prod serve
+/// nothing); the queue drained of what promote-model published.
 async fn deploy_to_dev(env: &Env) -> String {
-    let stack = &env.stack;
-    stack
-        .create_model_package_group(&env.clients)
-        .await
-        .unwrap();
-    let execution = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/drift";
-    let id = baseline().id.to_string();
-    let arn = stack
-        .register_model(&env.clients, 0.5, &id, execution)
-        .await
-        .unwrap();
-    stack.approve(&env.clients, &arn).await.unwrap();
-    let promotion = PromotionService::new(
-        &env.sdk,
-        PromoteConfig::from_lookup(lookup(&env.environment_of(Function::PromoteModel))).unwrap(),
-    );
-    let mut event = read_json("events/promote-model/model-package-approved.json");
-    event["resources"] = json!([arn]);
-    event["detail"]["ModelPackageGroupName"] = stack.model_package_group().into();
-    event["detail"]["ModelPackageArn"] = arn.clone().into();
-    let out = promote_model::handle(&promotion, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
-    assert_eq!(out["stage"], "dev", "{out}");
-    // What promote-model deployed reached the suite's queue: start clean.
+    let arn = deploy_unscored(env, &baseline().id.to_string()).await;
     env.events().await;
     arn
 }

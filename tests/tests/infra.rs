@@ -147,7 +147,7 @@ fn every_function_crate_has_a_template_function_and_back() {
 fn each_function_gets_the_configuration_its_code_reads() {
     let template = template();
     let functions = functions(&template);
-    let cases: [(&str, Vec<Variable>); 4] = [
+    let cases: [(&str, Vec<Variable>); 5] = [
         ("EtlFunction", shared::etl::config::EtlConfig::variables()),
         (
             "StartPipelineFunction",
@@ -160,6 +160,10 @@ fn each_function_gets_the_configuration_its_code_reads() {
         (
             "PredictFunction",
             shared::serving::config::PredictConfig::variables(),
+        ),
+        (
+            "MonitorFunction",
+            shared::monitoring::config::MonitorConfig::variables(),
         ),
     ];
     assert_eq!(functions.len(), cases.len());
@@ -366,7 +370,7 @@ fn training_and_serving_run_as_separate_least_privilege_roles() {
 
 #[test]
 fn only_each_source_s_owner_may_put_it_on_the_bus() {
-    use shared::events::drift::DRIFT_SOURCE;
+    use shared::events::drift::{DRIFT_SOURCE, MONITOR_SOURCE};
     use shared::events::pipeline::TRIGGER_SOURCE;
     use shared::events::promotion::{OPERATOR_SOURCE, PROMOTION_SOURCE};
     use shared::events::ETL_SOURCE;
@@ -375,6 +379,7 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
         (ETL_SOURCE, "EtlFunction"),
         (TRIGGER_SOURCE, "StartPipelineFunction"),
         (DRIFT_SOURCE, "StartPipelineFunction"),
+        (MONITOR_SOURCE, "MonitorFunction"),
         (PROMOTION_SOURCE, "PromoteModelFunction"),
     ];
     // Each function may put its own sources, and only them.
@@ -449,7 +454,7 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
     );
     let bootstrap = std::fs::read_to_string(repo_root().join("infra/bootstrap.yaml")).unwrap();
     assert!(bootstrap.contains(r#"RoleName: !Sub "github-deploy-housing-mlops-${Environment}""#));
-    assert_eq!(denials.len(), 5);
+    assert_eq!(denials.len(), 6);
 }
 
 /// Every action the statements under `value` allow.
@@ -499,7 +504,7 @@ fn every_role_the_deploy_role_creates_carries_the_boundary() {
         .into_iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role"))
         .collect();
-    assert_eq!(roles.len(), 2);
+    assert_eq!(roles.len(), 3);
     for (logical, role) in &roles {
         assert_eq!(
             reference(&role["Properties"]["PermissionsBoundary"]),
@@ -797,6 +802,15 @@ async fn every_rule_matches_its_events_and_none_of_the_near_misses() {
                 props["RetryPolicy"]["MaximumEventAgeInSeconds"].is_u64(),
                 "{rule} has no retry policy"
             );
+            if event["Type"].as_str() == Some("ScheduleV2") {
+                // The traffic monitor: EventBridge Scheduler, its input the
+                // handler's tick (the sample under events/monitor/).
+                assert_eq!(logical, "MonitorFunction", "{rule}");
+                let input: Value = serde_json::from_str(props["Input"].as_str().unwrap()).unwrap();
+                assert_eq!(input, read_json("events/monitor/scheduled.json"), "{rule}");
+                assert_eq!(input["check"], monitor::TICK, "{rule}");
+                continue;
+            }
             if event["Type"].as_str() == Some("Schedule") {
                 // promote-model's tick: a schedule, not a pattern (its event is
                 // the "Scheduled Event" sample under events/promote-model/).

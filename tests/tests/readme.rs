@@ -66,3 +66,11 @@ fn the_predict_configuration_table_matches_the_code() {
         &shared::serving::config::PredictConfig::variables(),
     );
 }
+
+#[test]
+fn the_monitor_configuration_table_matches_the_code() {
+    check_table(
+        "### The traffic monitor",
+        &shared::monitoring::config::MonitorConfig::variables(),
+    );
+}

@@ -38,10 +38,12 @@ impl std::fmt::Display for InvokeError {
 }
 
 /// The endpoint's score of each of `rows` (CSV feature rows, one per line).
+/// `inference_id` is recorded with the request in the endpoint's data capture.
 pub async fn scores(
     client: &Client,
     endpoint: &str,
     rows: String,
+    inference_id: Option<String>,
 ) -> Result<Vec<f64>, InvokeError> {
     let expected = rows.lines().count();
     let out = client
@@ -49,6 +51,7 @@ pub async fn scores(
         .endpoint_name(endpoint)
         .content_type(CSV)
         .accept(JSON)
+        .set_inference_id(inference_id)
         .body(Blob::new(rows))
         .send()
         .await

@@ -260,6 +260,43 @@ pub async fn read_start(
     Ok(Some(body.into_bytes().to_vec()))
 }
 
+/// Up to `max` keys under `prefix` in `bucket` after `start_after`, in S3's
+/// (lexicographic) order.
+pub async fn list_after(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    start_after: Option<&str>,
+    max: usize,
+) -> Result<Vec<String>, AwsError> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
+            .set_continuation_token(token.take())
+            .max_keys((max - keys.len()).min(1000) as i32)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("S3", "ListObjectsV2", e).on(format!("s3://{bucket}/{prefix}"))
+            })?;
+        keys.extend(
+            out.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+        token = out.next_continuation_token().map(str::to_string);
+        if token.is_none() || keys.len() >= max {
+            keys.truncate(max);
+            return Ok(keys);
+        }
+    }
+}
+
 pub async fn delete(client: &Client, loc: &S3Location) -> Result<(), AwsError> {
     client
         .delete_object()

@@ -18,16 +18,17 @@
 //!   event, no new scores). The event is published before the report is
 //!   written, so a crash between the two repeats the event, never loses it.
 
+use super::baseline::{self, baseline_order, Baseline};
 use super::policy::{DriftPolicy, RetrainOn};
-use super::profile::DatasetProfile;
-use super::quality::{labelled_rows, ModelQuality, BATCH_ROWS, MAX_ROW_BYTES};
-use super::report::{compare, ComparedModel, DriftReport};
+use super::quality::{
+    labelled_rows, ModelQuality, BATCH_ROWS, MAX_ROW_BYTES, QUALITY_INFERENCE_PREFIX,
+};
+use super::report::{compare, DriftReport};
 use crate::aws::runtime::{self, InvokeError};
 use crate::aws::{bus, s3};
-use crate::dataset::{DatasetId, DatasetLayout, OutputKind, S3Location};
+use crate::dataset::{DatasetId, DatasetLayout, OutputKind};
 use crate::error::Error;
 use crate::events::drift::{DatasetDriftDetected, DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
-use crate::promotion::endpoints;
 use crate::promotion::stages::Stages;
 use crate::telemetry::{Metrics, Unit};
 use serde::Serialize;
@@ -66,14 +67,6 @@ impl DriftCheck {
     }
 }
 
-/// A model serving a stage, and the dataset it was trained on.
-struct Baseline {
-    model: ComparedModel,
-    dataset: DatasetId,
-    /// The RMSE on its own test split it was registered with.
-    test_rmse: Option<f64>,
-}
-
 /// What the check reads and writes with.
 pub struct DatasetDrift<'a> {
     pub s3: &'a aws_sdk_s3::Client,
@@ -86,19 +79,6 @@ pub struct DatasetDrift<'a> {
     pub stages: &'a Stages,
     /// Rows of the test split the model scores (0: no quality check).
     pub quality_max_rows: usize,
-}
-
-/// The stages in the order their models are tried as the baseline: the
-/// reference stage, then the later stages nearest first, then the earlier ones.
-pub fn baseline_order<'s>(stages: &'s Stages, reference: &str) -> Vec<&'s str> {
-    let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
-    let at = names.iter().position(|n| *n == reference).unwrap_or(0);
-    let later = names[at + 1..].iter();
-    let earlier = names[..at].iter().rev();
-    std::iter::once(names[at])
-        .chain(later.copied())
-        .chain(earlier.copied())
-        .collect()
 }
 
 impl DatasetDrift<'_> {
@@ -123,13 +103,17 @@ impl DatasetDrift<'_> {
             tracing::info!("no drift check: {reason}");
             Ok(DriftCheck::NotChecked { reason })
         };
-        let Some(current) = self.profile(id).await? else {
+        let Some(current) = baseline::profile(self.s3, self.layout, id).await? else {
             return not_checked(format!("dataset {id} has no profile.json"));
         };
-        let Some((baseline, baseline_profile)) = self.baseline().await? else {
+        let order = baseline_order(self.stages, &self.policy.reference_stage);
+        let found =
+            baseline::first_serving(self.s3, self.sagemaker, self.layout, self.stages, &order)
+                .await?;
+        let Some((baseline, baseline_profile)) = found else {
             return not_checked(format!(
                 "no stage serves a model whose training dataset has a profile (tried {})",
-                baseline_order(self.stages, &self.policy.reference_stage).join(", ")
+                order.join(", ")
             ));
         };
         let mut report = compare(&baseline_profile, &current, id.as_str(), self.policy);
@@ -230,9 +214,11 @@ impl DatasetDrift<'_> {
             Err(e) => return Ok(Err(format!("{}: {e}", at.uri()))),
         };
         let mut predictions = Vec::with_capacity(rows.len());
-        for batch in rows.chunks(BATCH_ROWS) {
+        for (i, batch) in rows.chunks(BATCH_ROWS).enumerate() {
             let body = batch.join("\n") + "\n";
-            match runtime::scores(self.runtime, &baseline.model.endpoint, body).await {
+            // Marked, so the traffic monitor does not count it as live traffic.
+            let inference = Some(format!("{QUALITY_INFERENCE_PREFIX}{id}-{i}"));
+            match runtime::scores(self.runtime, &baseline.model.endpoint, body, inference).await {
                 Ok(scores) => predictions.extend(scores),
                 Err(InvokeError::Call(e)) if e.retryable => return Err(Error::Aws(e)),
                 Err(e) => return Ok(Err(e.to_string())),
@@ -243,55 +229,6 @@ impl DatasetDrift<'_> {
             &predictions,
             baseline.test_rmse,
         )))
-    }
-
-    async fn profile(&self, id: &DatasetId) -> Result<Option<DatasetProfile>, Error> {
-        let at: S3Location = self.layout.output(id, OutputKind::Profile);
-        let Some((bytes, _)) = s3::read(self.s3, &at).await? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Internal(format!("unreadable profile {}: {e}", at.uri())))
-    }
-
-    /// The first stage in [`baseline_order`] that serves a model whose
-    /// training dataset has a profile, with that profile.
-    async fn baseline(&self) -> Result<Option<(Baseline, DatasetProfile)>, Error> {
-        for name in baseline_order(self.stages, &self.policy.reference_stage) {
-            let Some((_, stage)) = self.stages.find(name) else {
-                continue;
-            };
-            let serving = endpoints::serving(self.sagemaker, &stage.endpoint).await?;
-            let Some(serving) = serving.filter(|s| s.state.answers()) else {
-                tracing::debug!(stage = name, "serves nothing");
-                continue;
-            };
-            let Some(lineage) = serving.lineage else {
-                tracing::warn!(stage = name, config = %serving.endpoint_config, "the endpoint config carries no lineage tags");
-                continue;
-            };
-            let Some(dataset) = lineage.dataset_id.as_deref().and_then(|d| d.parse().ok()) else {
-                tracing::warn!(stage = name, package = %lineage.model_package_arn, "the lineage names no training dataset");
-                continue;
-            };
-            let Some(profile) = self.profile(&dataset).await? else {
-                tracing::warn!(stage = name, %dataset, "the training dataset has no profile.json");
-                continue;
-            };
-            let model = ComparedModel {
-                stage: name.to_string(),
-                endpoint: stage.endpoint.clone(),
-                model_package_arn: lineage.model_package_arn,
-            };
-            let baseline = Baseline {
-                model,
-                dataset,
-                test_rmse: lineage.test_rmse,
-            };
-            return Ok(Some((baseline, profile)));
-        }
-        Ok(None)
     }
 }
 

@@ -9,14 +9,19 @@
 //! - [`policy`] (feature `drift`): `infra/drift.yaml`, the thresholds, the
 //!   reference stage and the retraining policy.
 //! - [`report`] (feature `drift`): a dataset against its baseline.
+//! - [`traffic`] (feature `drift`): an endpoint's captured requests as a profile.
 //! - [`quality`] (feature `drift`): the serving model's RMSE and MAE on a new
 //!   dataset's test split.
+//! - [`baseline`] (features `drift`, `promotion`): what a stage serves and its
+//!   training dataset's profile.
 //! - [`check`] (feature `trigger`): a new dataset against the serving model's
 //!   training data and the model's quality on it, once per dataset; the
 //!   retraining decision.
 //! - [`model_monitor`] (feature `drift`): a profile as SageMaker Model
 //!   Monitor's `statistics.json` and `constraints.json`.
 
+#[cfg(all(feature = "drift", feature = "promotion"))]
+pub mod baseline;
 #[cfg(all(feature = "drift", feature = "promotion", feature = "runtime"))]
 pub mod check;
 pub mod measures;
@@ -29,3 +34,5 @@ pub mod profile;
 pub mod quality;
 #[cfg(feature = "drift")]
 pub mod report;
+#[cfg(feature = "drift")]
+pub mod traffic;

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_MAX_ROWS: usize = 1000;
 /// `QUALITY_MAX_ROWS` at most: 50 endpoint calls.
 pub const MAX_ROWS: usize = 5000;
+/// The `InferenceId` of the quality check's calls (then the dataset id and the
+/// batch): the endpoint captures them like any request, and the traffic
+/// monitor leaves them out.
+pub const QUALITY_INFERENCE_PREFIX: &str = "housing-mlops-quality-";
 /// Rows per `InvokeEndpoint` call (predict's limit per request).
 pub const BATCH_ROWS: usize = 100;
 /// Bytes read per row at most: a row of the CSV channel is about 120.

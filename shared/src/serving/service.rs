@@ -274,7 +274,7 @@ impl PredictService {
     }
 
     async fn invoke(&self, model: &ServedModel, body: String) -> Result<Vec<f64>, ServingError> {
-        match runtime::scores(&self.runtime, &model.endpoint, body).await {
+        match runtime::scores(&self.runtime, &model.endpoint, body, None).await {
             Ok(scores) => Ok(scores),
             Err(InvokeError::Call(e)) => Err(self.classify(e).await),
             Err(InvokeError::Answer(message)) => Err(ServingError::Model(message)),

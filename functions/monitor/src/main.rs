@@ -1,0 +1,22 @@
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use shared::aws::dead_letters::DeadLetters;
+use shared::monitoring::config::MonitorConfig;
+use shared::monitoring::service::MonitorService;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = MonitorConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
+    let sdk = shared::aws::sdk_config().await;
+    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "monitor");
+    let service = MonitorService::new(&sdk, config);
+    let (service, dead_letters) = (&service, &dead_letters);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let payload = event.payload.clone();
+        // A permanent failure goes to the dead-letter queue now, not after two retries.
+        let result = monitor::handle(service, event).await;
+        dead_letters.settle(&payload, result).await
+    }))
+    .await
+}

@@ -1,0 +1,218 @@
+//! Live traffic as a profile: the feature rows an endpoint received, read back
+//! from its data capture (SageMaker's JSON Lines: one `captureData` object per
+//! captured request, `endpointInput` holding the request body), and profiled
+//! like a dataset — the inputs and ratios as numeric columns, the one-hot
+//! columns back to `ocean_proximity`. No label: `median_house_value` is not
+//! compared.
+
+use super::profile::{CategoryProfile, DatasetProfile, NumericProfile, PROFILE_SCHEMA_VERSION};
+use super::quality::QUALITY_INFERENCE_PREFIX;
+use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES};
+use crate::dataset::DatasetId;
+use crate::features::{FEATURES, INPUTS, RATIO_FEATURES};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One model input row, in the XGBoost channel's feature order.
+pub type FeatureRow = [f64; FEATURES];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureRecord {
+    capture_data: CaptureData,
+    #[serde(default)]
+    event_metadata: EventMetadata,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct EventMetadata {
+    inference_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureData {
+    endpoint_input: Option<Payload>,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    data: String,
+    encoding: String,
+}
+
+/// What a capture file held.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Captured requests whose rows were taken.
+    pub requests: u64,
+    /// Lines that were not a CSV-encoded request of feature rows (another
+    /// encoding, no input captured, malformed), and rows of the wrong width.
+    pub skipped: u64,
+    /// The trigger's own quality-check requests (not live traffic).
+    pub internal: u64,
+}
+
+/// Appends the feature rows of a capture file's JSON lines to `rows`, at most
+/// up to `max_rows` rows in all.
+pub fn read_capture(jsonl: &str, rows: &mut Vec<FeatureRow>, max_rows: usize) -> Read {
+    let mut read = Read::default();
+    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        if rows.len() >= max_rows {
+            break;
+        }
+        let record = serde_json::from_str::<CaptureRecord>(line).ok();
+        let inference = record
+            .as_ref()
+            .and_then(|r| r.event_metadata.inference_id.as_deref());
+        if inference.is_some_and(|i| i.starts_with(QUALITY_INFERENCE_PREFIX)) {
+            read.internal += 1;
+            continue;
+        }
+        let input = record
+            .and_then(|r| r.capture_data.endpoint_input)
+            .filter(|p| p.encoding.eq_ignore_ascii_case("CSV"));
+        let Some(input) = input else {
+            read.skipped += 1;
+            continue;
+        };
+        read.requests += 1;
+        for row in input.data.lines().filter(|l| !l.trim().is_empty()) {
+            if rows.len() >= max_rows {
+                break;
+            }
+            match parse_row(row) {
+                Some(row) => rows.push(row),
+                None => read.skipped += 1,
+            }
+        }
+    }
+    read
+}
+
+fn parse_row(line: &str) -> Option<FeatureRow> {
+    let mut row = [0.0; FEATURES];
+    let mut fields = line.split(',');
+    for value in row.iter_mut() {
+        *value = fields.next()?.trim().parse().ok()?;
+    }
+    fields.next().is_none().then_some(row)
+}
+
+/// The rows' profile, as the ETL profiles a dataset (without the label).
+/// `baseline` names the dataset the traffic is compared with.
+pub fn profile(rows: &[FeatureRow], baseline: &DatasetId) -> DatasetProfile {
+    let column = |i: usize| NumericProfile::of(rows.iter().map(|r| Some(r[i])));
+    let mut numeric = BTreeMap::new();
+    for (i, c) in NUMERIC_COLUMNS[..INPUTS].iter().enumerate() {
+        numeric.insert(c.name.to_string(), column(i));
+    }
+    for (j, name) in RATIO_FEATURES.iter().enumerate() {
+        numeric.insert(name.to_string(), column(INPUTS + j));
+    }
+    let one_hot = INPUTS + RATIO_FEATURES.len();
+    let category = |r: &FeatureRow| {
+        OCEAN_PROXIMITY_CATEGORIES
+            .iter()
+            .enumerate()
+            .find(|(k, _)| r[one_hot + k] == 1.0)
+            .map(|(_, c)| *c)
+    };
+    let categories = BTreeMap::from([(
+        OCEAN_PROXIMITY.to_string(),
+        CategoryProfile::of(rows.iter().map(category)),
+    )]);
+    DatasetProfile {
+        schema_version: PROFILE_SCHEMA_VERSION,
+        dataset_id: baseline.clone(),
+        rows: rows.len() as u64,
+        numeric,
+        categories,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{features, write_csv_row, Inputs};
+
+    fn request(rows: &[FeatureRow]) -> String {
+        let mut body = String::new();
+        for r in rows {
+            write_csv_row(&mut body, None, r);
+            body.push('\n');
+        }
+        serde_json::json!({
+            "captureData": {
+                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": body, "encoding": "CSV"},
+                "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": "{}", "encoding": "JSON"}
+            },
+            "eventMetadata": {"eventId": "e", "inferenceTime": "2026-12-03T10:00:00Z"},
+            "eventVersion": "0"
+        })
+        .to_string()
+    }
+
+    fn row(income: f64, category: usize) -> FeatureRow {
+        features(&Inputs {
+            numeric: [-122.0, 37.0, 20.0, 1000.0, 200.0, 500.0, 180.0, income],
+            category,
+        })
+    }
+
+    #[test]
+    fn captured_rows_come_back_as_the_features_sent() {
+        let sent = [row(2.5, 0), row(8.25, 3), row(1.0, 4)];
+        let base64 =
+            r#"{"captureData": {"endpointInput": {"data": "MSwy", "encoding": "BASE64"}}}"#;
+        let file = format!(
+            "{}\n{base64}\nnot json\n{}\n",
+            request(&sent[..2]),
+            request(&sent[2..])
+        );
+        let mut rows = Vec::new();
+        let read = read_capture(&file, &mut rows, 100);
+        assert_eq!(rows, sent);
+        assert_eq!(
+            read,
+            Read {
+                requests: 2,
+                skipped: 2,
+                internal: 0
+            }
+        );
+        // The trigger's quality check is not traffic.
+        let quality = request(&sent).replace(
+            r#""eventId":"e""#,
+            r#""eventId":"e","inferenceId":"housing-mlops-quality-ds-1-0""#,
+        );
+        let mut left_out = Vec::new();
+        let read = read_capture(&quality, &mut left_out, 100);
+        assert!(left_out.is_empty());
+        assert_eq!(read.internal, 1);
+        // The bound holds inside a request.
+        let mut bounded = Vec::new();
+        read_capture(&file, &mut bounded, 1);
+        assert_eq!(bounded, sent[..1]);
+        // A row of the wrong width is skipped.
+        let short = request(&[]).replace(r#""data":"""#, r#""data":"1,2,3\n""#);
+        let mut none = Vec::new();
+        assert_eq!(read_capture(&short, &mut none, 10).skipped, 1);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn the_profile_has_the_datasets_columns_but_the_label() {
+        let rows = [row(2.5, 0), row(8.25, 3), row(1.0, 3)];
+        let id: DatasetId = "ds-0123456789abcdef0123456789abcdef".parse().unwrap();
+        let p = profile(&rows, &id);
+        assert_eq!(p.rows, 3);
+        assert_eq!(p.numeric.len(), INPUTS + RATIO_FEATURES.len());
+        assert!(!p.numeric.contains_key(crate::contract::TARGET));
+        assert_eq!(p.numeric["median_income"].max, Some(8.25));
+        let categories = &p.categories[OCEAN_PROXIMITY].frequencies;
+        assert_eq!(categories[OCEAN_PROXIMITY_CATEGORIES[3]], 2);
+        assert_eq!(categories[OCEAN_PROXIMITY_CATEGORIES[0]], 1);
+    }
+}

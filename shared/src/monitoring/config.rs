@@ -1,0 +1,115 @@
+//! The traffic monitor's configuration, from environment variables and the
+//! stages and drift policy files.
+
+use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::dataset::{DatasetLayout, S3Location, DEFAULT_PROCESSED_PREFIX};
+use crate::drift::policy::{read_policy, DriftPolicy};
+use crate::promotion::stages::{read_stages, Stages};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorConfig {
+    /// Where the training datasets' profiles are (`PROCESSED_BUCKET`,
+    /// `PROCESSED_PREFIX`), and where the monitor keeps its reports and
+    /// watermarks (`monitoring/` in the processed bucket).
+    pub layout: DatasetLayout,
+    /// `DATA_CAPTURE_S3_URI`: where the endpoints capture (promote-model's).
+    pub capture: S3Location,
+    /// `EVENT_BUS_NAME`: where `TrafficDriftDetected` is published.
+    pub event_bus: String,
+    pub stages: Stages,
+    pub drift: DriftPolicy,
+    /// `MAX_ROWS` (default 20000): captured rows compared per stage and run.
+    pub max_rows: usize,
+    /// `MIN_ROWS` (default 200): fewer new rows are kept for the next run.
+    pub min_rows: usize,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
+    pub dead_letter_queue: String,
+    pub aws: AwsSettings,
+}
+
+pub const DEFAULT_MAX_ROWS: usize = 20_000;
+pub const DEFAULT_MIN_ROWS: usize = 200;
+/// Capture files read per stage and run at most.
+pub const MAX_CAPTURE_FILES: usize = 1000;
+
+impl MonitorConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Env::new(lookup);
+        let config = Self::read(&mut env);
+        env.finish(config)?
+            .ok_or_else(|| ConfigError(vec!["no stages, drift policy or capture location".into()]))
+    }
+
+    /// Every variable the monitor reads, with its default (`None`: required).
+    pub fn variables() -> Vec<Variable> {
+        variables_of(Self::read)
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
+        let layout = DatasetLayout {
+            processed_bucket: env.bucket("PROCESSED_BUCKET"),
+            processed_prefix: env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
+            // The monitor reads nothing of the quarantine.
+            quarantine_bucket: String::new(),
+            quarantine_prefix: String::new(),
+        };
+        let capture_uri = env.required("DATA_CAPTURE_S3_URI");
+        let capture = S3Location::parse(&capture_uri);
+        if capture.is_none() && !capture_uri.is_empty() {
+            env.error(format!(
+                "DATA_CAPTURE_S3_URI={capture_uri:?} is not an s3:// URI"
+            ));
+        }
+        let event_bus = env.required("EVENT_BUS_NAME");
+        let stages = read_stages(env);
+        let drift = read_policy(env);
+        let max_rows = env.parsed("MAX_ROWS", DEFAULT_MAX_ROWS);
+        let min_rows = env.parsed("MIN_ROWS", DEFAULT_MIN_ROWS);
+        if min_rows == 0 || min_rows > max_rows {
+            env.error(format!(
+                "MIN_ROWS={min_rows} must be between 1 and MAX_ROWS ({max_rows})"
+            ));
+        }
+        let dead_letter_queue = dead_letter_queue(env);
+        let aws = AwsSettings::read(env);
+        Some(MonitorConfig {
+            layout,
+            capture: capture?,
+            event_bus,
+            stages: stages?,
+            drift: drift?,
+            max_rows,
+            min_rows,
+            dead_letter_queue,
+            aws,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named() {
+        let e = MonitorConfig::from_lookup(|k| match k {
+            "DATA_CAPTURE_S3_URI" => Some("bucket/capture".into()),
+            "MIN_ROWS" => Some("0".into()),
+            _ => None,
+        })
+        .unwrap_err()
+        .to_string();
+        for expected in [
+            "PROCESSED_BUCKET is required",
+            "EVENT_BUS_NAME is required",
+            "DATA_CAPTURE_S3_URI=\"bucket/capture\" is not an s3:// URI",
+            "MIN_ROWS=0 must be between 1",
+        ] {
+            assert!(e.contains(expected), "{expected:?} in {e}");
+        }
+    }
+}
