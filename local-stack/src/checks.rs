@@ -695,25 +695,10 @@ pub async fn drift(
         ids.push(report["current"].as_str().unwrap_or_default().to_string());
     }
 
-    println!("\n== Drift events on bus {}", stack.bus);
-    let events: Vec<Value> = stack
-        .received_events(clients)
-        .await?
-        .into_iter()
-        .filter(|e| e["detail-type"] == "DatasetDriftDetected")
-        .collect();
-    for e in &events {
-        let features: Vec<&str> = e["detail"]["features"]
-            .as_object()
-            .map(|f| f.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        println!(
-            "  DatasetDriftDetected from {}: dataset {}, features {}",
-            e["source"].as_str().unwrap_or("?"),
-            e["detail"]["dataset_id"].as_str().unwrap_or("?"),
-            features.join(", ")
-        );
-    }
+    let events = drift_events(stack, clients, "DatasetDriftDetected", |d| {
+        format!("dataset {}", d["dataset_id"].as_str().unwrap_or("?"))
+    })
+    .await?;
     ensure!(
         events.len() == 1 && events[0]["detail"]["dataset_id"] == ids[0].as_str(),
         "expected exactly one DatasetDriftDetected, for the shifted file; got {}",
@@ -852,26 +837,14 @@ pub async fn monitor(stack: &Stack, clients: &Clients, responses: &[PathBuf]) ->
         "the shifted traffic's incomes did not drift: {drifted:?}"
     );
 
-    println!("\n== Traffic events on bus {}", stack.bus);
-    let events: Vec<Value> = stack
-        .received_events(clients)
-        .await?
-        .into_iter()
-        .filter(|e| e["detail-type"] == "TrafficDriftDetected")
-        .collect();
-    for e in &events {
-        let features: Vec<&str> = e["detail"]["features"]
-            .as_object()
-            .map(|f| f.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        println!(
-            "  TrafficDriftDetected from {}: endpoint {}, {} rows, features {}",
-            e["source"].as_str().unwrap_or("?"),
-            e["detail"]["endpoint"].as_str().unwrap_or("?"),
-            e["detail"]["rows"],
-            features.join(", ")
-        );
-    }
+    let events = drift_events(stack, clients, "TrafficDriftDetected", |d| {
+        format!(
+            "endpoint {}, {} rows",
+            d["endpoint"].as_str().unwrap_or("?"),
+            d["rows"]
+        )
+    })
+    .await?;
     ensure!(
         events.len() == 1,
         "expected one TrafficDriftDetected, got {}",
@@ -879,4 +852,34 @@ pub async fn monitor(stack: &Stack, clients: &Clients, responses: &[PathBuf]) ->
     );
     println!("\nOK: the captured traffic was compared once with the served model's training data, and its drift announced.");
     Ok(())
+}
+
+/// The suite's `detail_type` events on the queue (drained), printed with what
+/// `describe` says of each detail and the features they name.
+async fn drift_events(
+    stack: &Stack,
+    clients: &Clients,
+    detail_type: &str,
+    describe: impl Fn(&Value) -> String,
+) -> Result<Vec<Value>> {
+    println!("\n== {detail_type} events on bus {}", stack.bus);
+    let events: Vec<Value> = stack
+        .received_events(clients)
+        .await?
+        .into_iter()
+        .filter(|e| e["detail-type"] == detail_type)
+        .collect();
+    for e in &events {
+        let features: Vec<&str> = e["detail"]["features"]
+            .as_object()
+            .map(|f| f.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "  {detail_type} from {}: {}, features {}",
+            e["source"].as_str().unwrap_or("?"),
+            describe(&e["detail"]),
+            features.join(", ")
+        );
+    }
+    Ok(events)
 }

@@ -137,17 +137,7 @@ impl DatasetDrift<'_> {
                 report.quality_error = Some(reason);
             }
         }
-        for (feature, column) in &report.columns {
-            let metrics = Metrics::new(&[("Feature", feature.as_str())])
-                .put("FeatureDriftPSI", column.scores.psi, Unit::None)
-                .put("FeatureDriftJS", column.scores.js, Unit::None);
-            // Categories have no KS statistic.
-            match column.scores.ks {
-                Some(ks) => metrics.put("FeatureDriftKS", ks, Unit::None),
-                None => metrics,
-            }
-            .emit();
-        }
+        report.emit_metrics();
         Metrics::new(&[("Function", "start-pipeline")])
             .put("DatasetsChecked", 1.0, Unit::Count)
             .put("DriftedFeatures", report.drifted.len() as f64, Unit::Count)
@@ -158,12 +148,7 @@ impl DatasetDrift<'_> {
                 baseline: baseline.dataset.clone(),
                 stage: baseline.model.stage.clone(),
                 model_package_arn: baseline.model.model_package_arn.clone(),
-                features: report
-                    .columns
-                    .iter()
-                    .filter(|(name, _)| report.drifted.contains(name))
-                    .map(|(name, column)| (name.clone(), column.clone()))
-                    .collect(),
+                features: report.drifted_columns(),
                 report: at.uri(),
             };
             bus::publish(

@@ -6,6 +6,7 @@ use super::policy::{DriftPolicy, Thresholds};
 use super::profile::{compare_categories, compare_numeric, DatasetProfile, Scores};
 use super::quality::ModelQuality;
 use crate::dataset::DatasetId;
+use crate::telemetry::{Metrics, Unit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -53,6 +54,34 @@ pub struct ColumnDrift {
     pub thresholds: Thresholds,
     /// The scores that reached their thresholds (`psi`, `js`, `ks`).
     pub crossed: Vec<String>,
+}
+
+impl DriftReport {
+    /// Every compared column's scores as EMF (`FeatureDriftPSI`,
+    /// `FeatureDriftJS`, `FeatureDriftKS` for numeric columns; dimension
+    /// `Feature`), the alarm's input.
+    pub fn emit_metrics(&self) {
+        for (feature, column) in &self.columns {
+            let metrics = Metrics::new(&[("Feature", feature.as_str())])
+                .put("FeatureDriftPSI", column.scores.psi, Unit::None)
+                .put("FeatureDriftJS", column.scores.js, Unit::None);
+            match column.scores.ks {
+                Some(ks) => metrics.put("FeatureDriftKS", ks, Unit::None),
+                None => metrics,
+            }
+            .emit();
+        }
+    }
+
+    /// The columns that crossed a threshold, with their scores: what the drift
+    /// events carry.
+    pub fn drifted_columns(&self) -> BTreeMap<String, ColumnDrift> {
+        self.columns
+            .iter()
+            .filter(|(name, _)| self.drifted.contains(name))
+            .map(|(name, column)| (name.clone(), column.clone()))
+            .collect()
+    }
 }
 
 /// `current` against `baseline`, column by column, under `policy`.

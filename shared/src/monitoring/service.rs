@@ -201,16 +201,7 @@ impl MonitorService {
                 let window_name = format!("traffic {endpoint} {first} .. {last}");
                 let mut report = compare(&trained_on, &current, &window_name, &config.drift);
                 report.model = Some(baseline.model.clone());
-                for (feature, column) in &report.columns {
-                    let metrics = Metrics::new(&[("Feature", feature.as_str())])
-                        .put("FeatureDriftPSI", column.scores.psi, Unit::None)
-                        .put("FeatureDriftJS", column.scores.js, Unit::None);
-                    match column.scores.ks {
-                        Some(ks) => metrics.put("FeatureDriftKS", ks, Unit::None),
-                        None => metrics,
-                    }
-                    .emit();
-                }
+                report.emit_metrics();
                 Metrics::new(&[("Function", "monitor")])
                     .put("CapturedRowsChecked", rows.len() as f64, Unit::Count)
                     .put("DriftedFeatures", report.drifted.len() as f64, Unit::Count)
@@ -225,12 +216,7 @@ impl MonitorService {
                         capture_files: used.len() as u64,
                         first_capture: first.clone(),
                         last_capture: last.clone(),
-                        features: report
-                            .columns
-                            .iter()
-                            .filter(|(c, _)| report.drifted.contains(c))
-                            .map(|(c, d)| (c.clone(), d.clone()))
-                            .collect(),
+                        features: report.drifted_columns(),
                         report: report_at.uri(),
                     };
                     bus::publish(
