@@ -29,12 +29,15 @@ ENV = {
         "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sm", "DATA_CAPTURE_S3_URI": "s3://processed-bucket/capture",
     },
     "predict": {"PROCESSED_BUCKET": "processed-bucket", "SERVING_STAGE": "prod"},
+    "monitor": {"PROCESSED_BUCKET": "processed-bucket", "DATA_CAPTURE_S3_URI": "s3://processed-bucket/capture",
+                "EVENT_BUS_NAME": "bus"},
 }
 COMMON = {
     "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "start",
     "AWS_EC2_METADATA_DISABLED": "true", "AWS_LAMBDA_FUNCTION_NAME": "cold-start",
     "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-    "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LC_SYS_NO_JITTER_ENTROPY": "1",
+    "AWS_LAMBDA_LOG_FORMAT": "JSON",
+    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dead-letters",
 }
 
 

@@ -3,7 +3,7 @@
 
 use crate::{repo_root, REGION};
 use anyhow::{bail, Context, Result};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -101,7 +101,7 @@ impl EndpointServer {
 /// SDK configuration for an endpoint: fixed region and test credentials, so
 /// nothing probes instance metadata.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    shared::aws::loader()
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -13,7 +13,9 @@ pub mod s3;
 pub mod sagemaker;
 
 use crate::error::AwsError;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -26,7 +28,23 @@ pub const JSON: &str = "application/json";
 /// The shared SDK configuration: region, credentials and endpoint from the
 /// environment (`AWS_ENDPOINT_URL` points every client at an emulator).
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    loader().load().await
+}
+
+/// The SDK configuration's loader with our [`http_client`]; the caller may set more
+/// (the local stack: endpoint, region, credentials).
+pub fn loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
+}
+
+/// The one HTTP client of every SDK client: hyper with rustls and ring (HTTPS, and
+/// plain HTTP for a local emulator). The SDK's default would bring aws-lc as well.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 /// Per attempt: connecting, then the whole request and response.

@@ -89,7 +89,8 @@ impl NumericProfile {
                 v
             })
             .collect();
-        sorted.sort_by(f64::total_cmp);
+        // Unstable is exact here: values equal under `total_cmp` are the same bits.
+        sorted.sort_unstable_by(f64::total_cmp);
         if sorted.is_empty() {
             return NumericProfile {
                 count: 0,
@@ -114,10 +115,15 @@ impl NumericProfile {
             .map(|i| quantiles[i * QUANTILE_STEPS / BINS])
             .collect();
         edges.dedup();
-        let mut counts = vec![0u64; edges.len() + 1];
-        for &v in &sorted {
-            counts[bin_of(&edges, v)] += 1;
+        // The values are sorted: each bin ends where the first value above its edge is.
+        let mut counts = Vec::with_capacity(edges.len() + 1);
+        let mut start = 0;
+        for &edge in &edges {
+            let end = sorted.partition_point(|&v| v <= edge);
+            counts.push((end - start) as u64);
+            start = end;
         }
+        counts.push((sorted.len() - start) as u64);
         NumericProfile {
             count: sorted.len() as u64,
             nulls,
