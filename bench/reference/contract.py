@@ -3,6 +3,9 @@
 the output columns (shared/src/etl/outputs.rs). Kept to what the ETL specifies, so the
 comparison is between engines, not between specifications."""
 
+import json
+import sys
+
 import numpy as np
 import xxhash
 
@@ -59,3 +62,11 @@ def splits(values: np.ndarray, categories) -> np.ndarray:
     names = np.array([name for name, _ in SPLITS], dtype=object)
     edges = np.cumsum([p for _, p in SPLITS])
     return names[np.searchsorted(edges, buckets, side="right")]
+
+
+def cli(run, doc: str) -> None:
+    """A reference's command line: `INPUT.csv OUT_DIR`, the summary printed as JSON."""
+    if len(sys.argv) != 3:
+        print(doc)
+        sys.exit(2)
+    print(json.dumps(run(sys.argv[1], sys.argv[2])))

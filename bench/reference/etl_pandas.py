@@ -17,6 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
 from contract import (  # noqa: E402
+    cli,
     CAPPED, CATEGORIES, CATEGORY, MISSING_TOKENS, NUMERIC, NUMERIC_NAMES, PARQUET_COLUMNS,
     QUANTILES, RATIOS, XGBOOST_COLUMNS, capped_flag, one_hot, splits,
 )
@@ -139,7 +140,4 @@ def run(path: str, out: str) -> dict:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print(__doc__)
-        sys.exit(2)
-    print(json.dumps(run(sys.argv[1], sys.argv[2])))
+    cli(run, __doc__)
