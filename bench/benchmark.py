@@ -208,8 +208,9 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
         "| rows | file | implementation | wall (s) | rows/s | MB/s | peak RSS (MiB) | vs DuckDB | vs Polars, idiomatic | vs pandas |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    file_mb = {rows: os.path.getsize(data_file(rows)) / 1e6 for rows in sizes}
     for rows in sizes:
-        size_mb = os.path.getsize(data_file(rows)) / 1e6
+        size_mb = file_mb[rows]
         r = results[rows]
         for implementation in IMPLEMENTATIONS:
             x = r[implementation]
@@ -233,7 +234,7 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rows in sizes:
-        size_mb = os.path.getsize(data_file(rows)) / 1e6
+        size_mb = file_mb[rows]
         c = results[rows]["ceiling"]
         speed = lambda seconds: f"{size_mb / seconds:,.0f} MB/s"
         lines.append(

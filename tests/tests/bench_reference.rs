@@ -61,8 +61,17 @@ fn ours(bytes: &[u8]) -> LocalOutput {
 const EXACT: [&str; 2] = ["etl_pandas", "etl_polars"];
 const IDIOMATIC: [&str; 2] = ["etl_duckdb", "etl_polars_idiomatic"];
 
-/// All of an output's splits, in source-line order.
-fn all_splits(read: impl Fn(&str) -> DataFrame) -> DataFrame {
+/// The `<split>.parquet` files in `dir` (ours and every reference's), one frame in
+/// source-line order; each file's rows name the split of the file they are in.
+fn all_splits(what: &str, dir: &Path) -> DataFrame {
+    let read = |split: &str| {
+        let file = std::fs::File::open(dir.join(format!("{split}.parquet")))
+            .unwrap_or_else(|e| panic!("{what}: {split}.parquet: {e}"));
+        let frame = ParquetReader::new(file).finish().unwrap();
+        let splits = frame.column("split").unwrap().str().unwrap().clone();
+        assert!(splits.iter().all(|s| s == Some(split)), "{what}: {split}");
+        frame
+    };
     let mut frame = read("train");
     for split in ["validation", "test"] {
         frame.vstack_mut(&read(split)).unwrap();
@@ -104,20 +113,7 @@ fn compare(input: &Path) {
     let bytes = std::fs::read(input).unwrap();
     let output = ours(&bytes);
     let report = &output.report;
-    let ours_frame = all_splits(|split| {
-        let kind = match split {
-            "train" => OutputKind::TrainParquet,
-            "validation" => OutputKind::ValidationParquet,
-            _ => OutputKind::TestParquet,
-        };
-        let frame = ParquetReader::new(std::io::Cursor::new(output.read(kind).unwrap()))
-            .finish()
-            .unwrap();
-        // Each frame's split is the file it came from.
-        let splits = frame.column("split").unwrap().str().unwrap().clone();
-        assert!(splits.iter().all(|s| s == Some(split)), "{split}");
-        frame
-    });
+    let ours_frame = all_splits("ours", &output.dir);
     for implementation in EXACT.iter().chain(&IDIOMATIC) {
         let exact = EXACT.contains(implementation);
         let dir = tempfile::tempdir().unwrap();
@@ -183,11 +179,7 @@ fn compare(input: &Path) {
                 assert!(known, "{what}: {reason}");
             }
         }
-        let theirs = all_splits(|split| {
-            let file = std::fs::File::open(dir.path().join(format!("{split}.parquet")))
-                .unwrap_or_else(|e| panic!("{what}: {split}.parquet: {e}"));
-            ParquetReader::new(file).finish().unwrap()
-        });
+        let theirs = all_splits(&what, dir.path());
         assert_same_frames(&what, &ours_frame, &theirs, exact);
         // Each XGBoost CSV channel has a line for each row of its split.
         for (split, count) in summary["splits"].as_object().unwrap() {
