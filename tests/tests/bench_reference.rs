@@ -10,7 +10,6 @@
 use integration_tests::{repo_root, run_etl, LocalOutput};
 use polars::prelude::*;
 use serde_json::Value;
-use shared::dataset::OutputKind;
 use shared::dataset::Source;
 use shared::etl::schema::parquet_columns;
 use shared::etl::EtlOptions;
