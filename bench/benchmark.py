@@ -5,7 +5,13 @@ interleaved, several times each, measures the machine's ceiling on each file (`c
 the `ceiling` example: line splitting, UTF-8, a bare CSV parse), and writes BENCHMARKS.md
 (median wall time, throughput, peak RSS, ratios) and bench/chart.png.
 
+Each implementation runs in each training format asked for (`--formats`): `csv` writes the
+XGBoost channels as CSV (the default), `parquet` writes the train and validation channels as
+label-first Parquet (`housing-etl --training-format parquet`, and the same in the references).
+Ratios compare runs of the same format: the same work.
+
 usage: benchmark.py --etl PATH --ceiling PATH [--rows 20640,1000000,10000000] [--reps 3]
+                    [--formats csv,parquet] [--parquet-implementations rust,duckdb,...]
 (bench/run builds the ETL, prepares the venv and calls this.)
 """
 
@@ -60,7 +66,7 @@ def measure(command: list[str]) -> tuple[float, int, str]:
 
 
 def rows_out(implementation: str, out_dir: str, stdout: str) -> int:
-    if implementation == "rust":
+    if implementation.startswith("rust"):
         with open(os.path.join(out_dir, "report.json")) as f:
             return json.load(f)["rows_out"]
     return json.loads(stdout)["rows_out"]
@@ -82,11 +88,21 @@ SCRIPTS = {
 }
 
 
-def commands(etl: str, input_path: str, out_dir: str) -> dict:
-    out = {"rust": [etl, "--input", input_path, "--output", out_dir]}
-    for implementation, script in SCRIPTS.items():
-        out[implementation] = [PYTHON, os.path.join(ROOT, "bench", "reference", script), input_path, out_dir]
-    return out
+FORMATS = ["csv", "parquet"]
+FORMAT_LABELS = {"csv": "CSV channels", "parquet": "Parquet training channels"}
+
+
+def variant(implementation: str, training_format: str) -> str:
+    """A run's key: the implementation, and `:parquet` for the Parquet training channels."""
+    return implementation if training_format == "csv" else f"{implementation}:{training_format}"
+
+
+def command(etl: str, implementation: str, training_format: str, input_path: str, out_dir: str) -> list:
+    if implementation == "rust":
+        base = [etl, "--input", input_path, "--output", out_dir]
+    else:
+        base = [PYTHON, os.path.join(ROOT, "bench", "reference", SCRIPTS[implementation]), input_path, out_dir]
+    return base + ["--training-format", training_format]
 
 
 def ceiling(tool: str, input_path: str, reps: int) -> dict:
@@ -107,6 +123,7 @@ def ceiling(tool: str, input_path: str, reps: int) -> dict:
 
 
 def chart(results: dict, path: str) -> None:
+    """The CSV-channel runs (every implementation runs them)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -137,20 +154,27 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--bin-dir", help="release Lambda binaries: measure their cold starts too")
     parser.add_argument("--cold-start-functions", help="only these (comma-separated; default: all)")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="training formats to run (comma-separated)")
+    parser.add_argument("--parquet-implementations", default=",".join(IMPLEMENTATIONS),
+                        help="the implementations run with Parquet training channels (default: all)")
     args = parser.parse_args()
     sizes = [int(r) for r in args.rows.split(",")]
+    formats = [f for f in FORMATS if f in args.formats.split(",")]
+    parquet_implementations = args.parquet_implementations.split(",")
+    variants = [(impl, fmt) for fmt in formats for impl in IMPLEMENTATIONS
+                if fmt == "csv" or impl in parquet_implementations]
     inputs = {rows: data_file(rows) for rows in sizes}
-    runs = {rows: {impl: [] for impl in IMPLEMENTATIONS} for rows in sizes}
+    runs = {rows: {variant(*v): [] for v in variants} for rows in sizes}
     for rep in range(args.reps):
         for rows in sizes:
-            shift = rep % len(IMPLEMENTATIONS)
-            order = IMPLEMENTATIONS[shift:] + IMPLEMENTATIONS[:shift]  # interleaved: no implementation always goes first
-            for implementation in order:
+            shift = rep % len(variants)
+            order = variants[shift:] + variants[:shift]  # interleaved: no implementation always goes first
+            for implementation, training_format in order:
+                key = variant(implementation, training_format)
                 with tempfile.TemporaryDirectory() as out_dir:
-                    command = commands(args.etl, inputs[rows], out_dir)[implementation]
-                    wall, rss, stdout = measure(command)
-                    runs[rows][implementation].append({"wall": wall, "rss": rss, "rows_out": rows_out(implementation, out_dir, stdout)})
-                print(f"benchmark: rep {rep + 1}/{args.reps} {rows:>10,} rows {implementation:<16} {wall:8.2f} s {rss / 2**20:8.0f} MiB", file=sys.stderr)
+                    wall, rss, stdout = measure(command(args.etl, implementation, training_format, inputs[rows], out_dir))
+                    runs[rows][key].append({"wall": wall, "rss": rss, "rows_out": rows_out(implementation, out_dir, stdout)})
+                print(f"benchmark: rep {rep + 1}/{args.reps} {rows:>10,} rows {key:<24} {wall:8.2f} s {rss / 2**20:8.0f} MiB", file=sys.stderr)
 
     results = {}
     for rows in sizes:
@@ -175,11 +199,11 @@ def main() -> int:
         out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "coldstart.py"), "--bin-dir", args.bin_dir] + only,
                              check=True, capture_output=True, text=True, cwd=ROOT)
         cold = json.loads(out.stdout)
-    write_markdown(results, sizes, args.reps, cold)
+    write_markdown(results, sizes, formats, args.reps, cold)
     return 0
 
 
-def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> None:
+def write_markdown(results: dict, sizes: list, formats: list, reps: int, cold: dict | None) -> None:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     lines = [
         "# Benchmarks",
@@ -187,11 +211,13 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
         "Written by `bench/run` (do not edit by hand). Five implementations of the housing ETL on the",
         "same files, same machine, one run, each the median of " f"{reps} runs, interleaved; wall time is the",
         "whole process (start-up, read, work, write), peak RSS from GNU time. Versions are pinned in",
-        "`bench/requirements.txt`. What each does:",
+        "`bench/requirements.txt`. Each runs with the XGBoost channels as CSV and, where the table",
+        "shows it, with label-first Parquet train and validation channels (`--training-format parquet`;",
+        "the test channel stays CSV); ratios compare runs of the same format. What each does:",
         "",
         "| implementation | what it does |",
         "|---|---|",
-        "| **housing-mlops** (`housing-etl`, release) | the whole-file checks (UTF-8, line and quote bounds), every contract check with *all* of a row's reasons, exact duplicates, imputation from group medians, top-code flags, features, the xxh3 split, Parquet per split, XGBoost CSV channels, quarantine CSV, and the report: column statistics (min, max, mean, quantiles) and the drift profile (histograms, category shares) |",
+        "| **housing-mlops** (`housing-etl`, release) | the whole-file checks (UTF-8, line and quote bounds), every contract check with *all* of a row's reasons, exact duplicates, imputation from group medians, top-code flags, features, the xxh3 split, Parquet per split, XGBoost channels, quarantine CSV, and the report: column statistics (min, max, mean, quantiles) and the drift profile (histograms, category shares) |",
         "| DuckDB SQL (`etl_duckdb.py`) | `read_csv` as text, `TRY_CAST` and `CASE` for the same checks with *one* reason a row, duplicates by `GROUP BY ALL`, window median, `hash()` split, `COPY` to the same Parquet, CSV channels and quarantine CSV; counts only in the report |",
         "| Python Polars, idiomatic (`etl_polars_idiomatic.py`) | one lazy plan of expressions doing what the DuckDB script does (one reason a row, Polars' own hash for the split), the same outputs; counts only in the report |",
         "| Python Polars and pandas, exact ports (`etl_polars.py`, `etl_pandas.py`) | ours, step for step: all reasons, the xxh3 split, column statistics (no drift profile) |",
@@ -205,21 +231,26 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
         "from it by `bench/generate.py` (seeded: resampled rows with jitter, ~1 % missing bedrooms,",
         "~0.1 % bad rows, ~0.5 % duplicates).",
         "",
-        "| rows | file | implementation | wall (s) | rows/s | MB/s | peak RSS (MiB) | vs DuckDB | vs Polars, idiomatic | vs pandas |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | file | channels | implementation | wall (s) | rows/s | MB/s | peak RSS (MiB) | vs DuckDB | vs Polars, idiomatic | vs pandas |",
+        "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     file_mb = {rows: os.path.getsize(data_file(rows)) / 1e6 for rows in sizes}
     for rows in sizes:
         size_mb = file_mb[rows]
         r = results[rows]
-        for implementation in IMPLEMENTATIONS:
-            x = r[implementation]
-            ratio = lambda other: f"{r[other]['wall_median'] / x['wall_median']:.2f}×"
-            lines.append(
-                f"| {rows:,} | {size_mb:,.1f} MB | {LABELS[implementation]} | {x['wall_median']:.2f} | "
-                f"{rows / x['wall_median']:,.0f} | {size_mb / x['wall_median']:,.1f} | {x['rss_median'] / 2**20:,.0f} | "
-                f"{ratio('duckdb')} | {ratio('polars_idiomatic')} | {ratio('pandas')} |"
-            )
+        for training_format in formats:
+            for implementation in IMPLEMENTATIONS:
+                x = r.get(variant(implementation, training_format))
+                if x is None:
+                    continue
+                def ratio(other):
+                    theirs = r.get(variant(other, training_format))
+                    return f"{theirs['wall_median'] / x['wall_median']:.2f}×" if theirs else "not run"
+                lines.append(
+                    f"| {rows:,} | {size_mb:,.1f} MB | {training_format} | {LABELS[implementation]} | {x['wall_median']:.2f} | "
+                    f"{rows / x['wall_median']:,.0f} | {size_mb / x['wall_median']:,.1f} | {x['rss_median'] / 2**20:,.0f} | "
+                    f"{ratio('duckdb')} | {ratio('polars_idiomatic')} | {ratio('pandas')} |"
+                )
     lines += ["", "![wall time and peak RSS](bench/chart.png)", ""]
     lines += [
         "## The machine's ceiling",
@@ -230,7 +261,7 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
         "the same with every number parsed (`str::parse::<f64>`, as the contract does). Our ETL's MB/s is",
         "for the whole job on two cores.",
         "",
-        "| rows | file | `cat` | read | lines | UTF-8 | CSV records | CSV + numbers | housing-mlops (whole ETL) |",
+        "| rows | file | `cat` | read | lines | UTF-8 | CSV records | CSV + numbers | housing-mlops (whole ETL, CSV channels) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rows in sizes:
@@ -244,31 +275,42 @@ def write_markdown(results: dict, sizes: list, reps: int, cold: dict | None) -> 
         )
     lines.append("")
     targets = []
-    for rows in sizes:
-        r = results[rows]
-        ours = r["rust"]["wall_median"]
-        met = lambda value, target: f"{value:.2f}× ({'met' if value >= target else 'NOT met'}: ≥ {target}×)"
+    for training_format in formats:
+        for rows in sizes:
+            r = results[rows]
+            ours = r.get(variant("rust", training_format))
+            if ours is None:
+                continue
+            met = lambda value, target: f"{value:.2f}× ({'met' if value >= target else 'NOT met'}: ≥ {target}×)"
+            against = []
+            for other, label, target in [("polars_idiomatic", "idiomatic Polars", 2), ("duckdb", "DuckDB", 2), ("pandas", "pandas", 15)]:
+                theirs = r.get(variant(other, training_format))
+                against.append(f"{met(theirs['wall_median'] / ours['wall_median'], target)} {label}" if theirs else f"{label} not run")
+            targets.append(
+                f"- {FORMAT_LABELS[training_format]}, {rows:,} rows: {', '.join(against)}; "
+                f"peak RSS {ours['rss_median'] / 2**20:,.0f} MiB."
+            )
+        largest = max(sizes)
+        ours = results[largest].get(variant("rust", training_format))
+        if ours is None:
+            continue
+        rss_mb = ours["rss_median"] / 1e6
         targets.append(
-            f"- {rows:,} rows: {met(r['polars_idiomatic']['wall_median'] / ours, 2)} idiomatic Polars, "
-            f"{met(r['duckdb']['wall_median'] / ours, 2)} DuckDB, {met(r['pandas']['wall_median'] / ours, 15)} pandas; "
-            f"peak RSS {r['rust']['rss_median'] / 2**20:,.0f} MiB."
+            f"- {FORMAT_LABELS[training_format]}, {largest:,} rows: peak RSS {rss_mb:,.0f} MB ({'met' if rss_mb <= 1500 else 'NOT met'}: ≤ 1,500 MB), "
+            f"{'inside' if rss_mb <= LAMBDA_MEMORY_MB else 'OVER'} the ETL function's {LAMBDA_MEMORY_MB:,} MB "
+            "(`infra/template.yaml`; the README's \"Limits of one ETL run\")."
         )
-    largest = max(sizes)
-    rss_mb = results[largest]["rust"]["rss_median"] / 1e6
-    targets.append(
-        f"- {largest:,} rows: peak RSS {rss_mb:,.0f} MB ({'met' if rss_mb <= 1500 else 'NOT met'}: ≤ 1,500 MB), "
-        f"{'inside' if rss_mb <= LAMBDA_MEMORY_MB else 'OVER'} the ETL function's {LAMBDA_MEMORY_MB:,} MB "
-        "(`infra/template.yaml`; the README's \"Limits of one ETL run\")."
-    )
     lines += ["## Against the targets", ""] + targets + [""]
     profiles = sorted(f for f in os.listdir(os.path.join(ROOT, "bench", "results")) if f.startswith("profile-"))
     if profiles:
-        name = profiles[0]
-        top = open(os.path.join(ROOT, "bench", "results", name)).read().splitlines()[:20]
         lines += ["## Where our time goes", "",
-                  f"`bench/profile` ({name[len('profile-'):-len('.txt')]} rows; perf, the `profiling` build): the 20 "
-                  "functions with the most samples of their own, all threads.", "", "```"]
-        lines += [l.strip() for l in top] + ["```", ""]
+                  "`bench/profile ROWS [OPTIONS]` (perf, the `profiling` build): the 20 functions with the most "
+                  "samples of their own, all threads, for each run profiled.", ""]
+        for name in profiles:
+            text = open(os.path.join(ROOT, "bench", "results", name)).read().splitlines()
+            title = text[0].lstrip("# ") if text and text[0].startswith("#") else name
+            top = [l.strip() for l in text if not l.startswith("#")][:20]
+            lines += [f"{title}:", "", "```"] + top + ["```", ""]
     sizes_found = package_sizes()
     lines += ["## Lambda packages (release `bootstrap`, arm64, zipped)", ""]
     if sizes_found:

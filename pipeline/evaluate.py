@@ -2,12 +2,14 @@
 validation splits, written as evaluation.json.
 
 The same file runs on AWS (a Processing step on SageMaker's built-in XGBoost
-1.7-1 image, which has numpy and xgboost) and on one machine (the local stack's
-pipeline runner, with the same xgboost from PyPI). It uses nothing else.
+1.7-1 image, which has numpy and xgboost, and pyarrow for its Parquet channels)
+and on one machine (the local stack's pipeline runner, with the same xgboost
+from PyPI). It uses nothing else, and pyarrow only for a Parquet channel.
 
 usage: evaluate.py --model DIR --test DIR --validation DIR --output DIR
   --model       holds model.tar.gz, with `xgboost-model` inside, as training saved it
-  --test        CSV files of the XGBoost channel form: label first, no header
+  --test        the XGBoost channel's files: CSV (label first, no header) or
+                Parquet (label in the first column)
   --validation  the same, for the validation split
   --output      where evaluation.json is written
 
@@ -58,12 +60,29 @@ def metrics(labels, predictions):
     }
 
 
+def read_parquet(path):
+    """A Parquet file's columns as one float32 matrix, in column order."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return np.column_stack([c.to_numpy().astype(np.float32) for c in table.columns]).reshape(table.num_rows, -1)
+
+
 def read_channel(directory):
-    """Labels and features of every CSV file in a channel directory, in name order."""
-    files = sorted(glob.glob(os.path.join(directory, "**", "*.csv"), recursive=True))
-    if not files:
-        raise FileNotFoundError(f"no CSV file in {directory}")
-    parts = [np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2) for f in files]
+    """Labels and features of every CSV or Parquet file in a channel directory, in
+    name order (a channel holds one kind: the ETL writes CSV or Parquet)."""
+    files = {
+        kind: sorted(glob.glob(os.path.join(directory, "**", f"*.{kind}"), recursive=True))
+        for kind in ("csv", "parquet")
+    }
+    if files["csv"] and files["parquet"]:
+        raise ValueError(f"both CSV and Parquet files in {directory}: one channel, one form")
+    if files["csv"]:
+        parts = [np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2) for f in files["csv"]]
+    elif files["parquet"]:
+        parts = [read_parquet(f) for f in files["parquet"]]
+    else:
+        raise FileNotFoundError(f"no CSV or Parquet file in {directory}")
     data = np.concatenate([p for p in parts if p.size], axis=0)
     return data[:, 0], data[:, 1:]
 

@@ -76,10 +76,35 @@ class EndToEnd(unittest.TestCase):
         self.assertAlmostEqual(written["regression_metrics"]["mse"]["value"], expected["rmse"] ** 2)
         self.assertGreater(written["test"]["r2"], 0.9)
 
-    def test_a_channel_without_csv_files_is_an_error(self):
+    def test_a_channel_without_csv_or_parquet_files_is_an_error(self):
         with tempfile.TemporaryDirectory() as empty:
             with self.assertRaises(FileNotFoundError):
                 evaluate.read_channel(empty)
+
+    def test_a_parquet_channel_reads_as_its_csv_form(self):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = np.array([[452600.0, -122.23, 37.88, 1.0], [358500.0, -122.22, 37.86, 0.0]])
+        with tempfile.TemporaryDirectory() as root:
+            csv_dir, parquet_dir, both = (os.path.join(root, d) for d in ("csv", "parquet", "both"))
+            for d in (csv_dir, parquet_dir, both):
+                os.makedirs(d)
+            np.savetxt(os.path.join(csv_dir, "validation.csv"), rows, delimiter=",", fmt="%.17g")
+            # Label first; the names are the ETL's, and the reader ignores them.
+            table = pa.table({name: rows[:, i] for i, name in enumerate(["median_house_value", "longitude", "latitude", "ocean_proximity_inland"])})
+            pq.write_table(table, os.path.join(parquet_dir, "validation.parquet"))
+            labels, features = evaluate.read_channel(parquet_dir)
+            csv_labels, csv_features = evaluate.read_channel(csv_dir)
+            np.testing.assert_array_equal(labels, csv_labels)
+            np.testing.assert_array_equal(features, csv_features)
+            self.assertEqual(features.shape, (2, 3))
+            self.assertEqual(labels.tolist(), [452600.0, 358500.0])
+            # A channel holds one form.
+            np.savetxt(os.path.join(both, "a.csv"), rows, delimiter=",")
+            pq.write_table(table, os.path.join(both, "b.parquet"))
+            with self.assertRaises(ValueError):
+                evaluate.read_channel(both)
 
 
 if __name__ == "__main__":

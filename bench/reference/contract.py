@@ -64,9 +64,29 @@ def splits(values: np.ndarray, categories) -> np.ndarray:
     return names[np.searchsorted(edges, buckets, side="right")]
 
 
+TRAINING_FORMATS = ("csv", "parquet")
+
+
+def channel_parquet(split: str, training_format: str) -> bool:
+    """Whether the split's XGBoost channel is label-first Parquet of doubles (the ETL's
+    `--training-format parquet`, train and validation only) rather than CSV."""
+    return training_format == "parquet" and split != "test"
+
+
+def channel_file(split: str, training_format: str) -> str:
+    """The channel's file name, the ETL's (shared/src/dataset/layout.rs)."""
+    return f"xgboost-{split}.parquet" if channel_parquet(split, training_format) else f"{split}.csv"
+
+
 def cli(run, doc: str) -> None:
-    """A reference's command line: `INPUT.csv OUT_DIR`, the summary printed as JSON."""
-    if len(sys.argv) != 3:
+    """A reference's command line: `INPUT.csv OUT_DIR [--training-format csv|parquet]`,
+    the summary printed as JSON."""
+    args = sys.argv[1:]
+    training_format = "csv"
+    if len(args) == 4 and args[2] == "--training-format" and args[3] in TRAINING_FORMATS:
+        training_format = args[3]
+        args = args[:2]
+    if len(args) != 2:
         print(doc)
         sys.exit(2)
-    print(json.dumps(run(sys.argv[1], sys.argv[2])))
+    print(json.dumps(run(args[0], args[1], training_format)))

@@ -12,7 +12,7 @@ like etl_polars_idiomatic.py:
   fails the read;
 - no column statistics or drift profile in the report (counts and reasons only).
 
-usage: etl_duckdb.py INPUT.csv OUT_DIR     (prints the summary as JSON)
+usage: etl_duckdb.py INPUT.csv OUT_DIR [--training-format csv|parquet]   (prints the summary as JSON)
 """
 
 import json
@@ -23,7 +23,7 @@ import duckdb
 
 sys.path.insert(0, os.path.dirname(__file__))
 from contract import (  # noqa: E402
-    cli,
+    cli, channel_file, channel_parquet,
     CAPPED, CATEGORIES, CATEGORY, MISSING_TOKENS, NUMERIC, NUMERIC_NAMES, PARQUET_COLUMNS,
     SPLITS, XGBOOST_COLUMNS, capped_flag, one_hot,
 )
@@ -33,7 +33,7 @@ def text(values) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def run(path: str, out: str) -> dict:
+def run(path: str, out: str, training_format: str = "csv") -> dict:
     db = duckdb.connect()
     columns = NUMERIC_NAMES + [CATEGORY]
     db.execute(f"""
@@ -94,7 +94,12 @@ def run(path: str, out: str) -> dict:
         where = f"FROM frame WHERE split = '{name}'"
         db.execute(f"COPY (SELECT {', '.join(PARQUET_COLUMNS)} {where}) TO '{out}/{name}.parquet' "
                    "(FORMAT parquet, COMPRESSION zstd)")
-        db.execute(f"COPY (SELECT {', '.join(XGBOOST_COLUMNS)} {where}) TO '{out}/{name}.csv' (HEADER false)")
+        if channel_parquet(name, training_format):
+            doubles = ", ".join(f"{c}::DOUBLE AS {c}" for c in XGBOOST_COLUMNS)
+            db.execute(f"COPY (SELECT {doubles} {where}) TO '{out}/{channel_file(name, training_format)}' "
+                       "(FORMAT parquet, COMPRESSION zstd)")
+        else:
+            db.execute(f"COPY (SELECT {', '.join(XGBOOST_COLUMNS)} {where}) TO '{out}/{name}.csv' (HEADER false)")
     db.execute(f"COPY (SELECT source_line AS line, reason AS reasons, {', '.join(columns)} FROM checked "
                f"WHERE reason IS NOT NULL ORDER BY source_line) TO '{out}/quarantine.csv' (HEADER true)")
 

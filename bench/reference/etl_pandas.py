@@ -5,7 +5,7 @@ reasons), drop exact duplicates, impute bedrooms by ocean_proximity median, flag
 census top-codes, engineer features, split reproducibly, and write Parquet per split,
 the XGBoost CSV channels, quarantine.csv and report.json.
 
-usage: etl_pandas.py INPUT.csv OUT_DIR     (prints the summary as JSON)
+usage: etl_pandas.py INPUT.csv OUT_DIR [--training-format csv|parquet]   (prints the summary as JSON)
 """
 
 import json
@@ -17,7 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
 from contract import (  # noqa: E402
-    cli,
+    cli, channel_file, channel_parquet,
     CAPPED, CATEGORIES, CATEGORY, MISSING_TOKENS, NUMERIC, NUMERIC_NAMES, PARQUET_COLUMNS,
     QUANTILES, RATIOS, XGBOOST_COLUMNS, capped_flag, one_hot, splits,
 )
@@ -25,7 +25,7 @@ from contract import (  # noqa: E402
 MAX_EXTRA_FIELDS = 16
 
 
-def run(path: str, out: str) -> dict:
+def run(path: str, out: str, training_format: str = "csv") -> dict:
     with open(path, newline="") as f:
         header = [h.strip().lower().lstrip("\ufeff") for h in f.readline().rstrip("\r\n").split(",")]
     width = len(header)
@@ -108,7 +108,11 @@ def run(path: str, out: str) -> dict:
         part = frame[frame["split"] == split]
         split_counts[split] = len(part)
         part.to_parquet(os.path.join(out, f"{split}.parquet"), compression="zstd", index=False)
-        part[XGBOOST_COLUMNS].to_csv(os.path.join(out, f"{split}.csv"), header=False, index=False)
+        channel = os.path.join(out, channel_file(split, training_format))
+        if channel_parquet(split, training_format):
+            part[XGBOOST_COLUMNS].astype("float64").to_parquet(channel, compression="zstd", index=False)
+        else:
+            part[XGBOOST_COLUMNS].to_csv(channel, header=False, index=False)
 
     q = raw[quarantined].copy()
     q.insert(0, "reasons", reasons_q)

@@ -3,7 +3,7 @@
 reference (see etl_pandas.py): contract validation with reasons, duplicates, imputation,
 top-code flags, features, the reproducible split, and the same outputs.
 
-usage: etl_polars.py INPUT.csv OUT_DIR     (prints the summary as JSON)
+usage: etl_polars.py INPUT.csv OUT_DIR [--training-format csv|parquet]   (prints the summary as JSON)
 """
 
 import json
@@ -15,12 +15,13 @@ import polars as pl
 
 sys.path.insert(0, os.path.dirname(__file__))
 from contract import (  # noqa: E402
+    cli, channel_file, channel_parquet,
     CAPPED, CATEGORIES, CATEGORY, MISSING_TOKENS, NUMERIC, NUMERIC_NAMES, PARQUET_COLUMNS,
     QUANTILES, RATIOS, XGBOOST_COLUMNS, capped_flag, one_hot, splits,
 )
 
 
-def run(path: str, out: str) -> dict:
+def run(path: str, out: str, training_format: str = "csv") -> dict:
     with open(path, newline="") as f:
         header = [h.strip().lower().lstrip("\ufeff") for h in f.readline().rstrip("\r\n").split(",")]
     width = len(header)
@@ -115,7 +116,11 @@ def run(path: str, out: str) -> dict:
         part = frame.filter(pl.col("split") == split)
         split_counts[split] = part.height
         part.write_parquet(os.path.join(out, f"{split}.parquet"), compression="zstd")
-        part.select(XGBOOST_COLUMNS).write_csv(os.path.join(out, f"{split}.csv"), include_header=False)
+        channel = os.path.join(out, channel_file(split, training_format))
+        if channel_parquet(split, training_format):
+            part.select(pl.col(XGBOOST_COLUMNS).cast(pl.Float64)).write_parquet(channel, compression="zstd")
+        else:
+            part.select(XGBOOST_COLUMNS).write_csv(channel, include_header=False)
 
     quarantined = checked.filter(quarantined_mask).with_columns(
         reasons=pl.when(pl.col("field_count_ok").not_())
@@ -150,8 +155,5 @@ def run(path: str, out: str) -> dict:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print(__doc__)
-        sys.exit(2)
     np.seterr(all="ignore")
-    print(json.dumps(run(sys.argv[1], sys.argv[2])))
+    cli(run, __doc__)

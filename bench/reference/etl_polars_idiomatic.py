@@ -12,7 +12,7 @@ quarantine CSV), with what such a script leaves out:
 - a row with too few fields reads as missing values; one with too many is cut short;
 - no column statistics or drift profile in the report (counts and reasons only).
 
-usage: etl_polars_idiomatic.py INPUT.csv OUT_DIR     (prints the summary as JSON)
+usage: etl_polars_idiomatic.py INPUT.csv OUT_DIR [--training-format csv|parquet]   (prints the summary as JSON)
 """
 
 import json
@@ -23,7 +23,7 @@ import polars as pl
 
 sys.path.insert(0, os.path.dirname(__file__))
 from contract import (  # noqa: E402
-    cli,
+    cli, channel_file, channel_parquet,
     CAPPED, CATEGORIES, CATEGORY, MISSING_TOKENS, NUMERIC, NUMERIC_NAMES, PARQUET_COLUMNS,
     RATIOS, SPLITS, XGBOOST_COLUMNS, capped_flag, one_hot,
 )
@@ -31,7 +31,7 @@ from contract import (  # noqa: E402
 SEED = 20261123
 
 
-def run(path: str, out: str) -> dict:
+def run(path: str, out: str, training_format: str = "csv") -> dict:
     raw = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=True)
     raw = raw.rename({c: c.strip().lower().lstrip("\ufeff") for c in raw.columns})
     rows = raw.height
@@ -87,7 +87,11 @@ def run(path: str, out: str) -> dict:
     for name, part in frame.partition_by("split", as_dict=True).items():
         split_counts[name[0]] = part.height
         part.write_parquet(os.path.join(out, f"{name[0]}.parquet"), compression="zstd")
-        part.select(XGBOOST_COLUMNS).write_csv(os.path.join(out, f"{name[0]}.csv"), include_header=False)
+        channel = os.path.join(out, channel_file(name[0], training_format))
+        if channel_parquet(name[0], training_format):
+            part.select(pl.col(XGBOOST_COLUMNS).cast(pl.Float64)).write_parquet(channel, compression="zstd")
+        else:
+            part.select(XGBOOST_COLUMNS).write_csv(channel, include_header=False)
     quarantined = checked.filter(pl.col("reason").is_not_null())
     quarantined.select(pl.col("source_line").alias("line"), pl.col("reason").alias("reasons"), pl.exclude("source_line", "reason")).write_csv(
         os.path.join(out, "quarantine.csv"))

@@ -64,6 +64,11 @@ impl Stack {
                 ("QUARANTINE_BUCKET", self.quarantine_bucket.clone()),
                 ("EVENT_BUS_NAME", self.bus.clone()),
                 ("GLUE_DATABASE", self.glue_database.clone()),
+                // `TRAINING_FORMAT=parquet scripts/run-local` trains from Parquet channels.
+                (
+                    "TRAINING_FORMAT",
+                    std::env::var("TRAINING_FORMAT").unwrap_or_else(|_| "csv".into()),
+                ),
             ],
             Function::StartPipeline => vec![
                 ("PIPELINE_NAME", self.pipeline_name()),

@@ -2,13 +2,18 @@
 on one machine: the local pipeline runner (local-stack/src/pipeline/) runs it
 with the same xgboost release from PyPI.
 
-usage: train.py --hyperparameters FILE --train DIR --validation DIR --model-dir DIR --archive FILE
+usage: train.py --hyperparameters FILE [--input-config FILE] --train DIR --validation DIR
+                --model-dir DIR --archive FILE
 
 - hyperparameters: the step's HyperParameters (JSON, string values, as SageMaker
   hands them to the container); `num_round` is the number of boosting rounds,
   the rest are XGBoost parameters;
-- train, validation: the channels, CSV with the label first and no header (the
-  container's `text/csv` content type);
+- input-config: the channels' settings as SageMaker hands them to the container
+  (inputdataconfig.json: {"train": {"ContentType": ...}, ...}); without it, or
+  for a channel it does not name, the channel is `text/csv`;
+- train, validation: the channels, by their ContentType: `text/csv`, CSV with
+  the label first and no header, or `application/x-parquet`, Parquet files whose
+  first column is the label (the container reads them with pyarrow, as here);
 - the model is saved as the container saves it, `xgboost-model` in the model
   directory, and archived as SageMaker archives /opt/ml/model: model.tar.gz;
 - prints a JSON line: the final `validation:rmse` and `train:rmse` as the
@@ -40,11 +45,29 @@ def value(text):
     return text
 
 
-def channel(directory):
-    files = sorted(glob.glob(os.path.join(directory, "**", "*.csv"), recursive=True))
+CONTENT_TYPES = {"text/csv": "csv", "application/x-parquet": "parquet"}
+
+
+def read_parquet(path):
+    """A Parquet file's columns as one float32 matrix, in column order."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return np.column_stack([c.to_numpy().astype(np.float32) for c in table.columns]).reshape(table.num_rows, -1)
+
+
+def channel(directory, content_type):
+    kind = CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
+    if kind is None:
+        raise SystemExit(f"train.py: content type {content_type!r} is not one of {sorted(CONTENT_TYPES)}")
+    files = sorted(glob.glob(os.path.join(directory, "**", f"*.{kind}"), recursive=True))
     if not files:
-        raise SystemExit(f"train.py: no CSV file in channel {directory}")
-    data = np.concatenate([np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2) for f in files])
+        raise SystemExit(f"train.py: no {kind} file in channel {directory}")
+    if kind == "csv":
+        parts = [np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2) for f in files]
+    else:
+        parts = [read_parquet(f) for f in files]
+    data = np.concatenate(parts)
     return xgb.DMatrix(data[:, 1:], label=data[:, 0]), data.shape[0]
 
 
@@ -52,12 +75,18 @@ def main():
     parser = argparse.ArgumentParser()
     for name in ("hyperparameters", "train", "validation", "model-dir", "archive"):
         parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--input-config")
     args = parser.parse_args()
     with open(args.hyperparameters) as f:
         params = {k: value(v) for k, v in json.load(f).items()}
+    channels = {}
+    if args.input_config:
+        with open(args.input_config) as f:
+            channels = json.load(f)
     rounds = int(params.pop("num_round"))
-    dtrain, train_rows = channel(args.train)
-    dvalidation, validation_rows = channel(args.validation)
+    content_type = lambda name: channels.get(name, {}).get("ContentType") or "text/csv"
+    dtrain, train_rows = channel(args.train, content_type("train"))
+    dvalidation, validation_rows = channel(args.validation, content_type("validation"))
     history = {}
     started = time.monotonic()
     booster = xgb.train(

@@ -1,7 +1,7 @@
 //! `report.json` and `rejection.json`: what an ETL run found, in a form any
 //! function (with or without Polars) can read.
 
-use crate::dataset::{DatasetId, InputIdentity};
+use crate::dataset::{DatasetId, InputIdentity, TrainingFormat};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -64,6 +64,10 @@ pub struct ReportSummary {
 pub struct ReportOptions {
     pub capped_policy: String,
     pub split_percent: BTreeMap<String, u32>,
+    /// The training channels' form. Absent means CSV: a CSV run's report is what it
+    /// was before the Parquet channels existed, and reports written then still read.
+    #[serde(default, skip_serializing_if = "TrainingFormat::is_csv")]
+    pub training_format: TrainingFormat,
 }
 
 /// The key of [`Imputation::values`]' whole-file median, used when a group has no value to give.

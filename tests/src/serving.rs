@@ -62,7 +62,7 @@ pub async fn deploy_on<S>(
     let small = housing_head(rows);
     let output = run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap();
     let id = output.report.dataset_id.clone();
-    for kind in OutputKind::ALL {
+    for kind in output.kinds() {
         if kind == OutputKind::Quarantine {
             continue;
         }

@@ -11,7 +11,7 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use integration_tests::{Clients, Setup, Stack};
-use shared::dataset::OutputKind;
+use shared::dataset::TrainingFormat;
 use shared::etl::service::{EtlService, Outcome};
 use shared::events::s3::ObjectCreated;
 use std::time::Duration;
@@ -222,7 +222,8 @@ async fn an_eventbridge_entry_failure_is_retryable_and_leaves_no_marker() {
     let err = service.process(&object(&stack)).await.expect_err("fails");
     assert!(err.retryable(), "{err}");
     assert_eq!(err.error_type(), "Retryable.InternalFailure");
-    // Every output was written (8: three Parquet, three XGBoost CSV, the
-    // quarantine and the report); the completion marker was not (so a retry redoes the work).
-    assert_eq!(put.num_calls(), OutputKind::ALL.len());
+    // Every output was written (11: three Parquet, three XGBoost CSV, the
+    // quarantine, the report, the profile and its Model Monitor forms); the completion
+    // marker was not (so a retry redoes the work).
+    assert_eq!(put.num_calls(), TrainingFormat::Csv.outputs().count());
 }

@@ -4,9 +4,11 @@
 
 use integration_tests::{housing, read_json, run_etl, sample_event, Setup, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use polars::prelude::{DataType, ParquetReader, SerReader};
 use serde_json::Value;
-use shared::dataset::{sha256_hex, CompletionMarker, OutputKind, Source};
+use shared::dataset::{sha256_hex, CompletionMarker, OutputKind, Source, TrainingFormat};
 use shared::etl::service::EtlService;
+use shared::etl::EtlOptions;
 
 const EVENTBRIDGE: &str = "etl/object-created.eventbridge.json";
 const NOTIFICATION: &str = "etl/object-created.s3-notification.json";
@@ -123,8 +125,8 @@ async fn an_upload_is_processed_end_to_end() {
     )
     .unwrap();
     assert_eq!(marker.dataset_id.as_str(), id);
-    assert_eq!(marker.files.len(), OutputKind::ALL.len());
-    for kind in OutputKind::ALL {
+    assert_eq!(marker.files.len(), TrainingFormat::Csv.outputs().count());
+    for kind in TrainingFormat::Csv.outputs() {
         let object = layout.output(&marker.dataset_id, kind);
         let bytes = env
             .stack
@@ -212,6 +214,167 @@ async fn an_upload_is_processed_end_to_end() {
         )
     );
     assert_eq!(events[0]["detail"]["catalog"]["partition"][0], id.as_str());
+}
+
+/// `TRAINING_FORMAT=parquet`: the train and validation channels are label-first
+/// Parquet files of doubles holding the CSV channels' values; everything else is
+/// what a CSV run writes, byte for byte; the marker and the event name exactly the
+/// files written.
+#[tokio::test]
+async fn parquet_training_channels_hold_the_csv_channels_values() {
+    let env = Setup::new("parquet-channels")
+        .var("TRAINING_FORMAT", "parquet")
+        .etl()
+        .await;
+    let bytes = housing();
+    env.upload("incoming/housing.csv", bytes.clone()).await;
+    let response = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
+        .await
+        .unwrap();
+    let r = result(&response);
+    assert_eq!(r["status"], "processed", "{response}");
+    let id: shared::dataset::DatasetId = r["dataset"]["dataset_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let layout = &env.service.config.layout;
+    assert_eq!(
+        r["dataset"]["outputs"],
+        serde_json::to_value(layout.output_uris(&id, TrainingFormat::Parquet)).unwrap()
+    );
+    let processed = env.processed_keys().await;
+    let root = format!("datasets/{id}/");
+    for key in [
+        "xgboost/train/train.parquet",
+        "xgboost/validation/validation.parquet",
+        "xgboost/test/test.csv",
+    ] {
+        assert!(
+            processed.contains(&format!("{root}{key}")),
+            "{key}: {processed:?}"
+        );
+    }
+    for key in [
+        "xgboost/train/train.csv",
+        "xgboost/validation/validation.csv",
+    ] {
+        assert!(
+            !processed.contains(&format!("{root}{key}")),
+            "{key}: {processed:?}"
+        );
+    }
+    let get = |kind: OutputKind| {
+        let at = layout.output(&id, kind);
+        let (env, at) = (&env, at.clone());
+        async move {
+            env.stack
+                .get(&env.clients, &at.bucket, &at.key)
+                .await
+                .unwrap()
+        }
+    };
+    let marker: CompletionMarker = serde_json::from_slice(
+        &env.stack
+            .get(
+                &env.clients,
+                &env.stack.processed_bucket,
+                &format!("{root}_SUCCESS"),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        marker.files.len(),
+        TrainingFormat::Parquet.outputs().count()
+    );
+    for kind in TrainingFormat::Parquet.outputs() {
+        assert_eq!(
+            marker.files[kind.file_name()],
+            sha256_hex(&get(kind).await),
+            "{kind:?}"
+        );
+    }
+
+    // The same bytes with CSV channels, here.
+    let source = Source {
+        source: format!("s3://{}/incoming/housing.csv", env.stack.raw_bucket),
+        ..Default::default()
+    };
+    let csv = tokio::task::spawn_blocking(move || run_etl(&bytes, &source, &EtlOptions::default()))
+        .await
+        .unwrap()
+        .unwrap();
+    for kind in TrainingFormat::Parquet.outputs() {
+        if kind == OutputKind::Report {
+            let mut report: Value = serde_json::from_slice(&get(kind).await).unwrap();
+            assert_eq!(report["options"]["training_format"], "parquet");
+            report["options"]
+                .as_object_mut()
+                .unwrap()
+                .remove("training_format");
+            // The Lambda knows the object's ETag; a local run does not.
+            report["input"].as_object_mut().unwrap().remove("etag");
+            assert_eq!(report, serde_json::to_value(&csv.report).unwrap());
+        } else if ![
+            TrainingFormat::Parquet.train(),
+            TrainingFormat::Parquet.validation(),
+            OutputKind::Quarantine,
+        ]
+        .contains(&kind)
+        {
+            assert!(
+                get(kind).await == csv.read(kind).unwrap(),
+                "{kind:?} differs from a CSV run's"
+            );
+        }
+    }
+    for (parquet, csv_kind) in [
+        (OutputKind::TrainXgboostParquet, OutputKind::TrainXgboost),
+        (
+            OutputKind::ValidationXgboostParquet,
+            OutputKind::ValidationXgboost,
+        ),
+    ] {
+        let frame = ParquetReader::new(std::io::Cursor::new(get(parquet).await))
+            .finish()
+            .unwrap();
+        let names: Vec<String> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            names,
+            shared::etl::schema::xgboost_columns(),
+            "label first, then the features"
+        );
+        assert!(
+            frame.dtypes().iter().all(|t| *t == DataType::Float64),
+            "{:?}",
+            frame.dtypes()
+        );
+        let text = String::from_utf8(csv.read(csv_kind).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(frame.height(), lines.len(), "{parquet:?}");
+        assert!(frame.height() > 1000);
+        let columns: Vec<Vec<f64>> = frame
+            .columns()
+            .iter()
+            .map(|c| c.f64().unwrap().into_no_null_iter().collect())
+            .collect();
+        for (row, line) in lines.iter().enumerate() {
+            for (column, field) in line.split(',').enumerate() {
+                let expected: f64 = field.parse().unwrap();
+                assert_eq!(
+                    columns[column][row].to_bits(),
+                    expected.to_bits(),
+                    "{parquet:?} row {row} column {column}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]

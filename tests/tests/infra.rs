@@ -190,6 +190,23 @@ fn each_function_gets_the_configuration_its_code_reads() {
             }
         }
     }
+    // The template offers exactly the training formats the ETL reads.
+    let formats: Vec<&str> = template["Parameters"]["TrainingDataFormat"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["csv", "parquet"]);
+    for format in formats {
+        format
+            .parse::<shared::dataset::TrainingFormat>()
+            .unwrap_or_else(|e| panic!("{format}: {e}"));
+    }
+    assert_eq!(
+        template["Parameters"]["TrainingDataFormat"]["Default"].as_str(),
+        Some(shared::dataset::TrainingFormat::default().as_str())
+    );
     // The bundled stages capture requests, so promote-model needs a destination.
     assert!(
         functions["PromoteModelFunction"]["Properties"]["Environment"]["Variables"]

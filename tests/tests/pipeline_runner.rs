@@ -9,7 +9,8 @@ use aws_sdk_sagemaker::types::Parameter;
 use integration_tests::{housing_head, python_json, run_etl, Setup, TestEnv};
 use local_stack::pipeline::{Run, Runner};
 use serde_json::Value;
-use shared::dataset::{DatasetId, OutputKind, S3Location, Source};
+use shared::dataset::{DatasetId, OutputKind, S3Location, Source, TrainingFormat};
+use shared::etl::EtlOptions;
 use shared::training::definition::{
     evaluation_code_uri, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME,
     METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
@@ -21,22 +22,26 @@ use std::process::Command;
 
 type Env = TestEnv<TriggerService>;
 
-/// The first `rows` rows of `data/housing.csv`, through the ETL, with every
-/// output where the ETL puts it on moto (and the model package group the
-/// pipeline registers in). Returns the dataset's id.
-async fn dataset(env: &Env, rows: usize) -> DatasetId {
+/// The first `rows` rows of `data/housing.csv`, through the ETL with its training
+/// channels in `format`, with every output where the ETL puts it on moto (and the
+/// model package group the pipeline registers in). Returns the dataset's id.
+async fn dataset(env: &Env, rows: usize, format: TrainingFormat) -> DatasetId {
     env.stack
         .create_model_package_group(&env.clients)
         .await
         .unwrap();
     let small = housing_head(rows);
+    let options = EtlOptions {
+        training_format: format,
+        ..Default::default()
+    };
     let output = std::thread::spawn(move || {
-        run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap()
+        run_etl(small.as_bytes(), &Source::default(), &options).unwrap()
     })
     .join()
     .unwrap();
     let id = output.report.dataset_id.clone();
-    for kind in OutputKind::ALL {
+    for kind in output.kinds() {
         if kind == OutputKind::Quarantine {
             continue;
         }
@@ -54,10 +59,16 @@ async fn dataset(env: &Env, rows: usize) -> DatasetId {
     id
 }
 
-/// Starts an execution for the dataset, with `overrides` over the trigger's
-/// parameters, and runs it locally.
-async fn run(env: &Env, id: &DatasetId, overrides: &[(&str, &str)], work: &std::path::Path) -> Run {
-    let mut parameters = env.service.parameters(id);
+/// Starts an execution for the dataset (its training channels in `format`), with
+/// `overrides` over the trigger's parameters, and runs it locally.
+async fn run(
+    env: &Env,
+    id: &DatasetId,
+    format: TrainingFormat,
+    overrides: &[(&str, &str)],
+    work: &std::path::Path,
+) -> Run {
+    let mut parameters = env.service.parameters(id, format);
     for (k, v) in overrides {
         parameters.insert(k.to_string(), v.to_string());
     }
@@ -66,7 +77,7 @@ async fn run(env: &Env, id: &DatasetId, overrides: &[(&str, &str)], work: &std::
         .sagemaker
         .start_pipeline_execution()
         .pipeline_name(env.stack.pipeline_name())
-        .client_request_token(format!("{id}-{}", overrides.len()))
+        .client_request_token(format!("{id}-{format}-{}", overrides.len()))
         .set_pipeline_parameters(Some(
             parameters
                 .iter()
@@ -126,9 +137,16 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 #[tokio::test]
 async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
     let env = Setup::new("runner").with_pipeline().trigger().await;
-    let id = dataset(&env, 3000).await;
+    let id = dataset(&env, 3000, TrainingFormat::Csv).await;
     let work = tempfile::tempdir().unwrap();
-    let run = run(&env, &id, &[(NUM_ROUND, "40")], work.path()).await;
+    let run = run(
+        &env,
+        &id,
+        TrainingFormat::Csv,
+        &[(NUM_ROUND, "40")],
+        work.path(),
+    )
+    .await;
     assert_eq!(run.status, "Succeeded", "{:?}", run.failure_reason);
     let kinds: Vec<&str> = run.steps.iter().map(|s| s.kind.as_str()).collect();
     assert_eq!(
@@ -223,11 +241,12 @@ async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
 #[tokio::test]
 async fn a_model_above_the_threshold_fails_the_run_and_registers_nothing() {
     let env = Setup::new("runner-fail").with_pipeline().trigger().await;
-    let id = dataset(&env, 1500).await;
+    let id = dataset(&env, 1500, TrainingFormat::Csv).await;
     let work = tempfile::tempdir().unwrap();
     let run = run(
         &env,
         &id,
+        TrainingFormat::Csv,
         &[(NUM_ROUND, "5"), (RMSE_THRESHOLD, "1.0")],
         work.path(),
     )
@@ -252,6 +271,51 @@ async fn a_model_above_the_threshold_fails_the_run_and_registers_nothing() {
     assert!(packages.model_package_summary_list().is_empty());
 }
 
+/// The same dataset trained from its Parquet channels and from its CSV channels: the
+/// Training step reads `application/x-parquet` as the container does (label in the
+/// first column), and the two runs give the same model, to the last digit.
+#[tokio::test]
+async fn parquet_training_channels_train_the_model_the_csv_channels_train() {
+    let env = Setup::new("runner-parquet").with_pipeline().trigger().await;
+    // One input, so one dataset id: both forms' channels sit side by side.
+    let id = dataset(&env, 3000, TrainingFormat::Csv).await;
+    assert_eq!(dataset(&env, 3000, TrainingFormat::Parquet).await, id);
+    let layout = &env.service.config.layout;
+    let parquet = layout.output(&id, OutputKind::TrainXgboostParquet).uri();
+    assert!(
+        parquet.ends_with("/xgboost/train/train.parquet"),
+        "{parquet}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for format in [TrainingFormat::Csv, TrainingFormat::Parquet] {
+        let run = run(&env, &id, format, &[(NUM_ROUND, "30")], work.path()).await;
+        assert_eq!(
+            run.status, "Succeeded",
+            "{format}: {:?}",
+            run.failure_reason
+        );
+        runs.push(run);
+    }
+    // What train.py reported: row counts and XGBoost's own final evaluations.
+    let trained = |run: &Run| run.step(TRAIN_STEP).unwrap().output.clone();
+    let (csv, parquet) = (trained(&runs[0]), trained(&runs[1]));
+    assert!(csv["train_rows"].as_u64().unwrap() > 2000, "{csv}");
+    for key in [
+        "train_rows",
+        "validation_rows",
+        "validation:rmse",
+        "train:rmse",
+    ] {
+        assert_eq!(csv[key], parquet[key], "{key}: {csv} vs {parquet}");
+    }
+    let evaluation = |run: &Run| {
+        run.step(EVALUATE_STEP).unwrap().output["property_files"][EVALUATION_REPORT].clone()
+    };
+    assert_eq!(evaluation(&runs[0]), evaluation(&runs[1]));
+    assert!(runs[1].model_package_arn.is_some());
+}
+
 #[test]
 fn the_evaluation_script_passes_its_unit_tests() {
     let root = local_stack::repo_root().join("pipeline");
@@ -262,7 +326,7 @@ fn the_evaluation_script_passes_its_unit_tests() {
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 6 tests"), "{log}");
+    assert!(log.contains("Ran 7 tests"), "{log}");
 }
 
 #[test]

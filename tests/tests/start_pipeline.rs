@@ -7,10 +7,12 @@ use integration_tests::{housing, read_json, run_etl, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::aws::{ATTEMPT_TIMEOUT, CALL_TIMEOUT, CONNECT_TIMEOUT};
-use shared::dataset::{DatasetId, OutputKind, Source};
+use shared::dataset::{DatasetId, OutputKind, Source, TrainingFormat};
 use shared::training::config::FIRST_RETRY_SECONDS;
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
-use shared::training::parameters::{DATASET_ID, PER_DATASET, TRAIN_DATA};
+use shared::training::parameters::{
+    DATASET_ID, PER_DATASET, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
+};
 use shared::training::trigger::{Claim, TriggerService};
 use std::sync::{Arc, OnceLock};
 
@@ -92,6 +94,38 @@ async fn invoke(service: &TriggerService, event: Value) -> Result<Value, Diagnos
     start_pipeline::handle(service, LambdaEvent::new(event, Context::default())).await
 }
 
+/// A dataset the ETL wrote with Parquet training channels (its report says so)
+/// trains from them: the train and validation URIs are the Parquet channels and
+/// their content type `application/x-parquet`; the test channel stays CSV.
+#[tokio::test]
+async fn a_parquet_dataset_trains_from_its_parquet_channels() {
+    let env = env("parquet", true).await;
+    let mut report = housing_report().clone();
+    report["options"]["training_format"] = json!("parquet");
+    put_report(&env, report).await;
+    let mut event = dataset_ready(&env.stack);
+    let id: DatasetId = DATASET.parse().unwrap();
+    let layout = &env.service.config.layout;
+    event["detail"]["outputs"] = json!(layout.output_uris(&id, TrainingFormat::Parquet));
+    let out = invoke(&env.service, event).await.unwrap();
+    assert_eq!(out["status"], "started", "{out}");
+    let parameters = &out["parameters"];
+    let bucket = &env.stack.processed_bucket;
+    assert_eq!(
+        parameters[TRAIN_DATA],
+        format!("s3://{bucket}/datasets/{DATASET}/xgboost/train/train.parquet")
+    );
+    assert_eq!(
+        parameters[VALIDATION_DATA],
+        format!("s3://{bucket}/datasets/{DATASET}/xgboost/validation/validation.parquet")
+    );
+    assert_eq!(parameters[TRAINING_CONTENT_TYPE], "application/x-parquet");
+    assert_eq!(
+        parameters[shared::training::parameters::TEST_DATA],
+        layout.output(&id, OutputKind::TestXgboost).uri()
+    );
+}
+
 async fn executions(env: &Env) -> Vec<String> {
     let out = env
         .clients
@@ -141,6 +175,9 @@ async fn a_dataset_starts_the_pipeline_with_its_parameters() {
             env.stack.processed_bucket
         )
     );
+    // The report names no training format: the channels are CSV.
+    assert!(housing_report()["options"].get("training_format").is_none());
+    assert_eq!(params[TRAINING_CONTENT_TYPE], "text/csv");
 
     let described = env
         .clients

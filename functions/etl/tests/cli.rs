@@ -53,6 +53,59 @@ fn the_real_file_exits_0_with_every_output() {
     assert_eq!(report["rows_in"], 20640);
 }
 
+/// `--training-format parquet`: the train and validation channels as Parquet, the
+/// marker naming exactly the files written; an unknown format is a usage error.
+#[test]
+fn the_training_format_chooses_the_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_housing-etl"))
+        .arg("--input")
+        .arg(repo().join("data/housing.csv"))
+        .arg("--output")
+        .arg(&out)
+        .args(["--training-format", "parquet"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for name in [
+        "xgboost-train.parquet",
+        "xgboost-validation.parquet",
+        "test.csv",
+    ] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    for name in ["train.csv", "validation.csv"] {
+        assert!(!out.join(name).exists(), "{name} written");
+    }
+    // Parquet's magic at both ends.
+    let channel = std::fs::read(out.join("xgboost-train.parquet")).unwrap();
+    assert!(channel.starts_with(b"PAR1") && channel.ends_with(b"PAR1"));
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("_SUCCESS")).unwrap()).unwrap();
+    let files = marker["files"].as_object().unwrap();
+    assert_eq!(files.len(), 11);
+    assert!(files.contains_key("xgboost-train.parquet") && !files.contains_key("train.csv"));
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_housing-etl"))
+        .arg("--input")
+        .arg(repo().join("data/housing.csv"))
+        .arg("--output")
+        .arg(dir.path().join("bad"))
+        .args(["--training-format", "libsvm"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("`csv` or `parquet`"), "{stderr}");
+    assert!(!dir.path().join("bad").exists());
+}
+
 #[test]
 fn quarantined_rows_still_exit_0() {
     let dir = tempfile::tempdir().unwrap();

@@ -273,6 +273,8 @@ impl Runner<'_> {
         let job = self.job_name(&context.execution_arn, name);
         let dir = self.work_dir.join(&job);
         let _ = std::fs::remove_dir_all(&dir);
+        // The channels' settings, as SageMaker writes them for the container.
+        let mut input_config = serde_json::Map::new();
         for input in args["InputDataConfig"].as_array().into_iter().flatten() {
             let channel = input["ChannelName"]
                 .as_str()
@@ -282,12 +284,21 @@ impl Runner<'_> {
                 .context("a channel without an S3Uri")?;
             self.download(uri, &dir.join("input/data").join(channel))
                 .await?;
+            input_config.insert(
+                channel.to_string(),
+                json!({ "ContentType": input["ContentType"] }),
+            );
         }
         let hyperparameters = dir.join("input/config/hyperparameters.json");
         std::fs::create_dir_all(hyperparameters.parent().unwrap())?;
         std::fs::write(
             &hyperparameters,
             serde_json::to_vec_pretty(&args["HyperParameters"])?,
+        )?;
+        let input_config_file = dir.join("input/config/inputdataconfig.json");
+        std::fs::write(
+            &input_config_file,
+            serde_json::to_vec_pretty(&input_config)?,
         )?;
         let archive = dir.join("output/model.tar.gz");
         std::fs::create_dir_all(archive.parent().unwrap())?;
@@ -297,6 +308,8 @@ impl Runner<'_> {
             arg(&script),
             "--hyperparameters".into(),
             arg(&hyperparameters),
+            "--input-config".into(),
+            arg(&input_config_file),
             "--train".into(),
             arg(&dir.join("input/data/train")),
             "--validation".into(),

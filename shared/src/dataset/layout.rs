@@ -4,6 +4,90 @@
 use super::DatasetId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// The form of the training channels (train and validation) SageMaker's built-in
+/// XGBoost reads: CSV (`text/csv`, the label first, no header) or Parquet
+/// (`application/x-parquet`, the label in the first column, every column a double).
+/// Parquet spares the ETL the float formatting of every value. The test channel stays
+/// CSV either way: the evaluation step and the drift check's model quality read its
+/// first rows with one ranged GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingFormat {
+    #[default]
+    Csv,
+    Parquet,
+}
+
+impl TrainingFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainingFormat::Csv => "csv",
+            TrainingFormat::Parquet => "parquet",
+        }
+    }
+
+    pub fn is_csv(&self) -> bool {
+        *self == TrainingFormat::Csv
+    }
+
+    /// The training channels' `ContentType` in the pipeline's Training step.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            TrainingFormat::Csv => "text/csv",
+            TrainingFormat::Parquet => "application/x-parquet",
+        }
+    }
+
+    /// The train channel's output.
+    pub fn train(self) -> OutputKind {
+        match self {
+            TrainingFormat::Csv => OutputKind::TrainXgboost,
+            TrainingFormat::Parquet => OutputKind::TrainXgboostParquet,
+        }
+    }
+
+    /// The validation channel's output.
+    pub fn validation(self) -> OutputKind {
+        match self {
+            TrainingFormat::Csv => OutputKind::ValidationXgboost,
+            TrainingFormat::Parquet => OutputKind::ValidationXgboostParquet,
+        }
+    }
+
+    /// The outputs of a run whose training channels are in this format: every
+    /// kind but the other format's channels.
+    pub fn outputs(self) -> impl Iterator<Item = OutputKind> {
+        let other = match self {
+            TrainingFormat::Csv => TrainingFormat::Parquet,
+            TrainingFormat::Parquet => TrainingFormat::Csv,
+        };
+        OutputKind::ALL
+            .into_iter()
+            .filter(move |k| *k != other.train() && *k != other.validation())
+    }
+}
+
+impl fmt::Display for TrainingFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TrainingFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(TrainingFormat::Csv),
+            "parquet" => Ok(TrainingFormat::Parquet),
+            other => Err(format!(
+                "unknown training format {other:?}: expected `csv` or `parquet`"
+            )),
+        }
+    }
+}
 
 /// One output of an ETL run. The file name is what the CLI writes into its
 /// output directory; [`DatasetLayout`] says where each lives in S3.
@@ -16,6 +100,10 @@ pub enum OutputKind {
     TrainXgboost,
     ValidationXgboost,
     TestXgboost,
+    /// The train channel as Parquet ([`TrainingFormat::Parquet`]).
+    TrainXgboostParquet,
+    /// The validation channel as Parquet.
+    ValidationXgboostParquet,
     Quarantine,
     Report,
     Profile,
@@ -26,13 +114,17 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
-    pub const ALL: [OutputKind; 11] = [
+    /// Every kind. A run writes all but the channels of the other training format:
+    /// [`TrainingFormat::outputs`].
+    pub const ALL: [OutputKind; 13] = [
         OutputKind::TrainParquet,
         OutputKind::ValidationParquet,
         OutputKind::TestParquet,
         OutputKind::TrainXgboost,
         OutputKind::ValidationXgboost,
         OutputKind::TestXgboost,
+        OutputKind::TrainXgboostParquet,
+        OutputKind::ValidationXgboostParquet,
         OutputKind::Quarantine,
         OutputKind::Report,
         OutputKind::Profile,
@@ -48,6 +140,8 @@ impl OutputKind {
             OutputKind::TrainXgboost => "train.csv",
             OutputKind::ValidationXgboost => "validation.csv",
             OutputKind::TestXgboost => "test.csv",
+            OutputKind::TrainXgboostParquet => "xgboost-train.parquet",
+            OutputKind::ValidationXgboostParquet => "xgboost-validation.parquet",
             OutputKind::Quarantine => "quarantine.csv",
             OutputKind::Report => "report.json",
             OutputKind::Profile => "profile.json",
@@ -58,9 +152,11 @@ impl OutputKind {
 
     pub fn content_type(self) -> &'static str {
         match self {
-            OutputKind::TrainParquet | OutputKind::ValidationParquet | OutputKind::TestParquet => {
-                "application/vnd.apache.parquet"
-            }
+            OutputKind::TrainParquet
+            | OutputKind::ValidationParquet
+            | OutputKind::TestParquet
+            | OutputKind::TrainXgboostParquet
+            | OutputKind::ValidationXgboostParquet => "application/vnd.apache.parquet",
             OutputKind::TrainXgboost
             | OutputKind::ValidationXgboost
             | OutputKind::TestXgboost
@@ -112,6 +208,7 @@ pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
 /// ```text
 /// s3://<processed>/<prefix><id>/parquet/{train,validation,test}.parquet   (Glue partition location)
 /// s3://<processed>/<prefix><id>/xgboost/{train,validation,test}/<split>.csv (SageMaker channels)
+/// s3://<processed>/<prefix><id>/xgboost/{train,validation}/<split>.parquet  (the channels as Parquet)
 /// s3://<processed>/<prefix><id>/report.json
 /// s3://<processed>/<prefix><id>/profile.json                               (drift baseline)
 /// s3://<processed>/<prefix><id>/model-monitor/{statistics,constraints}.json (Model Monitor's shapes)
@@ -177,6 +274,12 @@ impl DatasetLayout {
                 self.processed(format!("{root}xgboost/validation/validation.csv"))
             }
             OutputKind::TestXgboost => self.processed(format!("{root}xgboost/test/test.csv")),
+            OutputKind::TrainXgboostParquet => {
+                self.processed(format!("{root}xgboost/train/train.parquet"))
+            }
+            OutputKind::ValidationXgboostParquet => {
+                self.processed(format!("{root}xgboost/validation/validation.parquet"))
+            }
             OutputKind::Report | OutputKind::Profile => {
                 self.processed(format!("{root}{}", kind.file_name()))
             }
@@ -190,11 +293,16 @@ impl DatasetLayout {
         }
     }
 
-    /// Every output's S3 URI, as `HousingDatasetReady` carries them.
-    pub fn output_uris(&self, id: &DatasetId) -> BTreeMap<OutputKind, String> {
-        OutputKind::ALL
-            .iter()
-            .map(|k| (*k, self.output(id, *k).uri()))
+    /// Every output's S3 URI of a dataset whose training channels are in `format`,
+    /// as `HousingDatasetReady` carries them.
+    pub fn output_uris(
+        &self,
+        id: &DatasetId,
+        format: TrainingFormat,
+    ) -> BTreeMap<OutputKind, String> {
+        format
+            .outputs()
+            .map(|k| (k, self.output(id, k).uri()))
             .collect()
     }
 
@@ -292,12 +400,62 @@ mod tests {
             layout.rejection(&id).uri(),
             format!("s3://quar/rejected/{id}/rejection.json")
         );
+        assert_eq!(
+            layout.output(&id, OutputKind::TrainXgboostParquet).uri(),
+            format!("s3://proc/datasets/{id}/xgboost/train/train.parquet")
+        );
+        let mut keys = std::collections::BTreeSet::new();
+        let mut files = std::collections::BTreeSet::new();
         for kind in OutputKind::ALL {
             let loc = layout.output(&id, kind);
             assert!(
                 loc.key.contains(id.as_str()),
                 "{kind:?} not named from the dataset id"
             );
+            assert!(
+                keys.insert(loc.uri()),
+                "{kind:?}: a second output at {loc:?}"
+            );
+            assert!(
+                files.insert(kind.file_name()),
+                "{kind:?}: a second output named {}",
+                kind.file_name()
+            );
         }
+    }
+
+    #[test]
+    fn a_run_writes_one_format_of_training_channels() {
+        let csv: Vec<_> = TrainingFormat::Csv.outputs().collect();
+        let parquet: Vec<_> = TrainingFormat::Parquet.outputs().collect();
+        assert_eq!(csv.len(), 11);
+        assert_eq!(parquet.len(), 11);
+        assert!(
+            csv.contains(&OutputKind::TrainXgboost) && csv.contains(&OutputKind::ValidationXgboost)
+        );
+        assert!(!csv.contains(&OutputKind::TrainXgboostParquet));
+        assert!(parquet.contains(&OutputKind::TrainXgboostParquet));
+        assert!(parquet.contains(&OutputKind::ValidationXgboostParquet));
+        assert!(!parquet.contains(&OutputKind::TrainXgboost));
+        // The test channel is CSV in both: the evaluation and the quality check read it.
+        assert!(
+            csv.contains(&OutputKind::TestXgboost) && parquet.contains(&OutputKind::TestXgboost)
+        );
+        for format in [TrainingFormat::Csv, TrainingFormat::Parquet] {
+            assert_eq!(format.as_str().parse::<TrainingFormat>(), Ok(format));
+            assert_eq!(format.train().content_type() == "text/csv", format.is_csv());
+        }
+        assert_eq!(
+            " Parquet ".parse::<TrainingFormat>(),
+            Ok(TrainingFormat::Parquet)
+        );
+        assert!("tsv"
+            .parse::<TrainingFormat>()
+            .unwrap_err()
+            .contains("`csv` or `parquet`"));
+        assert_eq!(
+            TrainingFormat::Parquet.content_type(),
+            "application/x-parquet"
+        );
     }
 }

@@ -4,7 +4,7 @@ use super::limits::{DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS};
 use super::options::{CappedPolicy, EtlOptions};
 use super::split::SplitRatios;
 use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
-use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
+use crate::dataset::{DatasetLayout, TrainingFormat, DEFAULT_PROCESSED_PREFIX};
 
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
 pub const DEFAULT_WORK_DIR: &str = "/tmp";
@@ -88,6 +88,7 @@ impl EtlConfig {
         let options = EtlOptions {
             capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::default()),
             split: env.parsed("SPLIT", SplitRatios::default()),
+            training_format: env.parsed("TRAINING_FORMAT", TrainingFormat::default()),
             max_rows: Some(max_rows),
             ..EtlOptions::default()
         };
@@ -158,7 +159,8 @@ mod tests {
         assert_eq!(listed("MAX_ROWS"), Some("14000000".to_string()));
         assert_eq!(listed("SPLIT"), Some("80/10/10".to_string()));
         assert_eq!(listed("RAW_PREFIX"), Some(String::new()));
-        assert_eq!(EtlConfig::variables().len(), 16);
+        assert_eq!(EtlConfig::variables().len(), 17);
+        assert_eq!(listed("TRAINING_FORMAT"), Some("csv".to_string()));
     }
 
     #[test]
@@ -172,6 +174,7 @@ mod tests {
             ("MAX_ROWS", "0"),
             ("CAPPED_POLICY", "drop"),
             ("SPLIT", "90/20/10"),
+            ("TRAINING_FORMAT", "libsvm"),
         ]))
         .unwrap_err();
         let text = err.to_string();
@@ -183,10 +186,11 @@ mod tests {
             "MAX_ROWS",
             "CAPPED_POLICY",
             "SPLIT",
+            "TRAINING_FORMAT",
             "DEAD_LETTER_QUEUE_URL",
         ] {
             assert!(text.contains(name), "{name} not named in: {text}");
         }
-        assert_eq!(err.0.len(), 8, "{text}");
+        assert_eq!(err.0.len(), 9, "{text}");
     }
 }

@@ -2,6 +2,7 @@
 //! size and the row limit. The same for the CLI and the Lambda.
 
 use super::split::SplitRatios;
+use crate::dataset::TrainingFormat;
 use std::fmt;
 use std::str::FromStr;
 
@@ -53,6 +54,8 @@ pub struct EtlOptions {
     /// Kept rows per frame written (and per Parquet row group, split by split):
     /// memory against row-group size. Never changes the values written.
     pub batch_rows: usize,
+    /// The form of the train and validation channels: CSV or label-first Parquet.
+    pub training_format: TrainingFormat,
     /// Files with more lines after the header are refused (`too_large`) before any
     /// row is parsed: memory grows with the rows (see [`super::limits`]).
     pub max_rows: Option<usize>,
@@ -64,6 +67,7 @@ impl Default for EtlOptions {
             capped_policy: CappedPolicy::default(),
             split: SplitRatios::default(),
             batch_rows: BATCH_ROWS,
+            training_format: TrainingFormat::default(),
             max_rows: None,
         }
     }

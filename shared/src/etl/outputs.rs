@@ -1,5 +1,6 @@
 //! The outputs of one run, written as files into a directory: Parquet per split,
-//! the SageMaker XGBoost CSV channels, the quarantine CSV, the report and the
+//! the SageMaker XGBoost channels (CSV, or label-first Parquet for train and
+//! validation: [`crate::dataset::TrainingFormat`]), the quarantine CSV, the report and the
 //! drift profile (also in Model Monitor's shapes).
 //! Deterministic: the same input and options give byte-identical files.
 //!
@@ -108,11 +109,70 @@ fn batch(kept: &KeptRows, imputed: &[bool], range: Range<usize>) -> PolarsResult
     Ok(frame)
 }
 
+/// A split's XGBoost channel: CSV, or Parquet whose columns are all doubles (what
+/// the XGBoost container's Parquet reader turns into its matrix, label first).
+enum Channel {
+    Csv(CsvBatches<File>),
+    Parquet(Box<ParquetBatches<File>>),
+}
+
+impl Channel {
+    fn create(dir: &Path, kind: OutputKind, schema: &Schema) -> Result<Channel, EtlError> {
+        let parquet = matches!(
+            kind,
+            OutputKind::TrainXgboostParquet | OutputKind::ValidationXgboostParquet
+        );
+        Ok(if !parquet {
+            Channel::Csv(
+                CsvWriter::new(create(dir, kind)?)
+                    .include_header(false)
+                    .batched(schema)?,
+            )
+        } else {
+            let doubles: Schema = schema
+                .iter_names()
+                .map(|name| (name.clone(), DataType::Float64))
+                .collect();
+            // Snappy: a channel is read once, by the training job, so it is compressed
+            // for speed (every Parquet reader has Snappy; the container's pyarrow too).
+            Channel::Parquet(Box::new(
+                ParquetWriter::new(create(dir, kind)?)
+                    .with_compression(ParquetCompression::Snappy)
+                    .batched(&doubles)?,
+            ))
+        })
+    }
+
+    /// Writes the channel's columns (`part` holds them and more).
+    fn write(&mut self, part: &DataFrame, names: &[&str]) -> PolarsResult<()> {
+        let columns = part.select(names.iter().copied())?;
+        match self {
+            Channel::Csv(csv) => csv.write_batch(&columns),
+            Channel::Parquet(parquet) => {
+                let height = columns.height();
+                let doubles = columns
+                    .into_columns()
+                    .into_iter()
+                    .map(|c| c.cast(&DataType::Float64))
+                    .collect::<PolarsResult<Vec<_>>>()?;
+                parquet.write_batch(&DataFrame::new(height, doubles)?)
+            }
+        }
+    }
+
+    fn finish(self) -> PolarsResult<()> {
+        match self {
+            Channel::Csv(mut csv) => csv.finish(),
+            Channel::Parquet(parquet) => parquet.finish().map(|_| ()),
+        }
+    }
+}
+
 /// The open writers of one split.
 struct SplitWriters {
     split: Split,
     parquet: ParquetBatches<File>,
-    xgboost: CsvBatches<File>,
+    xgboost: Channel,
     rows: u64,
 }
 
@@ -176,16 +236,13 @@ pub fn write(
                 .select(xgboost_names.iter().copied())?
                 .schema()
                 .clone();
+            let format = options.training_format;
             for (split, parquet_kind, xgboost_kind) in [
-                (
-                    Split::Train,
-                    OutputKind::TrainParquet,
-                    OutputKind::TrainXgboost,
-                ),
+                (Split::Train, OutputKind::TrainParquet, format.train()),
                 (
                     Split::Validation,
                     OutputKind::ValidationParquet,
-                    OutputKind::ValidationXgboost,
+                    format.validation(),
                 ),
                 (
                     Split::Test,
@@ -196,9 +253,7 @@ pub fn write(
                 let parquet = ParquetWriter::new(create(dir, parquet_kind)?)
                     .with_compression(ParquetCompression::Zstd(None))
                     .batched(&schema)?;
-                let xgboost = CsvWriter::new(create(dir, xgboost_kind)?)
-                    .include_header(false)
-                    .batched(&xgboost_schema)?;
+                let xgboost = Channel::create(dir, xgboost_kind, &xgboost_schema)?;
                 writers.push(SplitWriters {
                     split,
                     parquet,
@@ -220,24 +275,25 @@ pub fn write(
                 Ok(part)
             })
             .collect::<PolarsResult<Vec<DataFrame>>>()?;
-        // Parquet and the XGBoost CSV are encoded side by side: each writer has
-        // serial steps, during which the other keeps the cores busy.
-        let (parquet_writers, csv_writers): (Vec<_>, Vec<_>) = writers
+        // The Parquet files and the XGBoost channels are encoded side by side: each
+        // writer has serial steps, during which the other keeps the cores busy.
+        let (parquet_writers, channel_writers): (Vec<_>, Vec<_>) = writers
             .iter_mut()
             .map(|w| (&mut w.parquet, &mut w.xgboost))
             .unzip();
         std::thread::scope(|scope| {
-            let csv = scope.spawn(|| -> PolarsResult<()> {
-                for (xgboost, part) in csv_writers.into_iter().zip(&parts) {
-                    xgboost.write_batch(&part.select(xgboost_names.iter().copied())?)?;
+            let channels = scope.spawn(|| -> PolarsResult<()> {
+                for (xgboost, part) in channel_writers.into_iter().zip(&parts) {
+                    xgboost.write(part, &xgboost_names)?;
                 }
                 Ok(())
             });
             for (parquet, part) in parquet_writers.into_iter().zip(&parts) {
                 parquet.write_batch(part)?;
             }
-            csv.join()
-                .map_err(|_| polars_err!(ComputeError: "the CSV writer thread panicked"))?
+            channels
+                .join()
+                .map_err(|_| polars_err!(ComputeError: "the channel writer thread panicked"))?
         })?;
         for spec in NUMERIC_COLUMNS.iter().filter(|c| c.cap.is_some()) {
             let flag = frame
@@ -268,8 +324,7 @@ pub fn write(
     let mut splits = BTreeMap::new();
     for w in writers {
         w.parquet.finish()?;
-        let mut xgboost = w.xgboost;
-        xgboost.finish()?;
+        w.xgboost.finish()?;
         splits.insert(w.split.as_str().to_string(), w.rows);
     }
 
@@ -284,6 +339,7 @@ pub fn write(
                 .iter()
                 .map(|s| (s.as_str().to_string(), options.split.percent(*s)))
                 .collect(),
+            training_format: options.training_format,
         },
         rows_in: parsed.rows_in,
         rows_out: total as u64,
@@ -334,6 +390,11 @@ impl EtlOutput {
         std::fs::read(self.path(kind))
     }
 
+    /// The outputs this run wrote (its training channels in its format).
+    pub fn kinds(&self) -> impl Iterator<Item = OutputKind> {
+        self.report.options.training_format.outputs()
+    }
+
     /// The completion marker of these files: the dataset id and the SHA-256 of
     /// every file (hashed side by side, one thread each).
     pub fn completion_marker(&self) -> std::io::Result<CompletionMarker> {
@@ -343,9 +404,9 @@ impl EtlOutput {
             Ok(hex::encode(hasher.finalize()))
         };
         let hashes: Vec<std::io::Result<String>> = std::thread::scope(|scope| {
-            let threads: Vec<_> = OutputKind::ALL
-                .iter()
-                .map(|kind| scope.spawn(move || sha256(*kind)))
+            let threads: Vec<_> = self
+                .kinds()
+                .map(|kind| scope.spawn(move || sha256(kind)))
                 .collect();
             threads
                 .into_iter()
@@ -356,7 +417,7 @@ impl EtlOutput {
                 .collect()
         });
         let mut files = BTreeMap::new();
-        for (kind, hash) in OutputKind::ALL.iter().zip(hashes) {
+        for (kind, hash) in self.kinds().zip(hashes) {
             files.insert(kind.file_name().to_string(), hash?);
         }
         Ok(CompletionMarker {

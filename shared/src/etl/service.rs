@@ -20,7 +20,7 @@ use crate::aws::catalog::{self, Registration};
 use crate::aws::{bus, s3};
 use crate::contract::CONTRACT_ID;
 use crate::dataset::{
-    ContentHash, DatasetId, InputIdentity, OutputKind, S3Location, Source, COMPLETION_MARKER,
+    ContentHash, DatasetId, InputIdentity, S3Location, Source, COMPLETION_MARKER,
 };
 use crate::error::Error;
 use crate::events::dataset::DatasetReady;
@@ -278,7 +278,7 @@ impl EtlService {
         };
 
         let layout = &config.layout;
-        for kind in OutputKind::ALL {
+        for kind in output.kinds() {
             s3::put_file(
                 &self.s3,
                 &layout.output(&dataset_id, kind),
@@ -303,7 +303,7 @@ impl EtlService {
             dataset_id: dataset_id.clone(),
             contract: CONTRACT_ID.to_string(),
             input: output.report.input.clone(),
-            outputs: layout.output_uris(&dataset_id),
+            outputs: layout.output_uris(&dataset_id, output.report.options.training_format),
             summary: output.report.summary(),
             catalog,
         };

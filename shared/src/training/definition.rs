@@ -17,7 +17,7 @@
 
 use super::parameters::{
     Parameter, ParameterType, DATASET_ID, ETA, INSTANCE_TYPE, MAX_DEPTH, NUM_ROUND, PARAMETERS,
-    RMSE_THRESHOLD, SUBSAMPLE, TEST_DATA, TRAIN_DATA, VALIDATION_DATA,
+    RMSE_THRESHOLD, SUBSAMPLE, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -199,10 +199,11 @@ fn default_value(p: &Parameter) -> Value {
     }
 }
 
+/// A training channel: its data, and its form from the dataset's report.
 fn channel(name: &str, uri: &'static str) -> Value {
     json!({
         "ChannelName": name,
-        "ContentType": "text/csv",
+        "ContentType": param(TRAINING_CONTENT_TYPE),
         "DataSource": { "S3DataSource": {
             "S3DataType": "S3Prefix",
             "S3Uri": param(uri),
@@ -444,7 +445,22 @@ mod tests {
         let register = &steps[2]["Arguments"]["IfSteps"][0]["Arguments"];
         assert_eq!(register["ModelApprovalStatus"], "PendingManualApproval");
         assert_eq!(steps[2]["Arguments"]["ElseSteps"][0]["Type"], "Fail");
-        assert_eq!(doc["Parameters"][5]["DefaultValue"], 6);
+        assert_eq!(doc["Parameters"][6]["Name"], MAX_DEPTH);
+        assert_eq!(doc["Parameters"][6]["DefaultValue"], 6);
+        // Both training channels take their form from the dataset, CSV unless told.
+        for channel in steps[0]["Arguments"]["InputDataConfig"].as_array().unwrap() {
+            assert_eq!(
+                channel["ContentType"],
+                json!({ "Get": format!("Parameters.{TRAINING_CONTENT_TYPE}") })
+            );
+        }
+        let content_type = doc["Parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["Name"] == TRAINING_CONTENT_TYPE)
+            .unwrap();
+        assert_eq!(content_type["DefaultValue"], "text/csv");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub const DATASET_ID: &str = "DatasetId";
 pub const TRAIN_DATA: &str = "TrainDataUri";
 pub const VALIDATION_DATA: &str = "ValidationDataUri";
 pub const TEST_DATA: &str = "TestDataUri";
+/// The train and validation channels' `ContentType`: `text/csv` or `application/x-parquet`.
+pub const TRAINING_CONTENT_TYPE: &str = "TrainingContentType";
 pub const INSTANCE_TYPE: &str = "TrainingInstanceType";
 pub const MAX_DEPTH: &str = "MaxDepth";
 pub const ETA: &str = "Eta";
@@ -29,7 +31,7 @@ pub const SUBSAMPLE: &str = "Subsample";
 pub const RMSE_THRESHOLD: &str = "RmseThreshold";
 
 /// Every parameter of the pipeline, in definition order.
-pub const PARAMETERS: [Parameter; 10] = [
+pub const PARAMETERS: [Parameter; 11] = [
     Parameter {
         name: DATASET_ID,
         kind: ParameterType::String,
@@ -49,6 +51,11 @@ pub const PARAMETERS: [Parameter; 10] = [
         name: TEST_DATA,
         kind: ParameterType::String,
         default: "s3://unset/test.csv",
+    },
+    Parameter {
+        name: TRAINING_CONTENT_TYPE,
+        kind: ParameterType::String,
+        default: "text/csv",
     },
     Parameter {
         name: INSTANCE_TYPE,
@@ -84,4 +91,10 @@ pub const PARAMETERS: [Parameter; 10] = [
 ];
 
 /// The parameters the trigger sets for each dataset.
-pub const PER_DATASET: [&str; 4] = [DATASET_ID, TRAIN_DATA, VALIDATION_DATA, TEST_DATA];
+pub const PER_DATASET: [&str; 5] = [
+    DATASET_ID,
+    TRAIN_DATA,
+    VALIDATION_DATA,
+    TEST_DATA,
+    TRAINING_CONTENT_TYPE,
+];

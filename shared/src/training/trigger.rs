@@ -25,9 +25,11 @@
 
 use super::config::TriggerConfig;
 use super::gate;
-use super::parameters::{DATASET_ID, TEST_DATA, TRAIN_DATA, VALIDATION_DATA};
+use super::parameters::{
+    DATASET_ID, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
+};
 use crate::aws::{bus, s3, sagemaker};
-use crate::dataset::{DatasetId, OutputKind, S3Location};
+use crate::dataset::{DatasetId, OutputKind, S3Location, TrainingFormat};
 use crate::drift::check::{DatasetDrift, DriftCheck};
 use crate::error::Error;
 use crate::events::dataset::DatasetReady;
@@ -113,6 +115,8 @@ struct Verified {
     summary: ReportSummary,
     /// Where the report is.
     report: String,
+    /// The form the ETL wrote the training channels in (the report's).
+    format: TrainingFormat,
 }
 
 pub struct TriggerService {
@@ -203,18 +207,20 @@ impl TriggerService {
     }
 
     /// The pipeline parameters for a dataset: every location from the dataset
-    /// layout and the (validated) id, never from an event.
-    pub fn parameters(&self, id: &DatasetId) -> BTreeMap<String, String> {
+    /// layout, the (validated) id and the training channels' form from its report,
+    /// never from an event.
+    pub fn parameters(&self, id: &DatasetId, format: TrainingFormat) -> BTreeMap<String, String> {
         let layout = &self.config.layout;
         let uri = |kind: OutputKind| layout.output(id, kind).uri();
         BTreeMap::from([
             (DATASET_ID.to_string(), id.to_string()),
-            (TRAIN_DATA.to_string(), uri(OutputKind::TrainXgboost)),
-            (
-                VALIDATION_DATA.to_string(),
-                uri(OutputKind::ValidationXgboost),
-            ),
+            (TRAIN_DATA.to_string(), uri(format.train())),
+            (VALIDATION_DATA.to_string(), uri(format.validation())),
             (TEST_DATA.to_string(), uri(OutputKind::TestXgboost)),
+            (
+                TRAINING_CONTENT_TYPE.to_string(),
+                format.content_type().to_string(),
+            ),
         ])
     }
 
@@ -239,7 +245,8 @@ impl TriggerService {
                 report.dataset_id
             )));
         }
-        if dataset.outputs != self.config.layout.output_uris(&id)
+        let format = report.options.training_format;
+        if dataset.outputs != self.config.layout.output_uris(&id, format)
             || dataset.summary != report.summary()
         {
             tracing::warn!(
@@ -250,6 +257,7 @@ impl TriggerService {
             id,
             summary: report.summary(),
             report: at.uri(),
+            format,
         }))
     }
 
@@ -425,7 +433,7 @@ impl TriggerService {
             ),
             Claim::Claimed { claimed_at_ms, .. } => {
                 if let Some(execution_arn) = self.find_execution(&id).await? {
-                    let parameters = self.parameters(&id);
+                    let parameters = self.parameters(&id, dataset.format);
                     let started = Claim::Started {
                         dataset_id: id.clone(),
                         execution_arn: execution_arn.clone(),
@@ -477,7 +485,7 @@ impl TriggerService {
         marker: &S3Location,
     ) -> Result<TriggerOutcome, Error> {
         let id = dataset.id.clone();
-        let parameters = self.parameters(&id);
+        let parameters = self.parameters(&id, dataset.format);
         let sm_parameters: Vec<SmParameter> = parameters
             .iter()
             .map(|(k, v)| SmParameter::builder().name(k).value(v).build())

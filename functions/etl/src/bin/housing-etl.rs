@@ -5,7 +5,7 @@
 //! Exit 1: anything else (unreadable input, unwritable output).
 
 use clap::Parser;
-use shared::dataset::{identify, Source, REJECTION_REPORT};
+use shared::dataset::{identify, Source, TrainingFormat, REJECTION_REPORT};
 use shared::etl::{self, CappedPolicy, EtlError, EtlOptions, SplitRatios};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,10 @@ struct Args {
     /// smaller Parquet row groups.
     #[arg(long, default_value_t = etl::options::BATCH_ROWS)]
     batch_rows: usize,
+    /// The train and validation channels for SageMaker's XGBoost: `csv` (label
+    /// first, no header) or `parquet` (the same columns, label first, as doubles).
+    #[arg(long, default_value = "csv")]
+    training_format: TrainingFormat,
     /// Refuse (exit 2, `too_large`) a file with more lines after the header
     /// (the Lambda's MAX_ROWS); no limit by default.
     #[arg(long)]
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         capped_policy: args.capped_policy,
         split: args.split,
         batch_rows: args.batch_rows.max(1),
+        training_format: args.training_format,
         max_rows: args.max_rows,
     };
     match etl::run(
