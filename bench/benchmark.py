@@ -12,6 +12,8 @@ Ratios compare runs of the same format: the same work.
 
 usage: benchmark.py --etl PATH --ceiling PATH [--rows 20640,1000000,10000000] [--reps 3]
                     [--formats csv,parquet] [--parquet-implementations rust,duckdb,...]
+       benchmark.py --report-only [--bin-dir DIR]   (BENCHMARKS.md again from bench/results/
+                    results.json, with the profiles and package sizes there are now)
 (bench/run builds the ETL, prepares the venv and calls this.)
 """
 
@@ -148,8 +150,9 @@ def chart(results: dict, path: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--etl", required=True)
-    parser.add_argument("--ceiling", required=True, help="the release `ceiling` example (functions/etl/examples)")
+    parser.add_argument("--etl")
+    parser.add_argument("--ceiling", help="the release `ceiling` example (functions/etl/examples)")
+    parser.add_argument("--report-only", action="store_true", help="write BENCHMARKS.md from the last run's results")
     parser.add_argument("--rows", default=f"{REAL_ROWS},1000000,10000000")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--bin-dir", help="release Lambda binaries: measure their cold starts too")
@@ -158,6 +161,17 @@ def main() -> int:
     parser.add_argument("--parquet-implementations", default=",".join(IMPLEMENTATIONS),
                         help="the implementations run with Parquet training channels (default: all)")
     args = parser.parse_args()
+    results_path = os.path.join(ROOT, "bench", "results", "results.json")
+    if args.report_only:
+        with open(results_path) as f:
+            results = {int(rows): r for rows, r in json.load(f).items()}
+        sizes = sorted(results)
+        formats = [f for f in FORMATS if any(variant("rust", f) in results[rows] for rows in sizes)]
+        reps = len(results[sizes[0]]["rust"]["walls"])
+        write_markdown(results, sizes, formats, reps, cold_starts(args))
+        return 0
+    if not (args.etl and args.ceiling):
+        parser.error("--etl and --ceiling are required (or --report-only)")
     sizes = [int(r) for r in args.rows.split(",")]
     formats = [f for f in FORMATS if f in args.formats.split(",")]
     parquet_implementations = args.parquet_implementations.split(",")
@@ -190,17 +204,21 @@ def main() -> int:
             }
         results[rows]["ceiling"] = ceiling(args.ceiling, inputs[rows], args.reps)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "results.json"), "w") as f:
+    with open(results_path, "w") as f:
         json.dump(results, f, indent=2)
     chart(results, os.path.join(ROOT, "bench", "chart.png"))
-    cold = None
-    if args.bin_dir:
-        only = ["--functions", args.cold_start_functions] if args.cold_start_functions else []
-        out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "coldstart.py"), "--bin-dir", args.bin_dir] + only,
-                             check=True, capture_output=True, text=True, cwd=ROOT)
-        cold = json.loads(out.stdout)
-    write_markdown(results, sizes, formats, args.reps, cold)
+    write_markdown(results, sizes, formats, args.reps, cold_starts(args))
     return 0
+
+
+def cold_starts(args) -> dict | None:
+    """The release Lambda binaries' cold starts (bench/coldstart.py), when --bin-dir names them."""
+    if not args.bin_dir:
+        return None
+    only = ["--functions", args.cold_start_functions] if args.cold_start_functions else []
+    out = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "coldstart.py"), "--bin-dir", args.bin_dir] + only,
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout)
 
 
 def write_markdown(results: dict, sizes: list, formats: list, reps: int, cold: dict | None) -> None:
@@ -301,7 +319,9 @@ def write_markdown(results: dict, sizes: list, formats: list, reps: int, cold: d
             "(`infra/template.yaml`; the README's \"Limits of one ETL run\")."
         )
     lines += ["## Against the targets", ""] + targets + [""]
-    profiles = sorted(f for f in os.listdir(os.path.join(ROOT, "bench", "results")) if f.startswith("profile-"))
+    # By rows, then the plain run before one with options.
+    profile_key = lambda f: (int(f[len("profile-"):].split("-")[0].split(".")[0]), len(f))
+    profiles = sorted((f for f in os.listdir(os.path.join(ROOT, "bench", "results")) if f.startswith("profile-")), key=profile_key)
     if profiles:
         lines += ["## Where our time goes", "",
                   "`bench/profile ROWS [OPTIONS]` (perf, the `profiling` build): the 20 functions with the most "

@@ -15,12 +15,12 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "infra", ".aws-sam", "build")
 MB = 10**6
-# issue 6 (issue 15 for predict, 17 for the ETL's 10 MB): the zipped release bootstrap of
-# each function, in bytes.
+# issue 6 (issue 15 for predict; issue 17: the ETL 10 MB, the functions that move no data
+# 4 MB, the two newest 6 MB): the zipped release bootstrap of each function, in bytes.
 BUDGETS = {
     "EtlFunction": 10 * MB,
-    "StartPipelineFunction": 6 * MB,
-    "PromoteModelFunction": 6 * MB,
+    "StartPipelineFunction": 4 * MB,
+    "PromoteModelFunction": 4 * MB,
     "PredictFunction": 6 * MB,
     "MonitorFunction": 6 * MB,
 }

@@ -46,16 +46,69 @@ fn result(response: &Value) -> &Value {
     &response["results"][0]
 }
 
+/// `_SUCCESS` of dataset `id` has the CLI's format: the dataset id and the SHA-256
+/// of every output a run in `format` writes, which are the objects' as stored.
+/// Uploads `data/housing.csv` as `incoming/housing.csv` and delivers its event:
+/// the object's result (processed), and the bytes.
+async fn process_housing(env: &Env) -> (Value, Vec<u8>) {
+    let bytes = housing();
+    env.upload("incoming/housing.csv", bytes.clone()).await;
+    let response = deliver(env, EVENTBRIDGE, "incoming/housing.csv")
+        .await
+        .unwrap();
+    let r = result(&response).clone();
+    assert_eq!(r["status"], "processed", "{response}");
+    (r, bytes)
+}
+
+/// The ETL core's outputs of `bytes` uploaded as `incoming/housing.csv`, with CSV
+/// channels, run here (off the test's async thread: Polars blocks on its own
+/// runtime, as in the service).
+async fn local_run(env: &Env, bytes: Vec<u8>) -> integration_tests::LocalOutput {
+    let source = Source {
+        source: format!("s3://{}/incoming/housing.csv", env.stack.raw_bucket),
+        ..Default::default()
+    };
+    tokio::task::spawn_blocking(move || run_etl(&bytes, &source, &EtlOptions::default()))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn assert_marker_names_every_output(env: &Env, id: &str, format: TrainingFormat) {
+    let layout = &env.service.config.layout;
+    let marker: CompletionMarker = serde_json::from_slice(
+        &env.stack
+            .get(
+                &env.clients,
+                &env.stack.processed_bucket,
+                &format!("datasets/{id}/_SUCCESS"),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(marker.dataset_id.as_str(), id);
+    assert_eq!(marker.files.len(), format.outputs().count());
+    for kind in format.outputs() {
+        let object = layout.output(&marker.dataset_id, kind);
+        let bytes = env
+            .stack
+            .get(&env.clients, &object.bucket, &object.key)
+            .await
+            .unwrap();
+        assert_eq!(
+            marker.files[kind.file_name()],
+            sha256_hex(&bytes),
+            "{kind:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_upload_is_processed_end_to_end() {
     let env = env("e2e").await;
-    let bytes = housing();
-    env.upload("incoming/housing.csv", bytes.clone()).await;
-    let response = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
-        .await
-        .unwrap();
-    let r = result(&response);
-    assert_eq!(r["status"], "processed", "{response}");
+    let (r, bytes) = process_housing(&env).await;
     let dataset = &r["dataset"];
     let id = dataset["dataset_id"].as_str().unwrap().to_string();
     assert_eq!(id, "ds-8a3727f4cf54ac1a327f69b1d5b4db54");
@@ -90,15 +143,7 @@ async fn an_upload_is_processed_end_to_end() {
     assert_eq!(quarantine, vec![format!("rows/{id}/quarantine.csv")]);
 
     // The objects are exactly what the core (and the CLI) produce for these bytes.
-    let source = Source {
-        source: format!("s3://{}/incoming/housing.csv", env.stack.raw_bucket),
-        ..Default::default()
-    };
-    // Polars blocks on its own runtime: run it off the test's async thread, as the service does.
-    let local = tokio::task::spawn_blocking(move || run_etl(&bytes, &source, &Default::default()))
-        .await
-        .unwrap()
-        .unwrap();
+    let local = local_run(&env, bytes).await;
     let train = env
         .stack
         .get(
@@ -110,35 +155,7 @@ async fn an_upload_is_processed_end_to_end() {
         .unwrap();
     assert_eq!(train, local.read(OutputKind::TrainParquet).unwrap());
 
-    // `_SUCCESS` has the CLI's format: the dataset id and the SHA-256 of every
-    // output, which are the objects' as stored.
-    let layout = &env.service.config.layout;
-    let marker: CompletionMarker = serde_json::from_slice(
-        &env.stack
-            .get(
-                &env.clients,
-                &env.stack.processed_bucket,
-                &format!("{root}_SUCCESS"),
-            )
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(marker.dataset_id.as_str(), id);
-    assert_eq!(marker.files.len(), TrainingFormat::Csv.outputs().count());
-    for kind in TrainingFormat::Csv.outputs() {
-        let object = layout.output(&marker.dataset_id, kind);
-        let bytes = env
-            .stack
-            .get(&env.clients, &object.bucket, &object.key)
-            .await
-            .unwrap();
-        assert_eq!(
-            marker.files[kind.file_name()],
-            sha256_hex(&bytes),
-            "{kind:?}"
-        );
-    }
+    assert_marker_names_every_output(&env, &id, TrainingFormat::Csv).await;
     let report: Value = serde_json::from_slice(
         &env.stack
             .get(
@@ -226,13 +243,7 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
         .var("TRAINING_FORMAT", "parquet")
         .etl()
         .await;
-    let bytes = housing();
-    env.upload("incoming/housing.csv", bytes.clone()).await;
-    let response = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
-        .await
-        .unwrap();
-    let r = result(&response);
-    assert_eq!(r["status"], "processed", "{response}");
+    let (r, bytes) = process_housing(&env).await;
     let id: shared::dataset::DatasetId = r["dataset"]["dataset_id"]
         .as_str()
         .unwrap()
@@ -274,38 +285,10 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
                 .unwrap()
         }
     };
-    let marker: CompletionMarker = serde_json::from_slice(
-        &env.stack
-            .get(
-                &env.clients,
-                &env.stack.processed_bucket,
-                &format!("{root}_SUCCESS"),
-            )
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        marker.files.len(),
-        TrainingFormat::Parquet.outputs().count()
-    );
-    for kind in TrainingFormat::Parquet.outputs() {
-        assert_eq!(
-            marker.files[kind.file_name()],
-            sha256_hex(&get(kind).await),
-            "{kind:?}"
-        );
-    }
+    assert_marker_names_every_output(&env, id.as_str(), TrainingFormat::Parquet).await;
 
     // The same bytes with CSV channels, here.
-    let source = Source {
-        source: format!("s3://{}/incoming/housing.csv", env.stack.raw_bucket),
-        ..Default::default()
-    };
-    let csv = tokio::task::spawn_blocking(move || run_etl(&bytes, &source, &EtlOptions::default()))
-        .await
-        .unwrap()
-        .unwrap();
+    let csv = local_run(&env, bytes).await;
     for kind in TrainingFormat::Parquet.outputs() {
         if kind == OutputKind::Report {
             let mut report: Value = serde_json::from_slice(&get(kind).await).unwrap();
