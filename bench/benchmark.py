@@ -68,7 +68,7 @@ def measure(command: list[str]) -> tuple[float, int, str]:
 
 
 def rows_out(implementation: str, out_dir: str, stdout: str) -> int:
-    if implementation.startswith("rust"):
+    if implementation == "rust":
         with open(os.path.join(out_dir, "report.json")) as f:
             return json.load(f)["rows_out"]
     return json.loads(stdout)["rows_out"]

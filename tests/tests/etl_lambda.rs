@@ -6,7 +6,9 @@ use integration_tests::{housing, read_json, run_etl, sample_event, Setup, TestEn
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polars::prelude::{DataType, ParquetReader, SerReader};
 use serde_json::Value;
-use shared::dataset::{sha256_hex, CompletionMarker, OutputKind, Source, TrainingFormat};
+use shared::dataset::{
+    sha256_hex, CompletionMarker, DatasetId, OutputKind, Source, TrainingFormat,
+};
 use shared::etl::service::EtlService;
 use shared::etl::EtlOptions;
 
@@ -75,8 +77,16 @@ async fn local_run(env: &Env, bytes: Vec<u8>) -> integration_tests::LocalOutput 
         .unwrap()
 }
 
+/// The object the ETL wrote for output `kind` of dataset `id`, where the layout puts it.
+async fn output_object(env: &Env, id: &DatasetId, kind: OutputKind) -> Vec<u8> {
+    let at = env.service.config.layout.output(id, kind);
+    env.stack
+        .get(&env.clients, &at.bucket, &at.key)
+        .await
+        .unwrap()
+}
+
 async fn assert_marker_names_every_output(env: &Env, id: &str, format: TrainingFormat) {
-    let layout = &env.service.config.layout;
     let marker: CompletionMarker = serde_json::from_slice(
         &env.stack
             .get(
@@ -91,12 +101,7 @@ async fn assert_marker_names_every_output(env: &Env, id: &str, format: TrainingF
     assert_eq!(marker.dataset_id.as_str(), id);
     assert_eq!(marker.files.len(), format.outputs().count());
     for kind in format.outputs() {
-        let object = layout.output(&marker.dataset_id, kind);
-        let bytes = env
-            .stack
-            .get(&env.clients, &object.bucket, &object.key)
-            .await
-            .unwrap();
+        let bytes = output_object(env, &marker.dataset_id, kind).await;
         assert_eq!(
             marker.files[kind.file_name()],
             sha256_hex(&bytes),
@@ -244,7 +249,7 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
         .etl()
         .await;
     let (r, bytes) = process_housing(&env).await;
-    let id: shared::dataset::DatasetId = r["dataset"]["dataset_id"]
+    let id: DatasetId = r["dataset"]["dataset_id"]
         .as_str()
         .unwrap()
         .parse()
@@ -275,16 +280,7 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
             "{key}: {processed:?}"
         );
     }
-    let get = |kind: OutputKind| {
-        let at = layout.output(&id, kind);
-        let (env, at) = (&env, at.clone());
-        async move {
-            env.stack
-                .get(&env.clients, &at.bucket, &at.key)
-                .await
-                .unwrap()
-        }
-    };
+    let get = |kind: OutputKind| output_object(&env, &id, kind);
     assert_marker_names_every_output(&env, id.as_str(), TrainingFormat::Parquet).await;
 
     // The same bytes with CSV channels, here.
