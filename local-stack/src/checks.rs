@@ -6,7 +6,7 @@ use anyhow::{ensure, Context, Result};
 use local_stack::pipeline::{Run, Runner};
 use local_stack::{Clients, Stack};
 use serde_json::Value;
-use shared::dataset::S3Location;
+use shared::aws::S3Location;
 use shared::etl::config::DEFAULT_GLUE_TABLE;
 use shared::promotion::desired::{DesiredStates, Status};
 use shared::training::definition::{EVALUATE_STEP, EVALUATION_REPORT, TRAIN_STEP};
@@ -267,7 +267,7 @@ pub async fn pipeline(clients: &Clients, work_dir: &Path, response: &Path) -> Re
 }
 
 pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
-    let stages = shared::promotion::stages::Stages::parse(shared::promotion::stages::BUNDLED)?;
+    let stages = shared::stages::Stages::parse(shared::stages::BUNDLED)?;
     println!("\n== promote-model invocations");
     for (i, path) in responses.iter().enumerate() {
         let r = read_response(path)?;
@@ -290,7 +290,6 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
             "already_serving" => println!("     duplicate delivery: no-op"),
             "reconciled" => {
                 for (stage, converged) in stages
-                    .stages
                     .iter()
                     .zip(r["stages"].as_array().into_iter().flatten())
                 {
@@ -309,7 +308,7 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
         root: S3Location::parse(&stack.promotion_state_uri()).context("the state URI")?,
     };
     let mut serving = Vec::new();
-    for stage in &stages.stages {
+    for stage in stages.iter() {
         println!("\n== Stage {} — endpoint {}", stage.name, stage.endpoint);
         match desired.read(&stage.name).await? {
             None => println!("  desired state: none recorded"),

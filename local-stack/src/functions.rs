@@ -6,6 +6,7 @@
 
 use crate::stack::Stack;
 use crate::{ACCOUNT, REGION, SAGEMAKER_ROLE};
+use shared::functions;
 
 /// The suite's functions, by their crate (and Lambda) name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +29,11 @@ impl Function {
 
     pub fn name(self) -> &'static str {
         match self {
-            Function::Etl => "etl",
-            Function::StartPipeline => "start-pipeline",
-            Function::PromoteModel => "promote-model",
-            Function::Predict => "predict",
-            Function::Monitor => "monitor",
+            Function::Etl => functions::ETL,
+            Function::StartPipeline => functions::START_PIPELINE,
+            Function::PromoteModel => functions::PROMOTE_MODEL,
+            Function::Predict => functions::PREDICT,
+            Function::Monitor => functions::MONITOR,
         }
     }
 }

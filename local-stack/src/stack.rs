@@ -7,16 +7,19 @@ use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
+use shared::aws::S3Location;
 use shared::config::AwsSettings;
-use shared::dataset::{DatasetLayout, S3Location, DEFAULT_PROCESSED_PREFIX};
+use shared::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 use shared::events::drift::{DRIFT_SOURCE, MONITOR_SOURCE};
 use shared::events::pipeline::TRIGGER_SOURCE;
 use shared::events::promotion::PROMOTION_SOURCE;
 use shared::events::ETL_SOURCE;
-use shared::promotion::stages::{Stages, BUNDLED};
+use shared::stages::{
+    Stages, BUNDLED, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
+};
 use shared::training::definition::{
     build, evaluation_code_uri, xgboost_image, DefinitionConfig, EVALUATION_SCRIPT,
-    EVALUATION_SCRIPT_NAME, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
+    EVALUATION_SCRIPT_NAME,
 };
 
 /// The resources of one stack, named from a prefix so tests do not collide.
@@ -309,11 +312,11 @@ impl Stack {
     /// The bundled stages, with endpoints named after this stack so stacks on
     /// one emulator do not share endpoints.
     pub fn stages(&self) -> Stages {
-        let mut stages = Stages::parse(BUNDLED).expect("bundled stages");
-        for stage in &mut stages.stages {
-            stage.endpoint = format!("{}-{}", self.name, stage.name);
-        }
-        stages
+        Stages::parse(BUNDLED)
+            .and_then(|stages| {
+                stages.with_endpoints(|stage| format!("{}-{}", self.name, stage.name))
+            })
+            .expect("bundled stages")
     }
 
     pub fn data_capture_uri(&self) -> String {

@@ -1,20 +1,64 @@
 //! Configuration from environment variables, read and validated once at cold
 //! start. Every problem is reported at once, each with the variable's name.
+//!
+//! Each function's configuration implements [`Config`] by writing one `read`;
+//! `from_env`, `from_lookup` and `variables` (the list the README and the
+//! template are held to) come with it. Every validation that can find several
+//! problems (a configuration, the stages file, the drift policy) reports them
+//! as one [`Problems`].
 
 use std::fmt;
 use std::str::FromStr;
 
-/// Every configuration problem found, one per line of the message.
+/// Every problem found in one thing (a configuration, a stages file, a drift
+/// policy), each a line of the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub Vec<String>);
+pub struct Problems {
+    /// What was invalid: "configuration", "stages file", "drift policy".
+    pub what: &'static str,
+    pub list: Vec<String>,
+}
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}", self.0.join("; "))
+impl Problems {
+    pub fn new(what: &'static str, list: Vec<String>) -> Self {
+        Problems { what, list }
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.what, self.list.join("; "))
+    }
+}
+
+impl std::error::Error for Problems {}
+
+/// A function's configuration, read from its environment once at cold start.
+pub trait Config: Sized {
+    /// Reads and validates every variable through `env`, reporting each
+    /// problem to it; `None` when a part could not be built (a file that did
+    /// not parse), which `env` has reported.
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self>;
+
+    /// From the process environment (Lambda).
+    fn from_env() -> Result<Self, Problems> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// From a lookup (a map in tests, the local stack's environment).
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Problems> {
+        let mut env = Env::new(lookup);
+        let config = Self::read(&mut env);
+        env.finish(config)?
+            .ok_or_else(|| Problems::new("configuration", vec!["a part could not be read".into()]))
+    }
+
+    /// Every variable it reads, with its default (`None`: required; `Some("")`:
+    /// optional, described in the README), in the order it reads them.
+    fn variables() -> Vec<Variable> {
+        variables_of(Self::read)
+    }
+}
 
 /// A variable a function reads, and its default: `None` when it is required,
 /// `Some("")` when unset means "none" (an empty prefix, no file).
@@ -135,11 +179,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         self.errors.push(message);
     }
 
-    pub fn finish<T>(self, value: T) -> Result<T, ConfigError> {
+    pub fn finish<T>(self, value: T) -> Result<T, Problems> {
         if self.errors.is_empty() {
             Ok(value)
         } else {
-            Err(ConfigError(self.errors))
+            Err(Problems::new("configuration", self.errors))
         }
     }
 }
@@ -196,7 +240,7 @@ mod tests {
         let limit: u64 = env.parsed("LIMIT", 5);
         assert_eq!(limit, 5);
         let err = env.finish(()).unwrap_err();
-        assert_eq!(err.0.len(), 3, "{err}");
+        assert_eq!(err.list.len(), 3, "{err}");
         let text = err.to_string();
         assert!(
             text.contains("BUCKET=\"Not_A_Bucket\" is not a valid S3 bucket name"),

@@ -160,7 +160,7 @@ async fn a_full_disk_while_downloading_is_retryable() {
             .build()
     });
     let (s3, _rules) = s3_with(&get);
-    let loc = shared::dataset::S3Location {
+    let loc = shared::aws::S3Location {
         bucket: "raw".into(),
         key: KEY.into(),
     };

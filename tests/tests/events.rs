@@ -154,12 +154,7 @@ fn model_package_examples_parse_with_their_quirks() {
     );
     for event in [&exact, &normalized] {
         match promotion_event(docs, event) {
-            PromotionEvent::PackageStateChange {
-                change,
-                account,
-                region,
-                id,
-            } => {
+            PromotionEvent::PackageStateChange { change, origin } => {
                 assert_eq!(
                     change.model_package_group_name,
                     "versionedmp-p-idy6c3e1fiqj"
@@ -169,10 +164,10 @@ fn model_package_examples_parse_with_their_quirks() {
                 assert!(!change.is_approved());
                 assert_eq!(change.creation_time, Some(EpochMillis(1_614_186_014_000)));
                 assert_eq!(
-                    (account.as_deref(), region.as_deref()),
+                    (origin.account.as_deref(), origin.region.as_deref()),
                     (Some("123456789012"), Some("us-east-2"))
                 );
-                assert_eq!(id.as_deref(), Some("844e2571-85d4-695f-b930-0153b71dcb42"));
+                assert_eq!(origin.id(), Some("844e2571-85d4-695f-b930-0153b71dcb42"));
             }
             other => panic!("{other:?}"),
         }
@@ -275,8 +270,8 @@ fn the_promotion_samples_name_the_local_stack() {
     }
     let tick = "events/promote-model/scheduled-tick.json";
     match promotion_event(tick, &load(tick)) {
-        PromotionEvent::Tick { id } => {
-            assert_eq!(id.as_deref(), Some("6f1d2e3c-4b5a-4978-8c6d-5e4f3a2b1c0d"))
+        PromotionEvent::Tick { origin } => {
+            assert_eq!(origin.id(), Some("6f1d2e3c-4b5a-4978-8c6d-5e4f3a2b1c0d"))
         }
         other => panic!("{other:?}"),
     }

@@ -8,8 +8,9 @@
 use integration_tests::{read_json, repo_root, sdk_config, shared_moto, Clients};
 use serde_json::{json, Map, Value};
 use serde_norway::Value as Yaml;
+use shared::config::Config;
 use shared::config::Variable;
-use shared::promotion::stages::{Stages, BUNDLED};
+use shared::stages::{Stages, BUNDLED};
 use shared::training::definition::{build, DefinitionConfig, XGBOOST_REGISTRIES};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -683,7 +684,7 @@ fn the_stages_endpoints_and_alarms_are_in_the_template() {
         .iter()
         .map(|e| e.as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = stages.stages.iter().map(|s| s.endpoint.as_str()).collect();
+    let expected: Vec<&str> = stages.iter().map(|s| s.endpoint.as_str()).collect();
     assert_eq!(endpoints, expected);
 }
 

@@ -66,7 +66,7 @@ async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> (Env, String) {
     put(&env, &at.bucket, &at.key, data().profile.clone()).await;
     deploy_unscored(&env, data().id.as_str()).await;
     env.events().await;
-    let endpoint = env.service.config.stages.stages[0].endpoint.clone();
+    let endpoint = env.service.config.stages.first().endpoint.clone();
     (env, endpoint)
 }
 
@@ -127,7 +127,7 @@ fn dev(out: &Value) -> &Value {
 }
 
 async fn report(env: &Env, uri: &str) -> DriftReport {
-    let at = shared::dataset::S3Location::parse(uri).unwrap();
+    let at = shared::aws::S3Location::parse(uri).unwrap();
     let bytes = env
         .stack
         .get(&env.clients, &at.bucket, &at.key)

@@ -9,12 +9,14 @@ use aws_sdk_sagemaker::types::Parameter;
 use integration_tests::{housing_head, python_json, run_etl, Setup, TestEnv};
 use local_stack::pipeline::{Run, Runner};
 use serde_json::Value;
-use shared::dataset::{DatasetId, OutputKind, S3Location, Source, TrainingFormat};
+use shared::aws::S3Location;
+use shared::dataset::{DatasetId, OutputKind, Source, TrainingFormat};
 use shared::etl::EtlOptions;
-use shared::training::definition::{
-    evaluation_code_uri, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME,
+use shared::stages::{
     METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
-    TRAIN_STEP,
+};
+use shared::training::definition::{
+    evaluation_code_uri, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME, TRAIN_STEP,
 };
 use shared::training::parameters::{NUM_ROUND, RMSE_THRESHOLD};
 use shared::training::trigger::TriggerService;

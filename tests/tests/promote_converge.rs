@@ -30,8 +30,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
 use shared::promotion::desired::{Cause, Desired, Status};
-use shared::promotion::lineage::{self, Lineage, TAG_MODEL_PACKAGE_VERSION};
-use shared::promotion::service::PromotionService;
+use shared::promotion::names;
+use shared::promotion::PromotionService;
+use shared::stages::{Lineage, TAG_MODEL_PACKAGE_VERSION};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -325,7 +326,7 @@ impl World {
             .find(|p| p.version == version)
             .cloned()
             .unwrap();
-        let package = shared::promotion::lineage::Package {
+        let package = shared::stages::Package {
             arn: fake.arn(version),
             group: fake.group.clone(),
             version,
@@ -336,7 +337,7 @@ impl World {
             pipeline_execution_arn: None,
         };
         let stages = self.env.stack.stages();
-        let config = lineage::endpoint_config_name(
+        let config = names::endpoint_config_name(
             &package,
             stages.find(stage).unwrap().1,
             self.service.config.data_capture.as_ref(),

@@ -26,8 +26,8 @@ use integration_tests::{read_json, Clients, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use shared::promotion::desired::{Cause, Status};
-use shared::promotion::lineage::{Lineage, Package};
-use shared::promotion::service::PromotionService;
+use shared::promotion::PromotionService;
+use shared::stages::{Lineage, Package};
 use std::sync::{Arc, Mutex};
 
 const ACCOUNT_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012";
@@ -434,7 +434,7 @@ async fn an_endpoint_mid_deployment_waits_with_the_request_recorded() {
     // The pending deployment is this very config (its call succeeded, the
     // invocation died before recording it): a no-op, announced again so a
     // crash between UpdateEndpoint and the event loses nothing.
-    let pending = shared::promotion::lineage::endpoint_config_name(
+    let pending = shared::promotion::names::endpoint_config_name(
         &world.package(2, 0.40),
         world.stack.stages().find("pre-prod").unwrap().1,
         world.env.service.config.data_capture.as_ref(),

@@ -7,11 +7,11 @@
 use integration_tests::{read_json, Setup, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
-use shared::promotion::lineage::{
+use shared::promotion::PromotionService;
+use shared::stages::{
     TAG_DATASET_ID, TAG_MODEL_PACKAGE_ARN, TAG_PIPELINE_EXECUTION_ARN, TAG_SOURCE_EVENT_ID,
     TAG_STAGE, TAG_VALIDATION_RMSE,
 };
-use shared::promotion::service::PromotionService;
 use std::collections::HashMap;
 
 /// promote-model's test environment, with this file's helpers.

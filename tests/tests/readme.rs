@@ -1,6 +1,7 @@
 //! The README's configuration references match what the code reads.
 
 use integration_tests::repo_root;
+use shared::config::Config;
 use shared::config::Variable;
 
 /// Checks the table that follows `heading` against `(variable, default)` pairs.

@@ -3,6 +3,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
+use shared::config::Config;
 use shared::etl::config::EtlConfig;
 use shared::etl::service::{sweep_work_dir, EtlService};
 
@@ -20,7 +21,7 @@ async fn main() -> Result<(), Error> {
         Err(e) => tracing::error!("sweeping {}: {e}", config.work_dir.display()),
     }
     let sdk = shared::aws::sdk_config().await;
-    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "etl");
+    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, shared::functions::ETL);
     let service = EtlService::new(&sdk, config);
     let (service, dead_letters) = (&service, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

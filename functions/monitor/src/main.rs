@@ -1,6 +1,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
+use shared::config::Config;
 use shared::monitoring::config::MonitorConfig;
 use shared::monitoring::service::MonitorService;
 
@@ -9,7 +10,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = MonitorConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = shared::aws::sdk_config().await;
-    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "monitor");
+    let dead_letters =
+        DeadLetters::new(&sdk, &config.dead_letter_queue, shared::functions::MONITOR);
     let service = MonitorService::new(&sdk, config);
     let (service, dead_letters) = (&service, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -133,15 +133,18 @@ pub async fn handle(service: &PredictService, request: Request) -> Response<Body
 
 fn emit(route: &str, answer: &Answer, started: Instant) {
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    Metrics::new(&[("Function", "predict"), ("Route", route)])
+    Metrics::new(&[("Function", shared::functions::PREDICT), ("Route", route)])
         .put("Requests", 1.0, Unit::Count)
         .put("Records", answer.records as f64, Unit::Count)
         .put("Latency", millis, Unit::Milliseconds)
         .emit();
     if let Some(class) = answer.error {
-        Metrics::new(&[("Function", "predict"), ("ErrorClass", class)])
-            .put("Errors", 1.0, Unit::Count)
-            .emit();
+        Metrics::new(&[
+            ("Function", shared::functions::PREDICT),
+            ("ErrorClass", class),
+        ])
+        .put("Errors", 1.0, Unit::Count)
+        .emit();
     }
     tracing::info!(
         route,

@@ -1,4 +1,5 @@
 use lambda_http::{service_fn, Error, Request};
+use shared::config::Config;
 use shared::serving::config::PredictConfig;
 use shared::serving::service::PredictService;
 

@@ -5,7 +5,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::events::promotion::{parse_promotion_event, PromotionEvent};
-use shared::promotion::service::{PromotionOutcome, PromotionService};
+use shared::promotion::{PromotionOutcome, PromotionService};
 
 pub async fn handle(
     service: &PromotionService,
@@ -13,28 +13,14 @@ pub async fn handle(
 ) -> Result<Value, Diagnostic> {
     // A `shared::Error` becomes a logged, classified Diagnostic through `?`.
     let outcome = match parse_promotion_event(&event.payload)? {
-        PromotionEvent::PackageStateChange {
-            id,
-            account,
-            region,
-            change,
-        } => {
-            service
-                .on_package_state_change(
-                    &change,
-                    id.as_deref(),
-                    account.as_deref(),
-                    region.as_deref(),
-                )
-                .await
+        PromotionEvent::PackageStateChange { origin, change } => {
+            service.on_package_state_change(&change, &origin).await
         }
-        PromotionEvent::Promote { id, command } => {
-            service.on_promote(&command, id.as_deref()).await
+        PromotionEvent::Promote { origin, command } => service.on_promote(&command, &origin).await,
+        PromotionEvent::EndpointState { origin, change } => {
+            service.on_endpoint_state(&change, &origin).await
         }
-        PromotionEvent::EndpointState { id, change } => {
-            service.on_endpoint_state(&change, id.as_deref()).await
-        }
-        PromotionEvent::Tick { id } => service.on_tick(id.as_deref()).await,
+        PromotionEvent::Tick { origin } => service.on_tick(&origin).await,
         PromotionEvent::Other(what) => {
             tracing::warn!(event = %what, "ignored: not an event promote-model handles");
             Ok(PromotionOutcome::Ignored {

@@ -1,15 +1,20 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
+use shared::config::Config;
 use shared::promotion::config::PromoteConfig;
-use shared::promotion::service::PromotionService;
+use shared::promotion::PromotionService;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = PromoteConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = shared::aws::sdk_config().await;
-    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "promote-model");
+    let dead_letters = DeadLetters::new(
+        &sdk,
+        &config.dead_letter_queue,
+        shared::functions::PROMOTE_MODEL,
+    );
     let service = PromotionService::new(&sdk, config);
     let (service, dead_letters) = (&service, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

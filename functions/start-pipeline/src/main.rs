@@ -1,6 +1,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
+use shared::config::Config;
 use shared::training::config::TriggerConfig;
 use shared::training::trigger::TriggerService;
 
@@ -9,7 +10,11 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = TriggerConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = shared::aws::sdk_config().await;
-    let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, "start-pipeline");
+    let dead_letters = DeadLetters::new(
+        &sdk,
+        &config.dead_letter_queue,
+        shared::functions::START_PIPELINE,
+    );
     let service = TriggerService::new(&sdk, config);
     let (service, dead_letters) = (&service, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -27,7 +27,7 @@ use aws_sdk_sagemaker::types::{
 use expressions::{condition, text, Scope};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use shared::dataset::S3Location;
+use shared::aws::S3Location;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

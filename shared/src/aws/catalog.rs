@@ -3,7 +3,6 @@
 //! created unless they exist, so re-runs are no-ops.
 
 use crate::error::{AwsError, Error};
-use crate::events::dataset::CatalogEntry;
 use aws_sdk_glue::types::{
     Column, DatabaseInput, PartitionInput, SerDeInfo, StorageDescriptor, TableInput,
 };
@@ -58,7 +57,9 @@ pub struct Registration<'a> {
     pub columns: &'a [(String, String)],
 }
 
-pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEntry, Error> {
+/// Creates the database, the table and the dataset's partition, each unless it
+/// exists.
+pub async fn register(client: &Client, r: &Registration<'_>) -> Result<(), Error> {
     let database = client.get_database().name(r.database).send().await;
     if unless(
         "Glue",
@@ -132,10 +133,5 @@ pub async fn register(client: &Client, r: &Registration<'_>) -> Result<CatalogEn
         result,
         already_exists,
     )?;
-    Ok(CatalogEntry {
-        database: r.database.to_string(),
-        table: r.table.to_string(),
-        partition: vec![r.dataset_id.to_string()],
-        location: r.partition_location.to_string(),
-    })
+    Ok(())
 }

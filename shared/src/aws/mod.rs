@@ -5,12 +5,15 @@ pub mod bus;
 #[cfg(feature = "etl")]
 pub mod catalog;
 pub mod dead_letters;
+mod location;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
+
+pub use location::S3Location;
 
 use crate::error::AwsError;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};

@@ -1,6 +1,6 @@
 //! S3 reads and writes, with classified errors that name the object.
 
-use crate::dataset::S3Location;
+use crate::aws::S3Location;
 use crate::error::{AwsError, Error};
 use aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder;
 use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;

@@ -2,6 +2,8 @@
 //! completion marker written last.
 
 use super::DatasetId;
+use crate::aws::S3Location;
+use crate::config::Env;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -228,30 +230,27 @@ pub struct DatasetLayout {
     pub quarantine_prefix: String,
 }
 
-/// A bucket and key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct S3Location {
-    pub bucket: String,
-    pub key: String,
-}
-
-impl S3Location {
-    pub fn uri(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.key)
-    }
-
-    /// `s3://bucket` or `s3://bucket/key`; `None` for anything else.
-    pub fn parse(uri: &str) -> Option<Self> {
-        let rest = uri.strip_prefix("s3://")?;
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        (!bucket.is_empty()).then(|| S3Location {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        })
-    }
-}
-
 impl DatasetLayout {
+    /// The layout of a reader of processed datasets only (the trigger, predict,
+    /// the monitor): it never names a quarantine location, so it has none.
+    pub fn processed_only(bucket: String, prefix: String) -> Self {
+        DatasetLayout {
+            processed_bucket: bucket,
+            processed_prefix: prefix,
+            quarantine_bucket: String::new(),
+            quarantine_prefix: String::new(),
+        }
+    }
+
+    /// `PROCESSED_BUCKET` and `PROCESSED_PREFIX`: the processed-only layout
+    /// every function but the ETL reads.
+    pub fn read_processed<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+        Self::processed_only(
+            env.bucket("PROCESSED_BUCKET"),
+            env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
+        )
+    }
+
     fn processed(&self, key: String) -> S3Location {
         S3Location {
             bucket: self.processed_bucket.clone(),
@@ -353,19 +352,6 @@ impl DatasetLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn s3_uris_parse_into_bucket_and_key() {
-        let loc = S3Location::parse("s3://b/promotion/x").unwrap();
-        assert_eq!(
-            (loc.bucket.as_str(), loc.key.as_str()),
-            ("b", "promotion/x")
-        );
-        assert_eq!(S3Location::parse("s3://b").unwrap().key, "");
-        for bad in ["s3://", "s3:///k", "https://b/k", "b/k"] {
-            assert_eq!(S3Location::parse(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn layout_names_every_output_under_the_dataset() {

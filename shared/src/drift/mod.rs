@@ -12,18 +12,13 @@
 //! - [`traffic`] (feature `drift`): an endpoint's captured requests as a profile.
 //! - [`quality`] (feature `drift`): the serving model's RMSE and MAE on a new
 //!   dataset's test split.
-//! - [`baseline`] (features `drift`, `promotion`): what a stage serves and its
-//!   training dataset's profile.
-//! - [`check`] (feature `trigger`): a new dataset against the serving model's
-//!   training data and the model's quality on it, once per dataset; the
-//!   retraining decision.
 //! - [`model_monitor`] (feature `drift`): a profile as SageMaker Model
 //!   Monitor's `statistics.json` and `constraints.json`.
+//!
+//! What a stage serves and its training data's profile (the baseline) is
+//! [`crate::stages::baseline`]; the trigger's check of a new dataset is
+//! `training::drift_check`, the traffic monitor's is [`crate::monitoring`].
 
-#[cfg(all(feature = "drift", feature = "promotion"))]
-pub mod baseline;
-#[cfg(all(feature = "drift", feature = "promotion", feature = "runtime"))]
-pub mod check;
 pub mod measures;
 #[cfg(feature = "drift")]
 pub mod model_monitor;

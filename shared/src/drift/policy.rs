@@ -4,12 +4,11 @@
 //! reported at once.
 
 use super::profile::Scores;
-use crate::config::Env;
+use crate::config::{Env, Problems};
 use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY};
 use crate::features::RATIO_FEATURES;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The policy bundled into the functions: `infra/drift.yaml`.
 pub const BUNDLED: &str = include_str!("../../../infra/drift.yaml");
@@ -74,16 +73,9 @@ impl Thresholds {
 }
 
 /// Every problem in a drift policy file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError(pub Vec<String>);
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid drift policy: {}", self.0.join("; "))
-    }
+fn invalid(list: Vec<String>) -> Problems {
+    Problems::new("drift policy", list)
 }
-
-impl std::error::Error for PolicyError {}
 
 /// The columns a profile has: the contract's numeric columns, the ratio
 /// features and `ocean_proximity`.
@@ -99,19 +91,19 @@ pub fn profiled_columns() -> impl Iterator<Item = &'static str> {
 /// validated; `None` when it cannot be, every problem reported to `env`.
 pub fn read_policy<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<DriftPolicy> {
     env.file("DRIFT_POLICY_FILE", ("infra/drift.yaml", BUNDLED), |yaml| {
-        DriftPolicy::parse(yaml).map_err(|e| e.0)
+        DriftPolicy::parse(yaml).map_err(|e| e.list)
     })
 }
 
 impl DriftPolicy {
-    pub fn parse(yaml: &str) -> Result<DriftPolicy, PolicyError> {
+    pub fn parse(yaml: &str) -> Result<DriftPolicy, Problems> {
         let policy: DriftPolicy =
-            serde_norway::from_str(yaml).map_err(|e| PolicyError(vec![e.to_string()]))?;
+            serde_norway::from_str(yaml).map_err(|e| invalid(vec![e.to_string()]))?;
         policy.validate()?;
         Ok(policy)
     }
 
-    fn validate(&self) -> Result<(), PolicyError> {
+    fn validate(&self) -> Result<(), Problems> {
         let mut problems = Vec::new();
         if self.reference_stage.trim().is_empty() {
             problems.push("reference_stage: empty".to_string());
@@ -144,7 +136,7 @@ impl DriftPolicy {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(PolicyError(problems))
+            Err(invalid(problems))
         }
     }
 
@@ -178,7 +170,7 @@ mod tests {
         let yaml =
             "reference_stage: ' '\nretrain_on: drift\ndefault: { psi: 0, js: 1.5, ks: 0.1 }\n\
                     columns:\n  median_incom: { psi: 0.1 }\n  ocean_proximity: { ks: 0.2 }\n";
-        let problems = DriftPolicy::parse(yaml).unwrap_err().0;
+        let problems = DriftPolicy::parse(yaml).unwrap_err().list;
         assert_eq!(problems.len(), 5, "{problems:?}");
         for expected in [
             "reference_stage: empty",
@@ -193,7 +185,7 @@ mod tests {
             );
         }
         let unknown = DriftPolicy::parse("reference_stage: prod\nretrain_on: sometimes\n");
-        assert!(unknown.unwrap_err().0[0].contains("sometimes"));
+        assert!(unknown.unwrap_err().list[0].contains("sometimes"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::policy::{DriftPolicy, Thresholds};
 use super::profile::{compare_categories, compare_numeric, DatasetProfile, Scores};
 use super::quality::ModelQuality;
 use crate::dataset::DatasetId;
+use crate::events::drift::{DriftScores, DriftThresholds, DriftedColumn};
 use crate::telemetry::{Metrics, Unit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -56,6 +57,26 @@ pub struct ColumnDrift {
     pub crossed: Vec<String>,
 }
 
+impl ColumnDrift {
+    /// As the drift events carry it.
+    pub fn as_event(&self) -> DriftedColumn {
+        let (scores, thresholds) = (self.scores, self.thresholds);
+        DriftedColumn {
+            scores: DriftScores {
+                psi: scores.psi,
+                js: scores.js,
+                ks: scores.ks,
+            },
+            thresholds: DriftThresholds {
+                psi: thresholds.psi,
+                js: thresholds.js,
+                ks: thresholds.ks,
+            },
+            crossed: self.crossed.clone(),
+        }
+    }
+}
+
 impl DriftReport {
     /// Every compared column's scores as EMF (`FeatureDriftPSI`,
     /// `FeatureDriftJS`, `FeatureDriftKS` for numeric columns; dimension
@@ -75,11 +96,11 @@ impl DriftReport {
 
     /// The columns that crossed a threshold, with their scores: what the drift
     /// events carry.
-    pub fn drifted_columns(&self) -> BTreeMap<String, ColumnDrift> {
+    pub fn drifted_columns(&self) -> BTreeMap<String, DriftedColumn> {
         self.columns
             .iter()
             .filter(|(name, _)| self.drifted.contains(name))
-            .map(|(name, column)| (name.clone(), column.clone()))
+            .map(|(name, column)| (name.clone(), column.as_event()))
             .collect()
     }
 }
@@ -200,5 +221,24 @@ mod tests {
         assert_eq!(report.columns["median_income"].crossed, ["psi", "js", "ks"]);
         assert_eq!(report.not_compared, ["median_house_value"]);
         assert_eq!(report.current, "shifted");
+    }
+
+    #[test]
+    fn the_events_carry_the_drifted_columns_as_the_report_writes_them() {
+        let policy = DriftPolicy::parse(BUNDLED).unwrap();
+        let report = compare(
+            &profile(0.0, true),
+            &profile(3.0, false),
+            "shifted",
+            &policy,
+        );
+        let carried = report.drifted_columns();
+        assert_eq!(carried.keys().collect::<Vec<_>>(), ["median_income"]);
+        // The event's own types serialise exactly as the report's column does.
+        let column = &report.columns["median_income"];
+        assert_eq!(
+            serde_json::to_value(&carried["median_income"]).unwrap(),
+            serde_json::to_value(column).unwrap()
+        );
     }
 }

@@ -3,7 +3,7 @@
 use super::limits::{DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS};
 use super::options::{CappedPolicy, EtlOptions};
 use super::split::SplitRatios;
-use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
+use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
 use crate::dataset::{DatasetLayout, TrainingFormat, DEFAULT_PROCESSED_PREFIX};
 
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
@@ -46,23 +46,8 @@ fn glue_name<F: Fn(&str) -> Option<String>>(env: &mut Env<F>, name: &str, value:
     value
 }
 
-impl EtlConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut env = Env::new(lookup);
-        let config = Self::read(&mut env);
-        env.finish(config)
-    }
-
-    /// Every variable the ETL reads, with its default (`None`: required).
-    pub fn variables() -> Vec<Variable> {
-        variables_of(Self::read)
-    }
-
-    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+impl Config for EtlConfig {
+    fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
         let raw_bucket = env.bucket("RAW_BUCKET");
         let raw_prefix = env.prefix("RAW_PREFIX", "");
         let layout = DatasetLayout {
@@ -94,7 +79,7 @@ impl EtlConfig {
         };
         let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
-        EtlConfig {
+        Some(EtlConfig {
             raw_bucket,
             raw_prefix,
             layout,
@@ -106,7 +91,7 @@ impl EtlConfig {
             options,
             dead_letter_queue,
             aws,
-        }
+        })
     }
 }
 
@@ -191,6 +176,6 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} not named in: {text}");
         }
-        assert_eq!(err.0.len(), 9, "{text}");
+        assert_eq!(err.list.len(), 9, "{text}");
     }
 }

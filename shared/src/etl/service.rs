@@ -17,13 +17,12 @@ use super::config::EtlConfig;
 use super::error::{EtlError, Rejection, RejectionCode};
 use super::run;
 use crate::aws::catalog::{self, Registration};
+use crate::aws::S3Location;
 use crate::aws::{bus, s3};
 use crate::contract::CONTRACT_ID;
-use crate::dataset::{
-    ContentHash, DatasetId, InputIdentity, S3Location, Source, COMPLETION_MARKER,
-};
+use crate::dataset::{ContentHash, DatasetId, InputIdentity, Source, COMPLETION_MARKER};
 use crate::error::Error;
-use crate::events::dataset::DatasetReady;
+use crate::events::dataset::{CatalogEntry, DatasetReady};
 use crate::events::s3::ObjectCreated;
 use crate::events::{DATASET_READY, ETL_SOURCE};
 use crate::telemetry::{Metrics, Unit};
@@ -145,8 +144,11 @@ impl EtlService {
         let started = Instant::now();
         let outcome = self.outcome(object).await?;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let metrics =
-            Metrics::new(&[("Function", "etl")]).put("DurationMs", elapsed_ms, Unit::Milliseconds);
+        let metrics = Metrics::new(&[("Function", crate::functions::ETL)]).put(
+            "DurationMs",
+            elapsed_ms,
+            Unit::Milliseconds,
+        );
         match &outcome {
             Outcome::Processed { dataset, event_id } => {
                 let s = &dataset.summary;
@@ -287,18 +289,25 @@ impl EtlService {
             )
             .await?;
         }
-        let catalog = catalog::register(
+        let partition_location = layout.parquet_folder(&dataset_id).uri();
+        catalog::register(
             &self.glue,
             &Registration {
                 database: &config.glue_database,
                 table: &config.glue_table,
                 table_location: &layout.table_root().uri(),
                 dataset_id: dataset_id.as_str(),
-                partition_location: &layout.parquet_folder(&dataset_id).uri(),
+                partition_location: &partition_location,
                 columns: &output.table_columns,
             },
         )
         .await?;
+        let catalog = CatalogEntry {
+            database: config.glue_database.clone(),
+            table: config.glue_table.clone(),
+            partition: vec![dataset_id.to_string()],
+            location: partition_location,
+        };
         let dataset = DatasetReady {
             dataset_id: dataset_id.clone(),
             contract: CONTRACT_ID.to_string(),

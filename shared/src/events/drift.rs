@@ -5,7 +5,6 @@
 //! and writing the report publishes it again).
 
 use crate::dataset::DatasetId;
-use crate::drift::report::ColumnDrift;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,6 +17,32 @@ pub const DRIFT_SOURCE: &str = "housing-mlops.drift";
 /// `detail-type` of a dataset that drifted from the serving model's training data.
 pub const DATASET_DRIFT_DETECTED: &str = "DatasetDriftDetected";
 
+/// A column that drifted, as the events carry it: every score, the thresholds
+/// it was held to, and which scores reached them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftedColumn {
+    pub scores: DriftScores,
+    pub thresholds: DriftThresholds,
+    /// The scores that reached their thresholds (`psi`, `js`, `ks`).
+    pub crossed: Vec<String>,
+}
+
+/// PSI, Jensen–Shannon distance and (numeric columns only) KS statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DriftScores {
+    pub psi: f64,
+    pub js: f64,
+    pub ks: Option<f64>,
+}
+
+/// The thresholds a column's scores were held to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DriftThresholds {
+    pub psi: f64,
+    pub js: f64,
+    pub ks: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetDriftDetected {
     pub dataset_id: DatasetId,
@@ -27,7 +52,7 @@ pub struct DatasetDriftDetected {
     pub stage: String,
     pub model_package_arn: String,
     /// Only the columns that crossed a threshold, with every score.
-    pub features: BTreeMap<String, ColumnDrift>,
+    pub features: BTreeMap<String, DriftedColumn>,
     /// The whole `DriftReport`'s S3 URI.
     pub report: String,
 }
@@ -45,6 +70,6 @@ pub struct TrafficDriftDetected {
     pub first_capture: String,
     pub last_capture: String,
     /// Only the columns that crossed a threshold, with every score.
-    pub features: BTreeMap<String, ColumnDrift>,
+    pub features: BTreeMap<String, DriftedColumn>,
     pub report: String,
 }

@@ -58,10 +58,35 @@ impl<'a> Envelope<'a> {
         })
     }
 
+    /// Where the event came from, owned: what a handler keeps of the envelope
+    /// once the detail is parsed.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            id: self.id.map(str::to_string),
+            account: self.account.map(str::to_string),
+            region: self.region.map(str::to_string),
+        }
+    }
+
     /// The detail as `T`; a malformed detail names the event.
     pub fn detail<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         T::deserialize(self.detail)
             .map_err(|e| Error::Event(format!("malformed {}: {e}", self.detail_type)))
+    }
+}
+
+/// Where an event came from, as its envelope says: its id (what published
+/// events and records cite), and the account and region it was sent from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub id: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Origin {
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::endpoint::{EndpointStateChange, ENDPOINT_STATE_CHANGE};
 use super::registry::{ModelPackageStateChange, MODEL_PACKAGE_STATE_CHANGE};
-use super::{number_or_string, Envelope, SAGEMAKER_SOURCE};
+use super::{number_or_string, Envelope, Origin, SAGEMAKER_SOURCE};
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,21 +100,19 @@ pub struct DeploymentReport {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromotionEvent {
     PackageStateChange {
-        id: Option<String>,
-        account: Option<String>,
-        region: Option<String>,
+        origin: Origin,
         change: ModelPackageStateChange,
     },
     Promote {
-        id: Option<String>,
+        origin: Origin,
         command: PromoteModel,
     },
     EndpointState {
-        id: Option<String>,
+        origin: Origin,
         change: EndpointStateChange,
     },
     /// The schedule's tick: converge every stage.
-    Tick { id: Option<String> },
+    Tick { origin: Origin },
     /// Well-formed, but not an event promote-model handles.
     Other(String),
 }
@@ -122,23 +120,21 @@ pub enum PromotionEvent {
 /// Routes an EventBridge event to what promote-model understands.
 pub fn parse_promotion_event(event: &Value) -> Result<PromotionEvent, Error> {
     let envelope = Envelope::read(event)?;
-    let id = envelope.id.map(str::to_string);
+    let origin = envelope.origin();
     match (envelope.source, envelope.detail_type) {
         (SAGEMAKER_SOURCE, MODEL_PACKAGE_STATE_CHANGE) => Ok(PromotionEvent::PackageStateChange {
-            id,
-            account: envelope.account.map(str::to_string),
-            region: envelope.region.map(str::to_string),
+            origin,
             change: envelope.detail()?,
         }),
         (SAGEMAKER_SOURCE, ENDPOINT_STATE_CHANGE) => Ok(PromotionEvent::EndpointState {
-            id,
+            origin,
             change: envelope.detail()?,
         }),
         (OPERATOR_SOURCE, PROMOTE_MODEL) => Ok(PromotionEvent::Promote {
-            id,
+            origin,
             command: envelope.detail()?,
         }),
-        (SCHEDULE_SOURCE, SCHEDULED_EVENT) => Ok(PromotionEvent::Tick { id }),
+        (SCHEDULE_SOURCE, SCHEDULED_EVENT) => Ok(PromotionEvent::Tick { origin }),
         (source, detail_type) => Ok(PromotionEvent::Other(format!("{source} {detail_type}"))),
     }
 }

@@ -1,10 +1,11 @@
 //! The traffic monitor's configuration, from environment variables and the
 //! stages and drift policy files.
 
-use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
-use crate::dataset::{DatasetLayout, S3Location, DEFAULT_PROCESSED_PREFIX};
+use crate::aws::S3Location;
+use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
+use crate::dataset::DatasetLayout;
 use crate::drift::policy::{read_policy, DriftPolicy};
-use crate::promotion::stages::{read_stages, Stages};
+use crate::stages::{read_stages, Stages};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitorConfig {
@@ -32,31 +33,9 @@ pub const DEFAULT_MIN_ROWS: usize = 200;
 /// Capture files read per stage and run at most.
 pub const MAX_CAPTURE_FILES: usize = 1000;
 
-impl MonitorConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut env = Env::new(lookup);
-        let config = Self::read(&mut env);
-        env.finish(config)?
-            .ok_or_else(|| ConfigError(vec!["no stages, drift policy or capture location".into()]))
-    }
-
-    /// Every variable the monitor reads, with its default (`None`: required).
-    pub fn variables() -> Vec<Variable> {
-        variables_of(Self::read)
-    }
-
+impl Config for MonitorConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
-        let layout = DatasetLayout {
-            processed_bucket: env.bucket("PROCESSED_BUCKET"),
-            processed_prefix: env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
-            // The monitor reads nothing of the quarantine.
-            quarantine_bucket: String::new(),
-            quarantine_prefix: String::new(),
-        };
+        let layout = DatasetLayout::read_processed(env);
         let capture_uri = env.required("DATA_CAPTURE_S3_URI");
         let capture = S3Location::parse(&capture_uri);
         if capture.is_none() && !capture_uri.is_empty() {

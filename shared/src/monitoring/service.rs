@@ -17,13 +17,14 @@
 //! files next time, so the same window and report: nothing is published twice.
 
 use super::config::{MonitorConfig, MAX_CAPTURE_FILES};
+use crate::aws::S3Location;
 use crate::aws::{bus, s3};
-use crate::dataset::{sha256_hex, S3Location};
-use crate::drift::baseline;
+use crate::dataset::sha256_hex;
 use crate::drift::report::{compare, DriftReport};
 use crate::drift::traffic::{profile, read_capture};
 use crate::error::Error;
 use crate::events::drift::{TrafficDriftDetected, MONITOR_SOURCE, TRAFFIC_DRIFT_DETECTED};
+use crate::stages::baseline;
 use crate::telemetry::{Metrics, Unit};
 use serde::{Deserialize, Serialize};
 
@@ -91,7 +92,7 @@ impl MonitorService {
     /// Every stage, in promotion order.
     pub async fn run(&self) -> Result<MonitorOutcome, Error> {
         let mut stages = Vec::new();
-        for stage in &self.config.stages.stages {
+        for stage in self.config.stages.iter() {
             // Boxed: one stage's (deeply nested) future, not all of them inline.
             stages.push(Box::pin(self.stage(&stage.name)).await?);
         }
@@ -202,7 +203,7 @@ impl MonitorService {
                 let mut report = compare(&trained_on, &current, &window_name, &config.drift);
                 report.model = Some(baseline.model.clone());
                 report.emit_metrics();
-                Metrics::new(&[("Function", "monitor")])
+                Metrics::new(&[("Function", crate::functions::MONITOR)])
                     .put("CapturedRowsChecked", rows.len() as f64, Unit::Count)
                     .put("DriftedFeatures", report.drifted.len() as f64, Unit::Count)
                     .emit();

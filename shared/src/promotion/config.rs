@@ -1,8 +1,8 @@
 //! promote-model's configuration, from environment variables and the stages file.
 
-use super::stages::{read_stages, Stages};
-use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
-use crate::dataset::S3Location;
+use crate::aws::S3Location;
+use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
+use crate::stages::{read_stages, Stages};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromoteConfig {
@@ -37,27 +37,7 @@ pub struct DataCapture {
     pub kms_key_arn: Option<String>,
 }
 
-impl PromoteConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut env = Env::new(lookup);
-        let config = Self::read(&mut env);
-        // No config only when the stages file failed, which `env` reports.
-        env.finish(config)?
-            .ok_or_else(|| ConfigError(vec!["no stages".into()]))
-    }
-
-    /// Every variable promote-model reads, with its default (`None`: required;
-    /// `Some("")`: optional, described in the README).
-    pub fn variables() -> Vec<Variable> {
-        variables_of(Self::read)
-    }
-
-    /// The configuration, or `None` when the stages could not be read (the
-    /// reason is one of `env`'s errors).
+impl Config for PromoteConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
         let model_package_groups: Vec<String> = env
             .required("MODEL_PACKAGE_GROUPS")
@@ -101,7 +81,6 @@ impl PromoteConfig {
         }
         if let Some(stages) = &stages {
             let capturing: Vec<&str> = stages
-                .stages
                 .iter()
                 .filter(|s| s.data_capture_percent > 0)
                 .map(|s| s.name.as_str())
@@ -139,7 +118,9 @@ impl PromoteConfig {
             aws,
         })
     }
+}
 
+impl PromoteConfig {
     /// Is this model package group on the allow-list?
     pub fn allows(&self, group: &str) -> bool {
         self.model_package_groups
@@ -185,7 +166,7 @@ mod tests {
         assert_eq!(config.model_package_groups, ["housing-models", "other"]);
         assert!(config.allows("Housing-Models"));
         assert!(!config.allows("housing"));
-        assert_eq!(config.stages.stages.len(), 3);
+        assert_eq!(config.stages.len(), 3);
         assert_eq!(config.state.uri(), "s3://bucket/promotion");
     }
 

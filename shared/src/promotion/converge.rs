@@ -7,13 +7,13 @@
 //! package halts the record.
 
 use super::desired::{self, Cause, Desired, Read, Status};
-use super::endpoints;
-use super::lineage::Package;
+use super::outcome::{ignored, Advance, PromotionOutcome, Request};
+use super::promoter::PromotionService;
 use super::registry;
-use super::service::{ignored, PromotionOutcome, PromotionService, Request};
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
 use crate::events::registry::APPROVED;
+use crate::stages::{self, Package};
 
 /// Conditional writes of a record lost to concurrent writers before giving up
 /// (retryable).
@@ -32,8 +32,8 @@ impl PromotionService {
             return Ok(outcome);
         }
         match self.advance(index, event_id).await? {
-            Ok(next) => self.converge(next).await,
-            Err(reason) => ignored(reason),
+            Advance::To(next) => self.converge(next).await,
+            Advance::Stays(reason) => ignored(reason),
         }
     }
 
@@ -58,7 +58,7 @@ impl PromotionService {
         cause: Cause,
         request: Request<'_>,
     ) -> Result<(), Error> {
-        let stage = &self.config.stages.stages[index].name;
+        let stage = &self.config.stages.at(index).name;
         let explicit = cause == Cause::Promote;
         for _ in 0..RECORD_ATTEMPTS {
             let current = self.desired.read(stage).await?;
@@ -92,7 +92,7 @@ impl PromotionService {
     /// Deploys stage `index`'s recorded package if the stage does not serve it
     /// and its endpoint can take a deployment now.
     pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
-        let stage = &self.config.stages.stages[index];
+        let stage = self.config.stages.at(index);
         let Some(read) = self.desired.read(&stage.name).await? else {
             return Ok(PromotionOutcome::NothingRecorded {
                 stage: stage.name.clone(),
@@ -200,26 +200,26 @@ impl PromotionService {
         &self,
         index: usize,
         event_id: Option<&str>,
-    ) -> Result<Result<usize, String>, Error> {
-        let stage = &self.config.stages.stages[index];
-        let Some(next) = self.config.stages.stages.get(index + 1) else {
-            return Ok(Err(format!(
+    ) -> Result<Advance, Error> {
+        let stage = self.config.stages.at(index);
+        let Some(next) = self.config.stages.next(index) else {
+            return Ok(Advance::Stays(format!(
                 "{} is InService; it is the last stage",
                 stage.name
             )));
         };
         if next.manual_gate {
-            return Ok(Err(format!(
+            return Ok(Advance::Stays(format!(
                 "{} is InService; {} has a manual gate (send PromoteModel)",
                 stage.name, next.name
             )));
         }
-        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
+        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
         let Some(lineage) = serving
             .filter(|s| s.state == EndpointState::InService)
             .and_then(|s| s.lineage)
         else {
-            return Ok(Err(format!(
+            return Ok(Advance::Stays(format!(
                 "{} serves nothing promote-model deployed",
                 stage.endpoint
             )));
@@ -231,7 +231,7 @@ impl PromotionService {
         )
         .await?
         .filter(|p| p.approval == APPROVED) else {
-            return Ok(Err(format!(
+            return Ok(Advance::Stays(format!(
                 "{} v{} is no longer approved: not moved on",
                 lineage.model_package_group, lineage.model_package_version
             )));
@@ -242,6 +242,6 @@ impl PromotionService {
         };
         self.record(index + 1, &package, Cause::Advance, request)
             .await?;
-        Ok(Ok(index + 1))
+        Ok(Advance::To(index + 1))
     }
 }

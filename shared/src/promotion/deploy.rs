@@ -15,15 +15,16 @@
 
 use super::endpoints;
 use super::gate::{self, Verdict};
-use super::lineage::{self, Lineage, Package};
-use super::service::{PromotionOutcome, PromotionService, Request};
-use super::stages::Stage;
+use super::names;
+use super::outcome::{PromotionOutcome, Request};
+use super::promoter::PromotionService;
 use crate::aws::bus;
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
 use crate::events::promotion::{
     ModelPromoted, PromotionRefused, MODEL_PROMOTED, PROMOTION_REFUSED, PROMOTION_SOURCE,
 };
+use crate::stages::{self, same_arn, Lineage, Package, Stage};
 use aws_sdk_sagemaker::types::Tag;
 
 /// A deployment that has started, as `ModelPromoted` tells it.
@@ -82,11 +83,11 @@ impl PromotionService {
         request: Request<'_>,
         started: Option<&str>,
     ) -> Result<PromotionOutcome, Error> {
-        let stage = &self.config.stages.stages[index];
+        let stage = self.config.stages.at(index);
         let capture = self.config.data_capture.as_ref();
-        let model = lineage::model_name(package);
-        let endpoint_config = lineage::endpoint_config_name(package, stage, capture);
-        let serving = endpoints::serving(&self.sagemaker, &stage.endpoint).await?;
+        let model = names::model_name(package);
+        let endpoint_config = names::endpoint_config_name(package, stage, capture);
+        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
         // This deployment, as `ModelPromoted` will tell it (action and predecessor set below).
         let this = Started {
             package,
@@ -123,7 +124,7 @@ impl PromotionService {
                     let replaces = s
                         .lineage
                         .as_ref()
-                        .filter(|l| !lineage::same_arn(&l.model_package_arn, &package.arn));
+                        .filter(|l| !same_arn(&l.model_package_arn, &package.arn));
                     let started = Started {
                         action,
                         replaces,

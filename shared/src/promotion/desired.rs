@@ -22,10 +22,10 @@
 //! approved: the stage then stays as it is until a new request, instead of
 //! redeploying a model its alarms rejected.
 
-use super::lineage::{same_arn, Package};
 use crate::aws::s3::{self, Precondition};
-use crate::dataset::S3Location;
+use crate::aws::S3Location;
 use crate::error::Error;
+use crate::stages::{same_arn, Package};
 use serde::{Deserialize, Serialize};
 
 /// What asked for the record.

@@ -1,13 +1,11 @@
-//! SageMaker endpoints: what a stage's endpoint serves (read back from its
-//! EndpointConfig's lineage tags), and every write a deployment makes — the
-//! Model, the EndpointConfig, `CreateEndpoint` and the blue/green `UpdateEndpoint`.
+//! Every SageMaker write a deployment makes: the Model, the EndpointConfig,
+//! `CreateEndpoint` and the blue/green `UpdateEndpoint`. What an endpoint
+//! serves now is a read of [`crate::stages::serving`].
 
 use super::config::DataCapture;
-use super::lineage::{self, Lineage, Package};
-use super::stages::{Deployment, Stage};
 use crate::aws::sagemaker;
 use crate::error::Error;
-use crate::events::endpoint::EndpointState;
+use crate::stages::{Deployment, Package, Stage, TAG_STAGE};
 use aws_sdk_sagemaker::types::{
     Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
     CaptureContentTypeHeader, CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig,
@@ -15,72 +13,9 @@ use aws_sdk_sagemaker::types::{
     TrafficRoutingConfigType,
 };
 use aws_sdk_sagemaker::Client;
-use std::collections::HashMap;
 
 /// The content types the endpoints take and answer (captured as text).
 pub use crate::aws::{CSV, JSON};
-
-/// What an endpoint serves now.
-#[derive(Debug, Clone)]
-pub struct Serving {
-    pub state: EndpointState,
-    pub endpoint_config: String,
-    /// The config a deployment under way is moving to.
-    pub pending_config: Option<String>,
-    /// `None` when the serving config is gone or carries no lineage tags.
-    pub lineage: Option<Lineage>,
-}
-
-/// What `endpoint` serves, or `None` when it does not exist.
-pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>, Error> {
-    let described = client
-        .describe_endpoint()
-        .endpoint_name(endpoint)
-        .send()
-        .await;
-    let Some(out) = sagemaker::found("DescribeEndpoint", endpoint, described)? else {
-        return Ok(None);
-    };
-    let endpoint_config = out.endpoint_config_name().unwrap_or_default().to_string();
-    let state = EndpointState::parse(out.endpoint_status().map_or("", |s| s.as_str()));
-    let pending_config = out
-        .pending_deployment_summary()
-        .and_then(|p| p.endpoint_config_name())
-        .map(str::to_string);
-    Ok(Some(Serving {
-        lineage: config_lineage(client, &endpoint_config).await?,
-        state,
-        endpoint_config,
-        pending_config,
-    }))
-}
-
-/// The lineage tags of an endpoint config (`None` if gone or untagged).
-async fn config_lineage(client: &Client, config: &str) -> Result<Option<Lineage>, Error> {
-    let described = client
-        .describe_endpoint_config()
-        .endpoint_config_name(config)
-        .send()
-        .await;
-    let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
-        return Ok(None);
-    };
-    let Some(arn) = described.endpoint_config_arn() else {
-        return Ok(None);
-    };
-    let out = client
-        .list_tags()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(|e| sagemaker::error("ListTags", arn, e))?;
-    let tags: HashMap<String, String> = out
-        .tags()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .collect();
-    Ok(Lineage::from_tags(&tags))
-}
 
 /// The Model `name` for `package`, created unless it exists.
 pub async fn ensure_model(
@@ -183,12 +118,7 @@ pub async fn create(client: &Client, stage: &Stage, config: &str) -> Result<(), 
         .create_endpoint()
         .endpoint_name(&stage.endpoint)
         .endpoint_config_name(config)
-        .tags(
-            Tag::builder()
-                .key(lineage::TAG_STAGE)
-                .value(&stage.name)
-                .build(),
-        )
+        .tags(Tag::builder().key(TAG_STAGE).value(&stage.name).build())
         .send()
         .await
         .map_err(|e| sagemaker::error("CreateEndpoint", &stage.endpoint, e))?;
@@ -254,7 +184,7 @@ pub fn deployment_config(stage: &Stage) -> DeploymentConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promotion::stages::{Stages, BUNDLED};
+    use crate::stages::{Stages, BUNDLED};
 
     #[test]
     fn each_strategy_becomes_its_blue_green_routing() {

@@ -4,8 +4,7 @@
 //! tuned on), the validation split's otherwise (packages registered before the
 //! evaluation step).
 
-use super::lineage::{Lineage, Package};
-use crate::training::definition::{METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE};
+use crate::stages::{Lineage, Package, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {

@@ -1,17 +1,24 @@
 //! Promotion: approved registry models to real-time endpoints, stage by stage
 //! (`infra/stages.yaml`), with blue/green traffic shifting and alarm rollback.
 //!
-//! - [`stages`]: the stages file and its validation;
+//! The stages file, packages, lineage tags and what an endpoint serves are
+//! read-side facts in [`crate::stages`]; this room writes.
+//!
 //! - [`config`]: the function's environment;
-//! - [`lineage`]: packages, lineage tags and deterministic resource names;
+//! - [`names`]: the deterministic names of the Models and EndpointConfigs created;
 //! - [`gate`]: may a candidate replace what a stage serves (no downgrade, RMSE);
 //! - [`registry`]: reads of the Model Registry (latest approved, one version);
 //! - [`desired`]: what each stage should serve, one S3 record per stage;
-//! - [`endpoints`]: what an endpoint serves, and the deployment's writes
-//!   (Model, EndpointConfig, `CreateEndpoint`, blue/green `UpdateEndpoint`);
-//! - [`service`]: the policy — what happens for each event; how a stage
-//!   converges to its record is `converge.rs`, and the deployment step (may
-//!   this package go to this stage now) is `deploy.rs`.
+//! - [`endpoints`]: the deployment's writes (Model, EndpointConfig,
+//!   `CreateEndpoint`, blue/green `UpdateEndpoint`);
+//! - [`outcome`]: what a step did, why it was asked, whether a package moves on;
+//! - [`PromotionService`] (`promoter.rs`): the clients, records and config the
+//!   steps share, and their metrics.
+//!
+//! The steps, each calling only the ones below it:
+//! 1. [`service`]: the event handlers — what happens for each event;
+//! 2. `converge.rs`: how a stage converges to its desired-state record;
+//! 3. `deploy.rs`: may this package go to this stage now, and the deployment.
 
 pub mod config;
 mod converge;
@@ -19,7 +26,11 @@ mod deploy;
 pub mod desired;
 pub mod endpoints;
 pub mod gate;
-pub mod lineage;
+pub mod names;
+pub mod outcome;
+mod promoter;
 pub mod registry;
 pub mod service;
-pub mod stages;
+
+pub use outcome::PromotionOutcome;
+pub use promoter::PromotionService;

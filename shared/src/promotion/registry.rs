@@ -1,11 +1,11 @@
 //! Reads of the SageMaker Model Registry: a group's latest approved version, one
 //! version of a group, and what the training pipeline recorded about a package.
 
-use super::lineage::Package;
 use crate::aws::sagemaker;
 use crate::error::Error;
-use crate::training::definition::{
-    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
+use crate::stages::{
+    Package, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE,
+    METADATA_VALIDATION_RMSE,
 };
 use aws_sdk_sagemaker::types::{ModelApprovalStatus, ModelPackageSortBy, SortOrder};
 use aws_sdk_sagemaker::Client;

@@ -22,10 +22,9 @@
 //! downgrade, quality gate, then the SageMaker writes and `ModelPromoted`) is
 //! `deploy.rs`.
 
-use super::config::PromoteConfig;
-use super::desired::{Cause, DesiredStates};
-use super::endpoints;
-use super::lineage;
+use super::desired::Cause;
+use super::outcome::{ignored, Advance, PromotionOutcome, Request};
+use super::promoter::PromotionService;
 use super::registry;
 use crate::aws::bus;
 use crate::error::Error;
@@ -35,151 +34,19 @@ use crate::events::promotion::{
     PROMOTION_SOURCE,
 };
 use crate::events::registry::{ModelPackageStateChange, APPROVED};
-use crate::telemetry::{Metrics, Unit};
-use serde::Serialize;
-
-const FUNCTION: &str = "promote-model";
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum PromotionOutcome {
-    /// A deployment started: the endpoint is being created or updated.
-    Deploying {
-        stage: String,
-        endpoint: String,
-        action: String,
-        endpoint_config: String,
-        model: String,
-        model_package_arn: String,
-        deployment: String,
-    },
-    /// The stage already serves this package with these settings (or a newer one).
-    AlreadyServing {
-        stage: String,
-        endpoint: String,
-        endpoint_config: String,
-        model_package_arn: Option<String>,
-    },
-    /// The stage is already being deployed to with this config.
-    AlreadyDeploying {
-        stage: String,
-        endpoint: String,
-        endpoint_config: String,
-    },
-    /// Refused, and `PromotionRefused` published.
-    Refused {
-        stage: String,
-        reason: String,
-        message: String,
-    },
-    /// A rollback or failure, published.
-    Reported {
-        detail_type: String,
-        stage: String,
-        endpoint: String,
-        endpoint_status: String,
-    },
-    /// Recorded as the stage's desired state; the endpoint is mid-deployment,
-    /// and the stage converges when it reports InService (or on the tick).
-    Waiting {
-        stage: String,
-        endpoint: String,
-        endpoint_status: String,
-        model_package_arn: String,
-    },
-    /// Recorded, but the endpoint cannot be deployed to (Failed, ...): a person
-    /// inspects and deletes it, and the tick recreates it.
-    Blocked {
-        stage: String,
-        endpoint: String,
-        endpoint_status: String,
-        message: String,
-    },
-    /// The stage's record is halted (refused, rolled back, withdrawn): it stays
-    /// as it is until a new approval or `PromoteModel`.
-    Halted {
-        stage: String,
-        reason: String,
-        model_package_arn: String,
-    },
-    /// The stage has no desired-state record.
-    NothingRecorded {
-        stage: String,
-    },
-    /// The tick: what converging each stage did, in stage order.
-    Reconciled {
-        stages: Vec<PromotionOutcome>,
-    },
-    Ignored {
-        reason: String,
-    },
-}
-
-impl PromotionOutcome {
-    /// The stage's endpoint serves what it should for now: nothing to deploy
-    /// there, so what it serves may move on.
-    pub(super) fn is_settled(&self) -> bool {
-        matches!(
-            self,
-            Self::AlreadyServing { .. }
-                | Self::Halted { .. }
-                | Self::Refused { .. }
-                | Self::NothingRecorded { .. }
-        )
-    }
-}
-
-/// Why a deployment is asked for, for the published events.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Request<'a> {
-    pub(super) source_event_id: Option<&'a str>,
-    pub(super) requested_by: Option<&'a str>,
-    /// A person asked (`PromoteModel`): an older version than the serving one
-    /// is refused out loud rather than skipped.
-    pub(super) explicit: bool,
-}
-
-pub struct PromotionService {
-    pub sagemaker: aws_sdk_sagemaker::Client,
-    pub events: aws_sdk_eventbridge::Client,
-    pub desired: DesiredStates,
-    pub config: PromoteConfig,
-}
-
-pub(super) fn ignored(reason: String) -> Result<PromotionOutcome, Error> {
-    tracing::info!(%reason, "ignored");
-    Ok(PromotionOutcome::Ignored { reason })
-}
+use crate::events::Origin;
+use crate::stages::{self, same_arn};
 
 impl PromotionService {
-    pub fn new(sdk: &aws_config::SdkConfig, config: PromoteConfig) -> Self {
-        PromotionService {
-            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
-            events: aws_sdk_eventbridge::Client::new(sdk),
-            desired: DesiredStates {
-                s3: crate::aws::s3_client(sdk, config.aws),
-                root: config.state.clone(),
-            },
-            config,
-        }
-    }
-
-    pub(super) fn metric(&self, name: &str, stage: &str) {
-        Metrics::new(&[("Function", FUNCTION), ("Stage", stage)])
-            .put(name, 1.0, Unit::Count)
-            .emit();
-    }
-
     /// A registry state change: an approval deploys the group's latest approved
     /// version to the first stage.
     #[tracing::instrument(skip_all, fields(group = %change.model_package_group_name, version = change.model_package_version))]
     pub async fn on_package_state_change(
         &self,
         change: &ModelPackageStateChange,
-        event_id: Option<&str>,
-        account: Option<&str>,
-        region: Option<&str>,
+        origin: &Origin,
     ) -> Result<PromotionOutcome, Error> {
+        let (account, region) = (origin.account.as_deref(), origin.region.as_deref());
         if account != Some(self.config.account_id.as_str()) {
             return ignored(format!(
                 "event from account {}, not {}",
@@ -220,7 +87,7 @@ impl PromotionService {
             );
         }
         let request = Request {
-            source_event_id: event_id,
+            source_event_id: origin.id(),
             ..Request::default()
         };
         self.want(0, &latest, Cause::Approval, request).await
@@ -232,8 +99,9 @@ impl PromotionService {
     pub async fn on_promote(
         &self,
         command: &PromoteModel,
-        event_id: Option<&str>,
+        origin: &Origin,
     ) -> Result<PromotionOutcome, Error> {
+        let event_id = origin.id();
         let request = Request {
             source_event_id: event_id,
             requested_by: command.requested_by.as_deref(),
@@ -260,13 +128,7 @@ impl PromotionService {
             return self.refuse(refusal("UnknownGroup", message)).await;
         }
         let Some((index, _)) = self.config.stages.find(&command.target_stage) else {
-            let known: Vec<&str> = self
-                .config
-                .stages
-                .stages
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect();
+            let known = self.config.stages.names();
             let message = format!(
                 "no stage {:?} (stages: {})",
                 command.target_stage,
@@ -296,13 +158,13 @@ impl PromotionService {
             refused.model_package_arn = Some(package.arn.clone());
             return self.refuse(refused).await;
         }
-        let previous = &self.config.stages.stages[index - 1];
-        let serving = endpoints::serving(&self.sagemaker, &previous.endpoint).await?;
+        let previous = self.config.stages.at(index - 1);
+        let serving = stages::serving(&self.sagemaker, &previous.endpoint).await?;
         let serves_it = serving.as_ref().is_some_and(|s| {
             s.state == EndpointState::InService
                 && s.lineage
                     .as_ref()
-                    .is_some_and(|l| lineage::same_arn(&l.model_package_arn, &package.arn))
+                    .is_some_and(|l| same_arn(&l.model_package_arn, &package.arn))
         });
         if !serves_it {
             let now = match &serving {
@@ -335,8 +197,9 @@ impl PromotionService {
     pub async fn on_endpoint_state(
         &self,
         change: &EndpointStateChange,
-        event_id: Option<&str>,
+        origin: &Origin,
     ) -> Result<PromotionOutcome, Error> {
+        let event_id = origin.id();
         let Some((index, stage)) = self.config.stages.by_endpoint(&change.endpoint_name) else {
             return ignored(format!(
                 "endpoint {} is not a stage's",
@@ -392,14 +255,15 @@ impl PromotionService {
     /// fails does not stop the others; the first failure is returned after all
     /// were tried.
     #[tracing::instrument(skip_all)]
-    pub async fn on_tick(&self, event_id: Option<&str>) -> Result<PromotionOutcome, Error> {
+    pub async fn on_tick(&self, origin: &Origin) -> Result<PromotionOutcome, Error> {
+        let event_id = origin.id();
         let mut stages = Vec::new();
         let mut failed = None;
-        for (index, stage) in self.config.stages.stages.iter().enumerate() {
+        for (index, stage) in self.config.stages.iter().enumerate() {
             let converged = async {
                 let outcome = self.converge(index).await?;
                 if outcome.is_settled() {
-                    if let Err(reason) = self.advance(index, event_id).await? {
+                    if let Advance::Stays(reason) = self.advance(index, event_id).await? {
                         tracing::debug!(stage = %stage.name, "not moved on: {reason}");
                     }
                 }

@@ -1,8 +1,8 @@
 //! predict's configuration, from environment variables and the stages file.
 
-use crate::config::{variables_of, AwsSettings, ConfigError, Env, Variable};
-use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
-use crate::promotion::stages::{read_stages, Stage};
+use crate::config::{AwsSettings, Config, Env};
+use crate::dataset::DatasetLayout;
+use crate::stages::{read_stages, Stage};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictConfig {
@@ -21,38 +21,16 @@ pub struct PredictConfig {
 pub const DEFAULT_STAGE: &str = "prod";
 pub const DEFAULT_MODEL_CACHE_SECONDS: u64 = 60;
 
-impl PredictConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut env = Env::new(lookup);
-        let config = Self::read(&mut env);
-        env.finish(config)?
-            .ok_or_else(|| ConfigError(vec!["no serving stage".into()]))
-    }
-
-    /// Every variable predict reads, with its default (`None`: required).
-    pub fn variables() -> Vec<Variable> {
-        variables_of(Self::read)
-    }
-
+impl Config for PredictConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
         let stage_name = env.optional("SERVING_STAGE", DEFAULT_STAGE);
         let stages = read_stages(env);
-        let layout = DatasetLayout {
-            processed_bucket: env.bucket("PROCESSED_BUCKET"),
-            processed_prefix: env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
-            // predict reads nothing of the quarantine.
-            quarantine_bucket: String::new(),
-            quarantine_prefix: String::new(),
-        };
+        let layout = DatasetLayout::read_processed(env);
         let model_cache_seconds = env.parsed("MODEL_CACHE_SECONDS", DEFAULT_MODEL_CACHE_SECONDS);
         let aws = AwsSettings::read(env);
         let stages = stages?;
         let Some((_, stage)) = stages.find(&stage_name) else {
-            let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+            let names = stages.names();
             env.error(format!(
                 "SERVING_STAGE={stage_name:?} is not a stage of the stages file ({})",
                 names.join(", ")
@@ -73,7 +51,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)]) -> Result<PredictConfig, ConfigError> {
+    fn config(vars: &[(&str, &str)]) -> Result<PredictConfig, crate::config::Problems> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -11,9 +11,8 @@ use crate::aws::s3;
 use crate::contract::{Reason, TOTAL_BEDROOMS};
 use crate::dataset::{DatasetId, OutputKind};
 use crate::error::{AwsError, Error};
-use crate::promotion::endpoints;
-use crate::promotion::lineage::Lineage;
 use crate::report::Report;
+use crate::stages::{self, Lineage};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -191,7 +190,7 @@ impl PredictService {
             tracing::warn!(stage = %stage.name, endpoint = %endpoint, "not serving: {why}");
             ServingError::NotServing(format!("stage {} serves no model: {why}", stage.name))
         };
-        let Some(serving) = endpoints::serving(&self.sagemaker, endpoint).await? else {
+        let Some(serving) = stages::serving(&self.sagemaker, endpoint).await? else {
             return Err(not_serving(format!("endpoint {endpoint} does not exist")));
         };
         if !serving.state.answers() {

@@ -1,11 +1,11 @@
 //! The training trigger's configuration, from environment variables.
 
 use super::gate::Thresholds;
-use crate::config::{dead_letter_queue, variables_of, AwsSettings, ConfigError, Env, Variable};
-use crate::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
+use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
+use crate::dataset::DatasetLayout;
 use crate::drift::policy::{read_policy, DriftPolicy};
 use crate::drift::quality::{DEFAULT_MAX_ROWS, MAX_ROWS};
-use crate::promotion::stages::{read_stages, Stages};
+use crate::stages::{read_stages, Stages};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerConfig {
@@ -40,33 +40,11 @@ pub const DEFAULT_CLAIM_TIMEOUT_SECONDS: u64 = 45;
 /// Lambda retries a failed asynchronous invocation after about this long first.
 pub const FIRST_RETRY_SECONDS: u64 = 60;
 
-impl TriggerConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut env = Env::new(lookup);
-        let config = Self::read(&mut env);
-        env.finish(config)?
-            .ok_or_else(|| ConfigError(vec!["no drift policy or stages".into()]))
-    }
-
-    /// Every variable the trigger reads, with its default (`None`: required).
-    pub fn variables() -> Vec<Variable> {
-        variables_of(Self::read)
-    }
-
+impl Config for TriggerConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
         let pipeline_name = env.required("PIPELINE_NAME");
         let event_bus = env.required("EVENT_BUS_NAME");
-        let layout = DatasetLayout {
-            processed_bucket: env.bucket("PROCESSED_BUCKET"),
-            processed_prefix: env.prefix("PROCESSED_PREFIX", DEFAULT_PROCESSED_PREFIX),
-            // The trigger writes nothing to the quarantine bucket.
-            quarantine_bucket: String::new(),
-            quarantine_prefix: String::new(),
-        };
+        let layout = DatasetLayout::read_processed(env);
         let defaults = Thresholds::default();
         let thresholds = Thresholds {
             min_rows_out: env.parsed("MIN_ROWS_OUT", defaults.min_rows_out),
@@ -98,7 +76,7 @@ impl TriggerConfig {
         let aws = AwsSettings::read(env);
         let (drift, stages) = (drift?, stages?);
         if stages.find(&drift.reference_stage).is_none() {
-            let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+            let names = stages.names();
             env.error(format!(
                 "the drift policy's reference_stage {:?} is not a stage of the stages file ({})",
                 drift.reference_stage,
@@ -176,6 +154,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!(bundled.drift.reference_stage, "prod");
-        assert_eq!(bundled.stages.stages.len(), 3);
+        assert_eq!(bundled.stages.len(), 3);
     }
 }

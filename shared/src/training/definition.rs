@@ -19,6 +19,9 @@ use super::parameters::{
     Parameter, ParameterType, DATASET_ID, ETA, INSTANCE_TYPE, MAX_DEPTH, NUM_ROUND, PARAMETERS,
     RMSE_THRESHOLD, SUBSAMPLE, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
 };
+use crate::stages::package::{
+    METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -36,11 +39,6 @@ pub const EVALUATION_REPORT: &str = "EvaluationReport";
 pub const EVALUATION_OUTPUT: &str = "evaluation";
 pub const EVALUATION_FILE: &str = "evaluation.json";
 pub const TEST_RMSE_PATH: &str = "test.rmse";
-/// Model package metadata keys the promotion step reads.
-pub const METADATA_DATASET_ID: &str = "dataset_id";
-pub const METADATA_VALIDATION_RMSE: &str = "validation_rmse";
-pub const METADATA_TEST_RMSE: &str = "test_rmse";
-pub const METADATA_EXECUTION_ARN: &str = "pipeline_execution_arn";
 
 /// The evaluation script, the same file on AWS and locally.
 pub const EVALUATION_SCRIPT: &str = include_str!("../../../pipeline/evaluate.py");

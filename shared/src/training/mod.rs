@@ -4,6 +4,8 @@
 #[cfg(feature = "trigger")]
 pub mod config;
 pub mod definition;
+#[cfg(feature = "trigger")]
+pub mod drift_check;
 pub mod gate;
 pub mod parameters;
 #[cfg(feature = "trigger")]

@@ -24,13 +24,14 @@
 //!   start releases the claim.
 
 use super::config::TriggerConfig;
+use super::drift_check::{DatasetDrift, DriftCheck};
 use super::gate;
 use super::parameters::{
     DATASET_ID, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
 };
+use crate::aws::S3Location;
 use crate::aws::{bus, s3, sagemaker};
-use crate::dataset::{DatasetId, OutputKind, S3Location, TrainingFormat};
-use crate::drift::check::{DatasetDrift, DriftCheck};
+use crate::dataset::{DatasetId, OutputKind, TrainingFormat};
 use crate::error::Error;
 use crate::events::dataset::DatasetReady;
 use crate::events::pipeline::{
@@ -319,7 +320,7 @@ impl TriggerService {
                 dataset.dataset_id
             );
             tracing::warn!("ignored: {reason}");
-            Metrics::new(&[("Function", "start-pipeline")])
+            Metrics::new(&[("Function", crate::functions::START_PIPELINE)])
                 .put("UnknownDatasets", 1.0, Unit::Count)
                 .emit();
             return Ok(TriggerOutcome::Ignored { reason }.into());
@@ -375,7 +376,7 @@ impl TriggerService {
                 ?reasons,
                 "dataset refused by the quality gate; no training started"
             );
-            Metrics::new(&[("Function", "start-pipeline")])
+            Metrics::new(&[("Function", crate::functions::START_PIPELINE)])
                 .put("DatasetsRefused", 1.0, Unit::Count)
                 .emit();
             return Ok(TriggerOutcome::Refused {
@@ -393,7 +394,7 @@ impl TriggerService {
                 tracing::info!("a concurrent delivery recorded the decision first");
             }
             tracing::info!(%reason, "no training started");
-            Metrics::new(&[("Function", "start-pipeline")])
+            Metrics::new(&[("Function", crate::functions::START_PIPELINE)])
                 .put("TrainingSkipped", 1.0, Unit::Count)
                 .emit();
             return Ok(TriggerOutcome::Skipped {
@@ -522,7 +523,7 @@ impl TriggerService {
         };
         self.write_claim(marker, &claim, false).await?;
         tracing::info!(%execution_arn, pipeline = %self.config.pipeline_name, "training pipeline started");
-        Metrics::new(&[("Function", "start-pipeline")])
+        Metrics::new(&[("Function", crate::functions::START_PIPELINE)])
             .put("PipelinesStarted", 1.0, Unit::Count)
             .emit();
         Ok(TriggerOutcome::Started {
@@ -551,7 +552,7 @@ impl TriggerService {
         }
         let execution_arn = change.pipeline_execution_arn.clone();
         let status = change.current_pipeline_execution_status.clone();
-        let metrics = Metrics::new(&[("Function", "start-pipeline")]);
+        let metrics = Metrics::new(&[("Function", crate::functions::START_PIPELINE)]);
         match status.as_str() {
             "Succeeded" => {
                 tracing::info!("training pipeline succeeded");

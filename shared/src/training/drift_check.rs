@@ -18,18 +18,18 @@
 //!   event, no new scores). The event is published before the report is
 //!   written, so a crash between the two repeats the event, never loses it.
 
-use super::baseline::{self, baseline_order, Baseline};
-use super::policy::{DriftPolicy, RetrainOn};
-use super::quality::{
-    labelled_rows, ModelQuality, BATCH_ROWS, MAX_ROW_BYTES, QUALITY_INFERENCE_PREFIX,
-};
-use super::report::{compare, DriftReport};
 use crate::aws::runtime::{self, InvokeError};
 use crate::aws::{bus, s3};
 use crate::dataset::{DatasetId, DatasetLayout, OutputKind};
+use crate::drift::policy::{DriftPolicy, RetrainOn};
+use crate::drift::quality::{
+    labelled_rows, ModelQuality, BATCH_ROWS, MAX_ROW_BYTES, QUALITY_INFERENCE_PREFIX,
+};
+use crate::drift::report::{compare, DriftReport};
 use crate::error::Error;
 use crate::events::drift::{DatasetDriftDetected, DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
-use crate::promotion::stages::Stages;
+use crate::stages::baseline::{self, baseline_order, Baseline};
+use crate::stages::Stages;
 use crate::telemetry::{Metrics, Unit};
 use serde::Serialize;
 
@@ -122,7 +122,7 @@ impl DatasetDrift<'_> {
         match self.quality(id, &baseline).await? {
             Ok(quality) => {
                 tracing::info!(rows = quality.rows, rmse = quality.rmse, mae = quality.mae, registered_test_rmse = ?quality.registered_test_rmse, "the serving model on the new data");
-                let metrics = Metrics::new(&[("Function", "start-pipeline")])
+                let metrics = Metrics::new(&[("Function", crate::functions::START_PIPELINE)])
                     .put("ModelRMSE", quality.rmse, Unit::None)
                     .put("ModelMAE", quality.mae, Unit::None);
                 match quality.rmse_ratio {
@@ -138,7 +138,7 @@ impl DatasetDrift<'_> {
             }
         }
         report.emit_metrics();
-        Metrics::new(&[("Function", "start-pipeline")])
+        Metrics::new(&[("Function", crate::functions::START_PIPELINE)])
             .put("DatasetsChecked", 1.0, Unit::Count)
             .put("DriftedFeatures", report.drifted.len() as f64, Unit::Count)
             .emit();
@@ -220,7 +220,7 @@ impl DatasetDrift<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promotion::stages::BUNDLED;
+    use crate::stages::BUNDLED;
 
     #[test]
     fn the_reference_stage_first_then_the_nearest_later_then_earlier() {

@@ -1,13 +1,13 @@
 //! The baseline of a drift check: the model a stage serves (its endpoint
 //! config's lineage tags) and the profile of the dataset it was trained on.
 
-use super::profile::DatasetProfile;
-use super::report::ComparedModel;
+use super::file::Stages;
+
 use crate::aws::s3;
 use crate::dataset::{DatasetId, DatasetLayout, OutputKind};
+use crate::drift::profile::DatasetProfile;
+use crate::drift::report::ComparedModel;
 use crate::error::Error;
-use crate::promotion::endpoints;
-use crate::promotion::stages::Stages;
 
 /// A model serving a stage, and the dataset it was trained on.
 pub struct Baseline {
@@ -20,7 +20,7 @@ pub struct Baseline {
 /// The stages in the order their models are tried as the baseline: the
 /// reference stage, then the later stages nearest first, then the earlier ones.
 pub fn baseline_order<'s>(stages: &'s Stages, reference: &str) -> Vec<&'s str> {
-    let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+    let names = stages.names();
     let at = names.iter().position(|n| *n == reference).unwrap_or(0);
     let later = names[at + 1..].iter();
     let earlier = names[..at].iter().rev();
@@ -54,10 +54,10 @@ pub async fn serving(
     stages: &Stages,
     name: &str,
 ) -> Result<Option<(Baseline, DatasetProfile)>, Error> {
-    let Some((_, stage)) = stages.find(name) else {
+    let Some(stage) = stages.get(name) else {
         return Ok(None);
     };
-    let serving = endpoints::serving(sagemaker, &stage.endpoint).await?;
+    let serving = super::serving(sagemaker, &stage.endpoint).await?;
     let Some(serving) = serving.filter(|s| s.state.answers()) else {
         tracing::debug!(stage = name, "serves nothing");
         return Ok(None);

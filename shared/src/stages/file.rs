@@ -2,7 +2,7 @@
 //! endpoint and how a new model reaches it. Parsed and validated at cold start;
 //! every problem is reported at once, each with where it is.
 
-use crate::config::Env;
+use crate::config::{Env, Problems};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -16,8 +16,9 @@ pub struct Stages {
     /// Quality gate: a candidate's validation RMSE may exceed the serving
     /// model's by at most this fraction (0.02 = 2 %).
     pub rmse_tolerance: f64,
-    /// In promotion order: an approval deploys to the first.
-    pub stages: Vec<Stage>,
+    /// In promotion order: an approval deploys to the first. Read through
+    /// [`Stages::iter`], [`Stages::get`], [`Stages::next`] and friends.
+    stages: Vec<Stage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,17 +132,10 @@ impl fmt::Display for Deployment {
     }
 }
 
-/// Every problem in a stages file, one per line of the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagesError(pub Vec<String>);
-
-impl fmt::Display for StagesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid stages file: {}", self.0.join("; "))
-    }
+/// Every problem in a stages file.
+fn invalid(list: Vec<String>) -> Problems {
+    Problems::new("stages file", list)
 }
-
-impl std::error::Error for StagesError {}
 
 /// SageMaker's limit on endpoint, endpoint-config and model names.
 pub const MAX_NAME_LEN: usize = 63;
@@ -154,7 +148,7 @@ const MAX_WAIT_SECONDS: u32 = 3600;
 /// `None` when it cannot be, every problem reported to `env`.
 pub fn read_stages<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Stages> {
     env.file("STAGES_FILE", ("infra/stages.yaml", BUNDLED), |yaml| {
-        Stages::parse(yaml).map_err(|e| e.0)
+        Stages::parse(yaml).map_err(|e| e.list)
     })
 }
 
@@ -168,14 +162,14 @@ pub fn is_valid_sagemaker_name(name: &str) -> bool {
 
 impl Stages {
     /// Parses and validates a stages file.
-    pub fn parse(yaml: &str) -> Result<Stages, StagesError> {
+    pub fn parse(yaml: &str) -> Result<Stages, Problems> {
         let stages: Stages =
-            serde_norway::from_str(yaml).map_err(|e| StagesError(vec![e.to_string()]))?;
+            serde_norway::from_str(yaml).map_err(|e| invalid(vec![e.to_string()]))?;
         stages.validate()?;
         Ok(stages)
     }
 
-    pub fn validate(&self) -> Result<(), StagesError> {
+    pub fn validate(&self) -> Result<(), Problems> {
         let mut errors = Vec::new();
         if !(0.0..=1.0).contains(&self.rmse_tolerance) {
             errors.push(format!(
@@ -288,7 +282,7 @@ impl Stages {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(StagesError(errors))
+            Err(invalid(errors))
         }
     }
 
@@ -296,9 +290,47 @@ impl Stages {
         &self.stages[0]
     }
 
+    /// Every stage, in promotion order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Stage> {
+        self.stages.iter()
+    }
+
+    /// How many stages there are (at least one).
+    pub fn len(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// Never: a valid stages file has at least one stage.
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// The stage at `index` in promotion order.
+    ///
+    /// # Panics
+    /// When `index` is not a stage's (indices come from [`Stages::find`]).
+    pub fn at(&self, index: usize) -> &Stage {
+        &self.stages[index]
+    }
+
+    /// The stage called `name`.
+    pub fn get(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
     /// A stage and its position, by name.
     pub fn find(&self, name: &str) -> Option<(usize, &Stage)> {
         self.stages.iter().enumerate().find(|(_, s)| s.name == name)
+    }
+
+    /// The stage after the one at `index`, if any.
+    pub fn next(&self, index: usize) -> Option<&Stage> {
+        self.stages.get(index + 1)
+    }
+
+    /// The stages' names, in promotion order.
+    pub fn names(&self) -> Vec<&str> {
+        self.stages.iter().map(|s| s.name.as_str()).collect()
     }
 
     /// The stage served by an endpoint (SageMaker compares names without case).
@@ -307,6 +339,16 @@ impl Stages {
             .iter()
             .enumerate()
             .find(|(_, s)| s.endpoint.eq_ignore_ascii_case(endpoint))
+    }
+
+    /// The same stages with each endpoint renamed by `name` (a local stack
+    /// names them after itself), validated again.
+    pub fn with_endpoints(mut self, name: impl Fn(&Stage) -> String) -> Result<Stages, Problems> {
+        for stage in &mut self.stages {
+            stage.endpoint = name(stage);
+        }
+        self.validate()?;
+        Ok(self)
     }
 
     /// Every alarm any stage names (the template creates them).
@@ -325,8 +367,11 @@ mod tests {
     #[test]
     fn the_bundled_stages_file_is_valid() {
         let stages = Stages::parse(BUNDLED).unwrap();
-        let names: Vec<&str> = stages.stages.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["dev", "pre-prod", "prod"]);
+        assert_eq!(stages.names(), ["dev", "pre-prod", "prod"]);
+        assert_eq!(stages.next(0).unwrap().name, "pre-prod");
+        assert!(stages.next(2).is_none());
+        assert_eq!(stages.get("prod"), Some(stages.at(2)));
+        assert!(stages.get("staging").is_none());
         assert!(
             stages.find("prod").unwrap().1.manual_gate,
             "prod needs the manual gate"
@@ -387,7 +432,7 @@ stages:
         ] {
             assert!(text.contains(expected), "missing {expected:?} in {text}");
         }
-        assert_eq!(err.0.len(), 15, "{text}");
+        assert_eq!(err.list.len(), 15, "{text}");
     }
 
     #[test]

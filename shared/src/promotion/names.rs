@@ -1,0 +1,123 @@
+//! The deterministic names of what promote-model creates: one SageMaker Model
+//! per package version, one EndpointConfig per package and stage settings.
+
+use super::config::DataCapture;
+use crate::stages::{Package, Stage, MAX_NAME_LEN};
+use sha2::{Digest, Sha256};
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..4])
+}
+
+/// `base` + `suffix`, `base` shortened so the whole fits SageMaker's 63 characters.
+fn fit(base: &str, suffix: &str) -> String {
+    let room = MAX_NAME_LEN.saturating_sub(suffix.len());
+    let base = base[..base.len().min(room)].trim_end_matches('-');
+    format!("{base}{suffix}")
+}
+
+/// The SageMaker Model of a package version: `<group>-v<version>` (shortened
+/// with a hash of the group when too long). One per package, shared by stages.
+pub fn model_name(package: &Package) -> String {
+    let plain = format!("{}-v{}", package.group, package.version);
+    if plain.len() <= MAX_NAME_LEN {
+        plain
+    } else {
+        fit(
+            &package.group,
+            &format!("-{}-v{}", short_hash(&[&package.group]), package.version),
+        )
+    }
+}
+
+/// The EndpointConfig of a package version on a stage:
+/// `<endpoint>-v<version>-<hash>`, the hash over the package and every stage
+/// setting the config holds, so the same package with the same settings always
+/// names the same config (a re-delivery finds it), and a settings change makes a new one.
+pub fn endpoint_config_name(
+    package: &Package,
+    stage: &Stage,
+    capture: Option<&DataCapture>,
+) -> String {
+    let count = stage.instance_count.to_string();
+    let percent = stage.data_capture_percent.to_string();
+    let mut settings = vec![
+        package.arn.as_str(),
+        &stage.variant,
+        &stage.instance_type,
+        &count,
+        &percent,
+        capture.map_or("", |c| c.uri.as_str()),
+    ];
+    // Only when there is one, so the names of configs without a key stay as they were.
+    if let Some(key) = capture.and_then(|c| c.kms_key_arn.as_deref()) {
+        settings.push(key);
+    }
+    let hash = short_hash(&settings);
+    fit(&stage.endpoint, &format!("-v{}-{hash}", package.version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::{is_valid_sagemaker_name, Stages, BUNDLED};
+
+    fn package(group: &str, version: u32) -> Package {
+        Package {
+            dataset_id: Some("ds-0123".into()),
+            validation_rmse: Some(0.4712),
+            test_rmse: Some(0.4655),
+            pipeline_execution_arn: Some(
+                "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc".into(),
+            ),
+            ..Package::approved(group, version)
+        }
+    }
+
+    #[test]
+    fn names_are_deterministic_valid_and_change_with_the_settings() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        let dev = stages.first().clone();
+        let p = package("housing-models", 3);
+        assert_eq!(model_name(&p), "housing-models-v3");
+        let capture = DataCapture {
+            uri: "s3://b/capture".into(),
+            kms_key_arn: None,
+        };
+        let name = endpoint_config_name(&p, &dev, Some(&capture));
+        assert!(name.starts_with("housing-mlops-dev-v3-"), "{name}");
+        assert_eq!(name, endpoint_config_name(&p, &dev, Some(&capture)));
+        let mut bigger = dev.clone();
+        bigger.instance_count += 1;
+        assert_ne!(name, endpoint_config_name(&p, &bigger, Some(&capture)));
+        assert_ne!(
+            name,
+            endpoint_config_name(&package("housing-models", 4), &dev, Some(&capture))
+        );
+        // Another capture key is another config.
+        let keyed = DataCapture {
+            kms_key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
+            ..capture.clone()
+        };
+        assert_ne!(name, endpoint_config_name(&p, &dev, Some(&keyed)));
+
+        let long = package(&"g".repeat(63), 12345);
+        let mut long_stage = dev;
+        long_stage.endpoint = "e".repeat(63);
+        for name in [
+            model_name(&long),
+            endpoint_config_name(&long, &long_stage, None),
+        ] {
+            assert!(is_valid_sagemaker_name(&name), "{name}");
+            assert!(
+                name.ends_with("-v12345") || name.contains("-v12345-"),
+                "{name}"
+            );
+        }
+    }
+}

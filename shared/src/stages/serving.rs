@@ -1,0 +1,73 @@
+//! What a stage's endpoint serves now: its state, its EndpointConfig, the one a
+//! deployment under way moves to, and the lineage read back from the config's
+//! tags. Promotion decides with it; predict, the drift check and the traffic
+//! monitor learn from it which model answers.
+
+use super::lineage::Lineage;
+use crate::aws::sagemaker;
+use crate::error::Error;
+use crate::events::endpoint::EndpointState;
+use aws_sdk_sagemaker::Client;
+use std::collections::HashMap;
+
+/// What an endpoint serves now.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub state: EndpointState,
+    pub endpoint_config: String,
+    /// The config a deployment under way is moving to.
+    pub pending_config: Option<String>,
+    /// `None` when the serving config is gone or carries no lineage tags.
+    pub lineage: Option<Lineage>,
+}
+
+/// What `endpoint` serves, or `None` when it does not exist.
+pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>, Error> {
+    let described = client
+        .describe_endpoint()
+        .endpoint_name(endpoint)
+        .send()
+        .await;
+    let Some(out) = sagemaker::found("DescribeEndpoint", endpoint, described)? else {
+        return Ok(None);
+    };
+    let endpoint_config = out.endpoint_config_name().unwrap_or_default().to_string();
+    let state = EndpointState::parse(out.endpoint_status().map_or("", |s| s.as_str()));
+    let pending_config = out
+        .pending_deployment_summary()
+        .and_then(|p| p.endpoint_config_name())
+        .map(str::to_string);
+    Ok(Some(Serving {
+        lineage: config_lineage(client, &endpoint_config).await?,
+        state,
+        endpoint_config,
+        pending_config,
+    }))
+}
+
+/// The lineage tags of an endpoint config (`None` if gone or untagged).
+pub async fn config_lineage(client: &Client, config: &str) -> Result<Option<Lineage>, Error> {
+    let described = client
+        .describe_endpoint_config()
+        .endpoint_config_name(config)
+        .send()
+        .await;
+    let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
+        return Ok(None);
+    };
+    let Some(arn) = described.endpoint_config_arn() else {
+        return Ok(None);
+    };
+    let out = client
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| sagemaker::error("ListTags", arn, e))?;
+    let tags: HashMap<String, String> = out
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    Ok(Lineage::from_tags(&tags))
+}
