@@ -83,24 +83,43 @@ fn every_function_crate_has_a_template_function_and_back() {
         .filter(|name| dir.join(name).join("Cargo.toml").exists())
         .collect();
     let deployed: BTreeSet<String> = functions(&template())
-        .values()
-        .map(|f| {
-            let binary = f["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap()
+        .into_iter()
+        .map(|(logical, f)| {
+            assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("makefile"));
+            let uri = f["Properties"]["CodeUri"].as_str().unwrap();
+            let binary = uri
+                .strip_prefix("../functions/")
+                .expect("CodeUri is the function's crate")
                 .to_string();
-            assert_eq!(
-                f["Metadata"]["BuildMethod"].as_str(),
-                Some("rust-cargolambda")
+            // sam build runs the crate's Makefile target for the function, which
+            // packages the crate's binary (the crate is named after it).
+            let makefile = std::fs::read_to_string(dir.join(&binary).join("Makefile")).unwrap();
+            assert!(
+                makefile.contains(&format!("build-{logical}:")),
+                "{makefile}"
             );
-            assert_eq!(
-                f["Properties"]["CodeUri"].as_str(),
-                Some(format!("../functions/{binary}").as_str()),
-                "the crate is named after its Lambda binary"
+            assert!(
+                makefile.contains(&format!("$(call bootstrap,{binary})")),
+                "{makefile}"
             );
             binary
         })
         .collect();
+    // One cargo build makes every function's binary, and the functions' names are one list.
+    let mk = std::fs::read_to_string(dir.join("lambda.mk")).unwrap();
+    let built: BTreeSet<String> = mk
+        .lines()
+        .find_map(|l| l.strip_prefix("LAMBDA_BINARIES := "))
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(built, deployed);
+    let named: BTreeSet<String> = shared::functions::ALL
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(named, deployed);
     assert_eq!(crates, deployed);
     // Failed asynchronous invocations (after Lambda's retries) are kept, not dropped.
     // predict alone is invoked synchronously (by the HTTP API): its caller gets its errors.

@@ -17,7 +17,7 @@
 //!
 //! What a stage serves and its training data's profile (the baseline) is
 //! [`crate::stages::baseline`]; the trigger's check of a new dataset is
-//! `training::drift_check`, the traffic monitor's is [`crate::monitoring`].
+//! `training::trigger::drift_check`, the traffic monitor's is [`crate::monitoring`].
 
 pub mod measures;
 #[cfg(feature = "drift")]

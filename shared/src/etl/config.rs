@@ -5,13 +5,14 @@ use super::options::{CappedPolicy, EtlOptions};
 use super::split::SplitRatios;
 use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
 use crate::dataset::{DatasetLayout, TrainingFormat, DEFAULT_PROCESSED_PREFIX};
+use crate::drift::policy::read_policy;
 
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
 pub const DEFAULT_WORK_DIR: &str = "/tmp";
 /// The Glue table every dataset is a partition of.
 pub const DEFAULT_GLUE_TABLE: &str = "housing_features";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EtlConfig {
     /// Only objects in this bucket are processed (`RAW_BUCKET`).
     pub raw_bucket: String,
@@ -70,7 +71,8 @@ impl Config for EtlConfig {
             env.error("MAX_ROWS must be greater than 0".into());
         }
         let work_dir = std::path::PathBuf::from(env.optional("WORK_DIR", DEFAULT_WORK_DIR));
-        let options = EtlOptions {
+        let drift_policy = read_policy(env);
+        let mut options = EtlOptions {
             capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::default()),
             split: env.parsed("SPLIT", SplitRatios::default()),
             training_format: env.parsed("TRAINING_FORMAT", TrainingFormat::default()),
@@ -79,6 +81,8 @@ impl Config for EtlConfig {
         };
         let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
+        // `None` only when the policy file failed, which `env` reports.
+        options.drift_policy = drift_policy?;
         Some(EtlConfig {
             raw_bucket,
             raw_prefix,
@@ -144,8 +148,30 @@ mod tests {
         assert_eq!(listed("MAX_ROWS"), Some("14000000".to_string()));
         assert_eq!(listed("SPLIT"), Some("80/10/10".to_string()));
         assert_eq!(listed("RAW_PREFIX"), Some(String::new()));
-        assert_eq!(EtlConfig::variables().len(), 17);
+        assert_eq!(EtlConfig::variables().len(), 18);
+        assert_eq!(listed("DRIFT_POLICY_FILE"), Some(String::new()));
         assert_eq!(listed("TRAINING_FORMAT"), Some("csv".to_string()));
+    }
+
+    #[test]
+    fn the_drift_policy_file_reaches_the_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("drift.yaml");
+        let yaml =
+            crate::drift::policy::BUNDLED.replace("reference_stage: prod", "reference_stage: dev");
+        std::fs::write(&path, yaml).unwrap();
+        let mut with = MINIMAL.to_vec();
+        let path_text = path.display().to_string();
+        with.push(("DRIFT_POLICY_FILE", &path_text));
+        let config = EtlConfig::from_lookup(vars(&with)).unwrap();
+        assert_eq!(config.options.drift_policy.reference_stage, "dev");
+
+        std::fs::write(&path, "retrain_on: sometimes\n").unwrap();
+        let err = EtlConfig::from_lookup(vars(&with)).unwrap_err().to_string();
+        assert!(
+            err.contains("DRIFT_POLICY_FILE=") && err.contains("sometimes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! The ETL core: a housing CSV file in, a directory of outputs out. No AWS: the
 //! CLI and the Lambda service ([`service`]) bring the file and take the outputs.
 //!
-//! The stages, each in its own module, run by [`run`]:
+//! The stages, each in its own module, run by [`run`] in this order:
 //! 1. [`input`]: whole-file checks: [`scan`] streams the bytes (empty, binary, UTF-8,
 //!    line ends, line and quoted-field bounds), then the header (delimiter, columns).
 //! 2. [`rows`]: every row parsed against the contract: kept (in compact columns),
-//!    quarantined (written to [`quarantine`] at once) or duplicate, streamed from the file.
+//!    quarantined (written to [`quarantine`] at once) or duplicate, streamed from the
+//!    file; each kept row's split ([`split`], a stable hash of the row) is set here.
 //! 3. [`clean`]: `total_bedrooms` imputed from group medians.
-//! 4. [`features`]: engineered features.
-//! 5. [`split`]: train/validation/test by a stable hash of each row.
-//! 6. [`outputs`]: Polars frames a batch at a time into Parquet and XGBoost CSV,
-//!    the quarantine CSV, the report; their columns are in [`schema`].
+//!    [`profile`] profiles the contract columns now (the report's statistics, the
+//!    drift profile), and the ratio features once the batches have made them.
+//! 4. [`features`]: engineered features, 5. the split outputs, 6. the XGBoost
+//!    channels: [`batches`] does the three a batch of rows at a time (their
+//!    columns are in [`schema`]).
+//! 7. [`outputs`]: the report, `profile.json`, and the profile as Model Monitor's
+//!    `statistics.json` and `constraints.json` (the thresholds of the drift
+//!    policy in [`EtlOptions`]).
 //!
 //! Around them: [`options`] (what a run is asked to do), [`error`] (how it ends
 //! without outputs), [`limits`] (the memory and storage a file needs), [`config`]
@@ -19,6 +24,7 @@
 //! Memory is the compact kept columns (about 100 bytes a row) plus one batch; the
 //! input is read from disk three times (checks, header, rows) and never held.
 
+pub mod batches;
 pub mod clean;
 pub mod config;
 pub mod error;
@@ -27,6 +33,7 @@ pub mod input;
 pub mod limits;
 pub mod options;
 pub mod outputs;
+pub mod profile;
 pub mod quarantine;
 pub mod rows;
 pub mod scan;
@@ -41,6 +48,9 @@ pub use outputs::EtlOutput;
 pub use split::SplitRatios;
 
 use crate::dataset::{DatasetId, InputIdentity, OutputKind, COMPLETION_MARKER};
+use outputs::Tally;
+use profile::Profiler;
+use rows::ParsedRows;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
@@ -57,6 +67,7 @@ pub fn run(
 ) -> Result<EtlOutput, EtlError> {
     let io = |e: std::io::Error| EtlError::Internal(format!("reading {}: {e}", input.display()));
     let mut file = File::open(input).map_err(io)?;
+    // 1. Whole-file checks, and the row limit.
     let inspected = input::inspect(&mut file)?;
     if let Some(max) = options.max_rows.filter(|max| inspected.rows_bound > *max) {
         return Err(Rejection::new(
@@ -74,6 +85,7 @@ pub fn run(
     // A rerun into the same directory is complete only when it says so again.
     let _ = std::fs::remove_file(out_dir.join(COMPLETION_MARKER));
     let quarantine_path = out_dir.join(OutputKind::Quarantine.file_name());
+    // 2. Every row against the contract: kept, quarantined (at once) or duplicate.
     let mut quarantine = quarantine::Quarantine::create(&quarantine_path, &inspected.header)?;
     let parsed = match rows::parse(file, &inspected, options, &mut quarantine) {
         Ok(parsed) => parsed,
@@ -85,13 +97,42 @@ pub fn run(
         }
     };
     let quarantined = quarantine.finish()?;
-    outputs::write(
-        out_dir,
-        dataset_id,
-        identity,
-        &inspected,
-        parsed,
+    let ParsedRows {
+        rows_in,
+        rows_duplicate,
+        mut kept,
+    } = parsed;
+
+    // 3. Cleaning: a missing total_bedrooms takes its group's median.
+    let (imputed, imputation) = clean::impute(&mut kept);
+    // The contract columns' statistics and drift profile, while they are here.
+    let mut profiler = Profiler::of_kept(&kept)?;
+    // 4-6. Features, split and the split outputs, a batch at a time.
+    let written = batches::write(out_dir, &kept, &imputed, options)?;
+    let rows_out = kept.len() as u64;
+    drop(kept);
+    // The ratio features' statistics and drift profile, from the batches' values.
+    profiler.add_ratios(written.ratios)?;
+    let (columns, profile) = profiler.finish(dataset_id.clone(), rows_out);
+
+    // 7. The report, the drift profile and its Model Monitor forms.
+    let tally = Tally {
+        rows_in,
+        rows_duplicate,
+        rows_out,
         quarantined,
-        options,
-    )
+        splits: written.splits,
+        ignored_columns: inspected.ignored_columns,
+        imputation,
+        capped: written.capped,
+        columns,
+    };
+    let report = outputs::report(&dataset_id, identity, options, tally)?;
+    outputs::write_documents(out_dir, &report, &profile, &options.drift_policy)?;
+    Ok(EtlOutput {
+        dataset_id,
+        report,
+        dir: out_dir.to_path_buf(),
+        table_columns: written.table_columns,
+    })
 }

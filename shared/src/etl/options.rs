@@ -1,8 +1,10 @@
 //! How a run treats its input: the capped-value policy, the split, the batch
-//! size and the row limit. The same for the CLI and the Lambda.
+//! size, the row limit and the drift policy whose thresholds its
+//! `constraints.json` states. The same for the CLI and the Lambda.
 
 use super::split::SplitRatios;
 use crate::dataset::TrainingFormat;
+use crate::drift::policy::{self, DriftPolicy};
 use std::fmt;
 use std::str::FromStr;
 
@@ -47,7 +49,7 @@ impl FromStr for CappedPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EtlOptions {
     pub capped_policy: CappedPolicy,
     pub split: SplitRatios,
@@ -59,6 +61,11 @@ pub struct EtlOptions {
     /// Files with more lines after the header are refused (`too_large`) before any
     /// row is parsed: memory grows with the rows (see [`super::limits`]).
     pub max_rows: Option<usize>,
+    /// The drift policy the checks of this deployment run with: its numeric
+    /// threshold is `constraints.json`'s `comparison_threshold`. The Lambda reads
+    /// `DRIFT_POLICY_FILE` as the trigger and the monitor do; the CLI takes
+    /// `--drift-policy`. By default the bundled `infra/drift.yaml`.
+    pub drift_policy: DriftPolicy,
 }
 
 impl Default for EtlOptions {
@@ -69,6 +76,8 @@ impl Default for EtlOptions {
             batch_rows: BATCH_ROWS,
             training_format: TrainingFormat::default(),
             max_rows: None,
+            drift_policy: DriftPolicy::parse(policy::BUNDLED)
+                .expect("the bundled drift policy is valid (drift::policy's tests)"),
         }
     }
 }

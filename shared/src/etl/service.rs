@@ -252,7 +252,7 @@ impl EtlService {
             });
         }
 
-        let options = config.options;
+        let options = config.options.clone();
         let out_dir = work.path().join("out");
         let (task_id, task_input) = (dataset_id.clone(), input.clone());
         let result = tokio::task::spawn_blocking(move || {

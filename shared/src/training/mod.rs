@@ -4,8 +4,6 @@
 #[cfg(feature = "trigger")]
 pub mod config;
 pub mod definition;
-#[cfg(feature = "trigger")]
-pub mod drift_check;
 pub mod gate;
 pub mod parameters;
 #[cfg(feature = "trigger")]

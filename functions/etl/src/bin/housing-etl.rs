@@ -6,6 +6,7 @@
 
 use clap::Parser;
 use shared::dataset::{identify, Source, TrainingFormat, REJECTION_REPORT};
+use shared::drift::policy::DriftPolicy;
 use shared::etl::{self, CappedPolicy, EtlError, EtlOptions, SplitRatios};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,11 @@ struct Args {
     /// (the Lambda's MAX_ROWS); no limit by default.
     #[arg(long)]
     max_rows: Option<usize>,
+    /// The drift policy (YAML, as `infra/drift.yaml`) whose thresholds
+    /// `constraints.json` states: the one the deployment's checks run with (the
+    /// Lambda's DRIFT_POLICY_FILE). The bundled `infra/drift.yaml` by default.
+    #[arg(long)]
+    drift_policy: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -57,12 +63,27 @@ fn main() -> ExitCode {
         Ok(identified) => identified,
         Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
     };
+    let drift_policy = match &args.drift_policy {
+        None => EtlOptions::default().drift_policy,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|yaml| {
+                    DriftPolicy::parse(&yaml).map_err(|e| format!("{}: {e}", path.display()))
+                });
+            match parsed {
+                Ok(policy) => policy,
+                Err(message) => return fail(message),
+            }
+        }
+    };
     let options = EtlOptions {
         capped_policy: args.capped_policy,
         split: args.split,
         batch_rows: args.batch_rows.max(1),
         training_format: args.training_format,
         max_rows: args.max_rows,
+        drift_policy,
     };
     match etl::run(
         &args.input,

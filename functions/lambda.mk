@@ -1,0 +1,27 @@
+# The functions' release packages for `sam build` (infra/template.yaml: BuildMethod makefile,
+# built in source, samconfig.toml). Each function's Makefile includes this file and names its
+# binary; all five are built by ONE cargo-lambda invocation, the first time any function needs
+# it (the other four find everything fresh): the dependencies and `shared` compile once, both
+# cores busy, instead of once per function.
+#
+#   ARCHITECTURE   arm64 (default, the template's default) or x86_64: the template's
+#                  Architecture parameter must match
+#   CARGO_TARGET_DIR  where cargo builds (scripts/check-infra: $LAMBDA_TARGET_DIR)
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+ARCHITECTURE ?= arm64
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
+LAMBDA_BINARIES := etl start-pipeline promote-model predict monitor
+
+ifeq ($(ARCHITECTURE),arm64)
+ARCH_FLAG := --arm64
+else ifeq ($(ARCHITECTURE),x86_64)
+ARCH_FLAG := --x86-64
+else
+$(error ARCHITECTURE must be arm64 or x86_64, not $(ARCHITECTURE))
+endif
+
+# bootstrap BINARY: every function built (once), then BINARY's bootstrap into SAM's artifacts.
+define bootstrap
+	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix --bin ,$(LAMBDA_BINARIES))
+	cp "$(TARGET_DIR)/lambda/$(1)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
+endef
