@@ -11,9 +11,13 @@ fn src() -> PathBuf {
 
 /// The floors table of `lib.rs`: module → floor.
 fn floors() -> BTreeMap<String, u32> {
-    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    floors_in(&std::fs::read_to_string(src().join("lib.rs")).unwrap())
+}
+
+/// The floors table in a document: its `| <floor> | modules |` rows.
+fn floors_in(text: &str) -> BTreeMap<String, u32> {
     let mut floors = BTreeMap::new();
-    for line in lib.lines() {
+    for line in text.lines() {
         let cells: Vec<&str> = line.trim_start_matches("//!").split('|').collect();
         let Some(floor) = cells.get(1).and_then(|c| c.trim().parse::<u32>().ok()) else {
             continue;
@@ -62,6 +66,12 @@ fn imports(text: &str) -> Vec<(usize, String)> {
         }
     }
     found
+}
+
+#[test]
+fn architecture_md_shows_the_same_floors() {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md");
+    assert_eq!(floors_in(&std::fs::read_to_string(doc).unwrap()), floors());
 }
 
 #[test]
