@@ -20,8 +20,14 @@ else
 $(error ARCHITECTURE must be arm64 or x86_64, not $(ARCHITECTURE))
 endif
 
+# Every function's release binary, in one cargo invocation (a no-op when they are fresh).
+# .ci/run starts it early (`make -f functions/lambda.mk lambdas`), beside the tests.
+.PHONY: lambdas
+lambdas:
+	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix --bin ,$(LAMBDA_BINARIES))
+
 # bootstrap BINARY: every function built (once), then BINARY's bootstrap into SAM's artifacts.
 define bootstrap
-	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix --bin ,$(LAMBDA_BINARIES))
+	$(MAKE) --no-print-directory -f "$(ROOT)/functions/lambda.mk" lambdas
 	cp "$(TARGET_DIR)/lambda/$(1)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
 endef

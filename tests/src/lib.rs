@@ -1,10 +1,17 @@
-//! What the integration tests share: the repository's fixtures ([`fixtures`])
-//! and one test environment for every function ([`env`]), on the local AWS
-//! stack of the `local-stack` crate (moto), which the main job uses too.
+//! What the integration tests share: the repository's fixtures ([`fixtures`]),
+//! one test environment for every function ([`env`]), on the local AWS stack of
+//! the `local-stack` crate (moto), which the main job uses too; the one
+//! SageMaker fake for what moto cannot do ([`sagemaker`]); the template as
+//! YAML ([`template`]).
 
 pub mod env;
+pub mod etl;
 pub mod fixtures;
+pub mod policy;
+pub mod sagemaker;
 pub mod serving;
+pub mod template;
+pub mod trigger;
 
 pub use env::{shared_endpoint_server, shared_moto, Setup, TestEnv};
 pub use fixtures::{

@@ -1,114 +1,13 @@
 //! The ETL handler against a real AWS API emulator (moto server on 127.0.0.1):
 //! upload → invoke → objects written, Glue partition, event delivered to SQS
-//! through an EventBridge rule; duplicates, rejections, bad events.
+//! through an EventBridge rule; the Parquet channels, rejections, limits,
+//! quarantine. Deliveries (duplicates, keys, other events) are `etl_deliveries.rs`.
 
-use integration_tests::{housing, read_json, run_etl, sample_event, Setup, TestEnv};
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use integration_tests::etl::*;
+use integration_tests::{housing, Setup};
 use polars::prelude::{DataType, ParquetReader, SerReader};
 use serde_json::Value;
-use shared::dataset::{
-    sha256_hex, CompletionMarker, DatasetId, OutputKind, Source, TrainingFormat,
-};
-use shared::etl::service::EtlService;
-use shared::etl::EtlOptions;
-
-const EVENTBRIDGE: &str = "etl/object-created.eventbridge.json";
-const NOTIFICATION: &str = "etl/object-created.s3-notification.json";
-
-type Env = TestEnv<EtlService>;
-
-async fn env(test: &str) -> Env {
-    Setup::new(test).etl().await
-}
-
-async fn invoke(env: &Env, event: Value) -> Result<Value, Diagnostic> {
-    etl::handle(&env.service, LambdaEvent::new(event, Context::default())).await
-}
-
-/// Invokes the handler with a sample event from `events/`, naming
-/// `encoded_key` (as S3 would write it) in the raw bucket.
-async fn deliver(env: &Env, sample: &str, encoded_key: &str) -> Result<Value, Diagnostic> {
-    let event = sample_event(sample, &env.stack.raw_bucket, encoded_key).unwrap();
-    invoke(env, event).await
-}
-
-/// Asserts the one object was processed, read from `key` in the raw bucket.
-fn assert_processed_from(env: &Env, response: &Value, key: &str) {
-    assert_eq!(result(response)["status"], "processed", "{response}");
-    let source = format!("s3://{}/{key}", env.stack.raw_bucket);
-    assert_eq!(result(response)["dataset"]["input"]["source"], source);
-}
-
-fn result(response: &Value) -> &Value {
-    assert_eq!(
-        response["results"].as_array().map(Vec::len),
-        Some(1),
-        "{response}"
-    );
-    &response["results"][0]
-}
-
-/// `_SUCCESS` of dataset `id` has the CLI's format: the dataset id and the SHA-256
-/// of every output a run in `format` writes, which are the objects' as stored.
-/// Uploads `data/housing.csv` as `incoming/housing.csv` and delivers its event:
-/// the object's result (processed), and the bytes.
-async fn process_housing(env: &Env) -> (Value, Vec<u8>) {
-    let bytes = housing();
-    env.upload("incoming/housing.csv", bytes.clone()).await;
-    let response = deliver(env, EVENTBRIDGE, "incoming/housing.csv")
-        .await
-        .unwrap();
-    let r = result(&response).clone();
-    assert_eq!(r["status"], "processed", "{response}");
-    (r, bytes)
-}
-
-/// The ETL core's outputs of `bytes` uploaded as `incoming/housing.csv`, with CSV
-/// channels, run here (off the test's async thread: Polars blocks on its own
-/// runtime, as in the service).
-async fn local_run(env: &Env, bytes: Vec<u8>) -> integration_tests::LocalOutput {
-    let source = Source {
-        source: format!("s3://{}/incoming/housing.csv", env.stack.raw_bucket),
-        ..Default::default()
-    };
-    tokio::task::spawn_blocking(move || run_etl(&bytes, &source, &EtlOptions::default()))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// The object the ETL wrote for output `kind` of dataset `id`, where the layout puts it.
-async fn output_object(env: &Env, id: &DatasetId, kind: OutputKind) -> Vec<u8> {
-    let at = env.service.config.layout.output(id, kind);
-    env.stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .unwrap()
-}
-
-async fn assert_marker_names_every_output(env: &Env, id: &str, format: TrainingFormat) {
-    let marker: CompletionMarker = serde_json::from_slice(
-        &env.stack
-            .get(
-                &env.clients,
-                &env.stack.processed_bucket,
-                &format!("datasets/{id}/_SUCCESS"),
-            )
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(marker.dataset_id.as_str(), id);
-    assert_eq!(marker.files.len(), format.outputs().count());
-    for kind in format.outputs() {
-        let bytes = output_object(env, &marker.dataset_id, kind).await;
-        assert_eq!(
-            marker.files[kind.file_name()],
-            sha256_hex(&bytes),
-            "{kind:?}"
-        );
-    }
-}
+use shared::dataset::{DatasetId, OutputKind, TrainingFormat};
 
 #[tokio::test]
 async fn an_upload_is_processed_end_to_end() {
@@ -357,83 +256,6 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
 }
 
 #[tokio::test]
-async fn duplicate_deliveries_publish_one_dataset() {
-    let env = env("dup").await;
-    env.upload("incoming/housing.csv", housing()).await;
-    // A copy of the same bytes under another key is the same dataset.
-    env.upload("incoming/california housing (2026-11).csv", housing())
-        .await;
-    let first = deliver(&env, EVENTBRIDGE, "incoming/housing.csv")
-        .await
-        .unwrap();
-    assert_eq!(result(&first)["status"], "processed");
-    let id = result(&first)["dataset"]["dataset_id"].clone();
-    let before = env.processed_keys().await;
-    for (sample, key) in [
-        (EVENTBRIDGE, "incoming/housing.csv"),
-        (NOTIFICATION, "incoming/housing.csv"),
-        (
-            NOTIFICATION,
-            "incoming/california+housing+%282026-11%29.csv",
-        ),
-    ] {
-        let again = deliver(&env, sample, key).await.unwrap();
-        assert_eq!(result(&again)["status"], "duplicate", "{again}");
-        assert_eq!(result(&again)["dataset_id"], id);
-    }
-    assert_eq!(env.processed_keys().await, before);
-    assert_eq!(env.events().await.len(), 1);
-}
-
-#[tokio::test]
-async fn concurrent_deliveries_converge_on_one_dataset() {
-    let env = env("race").await;
-    env.upload("incoming/housing.csv", housing()).await;
-    let delivery = || deliver(&env, EVENTBRIDGE, "incoming/housing.csv");
-    let (a, b) = tokio::join!(delivery(), delivery());
-    let statuses = [
-        result(&a.unwrap())["status"].clone(),
-        result(&b.unwrap())["status"].clone(),
-    ];
-    assert!(statuses.contains(&Value::from("processed")), "{statuses:?}");
-    let events = env.events().await;
-    assert!((1..=2).contains(&events.len()));
-    assert!(events
-        .iter()
-        .all(|e| e["detail"]["dataset_id"] == "ds-8a3727f4cf54ac1a327f69b1d5b4db54"));
-    let markers = env.processed_keys().await;
-    assert_eq!(
-        markers.iter().filter(|k| k.ends_with("_SUCCESS")).count(),
-        1
-    );
-}
-
-#[tokio::test]
-async fn url_encoded_keys_are_decoded() {
-    let env = env("encoded").await;
-    let key = "incoming/california housing (2026-11).csv";
-    env.upload(key, housing()).await;
-    let response = deliver(
-        &env,
-        NOTIFICATION,
-        "incoming/california+housing+%282026-11%29.csv",
-    )
-    .await
-    .unwrap();
-    assert_processed_from(&env, &response, key);
-}
-
-#[tokio::test]
-async fn an_unencoded_plus_in_an_eventbridge_key_still_finds_the_object() {
-    let env = env("plus").await;
-    env.upload("incoming/a+b.csv", housing()).await;
-    let response = deliver(&env, EVENTBRIDGE, "incoming/a+b.csv")
-        .await
-        .unwrap();
-    assert_processed_from(&env, &response, "incoming/a+b.csv");
-}
-
-#[tokio::test]
 async fn a_rejected_file_leaves_the_raw_object_and_a_rejection_report() {
     let env = env("reject").await;
     let bad = b"longitude;latitude;housing_median_age;total_rooms\n1;2;3;4\n".to_vec();
@@ -563,51 +385,4 @@ async fn the_glue_database_is_created_when_missing() {
         .send()
         .await
         .expect("database created");
-}
-
-#[tokio::test]
-async fn a_missing_object_is_a_non_retryable_error() {
-    let env = env("missing").await;
-    let err = deliver(&env, EVENTBRIDGE, "incoming/nothing-here.csv")
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type, "NonRetryable.NotFound");
-    assert!(
-        err.error_message.contains("incoming/nothing-here.csv"),
-        "{}",
-        err.error_message
-    );
-}
-
-#[tokio::test]
-async fn other_buckets_and_prefixes_are_skipped() {
-    let env = Setup::new("skip")
-        .var("RAW_PREFIX", "incoming/")
-        .etl()
-        .await;
-    let other = invoke(
-        &env,
-        sample_event(EVENTBRIDGE, "someone-elses-bucket", "incoming/housing.csv").unwrap(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(result(&other)["status"], "skipped");
-    let outside = deliver(&env, EVENTBRIDGE, "archive/housing.csv")
-        .await
-        .unwrap();
-    assert_eq!(result(&outside)["status"], "skipped");
-}
-
-#[tokio::test]
-async fn unexpected_events_fail_without_retry() {
-    let env = env("shape").await;
-    let err = invoke(&env, serde_json::json!({"hello": "world"}))
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type, "NonRetryable.UnexpectedEvent");
-    let endpoint_event =
-        read_json("tests/fixtures/aws-events/sagemaker-endpoint-state-change.aws-docs.json");
-    let ignored = invoke(&env, endpoint_event).await.unwrap();
-    assert_eq!(ignored["results"].as_array().map(Vec::len), Some(0));
-    assert_eq!(ignored["ignored"].as_array().map(Vec::len), Some(1));
 }

@@ -4,27 +4,12 @@
 //! halts the record so the rejected model is not redeployed.
 //!
 //! moto runs no endpoint deployments (no UpdateEndpoint, no states), so
-//! SageMaker is a small stateful fake built from aws-smithy-mocks rules: a
-//! registry, endpoints whose state the test moves (Updating, InService), and
+//! SageMaker is the tests' stateful fake (`integration_tests::sagemaker`):
+//! a registry, endpoints whose state the test moves (Updating, InService), and
 //! the configs and tags promote-model writes. EventBridge, SQS and S3 are moto.
 
-use aws_sdk_sagemaker::operation::create_endpoint::CreateEndpointOutput;
-use aws_sdk_sagemaker::operation::create_endpoint_config::CreateEndpointConfigOutput;
-use aws_sdk_sagemaker::operation::create_model::CreateModelOutput;
-use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
-use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
-use aws_sdk_sagemaker::operation::describe_model::DescribeModelOutput;
-use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
-use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
-use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
-use aws_sdk_sagemaker::operation::update_endpoint::UpdateEndpointOutput;
-use aws_sdk_sagemaker::types::{
-    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, PendingDeploymentSummary, Tag,
-};
-use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
-use aws_smithy_runtime_api::http::{Response, StatusCode};
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::DateTime;
+use aws_sdk_sagemaker::types::EndpointStatus;
+use integration_tests::sagemaker::{self, SageMaker, SharedSageMaker};
 use integration_tests::{read_json, Function, Setup, TestEnv};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -32,241 +17,11 @@ use shared::aws::dead_letters::DeadLetters;
 use shared::promotion::desired::{Cause, Desired, Status};
 use shared::promotion::names;
 use shared::promotion::PromotionService;
-use shared::stages::{Lineage, TAG_MODEL_PACKAGE_VERSION};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-
-const ACCOUNT_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012";
-
-#[derive(Clone)]
-struct FakePackage {
-    version: u32,
-    approved: bool,
-    rmse: f64,
-}
-
-struct FakeEndpoint {
-    status: EndpointStatus,
-    config: String,
-    pending: Option<String>,
-}
-
-/// What SageMaker holds, as the fake's rules read and change it.
-#[derive(Default)]
-struct Fake {
-    group: String,
-    packages: Vec<FakePackage>,
-    endpoints: BTreeMap<String, FakeEndpoint>,
-    /// Endpoint configs promote-model created, with their tags.
-    configs: HashMap<String, Vec<Tag>>,
-    models: Vec<String>,
-    /// (endpoint, config) of every CreateEndpoint / UpdateEndpoint, in order.
-    deployments: Vec<(String, String)>,
-}
-
-type Shared = Arc<Mutex<Fake>>;
-
-fn not_found<O, E>(message: &str) -> MockResponse<O, E> {
-    let body = format!(r#"{{"__type":"ValidationException","message":"{message}"}}"#);
-    MockResponse::Http(Response::new(
-        StatusCode::try_from(400).unwrap(),
-        SdkBody::from(body),
-    ))
-}
-
-impl Fake {
-    fn arn(&self, version: u32) -> String {
-        format!("{ACCOUNT_ARN}:model-package/{}/{version}", self.group)
-    }
-}
-
-/// The rules of the fake: every SageMaker call promote-model makes.
-fn rules(fake: &Shared) -> Vec<Rule> {
-    let f = fake.clone();
-    let list =
-        mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |r| {
-            let fake = f.lock().unwrap();
-            let only_approved = r.model_approval_status() == Some(&ModelApprovalStatus::Approved);
-            let summaries = fake
-                .packages
-                .iter()
-                .rev()
-                .filter(|p| p.approved || !only_approved)
-                .map(|p| {
-                    ModelPackageSummary::builder()
-                        .model_package_group_name(&fake.group)
-                        .model_package_version(p.version as i32)
-                        .model_package_arn(fake.arn(p.version))
-                        .model_approval_status(if p.approved {
-                            ModelApprovalStatus::Approved
-                        } else {
-                            ModelApprovalStatus::Rejected
-                        })
-                        .creation_time(DateTime::from_secs(1_795_000_000 + p.version as i64))
-                        .build()
-                })
-                .collect();
-            ListModelPackagesOutput::builder()
-                .set_model_package_summary_list(Some(summaries))
-                .build()
-        });
-    let f = fake.clone();
-    let package =
-        mock!(aws_sdk_sagemaker::Client::describe_model_package).then_compute_response(move |r| {
-            let fake = f.lock().unwrap();
-            let name = r.model_package_name().unwrap_or_default();
-            let Some(p) = fake.packages.iter().find(|p| fake.arn(p.version) == name) else {
-                return not_found("Model package does not exist.");
-            };
-            MockResponse::Output(
-                DescribeModelPackageOutput::builder()
-                    .model_package_group_name(&fake.group)
-                    .model_package_version(p.version as i32)
-                    .model_package_arn(fake.arn(p.version))
-                    .model_approval_status(if p.approved {
-                        ModelApprovalStatus::Approved
-                    } else {
-                        ModelApprovalStatus::Rejected
-                    })
-                    .customer_metadata_properties("dataset_id", format!("ds-v{}", p.version))
-                    .customer_metadata_properties("validation_rmse", p.rmse.to_string())
-                    .build(),
-            )
-        });
-    let f = fake.clone();
-    let endpoint =
-        mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response(move |r| {
-            let fake = f.lock().unwrap();
-            let name = r.endpoint_name().unwrap_or_default();
-            let Some(e) = fake.endpoints.get(name) else {
-                return not_found("Could not find endpoint.");
-            };
-            MockResponse::Output(
-                DescribeEndpointOutput::builder()
-                    .endpoint_name(name)
-                    .endpoint_config_name(&e.config)
-                    .endpoint_status(e.status.clone())
-                    .set_pending_deployment_summary(e.pending.as_ref().map(|c| {
-                        PendingDeploymentSummary::builder()
-                            .endpoint_config_name(c)
-                            .build()
-                    }))
-                    .build(),
-            )
-        });
-    let f = fake.clone();
-    let config = mock!(aws_sdk_sagemaker::Client::describe_endpoint_config).then_compute_response(
-        move |r| {
-            let name = r.endpoint_config_name().unwrap_or_default();
-            if !f.lock().unwrap().configs.contains_key(name) {
-                return not_found("Could not find endpoint configuration.");
-            }
-            MockResponse::Output(
-                DescribeEndpointConfigOutput::builder()
-                    .endpoint_config_name(name)
-                    .endpoint_config_arn(format!("{ACCOUNT_ARN}:endpoint-config/{name}"))
-                    .build(),
-            )
-        },
-    );
-    let f = fake.clone();
-    let tags = mock!(aws_sdk_sagemaker::Client::list_tags).then_compute_output(move |r| {
-        let arn = r.resource_arn().unwrap_or_default();
-        let name = arn.rsplit('/').next().unwrap_or_default();
-        let tags = f.lock().unwrap().configs.get(name).cloned();
-        ListTagsOutput::builder().set_tags(tags).build()
-    });
-    let f = fake.clone();
-    let model = mock!(aws_sdk_sagemaker::Client::describe_model).then_compute_response(move |r| {
-        let name = r.model_name().unwrap_or_default();
-        if !f.lock().unwrap().models.iter().any(|m| m == name) {
-            return not_found("Could not find model.");
-        }
-        MockResponse::Output(DescribeModelOutput::builder().model_name(name).build())
-    });
-    let f = fake.clone();
-    let create_model =
-        mock!(aws_sdk_sagemaker::Client::create_model).then_compute_output(move |r| {
-            let name = r.model_name().unwrap_or_default().to_string();
-            f.lock().unwrap().models.push(name.clone());
-            CreateModelOutput::builder()
-                .model_arn(format!("{ACCOUNT_ARN}:model/{name}"))
-                .build()
-        });
-    let f = fake.clone();
-    let create_config = mock!(aws_sdk_sagemaker::Client::create_endpoint_config)
-        .then_compute_output(move |r| {
-            let name = r.endpoint_config_name().unwrap_or_default().to_string();
-            let tags = r.tags().to_vec();
-            f.lock().unwrap().configs.insert(name.clone(), tags);
-            CreateEndpointConfigOutput::builder()
-                .endpoint_config_arn(format!("{ACCOUNT_ARN}:endpoint-config/{name}"))
-                .build()
-        });
-    let f = fake.clone();
-    let create = mock!(aws_sdk_sagemaker::Client::create_endpoint).then_compute_output(move |r| {
-        let (name, config) = (
-            r.endpoint_name().unwrap_or_default().to_string(),
-            r.endpoint_config_name().unwrap_or_default().to_string(),
-        );
-        let mut fake = f.lock().unwrap();
-        fake.deployments.push((name.clone(), config.clone()));
-        fake.endpoints.insert(
-            name.clone(),
-            FakeEndpoint {
-                status: EndpointStatus::Creating,
-                config,
-                pending: None,
-            },
-        );
-        CreateEndpointOutput::builder()
-            .endpoint_arn(format!("{ACCOUNT_ARN}:endpoint/{name}"))
-            .build()
-    });
-    let f = fake.clone();
-    let update = mock!(aws_sdk_sagemaker::Client::update_endpoint).then_compute_response(move |r| {
-        let (name, config) = (
-            r.endpoint_name().unwrap_or_default().to_string(),
-            r.endpoint_config_name().unwrap_or_default().to_string(),
-        );
-        let mut fake = f.lock().unwrap();
-        let Some(e) = fake.endpoints.get_mut(&name) else {
-            return not_found("Could not find endpoint.");
-        };
-        if e.status != EndpointStatus::InService {
-            // As SageMaker answers an update of an endpoint mid-deployment.
-            let body = r#"{"__type":"ValidationException","message":"Cannot update in-progress endpoint"}"#;
-            return MockResponse::Http(Response::new(
-                StatusCode::try_from(400).unwrap(),
-                SdkBody::from(body),
-            ));
-        }
-        e.status = EndpointStatus::Updating;
-        e.pending = Some(config.clone());
-        fake.deployments.push((name.clone(), config));
-        MockResponse::Output(
-            UpdateEndpointOutput::builder()
-                .endpoint_arn(format!("{ACCOUNT_ARN}:endpoint/{name}"))
-                .build(),
-        )
-    });
-    vec![
-        list,
-        package,
-        endpoint,
-        config,
-        tags,
-        model,
-        create_model,
-        create_config,
-        create,
-        update,
-    ]
-}
+use shared::stages::TAG_MODEL_PACKAGE_VERSION;
 
 struct World {
     env: TestEnv<PromotionService>,
-    fake: Shared,
+    fake: SharedSageMaker,
     service: PromotionService,
     dead_letters: DeadLetters,
     queue: String,
@@ -275,21 +30,9 @@ struct World {
 impl World {
     async fn new(test: &str) -> World {
         let env = Setup::new(&format!("converge-{test}")).promotion().await;
-        let fake: Shared = Arc::new(Mutex::new(Fake {
-            group: env.stack.model_package_group(),
-            ..Fake::default()
-        }));
+        let fake = SageMaker::shared(env.stack.model_package_group());
         let mut service = PromotionService::new(&env.sdk, env.service.config.clone());
-        let rules = rules(&fake);
-        let rules: Vec<&Rule> = rules.iter().collect();
-        service.sagemaker = mock_client!(
-            aws_sdk_sagemaker,
-            RuleMode::MatchAny,
-            rules.as_slice(),
-            |c| c.retry_config(
-                aws_sdk_sagemaker::config::retry::RetryConfig::standard().with_max_attempts(1)
-            )
-        );
+        service.sagemaker = sagemaker::client(&fake);
         let queue = env.stack.dead_letter_urls[Function::PromoteModel.name()].clone();
         let dead_letters = DeadLetters::new(&env.sdk, &queue, "promote-model");
         World {
@@ -307,61 +50,26 @@ impl World {
 
     /// A new version in the registry (approved or not).
     fn register(&self, version: u32, approved: bool, rmse: f64) -> String {
-        let mut fake = self.fake.lock().unwrap();
-        fake.packages.push(FakePackage {
-            version,
-            approved,
-            rmse,
-        });
-        fake.arn(version)
+        self.fake.lock().unwrap().register(version, approved, rmse)
     }
 
     /// The stage's endpoint serves `version` (the config promote-model makes for
     /// it, with its lineage tags) in `status`.
     fn serving(&self, stage: &str, version: u32, status: EndpointStatus) {
         let mut fake = self.fake.lock().unwrap();
-        let p = fake
-            .packages
-            .iter()
-            .find(|p| p.version == version)
-            .cloned()
-            .unwrap();
-        let package = shared::stages::Package {
-            arn: fake.arn(version),
-            group: fake.group.clone(),
-            version,
-            approval: "Approved".into(),
-            dataset_id: Some(format!("ds-v{version}")),
-            validation_rmse: Some(p.rmse),
-            test_rmse: None,
-            pipeline_execution_arn: None,
-        };
         let stages = self.env.stack.stages();
         let config = names::endpoint_config_name(
-            &package,
-            stages.find(stage).unwrap().1,
+            &fake.package(version),
+            stages.get(stage).unwrap(),
             self.service.config.data_capture.as_ref(),
         );
-        let tags = Lineage::new(&package, stage, None)
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        fake.configs.insert(config.clone(), tags);
-        fake.endpoints.insert(
-            self.endpoint(stage),
-            FakeEndpoint {
-                status,
-                config,
-                pending: None,
-            },
-        );
+        fake.serve(&self.endpoint(stage), &config, version, stage, status);
     }
 
     /// The endpoint's deployment ends: the pending config (if any) serves, InService.
     fn settle(&self, stage: &str) {
         let mut fake = self.fake.lock().unwrap();
-        let e = fake.endpoints.get_mut(&self.endpoint(stage)).unwrap();
+        let e = fake.endpoint(&self.endpoint(stage));
         if let Some(config) = e.pending.take() {
             e.config = config;
         }
@@ -371,7 +79,7 @@ impl World {
     /// SageMaker rolled the deployment back: the old config serves again.
     fn roll_back(&self, stage: &str) {
         let mut fake = self.fake.lock().unwrap();
-        let e = fake.endpoints.get_mut(&self.endpoint(stage)).unwrap();
+        let e = fake.endpoint(&self.endpoint(stage));
         e.pending = None;
         e.status = EndpointStatus::InService;
     }

@@ -1,98 +1,17 @@
-//! The training trigger against moto's SageMaker, S3 and EventBridge: start,
-//! 100 deliveries → 1 execution, the quality gate, failed-execution
-//! notifications, an unknown pipeline; throttling with aws-smithy-mocks.
+//! The training trigger against moto's SageMaker, S3 and EventBridge: a dataset
+//! starts the pipeline with its parameters, the quality gate, a forged event,
+//! failed-execution notifications, other pipelines, an unknown pipeline, the
+//! definition. Exactly once per dataset is `start_pipeline_claims.rs`.
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use integration_tests::{housing, read_json, run_etl, Setup, Stack, TestEnv};
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use integration_tests::read_json;
+use integration_tests::trigger::*;
 use serde_json::{json, Value};
-use shared::aws::{ATTEMPT_TIMEOUT, CALL_TIMEOUT, CONNECT_TIMEOUT};
-use shared::dataset::{DatasetId, OutputKind, Source, TrainingFormat};
-use shared::training::config::FIRST_RETRY_SECONDS;
+use shared::dataset::{DatasetId, OutputKind, TrainingFormat};
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use shared::training::parameters::{
     DATASET_ID, PER_DATASET, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
 };
-use shared::training::trigger::{Claim, TriggerService};
-use std::sync::{Arc, OnceLock};
-
-const DATASET: &str = "ds-8a3727f4cf54ac1a327f69b1d5b4db54";
-
-type Env = TestEnv<TriggerService>;
-
-/// A stack whose processed bucket holds the ETL's report of `data/housing.csv`
-/// (dataset [`DATASET`]), as the ETL leaves it before it publishes the event.
-async fn env(test: &str, with_pipeline: bool) -> Env {
-    let setup = Setup::new(test);
-    let setup = if with_pipeline {
-        setup.with_pipeline()
-    } else {
-        setup
-    };
-    let env = setup.trigger().await;
-    put_report(&env, housing_report().clone()).await;
-    env
-}
-
-/// The ETL core's report of `data/housing.csv`, made once per test binary.
-fn housing_report() -> &'static Value {
-    static REPORT: OnceLock<Value> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        // Polars runs on threads of its own: off the tests' async threads.
-        std::thread::spawn(|| {
-            let output = run_etl(&housing(), &Source::default(), &Default::default()).unwrap();
-            serde_json::to_value(&output.report).unwrap()
-        })
-        .join()
-        .unwrap()
-    })
-}
-
-/// The claim on [`DATASET`], if there is one.
-async fn claim(env: &Env) -> Option<Value> {
-    let at = env
-        .service
-        .config
-        .layout
-        .training_claim(&DATASET.parse().unwrap());
-    let bytes = env
-        .stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .ok()?;
-    Some(serde_json::from_slice(&bytes).unwrap())
-}
-
-/// Writes `report` where the ETL writes the report of its dataset.
-async fn put_report(env: &Env, report: Value) {
-    let id: DatasetId = report["dataset_id"].as_str().unwrap().parse().unwrap();
-    let at = env.service.config.layout.output(&id, OutputKind::Report);
-    env.clients
-        .s3
-        .put_object()
-        .bucket(&at.bucket)
-        .key(&at.key)
-        .body(serde_json::to_vec(&report).unwrap().into())
-        .send()
-        .await
-        .unwrap();
-}
-
-fn sample(name: &str) -> Value {
-    read_json(&format!("events/start-pipeline/{name}"))
-}
-
-/// The sample `HousingDatasetReady`, its URIs pointed at this stack's bucket.
-fn dataset_ready(stack: &Stack) -> Value {
-    let text = sample("dataset-ready.json")
-        .to_string()
-        .replace("housing-mlops-local-processed", &stack.processed_bucket);
-    serde_json::from_str(&text).unwrap()
-}
-
-async fn invoke(service: &TriggerService, event: Value) -> Result<Value, Diagnostic> {
-    start_pipeline::handle(service, LambdaEvent::new(event, Context::default())).await
-}
 
 /// A dataset the ETL wrote with Parquet training channels (its report says so)
 /// trains from them: the train and validation URIs are the Parquet channels and
@@ -124,21 +43,6 @@ async fn a_parquet_dataset_trains_from_its_parquet_channels() {
         parameters[shared::training::parameters::TEST_DATA],
         layout.output(&id, OutputKind::TestXgboost).uri()
     );
-}
-
-async fn executions(env: &Env) -> Vec<String> {
-    let out = env
-        .clients
-        .sagemaker
-        .list_pipeline_executions()
-        .pipeline_name(env.stack.pipeline_name())
-        .send()
-        .await
-        .unwrap();
-    out.pipeline_execution_summaries()
-        .iter()
-        .filter_map(|s| s.pipeline_execution_arn().map(str::to_string))
-        .collect()
 }
 
 #[tokio::test]
@@ -205,129 +109,6 @@ async fn a_dataset_starts_the_pipeline_with_its_parameters() {
 }
 
 #[tokio::test]
-async fn a_hundred_deliveries_start_one_execution() {
-    let env = Arc::new(env("hundred", true).await);
-    let mut started = 0;
-    for _round in 0..5 {
-        let mut tasks = Vec::new();
-        for _ in 0..20 {
-            let env = env.clone();
-            tasks.push(tokio::spawn(async move {
-                invoke(&env.service, dataset_ready(&env.stack)).await
-            }));
-        }
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(out) if out["status"] == "started" => started += 1,
-                Ok(out) => assert_eq!(out["status"], "already_started", "{out}"),
-                // A delivery racing the claim's owner is told to retry, as EventBridge would.
-                Err(e) => assert_eq!(
-                    e.error_type, "Retryable.ClaimInProgress",
-                    "{}",
-                    e.error_message
-                ),
-            }
-        }
-    }
-    assert_eq!(started, 1);
-    assert_eq!(executions(&env).await.len(), 1);
-    let again = invoke(&env.service, dataset_ready(&env.stack))
-        .await
-        .unwrap();
-    assert_eq!(again["status"], "already_started");
-
-    // A duplicate of a started dataset reads the claim only: with the report
-    // gone, it is still the same no-op (not an unknown dataset).
-    let report = env
-        .service
-        .config
-        .layout
-        .output(&DATASET.parse().unwrap(), OutputKind::Report);
-    env.clients
-        .s3
-        .delete_object()
-        .bucket(&report.bucket)
-        .key(&report.key)
-        .send()
-        .await
-        .unwrap();
-    let again = invoke(&env.service, dataset_ready(&env.stack))
-        .await
-        .unwrap();
-    assert_eq!(again["status"], "already_started", "{again}");
-}
-
-/// A claim written `age_s` seconds ago by a delivery that never started the
-/// execution (it crashed between the claim and the start).
-async fn leave_claim(env: &Env, age_s: u64) {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let claim = Claim::Claimed {
-        dataset_id: DATASET.parse().unwrap(),
-        claimed_at_ms: now_ms - age_s * 1000,
-    };
-    let at = env
-        .service
-        .config
-        .layout
-        .training_claim(&DATASET.parse().unwrap());
-    env.clients
-        .s3
-        .put_object()
-        .bucket(&at.bucket)
-        .key(&at.key)
-        .body(serde_json::to_vec(&claim).unwrap().into())
-        .send()
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn lambdas_first_retry_after_a_crash_starts_the_training() {
-    // Lambda retries a failed asynchronous invocation about a minute later: by
-    // then the crashed delivery's claim has timed out, and the retry takes over.
-    let crashed = env("crash", true).await;
-    leave_claim(&crashed, FIRST_RETRY_SECONDS - 5).await;
-    let out = invoke(&crashed.service, dataset_ready(&crashed.stack))
-        .await
-        .unwrap();
-    assert_eq!(out["status"], "started", "{out}");
-    assert_eq!(executions(&crashed).await.len(), 1);
-
-    // A claim younger than the function can run belongs to a live delivery: retry later.
-    let live = env("crash-fresh", true).await;
-    leave_claim(&live, 5).await;
-    let err = invoke(&live.service, dataset_ready(&live.stack))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.error_type, "Retryable.ClaimInProgress",
-        "{}",
-        err.error_message
-    );
-    assert!(executions(&live).await.is_empty());
-}
-
-#[tokio::test]
-async fn the_trigger_calls_aws_with_time_limits() {
-    let env = env("timeouts", false).await;
-    for timeouts in [
-        env.service.sagemaker.config().timeout_config(),
-        env.service.s3.config().timeout_config(),
-        env.service.events.config().timeout_config(),
-    ] {
-        let timeouts = timeouts.expect("a timeout configuration");
-        assert_eq!(timeouts.operation_timeout(), Some(CALL_TIMEOUT));
-        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
-        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
-    }
-    // A holder's calls end long before its claim can be taken over.
-    assert!(CALL_TIMEOUT.as_secs() < env.service.config.claim_timeout_seconds);
-}
-
-#[tokio::test]
 async fn a_forged_event_can_neither_move_training_nor_pass_the_gate() {
     let env = env("forged", true).await;
     // Locations of someone else's choosing: training still reads the dataset's own.
@@ -361,15 +142,6 @@ async fn a_forged_event_can_neither_move_training_nor_pass_the_gate() {
         "{}",
         err.error_message
     );
-}
-
-/// The housing report with counts the quality gate refuses (three reasons).
-fn poor_report() -> Value {
-    let mut report = housing_report().clone();
-    report["rows_out"] = json!(500);
-    report["rows_quarantined"] = json!(2_000);
-    report["splits"]["test"] = json!(0);
-    report
 }
 
 #[tokio::test]
@@ -433,16 +205,6 @@ async fn a_refusal_is_announced_before_it_is_recorded() {
     assert_eq!(announced[0]["detail-type"], "HousingDatasetRejected");
     let again = invoke(&env.service, event).await.unwrap();
     assert_eq!(again["status"], "already_refused");
-}
-
-fn status_change(execution_arn: &str, status: &str) -> Value {
-    let mut event = sample("pipeline-execution-failed.json");
-    let pipeline_arn = execution_arn.split("/execution/").next().unwrap();
-    event["detail"]["pipelineArn"] = pipeline_arn.into();
-    event["detail"]["pipelineExecutionArn"] = execution_arn.into();
-    event["detail"]["currentPipelineExecutionStatus"] = status.into();
-    event["resources"] = json!([pipeline_arn, execution_arn]);
-    event
 }
 
 #[tokio::test]
@@ -542,30 +304,4 @@ async fn the_definition_round_trips_through_create_and_describe_pipeline() {
     )
     .unwrap();
     assert_eq!(stored, expected);
-}
-
-#[tokio::test]
-async fn throttled_starts_are_retryable_and_release_the_claim() {
-    let mut env = env("throttle", true).await;
-    let throttled = mock!(aws_sdk_sagemaker::Client::start_pipeline_execution)
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
-        )
-        .repeatedly()
-        .build();
-    let list = mock!(aws_sdk_sagemaker::Client::list_pipeline_executions)
-        .then_output(|| aws_sdk_sagemaker::operation::list_pipeline_executions::ListPipelineExecutionsOutput::builder().build());
-    env.service.sagemaker =
-        mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&throttled, &list]);
-    let err = invoke(&env.service, dataset_ready(&env.stack))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.error_type, "Retryable.ThrottlingException",
-        "{}",
-        err.error_message
-    );
-    assert_eq!(claim(&env).await, None, "claim left behind");
 }
