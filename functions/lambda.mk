@@ -20,8 +20,8 @@ else
 $(error ARCHITECTURE must be arm64 or x86_64, not $(ARCHITECTURE))
 endif
 
-# Every function's release binary, in one cargo invocation (a no-op when they are fresh).
-# .ci/run starts it early (`make -f functions/lambda.mk lambdas`), beside the tests.
+# Every function's release binary, in one cargo invocation (a no-op when they are fresh);
+# `make -f functions/lambda.mk lambdas` from the repository builds them without SAM.
 .PHONY: lambdas
 lambdas:
 	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix --bin ,$(LAMBDA_BINARIES))

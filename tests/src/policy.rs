@@ -91,6 +91,15 @@ pub fn like(pattern: &str, value: &str) -> bool {
     go(&p, &v)
 }
 
+/// Whether a statement's `Resource` (one or a list, with wildcards) covers `arn`.
+pub fn covers_resource(statement: &Value, arn: &str) -> bool {
+    let resources: Vec<String> = match &statement["Resource"] {
+        Value::Array(items) => items.iter().map(scalar).collect(),
+        one => vec![scalar(one)],
+    };
+    resources.iter().any(|r| like(r, arn))
+}
+
 /// Whether a statement's `Action` (one or a list, with wildcards) covers `action`.
 pub fn covers_action(statement: &Value, action: &str) -> bool {
     let actions: Vec<String> = match &statement["Action"] {

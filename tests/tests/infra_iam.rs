@@ -318,16 +318,26 @@ fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack(
             })
             .unwrap_or_else(|| panic!("{bucket} has no policy"));
         let arn = format!("{bucket}.Arn");
-        let names = BTreeMap::from([("DataKey.Arn", KEY), (arn.as_str(), "arn:aws:s3:::b")]);
+        let names = BTreeMap::from([
+            ("DataKey.Arn", KEY),
+            (arn.as_str(), "arn:aws:s3:::b"),
+            (
+                "PromoteModelFunctionRole.Arn",
+                "arn:aws:iam::123456789012:role/promote-model",
+            ),
+        ]);
         let document = resolve(&policy["Properties"]["PolicyDocument"], &names);
         let statements = document["Statement"].as_array().unwrap();
-        let denied = |context: &Context| {
+        let denied_at = |key: &str, context: &Context| {
+            let object = format!("arn:aws:s3:::b/{key}");
             statements.iter().any(|s| {
                 s["Effect"] == "Deny"
                     && policy::covers_action(s, "s3:PutObject")
+                    && policy::covers_resource(s, &object)
                     && policy::holds(&s["Condition"], context)
             })
         };
+        let denied = |context: &Context| denied_at("incoming/housing.csv", context);
         for (what, headers, allowed) in &writes {
             let mut context: Context = headers
                 .iter()
@@ -338,6 +348,31 @@ fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack(
         }
         let plain_http = Context::from([("aws:SecureTransport".to_string(), "false".to_string())]);
         assert!(denied(&plain_http), "{bucket}: a write over plain HTTP");
+        // Each stage's desired-state record is promote-model's alone to write.
+        let as_role = |role: &str| {
+            Context::from([
+                ("aws:SecureTransport".to_string(), "true".to_string()),
+                (
+                    "aws:PrincipalArn".to_string(),
+                    format!("arn:aws:iam::123456789012:role/{role}"),
+                ),
+            ])
+        };
+        let record = "promotion/stages/prod.json";
+        let records_guarded = bucket == "ProcessedBucket";
+        assert_eq!(
+            denied_at(record, &as_role("etl")),
+            records_guarded,
+            "{bucket}: {record} by the ETL"
+        );
+        assert!(
+            !denied_at(record, &as_role("promote-model")),
+            "{bucket}: {record} by promote-model"
+        );
+        assert!(
+            !denied_at("datasets/ds-1/report.json", &as_role("etl")),
+            "{bucket}: the ETL's outputs"
+        );
     }
     // SageMaker names the key where it writes: training output, data capture.
     let definition = &resources["TrainingPipeline"]["Properties"]["PipelineDefinition"];

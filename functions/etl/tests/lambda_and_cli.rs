@@ -29,6 +29,13 @@ fn cli(input: &Path, out: &Path, args: &[&str]) -> std::process::Output {
         .expect("run housing-etl")
 }
 
+/// `housing-etl` with `--drift-policy policy`, which must succeed.
+fn cli_with_policy(input: &Path, out: &Path, policy: &Path) {
+    let run = cli(input, out, &["--drift-policy", policy.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+}
+
 /// A drift policy with `ks` as its default KS threshold (the bundled one's otherwise).
 fn policy_with_ks(dir: &Path, ks: f64) -> PathBuf {
     let bundled = shared::drift::policy::DriftPolicy::parse(shared::drift::policy::BUNDLED);
@@ -75,17 +82,7 @@ async fn the_lambda_and_the_cli_write_the_same_bytes() {
         .unwrap();
 
     let out = dir.path().join("out");
-    let run = cli(
-        &repo().join("data/housing.csv"),
-        &out,
-        &["--drift-policy", policy.to_str().unwrap()],
-    );
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    cli_with_policy(&repo().join("data/housing.csv"), &out, &policy);
 
     for kind in TrainingFormat::Csv.outputs() {
         let at = env.service.config.layout.output(&id, kind);
@@ -146,17 +143,7 @@ fn the_cli_states_the_drift_policy_it_is_given_and_refuses_a_bad_one() {
 
     let policy = policy_with_ks(dir.path(), 0.4);
     let given = dir.path().join("given");
-    let run = cli(
-        &input,
-        &given,
-        &["--drift-policy", policy.to_str().unwrap()],
-    );
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    cli_with_policy(&input, &given, &policy);
     assert_eq!(threshold(&constraints(&given)), 0.4);
     // Nothing else depends on the policy.
     for kind in TrainingFormat::Csv.outputs() {

@@ -25,6 +25,7 @@ pub use training::training;
 use anyhow::{Context, Result};
 use local_stack::{Clients, Stack};
 use serde_json::Value;
+use shared::aws::S3Location;
 use std::path::Path;
 
 pub fn read_response(path: &Path) -> Result<Value> {
@@ -96,4 +97,25 @@ pub(crate) fn http_json(
     let mut answer = answer.context("the local API did not answer")?;
     let text = answer.body_mut().read_to_string()?;
     serde_json::from_str(&text).with_context(|| format!("the local API answered {text:?}"))
+}
+
+/// The test split of dataset `id` as the raw rows it came from (read back from
+/// the dataset's report, its source object and its test Parquet), and where
+/// the source object is.
+pub(crate) async fn held_out(
+    stack: &Stack,
+    clients: &Clients,
+    id: &shared::dataset::DatasetId,
+) -> Result<(S3Location, Vec<local_stack::predictions::Held>)> {
+    let layout = stack.layout();
+    let read = |kind| {
+        let at = layout.output(id, kind);
+        async move { stack.get(clients, &at.bucket, &at.key).await }
+    };
+    let report: shared::report::Report =
+        serde_json::from_slice(&read(shared::dataset::OutputKind::Report).await?)?;
+    let source = S3Location::parse(&report.input.source).context("the dataset's source")?;
+    let raw = stack.get(clients, &source.bucket, &source.key).await?;
+    let test = read(shared::dataset::OutputKind::TestParquet).await?;
+    Ok((source, local_stack::predictions::held_out(&raw, &test)?))
 }

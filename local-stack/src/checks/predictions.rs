@@ -1,10 +1,9 @@
 //! Step 5: predictions through the Lambda event and over HTTP, against the served model.
 
-use super::{http_json, read_response};
+use super::{held_out, http_json, read_response};
 use anyhow::{ensure, Context, Result};
 use local_stack::{Clients, Stack};
 use serde_json::Value;
-use shared::aws::S3Location;
 use std::path::Path;
 
 /// predict's answers: the `cargo lambda invoke` response to the sample event,
@@ -51,20 +50,10 @@ pub async fn predictions(
     let dataset = model["dataset_id"]
         .as_str()
         .context("the served model names no dataset")?;
-    let layout = stack.layout();
     let id: shared::dataset::DatasetId = dataset
         .parse()
         .map_err(|e| anyhow::anyhow!("the dataset id {dataset:?}: {e}"))?;
-    let read = |kind| {
-        let at = layout.output(&id, kind);
-        async move { stack.get(clients, &at.bucket, &at.key).await }
-    };
-    let report: shared::report::Report =
-        serde_json::from_slice(&read(shared::dataset::OutputKind::Report).await?)?;
-    let source = S3Location::parse(&report.input.source).context("the dataset's source")?;
-    let raw = stack.get(clients, &source.bucket, &source.key).await?;
-    let test = read(shared::dataset::OutputKind::TestParquet).await?;
-    let held = local_stack::predictions::held_out(&raw, &test)?;
+    let (source, held) = held_out(stack, clients, &id).await?;
     // The first rows of the test split, and its first row without total_bedrooms (imputed).
     let mut chosen: Vec<_> = held.iter().take(rows).collect();
     if let Some(missing) = held

@@ -1,9 +1,8 @@
 //! Step 7a: the shifted file's test split as live traffic through the API.
 
-use super::{http_json, read_response};
+use super::{held_out, http_json, read_response};
 use anyhow::{ensure, Context, Result};
 use local_stack::{Clients, Stack};
-use shared::aws::S3Location;
 use std::path::Path;
 
 /// Sends the test split of the dataset `ready` announced (a
@@ -16,17 +15,7 @@ pub async fn traffic(stack: &Stack, clients: &Clients, api: &str, ready: &Path) 
         .context("not a HousingDatasetReady")?
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let layout = stack.layout();
-    let read = |kind| {
-        let at = layout.output(&id, kind);
-        async move { stack.get(clients, &at.bucket, &at.key).await }
-    };
-    let report: shared::report::Report =
-        serde_json::from_slice(&read(shared::dataset::OutputKind::Report).await?)?;
-    let source = S3Location::parse(&report.input.source).context("the dataset's source")?;
-    let raw = stack.get(clients, &source.bucket, &source.key).await?;
-    let test = read(shared::dataset::OutputKind::TestParquet).await?;
-    let held = local_stack::predictions::held_out(&raw, &test)?;
+    let (source, held) = held_out(stack, clients, &id).await?;
     let mut answered = 0;
     for batch in held.chunks(100) {
         let request = serde_json::json!({

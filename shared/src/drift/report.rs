@@ -195,6 +195,17 @@ mod tests {
         }
     }
 
+    /// `median_income` shifted by 3, and the label missing.
+    fn shifted() -> DriftReport {
+        let policy = DriftPolicy::parse(BUNDLED).unwrap();
+        compare(
+            &profile(0.0, true),
+            &profile(3.0, false),
+            "shifted",
+            &policy,
+        )
+    }
+
     #[test]
     fn a_dataset_compared_with_itself_has_no_drift() {
         let policy = DriftPolicy::parse(BUNDLED).unwrap();
@@ -210,13 +221,7 @@ mod tests {
 
     #[test]
     fn a_shifted_column_is_named_and_a_missing_one_is_not_compared() {
-        let policy = DriftPolicy::parse(BUNDLED).unwrap();
-        let report = compare(
-            &profile(0.0, true),
-            &profile(3.0, false),
-            "shifted",
-            &policy,
-        );
+        let report = shifted();
         assert_eq!(report.drifted, ["median_income"]);
         assert_eq!(report.columns["median_income"].crossed, ["psi", "js", "ks"]);
         assert_eq!(report.not_compared, ["median_house_value"]);
@@ -225,13 +230,7 @@ mod tests {
 
     #[test]
     fn the_events_carry_the_drifted_columns_as_the_report_writes_them() {
-        let policy = DriftPolicy::parse(BUNDLED).unwrap();
-        let report = compare(
-            &profile(0.0, true),
-            &profile(3.0, false),
-            "shifted",
-            &policy,
-        );
+        let report = shifted();
         let carried = report.drifted_columns();
         assert_eq!(carried.keys().collect::<Vec<_>>(), ["median_income"]);
         // The event's own types serialise exactly as the report's column does.

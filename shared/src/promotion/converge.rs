@@ -98,24 +98,31 @@ impl PromotionService {
                 stage: stage.name.clone(),
             });
         };
-        let desired = &read.desired;
-        if let Status::Halted { reason, .. } = &desired.status {
+        if let Status::Halted { reason, .. } = &read.desired.status {
             return Ok(PromotionOutcome::Halted {
                 stage: stage.name.clone(),
                 reason: reason.clone(),
-                model_package_arn: desired.model_package_arn.clone(),
+                model_package_arn: read.desired.model_package_arn.clone(),
             });
         }
-        let package = registry::describe(&self.sagemaker, &desired.model_package_arn)
+        // Checked again, every time: S3 is not a trusted channel (`verify.rs`).
+        if let Some(problem) = self.record_problem(index, &read) {
+            return self.halt(read, "Unverified", problem).await;
+        }
+        let package = registry::describe(&self.sagemaker, &read.desired.model_package_arn)
             .await?
             .filter(|p| p.approval == APPROVED);
         let Some(package) = package else {
             let message = format!(
                 "{} v{} is no longer an approved package",
-                desired.model_package_group, desired.model_package_version
+                read.desired.model_package_group, read.desired.model_package_version
             );
             return self.halt(read, "NotApproved", message).await;
         };
+        if let Some(problem) = self.gate_problem(index, &read, &package).await? {
+            return self.halt(read, "Unverified", problem).await;
+        }
+        let desired = &read.desired;
         let request = Request {
             source_event_id: desired.source_event_id.as_deref(),
             requested_by: desired.requested_by.as_deref(),
@@ -164,10 +171,10 @@ impl PromotionService {
         reason: &str,
         message: String,
     ) -> Result<PromotionOutcome, Error> {
-        tracing::warn!(stage = %read.desired.stage, %reason, "desired state halted: {message}");
-        self.metric("PromotionsHalted", &read.desired.stage);
+        tracing::warn!(stage = %read.stage, %reason, "desired state halted: {message}");
+        self.metric("PromotionsHalted", &read.stage);
         let outcome = PromotionOutcome::Halted {
-            stage: read.desired.stage.clone(),
+            stage: read.stage.clone(),
             reason: reason.to_string(),
             model_package_arn: read.desired.model_package_arn.clone(),
         };
@@ -188,7 +195,7 @@ impl PromotionService {
             ..read.desired.clone()
         };
         if !self.desired.write(&marked, Some(&read)).await? {
-            tracing::info!(stage = %marked.stage, "the record was replaced meanwhile; left to the new request");
+            tracing::info!(stage = %read.stage, "the record was replaced meanwhile; left to the new request");
         }
         Ok(())
     }

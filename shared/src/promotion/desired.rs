@@ -146,6 +146,9 @@ pub struct DesiredStates {
 /// A record as read, with the ETag a conditional write replaces it on.
 #[derive(Debug, Clone)]
 pub struct Read {
+    /// The stage whose key it was read from (a record's own `stage` field may
+    /// say otherwise: it is checked, never trusted for where to write).
+    pub stage: String,
     pub desired: Desired,
     pub etag: String,
 }
@@ -176,13 +179,18 @@ impl DesiredStates {
                 at.uri()
             ))
         })?;
-        Ok(Some(Read { desired, etag }))
+        Ok(Some(Read {
+            stage: stage.to_string(),
+            desired,
+            etag,
+        }))
     }
 
-    /// Writes `desired` over the record read as `over` (`None`: there was none).
+    /// Writes `desired` as the record of the stage `over` was read from, over
+    /// it (`None`: there was none, and the record is `desired.stage`'s).
     /// `false` when another writer changed it meanwhile.
     pub async fn write(&self, desired: &Desired, over: Option<&Read>) -> Result<bool, Error> {
-        let at = self.location(&desired.stage);
+        let at = self.location(over.map_or(&desired.stage, |r| &r.stage));
         let bytes = serde_json::to_vec_pretty(desired)
             .map_err(|e| Error::Internal(format!("serialising {}: {e}", at.uri())))?;
         let precondition = match over {

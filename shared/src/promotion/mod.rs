@@ -18,7 +18,8 @@
 //! The steps, each calling only the ones below it:
 //! 1. [`service`]: the event handlers — what happens for each event;
 //! 2. `converge.rs`: how a stage converges to its desired-state record;
-//! 3. `deploy.rs`: may this package go to this stage now, and the deployment.
+//! 3. `deploy.rs`: may this package go to this stage now, and the deployment;
+//!    before it, `verify.rs` checks the record itself again (S3 is not trusted).
 
 pub mod config;
 mod converge;
@@ -31,6 +32,7 @@ pub mod outcome;
 mod promoter;
 pub mod registry;
 pub mod service;
+mod verify;
 
 pub use outcome::PromotionOutcome;
 pub use promoter::PromotionService;

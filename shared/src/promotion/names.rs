@@ -67,23 +67,11 @@ mod tests {
     use super::*;
     use crate::stages::{is_valid_sagemaker_name, Stages, BUNDLED};
 
-    fn package(group: &str, version: u32) -> Package {
-        Package {
-            dataset_id: Some("ds-0123".into()),
-            validation_rmse: Some(0.4712),
-            test_rmse: Some(0.4655),
-            pipeline_execution_arn: Some(
-                "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc".into(),
-            ),
-            ..Package::approved(group, version)
-        }
-    }
-
     #[test]
     fn names_are_deterministic_valid_and_change_with_the_settings() {
         let stages = Stages::parse(BUNDLED).unwrap();
         let dev = stages.first().clone();
-        let p = package("housing-models", 3);
+        let p = Package::registered("housing-models", 3);
         assert_eq!(model_name(&p), "housing-models-v3");
         let capture = DataCapture {
             uri: "s3://b/capture".into(),
@@ -97,7 +85,11 @@ mod tests {
         assert_ne!(name, endpoint_config_name(&p, &bigger, Some(&capture)));
         assert_ne!(
             name,
-            endpoint_config_name(&package("housing-models", 4), &dev, Some(&capture))
+            endpoint_config_name(
+                &Package::registered("housing-models", 4),
+                &dev,
+                Some(&capture)
+            )
         );
         // Another capture key is another config.
         let keyed = DataCapture {
@@ -106,7 +98,7 @@ mod tests {
         };
         assert_ne!(name, endpoint_config_name(&p, &dev, Some(&keyed)));
 
-        let long = package(&"g".repeat(63), 12345);
+        let long = Package::registered(&"g".repeat(63), 12345);
         let mut long_stage = dev;
         long_stage.endpoint = "e".repeat(63);
         for name in [

@@ -114,21 +114,13 @@ impl Lineage {
 mod tests {
     use super::*;
 
-    fn package(group: &str, version: u32) -> Package {
-        Package {
-            dataset_id: Some("ds-0123".into()),
-            validation_rmse: Some(0.4712),
-            test_rmse: Some(0.4655),
-            pipeline_execution_arn: Some(
-                "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc".into(),
-            ),
-            ..Package::approved(group, version)
-        }
-    }
-
     #[test]
     fn tags_round_trip_and_are_valid_tag_values() {
-        let lineage = Lineage::new(&package("housing-models", 3), "dev", Some("event#1"));
+        let lineage = Lineage::new(
+            &Package::registered("housing-models", 3),
+            "dev",
+            Some("event#1"),
+        );
         let tags = lineage.tags();
         let map: HashMap<String, String> = tags
             .iter()

@@ -41,4 +41,19 @@ impl Package {
             pipeline_execution_arn: None,
         }
     }
+
+    /// Version `version` of `group`, approved, with the metadata the pipeline
+    /// records (for tests).
+    #[cfg(test)]
+    pub fn registered(group: &str, version: u32) -> Package {
+        Package {
+            dataset_id: Some("ds-0123".into()),
+            validation_rmse: Some(0.4712),
+            test_rmse: Some(0.4655),
+            pipeline_execution_arn: Some(
+                "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc".into(),
+            ),
+            ..Package::approved(group, version)
+        }
+    }
 }
