@@ -68,6 +68,32 @@ fn imports(text: &str) -> Vec<(usize, String)> {
     found
 }
 
+/// The rows of the functions' name table (`| \`etl\` | ... |`), links and
+/// brackets taken out, cells trimmed.
+fn function_names(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| l.trim_start_matches("//!").trim())
+        .filter(|l| l.starts_with("| `") && l.matches('|').count() == 6)
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.replace(['[', ']'], "").trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn architecture_md_maps_the_functions_names_as_lib_rs_does() {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md");
+    let lib = function_names(&std::fs::read_to_string(src().join("lib.rs")).unwrap());
+    assert_eq!(lib.len(), shared::functions::ALL.len());
+    for (row, name) in lib.iter().zip(shared::functions::ALL) {
+        assert_eq!(row[0], format!("`{name}`"));
+    }
+    assert_eq!(function_names(&std::fs::read_to_string(doc).unwrap()), lib);
+}
+
 #[test]
 fn architecture_md_shows_the_same_floors() {
     let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md");
