@@ -35,7 +35,7 @@ use crate::events::promotion::{
 };
 use crate::events::registry::{ModelPackageStateChange, APPROVED};
 use crate::events::Origin;
-use crate::stages::{self, same_arn};
+use crate::stages;
 
 impl PromotionService {
     /// A registry state change: an approval deploys the group's latest approved
@@ -160,12 +160,7 @@ impl PromotionService {
         }
         let previous = self.config.stages.at(index - 1);
         let serving = stages::serving(&self.sagemaker, &previous.endpoint).await?;
-        let serves_it = serving.as_ref().is_some_and(|s| {
-            s.state == EndpointState::InService
-                && s.lineage
-                    .as_ref()
-                    .is_some_and(|l| same_arn(&l.model_package_arn, &package.arn))
-        });
+        let serves_it = serving.as_ref().is_some_and(|s| s.serves(&package.arn));
         if !serves_it {
             let now = match &serving {
                 None => "does not exist".to_string(),

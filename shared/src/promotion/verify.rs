@@ -17,8 +17,7 @@ use super::desired::{Cause, Read};
 use super::names;
 use super::promoter::PromotionService;
 use crate::error::Error;
-use crate::events::endpoint::EndpointState;
-use crate::stages::{self, same_arn, Package};
+use crate::stages::{self, Package};
 
 /// `arn:…:model-package/<group>/<version>` → (group, version).
 fn group_and_version(arn: &str) -> Option<(&str, u32)> {
@@ -80,23 +79,14 @@ impl PromotionService {
         // Already there, or on its way there: nothing new would be deployed.
         let config = names::endpoint_config_name(package, stage, self.config.data_capture.as_ref());
         if let Some(own) = stages::serving(&self.sagemaker, &stage.endpoint).await? {
-            let serves = own
-                .lineage
-                .as_ref()
-                .is_some_and(|l| same_arn(&l.model_package_arn, &package.arn));
-            if serves || own.pending_config.as_deref() == Some(config.as_str()) {
+            if own.is_of(&package.arn) || own.pending_config.as_deref() == Some(config.as_str()) {
                 return Ok(None);
             }
         }
         // A manual gate is never on the first stage (validated with the stages).
         let previous = self.config.stages.at(index - 1);
         let serving = stages::serving(&self.sagemaker, &previous.endpoint).await?;
-        let serves_it = serving.as_ref().is_some_and(|s| {
-            s.state == EndpointState::InService
-                && s.lineage
-                    .as_ref()
-                    .is_some_and(|l| same_arn(&l.model_package_arn, &package.arn))
-        });
+        let serves_it = serving.as_ref().is_some_and(|s| s.serves(&package.arn));
         Ok((!serves_it).then(|| {
             format!(
                 "{} v{} is not InService on {}, the stage before {}'s manual gate",

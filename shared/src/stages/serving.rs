@@ -21,6 +21,20 @@ pub struct Serving {
     pub lineage: Option<Lineage>,
 }
 
+impl Serving {
+    /// Its serving config was deployed from package `arn` (whatever its state).
+    pub fn is_of(&self, arn: &str) -> bool {
+        self.lineage
+            .as_ref()
+            .is_some_and(|l| super::same_arn(&l.model_package_arn, arn))
+    }
+
+    /// InService, answering with package `arn`.
+    pub fn serves(&self, arn: &str) -> bool {
+        self.state == EndpointState::InService && self.is_of(arn)
+    }
+}
+
 /// What `endpoint` serves, or `None` when it does not exist.
 pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>, Error> {
     let described = client
