@@ -24,11 +24,19 @@ struct Cli {
     command: Command,
 }
 
+/// An endpoint URL the functions' SDK will accept (they refuse others at cold start).
+fn endpoint_url(value: &str) -> Result<String, String> {
+    match shared::aws::endpoint_url_problem(value) {
+        None => Ok(value.to_string()),
+        Some(problem) => Err(problem),
+    }
+}
+
 /// Which stack, on which moto.
 #[derive(Args)]
 struct Target {
     /// moto's address (the READY line of scripts/moto_server.py).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
     endpoint: String,
     /// The stack's name: every resource is named from it.
     #[arg(long)]
@@ -48,7 +56,7 @@ enum Command {
         env_dir: PathBuf,
         /// The local endpoint server (local-stack/endpoint/server.py), which
         /// predict calls for InvokeEndpoint.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = endpoint_url)]
         runtime_endpoint: String,
     },
     /// Upload FILE to the raw bucket as KEY.

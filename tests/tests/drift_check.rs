@@ -327,7 +327,7 @@ async fn with_no_model_serving_nothing_is_compared_and_drift_still_trains() {
         out["drift"]["reason"]
             .as_str()
             .unwrap()
-            .contains("tried prod, pre-prod, dev"),
+            .contains("(prod: serves nothing; pre-prod: serves nothing; dev: serves nothing)"),
         "{out}"
     );
     assert_eq!(
@@ -335,6 +335,87 @@ async fn with_no_model_serving_nothing_is_compared_and_drift_still_trains() {
         "the first model must be trained: {out}"
     );
     assert!(drift_report(&env, shifted()).await.is_none());
+    assert!(drift_events(&env).await.is_empty());
+}
+
+/// A baseline profile that cannot be compared (hand-edited, truncated, another
+/// version: here 11 quantiles where 101 are kept) is no reason to dead-letter every
+/// new dataset: the check says why it compared nothing, and training goes on as the
+/// policy says. Before, the trigger failed the event (an unreadable profile), or,
+/// with another number of quantiles, panicked in the comparison.
+#[tokio::test]
+async fn an_unusable_baseline_profile_means_not_checked_and_training_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file(&dir, "drift");
+    let env = env("drift-corrupt", |s| s.var("DRIFT_POLICY_FILE", &policy)).await;
+    deploy_to_dev(&env).await;
+    let at = env
+        .service
+        .config
+        .layout
+        .output(&baseline().id, OutputKind::Profile);
+    let mut profile: Value = serde_json::from_slice(&baseline().profile).unwrap();
+    let quantiles = &mut profile["numeric"]["median_income"]["quantiles"];
+    *quantiles = Value::Array(quantiles.as_array().unwrap()[..11].to_vec());
+    env.clients
+        .s3
+        .put_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .body(serde_json::to_vec(&profile).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    let out = deliver(&env, shifted()).await;
+    assert_eq!(out["drift"]["drift"], "not_checked", "{out}");
+    let reason = out["drift"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("dev: ")
+            && reason.contains("profile.json is unusable: median_income: 11 quantiles"),
+        "{reason}"
+    );
+    assert_eq!(out["status"], "started", "{out}");
+    assert!(drift_events(&env).await.is_empty());
+}
+
+/// A dataset the gate refuses for its size gets no drift check: an empty or tiny
+/// file "drifts" on every column, and the alarm would sound for data that is never
+/// trained on.
+#[tokio::test]
+async fn a_dataset_too_small_to_train_on_is_not_checked_for_drift() {
+    let env = env("drift-tiny", |s| s).await;
+    deploy_to_dev(&env).await;
+    let head: Vec<u8> = {
+        let text = String::from_utf8(housing()).unwrap();
+        text.lines()
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes()
+    };
+    let tiny = std::thread::spawn(move || {
+        Processed::of(&run_etl(&head, &Source::default(), &Default::default()).unwrap())
+    })
+    .join()
+    .unwrap();
+    for kind in [
+        OutputKind::Report,
+        OutputKind::Profile,
+        OutputKind::TestXgboost,
+    ] {
+        put(&env, kind, &tiny).await;
+    }
+    let out = deliver(&env, &tiny).await;
+    assert_eq!(out["drift"]["drift"], "not_checked", "{out}");
+    assert!(
+        out["drift"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("below the gate's minimum of 1000: no drift check"),
+        "{out}"
+    );
+    assert_eq!(out["status"], "refused", "{out}");
+    assert!(drift_report(&env, &tiny).await.is_none());
     assert!(drift_events(&env).await.is_empty());
 }
 

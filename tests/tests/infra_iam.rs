@@ -8,6 +8,7 @@ use integration_tests::repo_root;
 use integration_tests::template::{
     allowed_actions, functions, grants, reference, resolve, resources, template,
 };
+use serde_json::Value;
 use serde_norway::Value as Yaml;
 use shared::stages::{Stages, BUNDLED};
 use std::collections::{BTreeMap, BTreeSet};
@@ -404,4 +405,312 @@ fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack(
             statement["Sid"]
         );
     }
+}
+
+/// Every queue and topic refuses plain HTTP: a resource policy attached to it denies
+/// every principal over `aws:SecureTransport = false` (the S3, SQS and SNS security
+/// best-practice pages), evaluated here statement by statement for each action the
+/// suite or AWS sends it. Before this test the monitor's dead-letter queue and the
+/// alarm topic had no such policy.
+#[test]
+fn every_queue_and_topic_refuses_plain_http() {
+    let template = template();
+    let all = resources(&template);
+    let ids = |kind: &str| -> Vec<String> {
+        all.iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    // (resource type, its policy's type, the policy's list property, how a statement
+    // names the resource, the actions sent to it)
+    let kinds = [
+        (
+            "AWS::SQS::Queue",
+            "AWS::SQS::QueuePolicy",
+            "Queues",
+            ".Arn",
+            vec!["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+        ),
+        (
+            "AWS::SNS::Topic",
+            "AWS::SNS::TopicPolicy",
+            "Topics",
+            "",
+            vec!["sns:Publish"],
+        ),
+    ];
+    let plain = Context::from([("aws:SecureTransport".to_string(), "false".to_string())]);
+    let tls = Context::from([("aws:SecureTransport".to_string(), "true".to_string())]);
+    for (kind, policy_kind, list, arn_suffix, actions) in kinds {
+        let found = ids(kind);
+        assert!(!found.is_empty(), "no {kind} in the template");
+        for id in found {
+            let arn = format!("{id}{arn_suffix}");
+            let names = BTreeMap::from([(arn.as_str(), "arn:aws:test:::resource")]);
+            let statements: Vec<Value> = all
+                .iter()
+                .filter(|(_, r)| r["Type"].as_str() == Some(policy_kind))
+                .filter(|(_, r)| {
+                    r["Properties"][list]
+                        .as_sequence()
+                        .is_some_and(|l| l.iter().any(|v| reference(v) == id))
+                })
+                .flat_map(|(_, r)| {
+                    r["Properties"]["PolicyDocument"]["Statement"]
+                        .as_sequence()
+                        .unwrap()
+                        .clone()
+                })
+                .filter(|s| s["Effect"].as_str() == Some("Deny"))
+                .map(|s| {
+                    let mut s = s.clone();
+                    // Only the statement's parts this check reads are resolved.
+                    let resource = resolve_only(&s["Resource"], &names);
+                    s["Resource"] = serde_norway::to_value(resource).unwrap();
+                    serde_json::to_value(&s).unwrap()
+                })
+                .collect();
+            for action in &actions {
+                let denied = |context: &Context| {
+                    statements.iter().any(|s| {
+                        s["Principal"] == "*"
+                            && policy::covers_action(s, action)
+                            && policy::covers_resource(s, "arn:aws:test:::resource")
+                            && policy::holds(&s["Condition"], context)
+                    })
+                };
+                assert!(
+                    denied(&plain),
+                    "{id}: {action} over plain HTTP is not denied"
+                );
+                assert!(!denied(&tls), "{id}: {action} over TLS is denied");
+            }
+        }
+    }
+}
+
+/// `value`'s resources with the references in `names` resolved (as `!GetAtt` or inside
+/// `!Sub`), every other one dropped: a statement's Resource may list several queues,
+/// and only one is asked about.
+fn resolve_only(value: &Yaml, names: &BTreeMap<&str, &str>) -> Vec<String> {
+    let items = match value {
+        Yaml::Sequence(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let text = reference(item);
+            if let Some(name) = names.get(text.as_str()) {
+                return Some(name.to_string());
+            }
+            let mut out = text;
+            for (k, v) in names {
+                out = out.replace(&format!("${{{k}}}"), v);
+            }
+            (!out.contains("${") && out.starts_with("arn:")).then_some(out)
+        })
+        .collect()
+}
+
+/// Every Allow statement under `value`, wherever the template nests it (a function's
+/// `Policies`, a role's `PolicyDocument`).
+fn allow_statements(value: &Yaml, out: &mut Vec<Yaml>) {
+    match value {
+        Yaml::Mapping(m) => {
+            if value["Effect"].as_str() == Some("Allow") {
+                out.push(value.clone());
+            } else {
+                m.values().for_each(|v| allow_statements(v, out));
+            }
+        }
+        Yaml::Sequence(items) => items.iter().for_each(|v| allow_statements(v, out)),
+        _ => {}
+    }
+}
+
+/// Listing the processed bucket is scoped to the prefixes each identity reads or
+/// writes: every key its object grants cover can be listed (so a missing one reads
+/// as 404, not 403: S3 API reference, GetObject/HeadObject "Permissions"; with the
+/// permission scoped by `s3:prefix`, S3 decides on the key's prefix), and keys
+/// elsewhere (another stage's records, captured traffic, models) cannot. moto
+/// evaluates no such condition: the statements are evaluated here.
+#[test]
+fn listing_the_processed_bucket_is_scoped_to_what_each_identity_reads() {
+    let template = template();
+    let bucket = "arn:aws:s3:::processed";
+    let names = BTreeMap::from([
+        ("ProcessedBucket.Arn", bucket),
+        ("RawBucket.Arn", "arn:aws:s3:::raw"),
+        ("QuarantineBucket.Arn", "arn:aws:s3:::quarantine"),
+    ]);
+    let mut checked = 0;
+    for (id, resource) in resources(&template) {
+        let mut statements = Vec::new();
+        allow_statements(&resource["Properties"], &mut statements);
+        let statements: Vec<Value> = statements
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                let resource = resolve_only(&s["Resource"], &names);
+                s["Resource"] = serde_norway::to_value(resource).unwrap();
+                serde_json::to_value(&s).unwrap()
+            })
+            .collect();
+        let lists: Vec<&Value> = statements
+            .iter()
+            .filter(|s| {
+                policy::covers_action(s, "s3:ListBucket") && policy::covers_resource(s, bucket)
+            })
+            .collect();
+        if lists.is_empty() {
+            continue;
+        }
+        checked += 1;
+        let may_list = |prefix: &str| {
+            let context = Context::from([("s3:prefix".to_string(), prefix.to_string())]);
+            lists
+                .iter()
+                .any(|s| policy::holds(&s["Condition"], &context))
+        };
+        // Each key pattern its object grants name.
+        let patterns: BTreeSet<String> = statements
+            .iter()
+            .flat_map(|s| match &s["Resource"] {
+                Value::Array(items) => items.clone(),
+                one => vec![one.clone()],
+            })
+            .filter_map(|r| Some(r.as_str()?.strip_prefix(&format!("{bucket}/"))?.to_string()))
+            .collect();
+        assert!(
+            !patterns.is_empty(),
+            "{id} lists the processed bucket but reads nothing in it"
+        );
+        for pattern in &patterns {
+            let key = pattern.replace('*', "x");
+            assert!(may_list(&key), "{id}: a missing {key} would read as 403");
+        }
+        for elsewhere in [
+            "",
+            "zz-test/x",
+            "promotion/stages/prod.json",
+            "models/x/model.tar.gz",
+        ] {
+            let granted = patterns.iter().any(|p| policy::like(p, elsewhere));
+            assert!(
+                granted || !may_list(elsewhere),
+                "{id} may list {elsewhere:?}, which it never reads"
+            );
+        }
+    }
+    assert!(
+        checked >= 6,
+        "only {checked} identities list the processed bucket"
+    );
+}
+
+/// Direct invocation: no role of the stack may invoke a function but the monitor's
+/// schedule its function. The boundary every stack role carries (infra/bootstrap.yaml)
+/// allows `lambda:InvokeFunction` only on the monitor, so a compromised ETL or trigger
+/// cannot hand promote-model a forged `PromoteModel` or `aws.sagemaker` event. The
+/// function names are SAM's: `<stack>-<LogicalId>-<suffix>`, the stack named
+/// `housing-mlops-<environment>` (infra/samconfig.toml). moto does not evaluate
+/// boundaries: the statements are evaluated here.
+#[test]
+fn no_stack_role_may_invoke_a_function_but_the_schedule_the_monitor() {
+    let bootstrap: Yaml = serde_norway::from_str(
+        &std::fs::read_to_string(repo_root().join("infra/bootstrap.yaml")).unwrap(),
+    )
+    .unwrap();
+    let names = BTreeMap::from([
+        ("AWS::Partition", "aws"),
+        ("AWS::Region", "us-east-1"),
+        ("AWS::AccountId", "123456789012"),
+        ("Environment", "prod"),
+    ]);
+    let document = resolve(
+        &bootstrap["Resources"]["StackRoleBoundary"]["Properties"]["PolicyDocument"],
+        &names,
+    );
+    let statements = document["Statement"].as_array().unwrap();
+    let may_invoke = |function: &str| {
+        let arn = format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:housing-mlops-prod-{function}-AbC123"
+        );
+        statements.iter().any(|s| {
+            s["Effect"] == "Allow"
+                && policy::covers_action(s, "lambda:InvokeFunction")
+                && policy::covers_resource(s, &arn)
+        })
+    };
+    assert!(may_invoke("MonitorFunction"));
+    for function in [
+        "EtlFunction",
+        "StartPipelineFunction",
+        "PromoteModelFunction",
+        "PredictFunction",
+    ] {
+        assert!(!may_invoke(function), "a stack role may invoke {function}");
+    }
+    // The template grants it to the schedule's role alone, on the monitor alone.
+    let template = template();
+    let mut invokers = BTreeSet::new();
+    for (id, resource) in resources(&template) {
+        let mut statements = Vec::new();
+        allow_statements(&resource["Properties"], &mut statements);
+        for statement in statements {
+            let mut actions = BTreeSet::new();
+            allowed_actions(&statement, &mut actions);
+            if actions.iter().any(|a| a.starts_with("lambda:")) {
+                invokers.insert((id.clone(), reference(&statement["Resource"])));
+            }
+        }
+    }
+    assert_eq!(
+        invokers,
+        BTreeSet::from([(
+            "MonitorScheduleRole".to_string(),
+            "MonitorFunction.Arn".to_string()
+        )])
+    );
+}
+
+/// IAM has no condition key on a trust policy, so the deploy role cannot be kept from
+/// writing any trust into a role it creates; the template's own roles are held here:
+/// each trusts one AWS service of the three the suite uses, from this account only.
+#[test]
+fn the_stacks_roles_trust_only_the_services_that_run_them_from_this_account() {
+    let template = template();
+    let services = ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"];
+    let mut roles = 0;
+    for (id, resource) in resources(&template) {
+        if resource["Type"].as_str() != Some("AWS::IAM::Role") {
+            continue;
+        }
+        roles += 1;
+        let statements = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+        for statement in statements {
+            let principal = &statement["Principal"];
+            assert!(
+                principal["AWS"].is_null() && principal["Federated"].is_null(),
+                "{id} trusts {principal:?}"
+            );
+            let service = principal["Service"].as_str().unwrap_or_default();
+            assert!(services.contains(&service), "{id} trusts {service:?}");
+            assert_eq!(
+                reference(&statement["Condition"]["StringEquals"]["aws:SourceAccount"]),
+                "AWS::AccountId",
+                "{id}: trust from any account"
+            );
+        }
+    }
+    assert_eq!(roles, 3);
+    // The functions' roles are SAM's: trusted by lambda.amazonaws.com alone.
+    assert!(functions(&template)
+        .values()
+        .all(|f| f["Properties"]["Role"].is_null()
+            && f["Properties"]["AssumeRolePolicyDocument"].is_null()));
 }

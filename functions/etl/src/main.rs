@@ -20,7 +20,9 @@ async fn main() -> Result<(), Error> {
         }
         Err(e) => tracing::error!("sweeping {}: {e}", config.work_dir.display()),
     }
-    let sdk = shared::aws::sdk_config().await;
+    let sdk = shared::aws::sdk_config()
+        .await
+        .inspect_err(|e| tracing::error!("{e}"))?;
     let dead_letters = DeadLetters::new(&sdk, &config.dead_letter_queue, shared::functions::ETL);
     let service = EtlService::new(&sdk, config);
     let (service, dead_letters) = (&service, &dead_letters);

@@ -9,7 +9,9 @@ use shared::promotion::PromotionService;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = PromoteConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
-    let sdk = shared::aws::sdk_config().await;
+    let sdk = shared::aws::sdk_config()
+        .await
+        .inspect_err(|e| tracing::error!("{e}"))?;
     let dead_letters = DeadLetters::new(
         &sdk,
         &config.dead_letter_queue,

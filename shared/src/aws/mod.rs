@@ -15,6 +15,7 @@ pub mod sagemaker;
 
 pub use location::S3Location;
 
+use crate::config::Problems;
 use crate::error::AwsError;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls;
@@ -29,9 +30,59 @@ pub const CSV: &str = "text/csv";
 pub const JSON: &str = "application/json";
 
 /// The shared SDK configuration: region, credentials and endpoint from the
-/// environment (`AWS_ENDPOINT_URL` points every client at an emulator).
-pub async fn sdk_config() -> SdkConfig {
-    loader().load().await
+/// environment (`AWS_ENDPOINT_URL` points every client at an emulator). Refused
+/// at cold start when an endpoint variable is set but unusable
+/// ([`endpoint_problems`]): the SDK would accept it here and fail every call.
+pub async fn sdk_config() -> Result<SdkConfig, Problems> {
+    let problems = endpoint_problems(std::env::vars());
+    if !problems.is_empty() {
+        return Err(Problems::new("configuration", problems));
+    }
+    Ok(loader().load().await)
+}
+
+/// The SDK's endpoint overrides: `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
+const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
+
+/// A problem for every endpoint override among `vars` that is set but is not an
+/// absolute http(s) URL with a host. An empty one is the classic: a script that
+/// wrote `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=` before its emulator said where it
+/// listens; the SDK takes it for a custom endpoint and fails each request.
+pub fn endpoint_problems(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut problems: Vec<String> = vars
+        .into_iter()
+        .filter(|(name, _)| {
+            name == ENDPOINT_VARIABLE
+                || name
+                    .strip_prefix(ENDPOINT_VARIABLE)
+                    .is_some_and(|rest| rest.starts_with('_'))
+        })
+        .filter_map(|(name, value)| endpoint_url_problem(&value).map(|p| format!("{name}: {p}")))
+        .collect();
+    problems.sort();
+    problems
+}
+
+/// Why `value` cannot be an endpoint URL, or `None` when it can.
+pub fn endpoint_url_problem(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some(
+            "set but empty (unset it for AWS's own endpoint, or name the emulator's URL)".into(),
+        );
+    }
+    let host = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match host {
+        _ if value.chars().any(char::is_whitespace) => {
+            Some(format!("{value:?} contains whitespace"))
+        }
+        None => Some(format!("{value:?} is not an http:// or https:// URL")),
+        Some(rest) if rest.is_empty() || rest.starts_with(['/', ':']) => {
+            Some(format!("{value:?} names no host"))
+        }
+        Some(_) => None,
+    }
 }
 
 /// The SDK configuration's loader with our [`http_client`]; the caller may set more
@@ -98,6 +149,56 @@ where
             } else {
                 Err(e)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn usable_endpoints_and_other_variables_pass() {
+        let ok = vars(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            (
+                "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+                "https://runtime.example.com/",
+            ),
+            ("AWS_ENDPOINT_URLS", ""),
+            ("PATH", ""),
+        ]);
+        assert_eq!(endpoint_problems(ok), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_empty_or_malformed_endpoint_is_named() {
+        let bad = vars(&[
+            ("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", ""),
+            ("AWS_ENDPOINT_URL", "127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_S3", "http://"),
+            ("AWS_ENDPOINT_URL_SQS", "http://:4566"),
+            ("AWS_ENDPOINT_URL_GLUE", "http://a b"),
+        ]);
+        let problems = endpoint_problems(bad);
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        for expected in [
+            "AWS_ENDPOINT_URL: \"127.0.0.1:5000\" is not an http:// or https:// URL",
+            "AWS_ENDPOINT_URL_GLUE: \"http://a b\" contains whitespace",
+            "AWS_ENDPOINT_URL_S3: \"http://\" names no host",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: set but empty",
+            "AWS_ENDPOINT_URL_SQS: \"http://:4566\" names no host",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(expected)),
+                "{expected:?} not in {problems:#?}"
+            );
         }
     }
 }

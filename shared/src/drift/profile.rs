@@ -33,6 +33,53 @@ pub struct DatasetProfile {
     pub categories: BTreeMap<String, CategoryProfile>,
 }
 
+impl DatasetProfile {
+    /// A `profile.json` read back, checked: its schema version, and in every
+    /// column what the comparisons rely on (101 sorted finite quantiles, or none
+    /// for a column without values; finite increasing edges; one count per bin,
+    /// adding up). `Err` lists every problem: a hand-edited or truncated file, or
+    /// one from another version, is refused here instead of panicking in a
+    /// comparison.
+    pub fn from_json(bytes: &[u8]) -> Result<DatasetProfile, String> {
+        let profile: DatasetProfile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let problems = profile.problems();
+        if problems.is_empty() {
+            Ok(profile)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// Every inconsistency of this profile (empty: it can be compared).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.schema_version != PROFILE_SCHEMA_VERSION {
+            problems.push(format!(
+                "schema_version {} is not {PROFILE_SCHEMA_VERSION}",
+                self.schema_version
+            ));
+        }
+        for (name, column) in &self.numeric {
+            problems.extend(
+                column
+                    .problems()
+                    .into_iter()
+                    .map(|p| format!("{name}: {p}")),
+            );
+        }
+        for (name, column) in &self.categories {
+            let total: u64 = column.frequencies.values().sum();
+            if total != column.count {
+                problems.push(format!(
+                    "{name}: frequencies add up to {total}, not count {}",
+                    column.count
+                ));
+            }
+        }
+        problems
+    }
+}
+
 /// Quantiles are kept at every percent: 101 of them.
 pub const QUANTILE_STEPS: usize = 100;
 /// The histogram's bins: deciles of the column, before equal edges merge.
@@ -137,6 +184,48 @@ impl NumericProfile {
             edges,
             counts,
         }
+    }
+
+    /// Every inconsistency of this column's profile (see [`DatasetProfile::from_json`]).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let finite = |v: &f64| v.is_finite();
+        let increasing = |v: &[f64], strict: bool| {
+            v.windows(2)
+                .all(|w| if strict { w[0] < w[1] } else { w[0] <= w[1] })
+        };
+        let expected = if self.count == 0 {
+            0
+        } else {
+            QUANTILE_STEPS + 1
+        };
+        if self.quantiles.len() != expected {
+            problems.push(format!(
+                "{} quantiles for {} values (expected {expected})",
+                self.quantiles.len(),
+                self.count
+            ));
+        }
+        if !self.quantiles.iter().all(finite) || !increasing(&self.quantiles, false) {
+            problems.push("quantiles are not finite and sorted".into());
+        }
+        if !self.edges.iter().all(finite) || !increasing(&self.edges, true) {
+            problems.push("edges are not finite and increasing".into());
+        }
+        if self.counts.len() != self.edges.len() + 1 {
+            problems.push(format!(
+                "{} counts for {} edges",
+                self.counts.len(),
+                self.edges.len()
+            ));
+        } else if self.counts.iter().sum::<u64>() != self.count {
+            problems.push(format!("counts do not add up to count {}", self.count));
+        }
+        let stats = [self.min, self.max, self.mean, self.std];
+        if stats.iter().flatten().any(|v| !v.is_finite()) {
+            problems.push("min, max, mean or std is not finite".into());
+        }
+        problems
     }
 
     /// This profile's shares of the bins that `edges` make, from its quantiles.
@@ -268,6 +357,88 @@ mod tests {
         values.sort_by(f64::total_cmp);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&radix), bits(&values));
+    }
+
+    #[test]
+    fn a_profile_read_back_is_checked_before_anything_compares_it() {
+        let column = NumericProfile::of(values(500, |x| x * 2.0));
+        let good = DatasetProfile {
+            schema_version: PROFILE_SCHEMA_VERSION,
+            dataset_id: "ds-8a3727f4cf54ac1a327f69b1d5b4db54".parse().unwrap(),
+            rows: 500,
+            numeric: BTreeMap::from([("x".to_string(), column.clone())]),
+            categories: BTreeMap::from([(
+                "ocean_proximity".to_string(),
+                CategoryProfile::of([Some("INLAND"), None]),
+            )]),
+        };
+        let json = serde_json::to_vec(&good).unwrap();
+        assert_eq!(DatasetProfile::from_json(&json), Ok(good.clone()));
+        // An empty column is fine: no values, no quantiles.
+        let mut empty = good.clone();
+        empty
+            .numeric
+            .insert("none".into(), NumericProfile::of([None, None]));
+        assert!(empty.problems().is_empty(), "{:?}", empty.problems());
+
+        let broken = |edit: fn(&mut DatasetProfile)| {
+            let mut p = good.clone();
+            edit(&mut p);
+            // Non-finite numbers cannot come through JSON (serde_json writes them as
+            // null, which does not read back as a number): checked on the value.
+            p.problems().join("; ")
+        };
+        fn x(p: &mut DatasetProfile) -> &mut NumericProfile {
+            p.numeric.get_mut("x").unwrap()
+        }
+        for (problem, expected) in [
+            (
+                broken(|p| p.schema_version = 2),
+                "schema_version 2 is not 1",
+            ),
+            (
+                broken(|p| {
+                    x(p).quantiles.truncate(11);
+                }),
+                "x: 11 quantiles for 500 values (expected 101)",
+            ),
+            (
+                broken(|p| x(p).quantiles.swap(3, 90)),
+                "x: quantiles are not finite and sorted",
+            ),
+            (
+                broken(|p| x(p).edges[2] = f64::INFINITY),
+                "x: edges are not finite and increasing",
+            ),
+            (
+                broken(|p| {
+                    x(p).counts.pop();
+                }),
+                "counts for",
+            ),
+            (
+                broken(|p| x(p).counts[0] += 1),
+                "x: counts do not add up to count 500",
+            ),
+            (
+                broken(|p| x(p).mean = Some(f64::NAN)),
+                "x: min, max, mean or std is not finite",
+            ),
+            (
+                broken(|p| p.categories.get_mut("ocean_proximity").unwrap().count = 7),
+                "ocean_proximity: frequencies add up to 1, not count 7",
+            ),
+        ] {
+            assert!(problem.contains(expected), "{problem:?} lacks {expected:?}");
+        }
+        assert!(DatasetProfile::from_json(b"{\"schema_version\": 1").is_err());
+        let mut short = good.clone();
+        x(&mut short).quantiles.truncate(11);
+        let refused = DatasetProfile::from_json(&serde_json::to_vec(&short).unwrap());
+        assert_eq!(
+            refused,
+            Err("x: 11 quantiles for 500 values (expected 101)".into())
+        );
     }
 
     #[test]

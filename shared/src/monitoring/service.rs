@@ -24,7 +24,7 @@ use crate::drift::report::{compare, DriftReport};
 use crate::drift::traffic::{profile, read_capture};
 use crate::error::Error;
 use crate::events::drift::{TrafficDriftDetected, MONITOR_SOURCE, TRAFFIC_DRIFT_DETECTED};
-use crate::stages::baseline;
+use crate::stages::baseline::{self, Found};
 use crate::telemetry::{Metrics, Unit};
 use serde::{Deserialize, Serialize};
 
@@ -110,8 +110,12 @@ impl MonitorService {
             name,
         )
         .await?;
-        let Some((baseline, trained_on)) = found else {
-            return Ok(StageTraffic::NotServing { stage: name.into() });
+        let (baseline, trained_on) = match found {
+            Found::Usable(found) => found,
+            Found::Missing(reason) => {
+                tracing::info!(%reason, "no baseline: nothing to compare");
+                return Ok(StageTraffic::NotServing { stage: name.into() });
+            }
         };
         let endpoint = baseline.model.endpoint.clone();
         let watermark_at = config.layout.traffic_watermark(&endpoint);

@@ -17,7 +17,11 @@ pub struct PromotionService {
 }
 
 impl PromotionService {
+    /// The clients, with call timeouts ([`crate::aws::with_call_timeouts`]): a hung
+    /// SageMaker or S3 call fails, retryable, instead of running a tick into the
+    /// function's timeout.
     pub fn new(sdk: &aws_config::SdkConfig, config: PromoteConfig) -> Self {
+        let sdk = &crate::aws::with_call_timeouts(sdk);
         PromotionService {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
@@ -34,5 +38,48 @@ impl PromotionService {
         Metrics::new(&[("Function", PROMOTE_MODEL), ("Stage", stage)])
             .put(name, 1.0, Unit::Count)
             .emit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::CALL_TIMEOUT;
+    use crate::config::Config;
+
+    #[test]
+    fn every_client_has_call_timeouts() {
+        let config = PromoteConfig::from_lookup(|name| {
+            Some(
+                match name {
+                    "AWS_REGION" => "us-east-1",
+                    "DEAD_LETTER_QUEUE_URL" => {
+                        "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
+                    }
+                    "MODEL_PACKAGE_GROUPS" => "housing-models",
+                    "EXPECTED_ACCOUNT_ID" => "123456789012",
+                    "EVENT_BUS_NAME" => "bus",
+                    "SAGEMAKER_ROLE_ARN" => "arn:aws:iam::123456789012:role/endpoint",
+                    "DATA_CAPTURE_S3_URI" => "s3://processed/data-capture",
+                    "PROMOTION_STATE_S3_URI" => "s3://processed/promotion",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        })
+        .unwrap();
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let service = PromotionService::new(&sdk, config);
+        let timeouts = [
+            service.sagemaker.config().timeout_config().cloned(),
+            service.events.config().timeout_config().cloned(),
+            service.desired.s3.config().timeout_config().cloned(),
+        ];
+        for timeout in timeouts {
+            let timeout = timeout.expect("a timeout configuration");
+            assert_eq!(timeout.operation_timeout(), Some(CALL_TIMEOUT));
+        }
     }
 }

@@ -30,49 +30,69 @@ pub fn baseline_order<'s>(stages: &'s Stages, reference: &str) -> Vec<&'s str> {
         .collect()
 }
 
-/// A dataset's `profile.json`, or `None` when it has none.
+/// What a lookup found: the thing, or why there is none usable (absent,
+/// unreadable, inconsistent; the stage serves nothing, ...). Either way the
+/// drift check goes on without it, saying why.
+#[derive(Debug)]
+pub enum Found<T> {
+    Usable(T),
+    Missing(String),
+}
+
+/// A dataset's `profile.json`, checked ([`DatasetProfile::from_json`]).
 pub async fn profile(
     client: &aws_sdk_s3::Client,
     layout: &DatasetLayout,
     id: &DatasetId,
-) -> Result<Option<DatasetProfile>, Error> {
+) -> Result<Found<DatasetProfile>, Error> {
     let at = layout.output(id, OutputKind::Profile);
     let Some((bytes, _)) = s3::read(client, &at).await? else {
-        return Ok(None);
+        return Ok(Found::Missing(format!("dataset {id} has no profile.json")));
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::Internal(format!("unreadable profile {}: {e}", at.uri())))
+    Ok(match DatasetProfile::from_json(&bytes) {
+        Ok(profile) => Found::Usable(profile),
+        Err(problem) => {
+            tracing::warn!(profile = %at.uri(), %problem, "unusable profile");
+            Found::Missing(format!("{} is unusable: {problem}", at.uri()))
+        }
+    })
 }
 
-/// The model stage `name` serves and its training dataset's profile; `None`
-/// when it serves nothing answering, untagged, or without a profiled dataset.
+/// The model stage `name` serves and its training dataset's profile, or why
+/// there is none: it serves nothing answering, untagged, or without a usable
+/// profile.
 pub async fn serving(
     s3_client: &aws_sdk_s3::Client,
     sagemaker: &aws_sdk_sagemaker::Client,
     layout: &DatasetLayout,
     stages: &Stages,
     name: &str,
-) -> Result<Option<(Baseline, DatasetProfile)>, Error> {
+) -> Result<Found<(Baseline, DatasetProfile)>, Error> {
+    let missing = |reason: String| Ok(Found::Missing(format!("{name}: {reason}")));
     let Some(stage) = stages.get(name) else {
-        return Ok(None);
+        return missing("not a stage".into());
     };
     let serving = super::serving(sagemaker, &stage.endpoint).await?;
     let Some(serving) = serving.filter(|s| s.state.answers()) else {
-        tracing::debug!(stage = name, "serves nothing");
-        return Ok(None);
+        return missing("serves nothing".into());
     };
     let Some(lineage) = serving.lineage else {
         tracing::warn!(stage = name, config = %serving.endpoint_config, "the endpoint config carries no lineage tags");
-        return Ok(None);
+        return missing(format!(
+            "{} carries no lineage tags",
+            serving.endpoint_config
+        ));
     };
     let Some(dataset) = lineage.dataset_id.as_deref().and_then(|d| d.parse().ok()) else {
         tracing::warn!(stage = name, package = %lineage.model_package_arn, "the lineage names no training dataset");
-        return Ok(None);
+        return missing(format!(
+            "{} names no training dataset",
+            lineage.model_package_arn
+        ));
     };
-    let Some(profile) = profile(s3_client, layout, &dataset).await? else {
-        tracing::warn!(stage = name, %dataset, "the training dataset has no profile.json");
-        return Ok(None);
+    let profile = match profile(s3_client, layout, &dataset).await? {
+        Found::Usable(profile) => profile,
+        Found::Missing(reason) => return missing(reason),
     };
     let model = ComparedModel {
         stage: name.to_string(),
@@ -84,21 +104,26 @@ pub async fn serving(
         dataset,
         test_rmse: lineage.test_rmse,
     };
-    Ok(Some((baseline, profile)))
+    Ok(Found::Usable((baseline, profile)))
 }
 
-/// The first of `order`'s stages that [`serving`] finds.
+/// The first of `order`'s stages that [`serving`] finds, or every stage's reason.
 pub async fn first_serving(
     s3_client: &aws_sdk_s3::Client,
     sagemaker: &aws_sdk_sagemaker::Client,
     layout: &DatasetLayout,
     stages: &Stages,
     order: &[&str],
-) -> Result<Option<(Baseline, DatasetProfile)>, Error> {
+) -> Result<Found<(Baseline, DatasetProfile)>, Error> {
+    let mut reasons = Vec::new();
     for name in order {
-        if let Some(found) = serving(s3_client, sagemaker, layout, stages, name).await? {
-            return Ok(Some(found));
+        match serving(s3_client, sagemaker, layout, stages, name).await? {
+            Found::Usable(found) => return Ok(Found::Usable(found)),
+            Found::Missing(reason) => reasons.push(reason),
         }
     }
-    Ok(None)
+    Ok(Found::Missing(format!(
+        "no stage serves a model whose training dataset has a usable profile ({})",
+        reasons.join("; ")
+    )))
 }

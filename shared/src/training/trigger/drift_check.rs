@@ -28,7 +28,7 @@ use crate::drift::quality::{
 use crate::drift::report::{compare, DriftReport};
 use crate::error::Error;
 use crate::events::drift::{DatasetDriftDetected, DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
-use crate::stages::baseline::{self, baseline_order, Baseline};
+use crate::stages::baseline::{self, baseline_order, Baseline, Found};
 use crate::stages::Stages;
 use crate::telemetry::{Metrics, Unit};
 use serde::Serialize;
@@ -103,18 +103,17 @@ impl DatasetDrift<'_> {
             tracing::info!("no drift check: {reason}");
             Ok(DriftCheck::NotChecked { reason })
         };
-        let Some(current) = baseline::profile(self.s3, self.layout, id).await? else {
-            return not_checked(format!("dataset {id} has no profile.json"));
+        let current = match baseline::profile(self.s3, self.layout, id).await? {
+            Found::Usable(profile) => profile,
+            Found::Missing(reason) => return not_checked(reason),
         };
         let order = baseline_order(self.stages, &self.policy.reference_stage);
         let found =
             baseline::first_serving(self.s3, self.sagemaker, self.layout, self.stages, &order)
                 .await?;
-        let Some((baseline, baseline_profile)) = found else {
-            return not_checked(format!(
-                "no stage serves a model whose training dataset has a profile (tried {})",
-                order.join(", ")
-            ));
+        let (baseline, baseline_profile) = match found {
+            Found::Usable(found) => found,
+            Found::Missing(reason) => return not_checked(reason),
         };
         let mut report = compare(&baseline_profile, &current, id.as_str(), self.policy);
         report.model = Some(baseline.model.clone());

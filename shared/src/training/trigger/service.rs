@@ -55,8 +55,19 @@ impl TriggerService {
         }))
     }
 
-    /// The drift check of a verified dataset.
-    async fn drift(&self, id: &DatasetId) -> Result<DriftCheck, Error> {
+    /// The drift check of a verified dataset; none for a dataset the gate will
+    /// refuse for its size: an empty or tiny dataset "drifts" on every column and
+    /// would sound the drift alarm for data that is never trained on.
+    async fn drift(&self, dataset: &Verified) -> Result<DriftCheck, Error> {
+        let (id, min_rows) = (&dataset.id, self.config.thresholds.min_rows_out);
+        if dataset.summary.rows_out < min_rows {
+            let reason = format!(
+                "{} rows kept, below the gate's minimum of {min_rows}: no drift check",
+                dataset.summary.rows_out
+            );
+            tracing::info!("{reason}");
+            return Ok(DriftCheck::NotChecked { reason });
+        }
         DatasetDrift {
             s3: &self.s3,
             sagemaker: &self.sagemaker,
@@ -92,8 +103,7 @@ impl TriggerService {
             return Ok(TriggerOutcome::Ignored { reason }.into());
         };
         let dataset = &dataset;
-        let id = dataset.id.clone();
-        let drift = self.drift(&id).await?;
+        let drift = self.drift(dataset).await?;
         let outcome = self.decide(dataset, &marker, claim, &drift).await?;
         Ok(DatasetOutcome {
             outcome,

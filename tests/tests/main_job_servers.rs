@@ -1,0 +1,57 @@
+//! The main job's server start (scripts/lib/processes.sh): a second run in the same
+//! clone must take the URL the new server announces, never the READY line the
+//! previous run left in the same output file. Before the fix, `scripts/run-local`
+//! read `.local/moto.out` while the new server's background redirection had not
+//! yet emptied it, and went on with the old run's (dead) endpoint.
+
+use std::path::Path;
+use std::process::Command;
+
+fn start_server(dir: &Path, server: &str) -> std::process::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = format!(
+        ". scripts/lib/processes.sh\ntrap stop_all EXIT\n\
+         start_server 'a test server' '{out}' '{log}' sh -c '{server}'\n\
+         echo \"URL=$server_url\"\n",
+        out = dir.join("server.out").display(),
+        log = dir.join("server.log").display(),
+    );
+    Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(root)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_previous_runs_ready_line_is_not_taken_for_the_new_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("server.out"), "READY http://127.0.0.1:1\n").unwrap();
+    // The new server announces itself late, as moto does after its imports.
+    let out = start_server(
+        dir.path(),
+        "sleep 1; echo READY http://127.0.0.1:2; sleep 30",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out).trim(), "URL=http://127.0.0.1:2");
+}
+
+#[test]
+fn a_server_that_announces_no_url_stops_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = start_server(dir.path(), "echo READY; echo READY http://; sleep 2");
+    // Neither line is a URL: no empty or host-less URL reaches the functions'
+    // environment, and the job stops when the server ends, naming its log.
+    assert!(!stdout(&out).contains("URL="), "{out:?}");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a test server ended before it was ready; see"),
+        "{stderr}"
+    );
+}
