@@ -491,3 +491,62 @@ async fn the_serving_model_is_scored_on_the_new_datasets_test_split() {
     let report = drift_report(&env, &dataset).await.unwrap();
     assert_eq!(report.quality.unwrap().rows, 120);
 }
+
+/// An endpoint on 127.0.0.1 that answers every request with HTTP 500 (`hang`:
+/// accepts and never answers), for the quality check's failures.
+fn failing_endpoint(hang: bool) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            if hang {
+                held.push(stream);
+                continue;
+            }
+            let mut buffer = [0u8; 65536];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    url
+}
+
+/// The old model's health never blocks training on new data: an endpoint that
+/// answers 5xx, or none at all within the deadline, is recorded as the report's
+/// `quality_error`, and the dataset trains. Before, a 5xx (retryable) failed the
+/// event until it was dead-lettered, and a slow endpoint ran the check past the
+/// function's 30 s.
+#[tokio::test]
+async fn a_failing_or_silent_endpoint_is_a_quality_error_not_a_failed_dataset() {
+    for (name, hang, expected) in [
+        ("drift-5xx", false, "HTTP 500"),
+        (
+            "drift-silent",
+            true,
+            "did not answer the quality check within 2 s",
+        ),
+    ] {
+        let mut env = env(name, |s| s.var("QUALITY_DEADLINE_SECONDS", 2)).await;
+        deploy_to_dev(&env).await;
+        let runtime = sdk_config(&failing_endpoint(hang)).await;
+        env.service.runtime = aws_sdk_sagemakerruntime::Client::new(&runtime);
+        let started = std::time::Instant::now();
+        let out = deliver(&env, shifted()).await;
+        assert!(
+            started.elapsed().as_secs() < 15,
+            "{name}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(out["status"], "started", "{name}: {out}");
+        assert_eq!(out["drift"]["drift"], "checked", "{name}: {out}");
+        let report = drift_report(&env, shifted()).await.expect("a drift report");
+        let error = report.quality_error.unwrap_or_default();
+        assert!(error.contains(expected), "{name}: {error}");
+        assert!(report.quality.is_none());
+    }
+}

@@ -13,6 +13,12 @@ pub const MAX_ROWS: usize = 5000;
 /// batch): the endpoint captures them like any request, and the traffic
 /// monitor leaves them out.
 pub const QUALITY_INFERENCE_PREFIX: &str = "housing-mlops-quality-";
+/// The whole quality check's time, every call included, unless
+/// `QUALITY_DEADLINE_SECONDS` says otherwise: well inside the trigger's 30 s.
+pub const DEFAULT_DEADLINE_SECONDS: u64 = 10;
+/// `QUALITY_DEADLINE_SECONDS` at most: the claim, the drift check and the
+/// pipeline start need the rest of the function's 30 s.
+pub const MAX_DEADLINE_SECONDS: u64 = 20;
 /// Rows per `InvokeEndpoint` call (predict's limit per request).
 pub const BATCH_ROWS: usize = 100;
 /// Bytes read per row at most: a row of the CSV channel is about 120.

@@ -4,7 +4,9 @@ use super::gate::Thresholds;
 use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
 use crate::dataset::DatasetLayout;
 use crate::drift::policy::{read_policy, DriftPolicy};
-use crate::drift::quality::{DEFAULT_MAX_ROWS, MAX_ROWS};
+use crate::drift::quality::{
+    DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ROWS, MAX_DEADLINE_SECONDS, MAX_ROWS,
+};
 use crate::stages::{read_stages, Stages};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,9 @@ pub struct TriggerConfig {
     /// `QUALITY_MAX_ROWS` (default 1000; 0: off): rows of a new dataset's test
     /// split the serving model scores.
     pub quality_max_rows: usize,
+    /// `QUALITY_DEADLINE_SECONDS` (default 10, at most 20): the quality
+    /// check's whole time; past it the check records why and training goes on.
+    pub quality_deadline: std::time::Duration,
     pub aws: AwsSettings,
 }
 
@@ -73,6 +78,12 @@ impl Config for TriggerConfig {
                 "QUALITY_MAX_ROWS={quality_max_rows} is above {MAX_ROWS}: the endpoint calls must fit in the function's 30 s"
             ));
         }
+        let deadline = env.parsed("QUALITY_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS);
+        if deadline == 0 || deadline > MAX_DEADLINE_SECONDS {
+            env.error(format!(
+                "QUALITY_DEADLINE_SECONDS={deadline} must be between 1 and {MAX_DEADLINE_SECONDS}: the rest of the function's 30 s is the claim's, the drift check's and the pipeline start's"
+            ));
+        }
         let aws = AwsSettings::read(env);
         let (drift, stages) = (drift?, stages?);
         if stages.find(&drift.reference_stage).is_none() {
@@ -93,6 +104,7 @@ impl Config for TriggerConfig {
             drift,
             stages,
             quality_max_rows,
+            quality_deadline: std::time::Duration::from_secs(deadline),
             aws,
         })
     }

@@ -79,6 +79,8 @@ pub struct DatasetDrift<'a> {
     pub stages: &'a Stages,
     /// Rows of the test split the model scores (0: no quality check).
     pub quality_max_rows: usize,
+    /// The quality check's whole time.
+    pub quality_deadline: std::time::Duration,
 }
 
 impl DatasetDrift<'_> {
@@ -174,10 +176,29 @@ impl DatasetDrift<'_> {
         })
     }
 
-    /// The baseline's model on the first rows of `id`'s test split. `Err`
-    /// for a retryable failure (nothing published yet: the event is retried);
-    /// `Ok(Err(reason))` when it cannot be measured (recorded in the report).
+    /// The baseline's model on the first rows of `id`'s test split, within the
+    /// deadline. `Err` only for a retryable failure to read the dataset (nothing
+    /// published yet: the event is retried); `Ok(Err(reason))` when it cannot be
+    /// measured, recorded in the report as `quality_error`. The old model's health
+    /// never blocks training on new data: an endpoint answering 5xx, throttling,
+    /// or too slow for the deadline is a reason, not a retry.
     async fn quality(
+        &self,
+        id: &DatasetId,
+        baseline: &Baseline,
+    ) -> Result<Result<ModelQuality, String>, Error> {
+        let deadline = self.quality_deadline;
+        match tokio::time::timeout(deadline, self.measure(id, baseline)).await {
+            Ok(measured) => measured,
+            Err(_) => Ok(Err(format!(
+                "{} did not answer the quality check within {} s",
+                baseline.model.endpoint,
+                deadline.as_secs_f64()
+            ))),
+        }
+    }
+
+    async fn measure(
         &self,
         id: &DatasetId,
         baseline: &Baseline,
@@ -204,8 +225,9 @@ impl DatasetDrift<'_> {
             let inference = Some(format!("{QUALITY_INFERENCE_PREFIX}{id}-{i}"));
             match runtime::scores(self.runtime, &baseline.model.endpoint, body, inference).await {
                 Ok(scores) => predictions.extend(scores),
-                Err(InvokeError::Call(e)) if e.retryable => return Err(Error::Aws(e)),
-                Err(e) => return Ok(Err(e.to_string())),
+                Err(e @ (InvokeError::Call(_) | InvokeError::Answer(_))) => {
+                    return Ok(Err(format!("{}: {e}", baseline.model.endpoint)))
+                }
             }
         }
         Ok(Ok(ModelQuality::of(

@@ -78,6 +78,7 @@ impl TriggerService {
             policy: &self.config.drift,
             stages: &self.config.stages,
             quality_max_rows: self.config.quality_max_rows,
+            quality_deadline: self.config.quality_deadline,
         }
         .check(id)
         .await
