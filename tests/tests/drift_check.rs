@@ -72,12 +72,16 @@ fn half() -> &'static Processed {
 }
 
 async fn put(env: &Env, kind: OutputKind, dataset: &Processed) {
-    let at = env.service.config.layout.output(&dataset.id, kind);
     let body = match kind {
         OutputKind::Profile => dataset.profile.clone(),
         OutputKind::TestXgboost => dataset.test.clone(),
         _ => dataset.report.clone(),
     };
+    put_output(env, kind, &dataset.id, body).await;
+}
+
+async fn put_output(env: &Env, kind: OutputKind, id: &DatasetId, body: Vec<u8>) {
+    let at = env.service.config.layout.output(id, kind);
     env.clients
         .s3
         .put_object()
@@ -349,23 +353,11 @@ async fn an_unusable_baseline_profile_means_not_checked_and_training_goes_on() {
     let policy = policy_file(&dir, "drift");
     let env = env("drift-corrupt", |s| s.var("DRIFT_POLICY_FILE", &policy)).await;
     deploy_to_dev(&env).await;
-    let at = env
-        .service
-        .config
-        .layout
-        .output(&baseline().id, OutputKind::Profile);
     let mut profile: Value = serde_json::from_slice(&baseline().profile).unwrap();
     let quantiles = &mut profile["numeric"]["median_income"]["quantiles"];
     *quantiles = Value::Array(quantiles.as_array().unwrap()[..11].to_vec());
-    env.clients
-        .s3
-        .put_object()
-        .bucket(&at.bucket)
-        .key(&at.key)
-        .body(serde_json::to_vec(&profile).unwrap().into())
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::to_vec(&profile).unwrap();
+    put_output(&env, OutputKind::Profile, &baseline().id, body).await;
     let out = deliver(&env, shifted()).await;
     assert_eq!(out["drift"]["drift"], "not_checked", "{out}");
     let reason = out["drift"]["reason"].as_str().unwrap();
