@@ -91,11 +91,19 @@ pub fn read_capture(jsonl: &str, rows: &mut Vec<FeatureRow>, max_rows: usize) ->
     read
 }
 
+/// A row of the features as predict sends them, every value a finite number:
+/// Rust reads `inf`, `NaN` and `1e999` as floats, and such a value would turn
+/// the window's profile (its mean, its quantiles) into nonsense.
 fn parse_row(line: &str) -> Option<FeatureRow> {
     let mut row = [0.0; FEATURES];
     let mut fields = line.split(',');
     for value in row.iter_mut() {
-        *value = fields.next()?.trim().parse().ok()?;
+        *value = fields
+            .next()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())?;
     }
     fields.next().is_none().then_some(row)
 }
@@ -200,6 +208,19 @@ mod tests {
         let mut none = Vec::new();
         assert_eq!(read_capture(&short, &mut none, 10).skipped, 1);
         assert!(none.is_empty());
+        // So is a row with a value that is not a finite number.
+        let line = |last: &str| {
+            let fields = vec!["1"; FEATURES - 1].join(",");
+            request(&[]).replace(r#""data":"""#, &format!(r#""data":"{fields},{last}\n""#))
+        };
+        let mut finite = Vec::new();
+        read_capture(&line("2.5"), &mut finite, 10);
+        assert_eq!(finite.len(), 1, "a finite row of the same shape is read");
+        for bad in ["inf", "NaN", "1e999", "-infinity"] {
+            let mut rows = Vec::new();
+            assert_eq!(read_capture(&line(bad), &mut rows, 10).skipped, 1, "{bad}");
+            assert!(rows.is_empty(), "{bad}: {rows:?}");
+        }
     }
 
     #[test]
