@@ -248,3 +248,43 @@ async fn other_events_are_ignored() {
     .unwrap();
     assert_eq!(out["status"], "ignored", "{out}");
 }
+
+/// Keys under the capture prefix that SageMaker would not write (a test file, a
+/// file dated 2099) are left out: before, they sorted after the real files,
+/// became the watermark, and every real file after them went unread forever.
+#[tokio::test]
+async fn keys_that_are_not_capture_files_never_become_the_watermark() {
+    let (env, endpoint) = env("monitor-foreign", |s| s).await;
+    let rows = &data().real_rows;
+    capture(&env, &endpoint, "10", &rows[..400], 100).await;
+    let capture_root = env.service.config.capture.clone();
+    let root = format!("{}/{endpoint}", capture_root.key.trim_end_matches('/'));
+    let one_file: Vec<u8> = {
+        let key = format!("{root}/AllTraffic/2026/12/03/10/0000.jsonl");
+        let out = env
+            .clients
+            .s3
+            .get_object()
+            .bucket(&capture_root.bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        out.body.collect().await.unwrap().to_vec()
+    };
+    for foreign in [
+        "zz-test.jsonl",
+        "AllTraffic/2099/01/01/00/00-00-000-x.jsonl",
+    ] {
+        let key = format!("{root}/{foreign}");
+        put(&env, &capture_root.bucket, &key, one_file.clone()).await;
+    }
+    let out = tick(&env).await;
+    assert_eq!(dev(&out)["traffic"], "checked", "{out}");
+    assert_eq!(dev(&out)["capture_files"], 4, "{out}");
+    // The next hour's files are read by the next run.
+    capture(&env, &endpoint, "11", &rows[400..800], 100).await;
+    let out = tick(&env).await;
+    assert_eq!(dev(&out)["traffic"], "checked", "{out}");
+    assert_eq!(dev(&out)["capture_files"], 4, "{out}");
+}

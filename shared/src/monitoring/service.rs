@@ -13,6 +13,12 @@
 //!    `TrafficDriftDetected` when a column crossed a threshold; then the
 //!    watermark moves to the last file read.
 //!
+//! Only keys laid out as SageMaker writes capture files count
+//! (`<variant>/<yyyy>/<mm>/<dd>/<hh>/<file>.jsonl`, no later than the next
+//! hour): anything else under the prefix (a `zz-test.jsonl`, a file dated
+//! 2099) is left out and logged, and can never become the watermark, which
+//! would hide every real file that sorts before it.
+//!
 //! A run that crashed after its report and before the watermark finds the same
 //! files next time, so the same window and report: nothing is published twice.
 
@@ -140,6 +146,17 @@ impl MonitorService {
             MAX_CAPTURE_FILES,
         )
         .await?;
+        let latest = capture_hour_limit(std::time::SystemTime::now());
+        let (keys, foreign): (Vec<String>, Vec<String>) = keys
+            .into_iter()
+            .partition(|key| is_capture_file(&key[prefix.len()..], &latest));
+        if !foreign.is_empty() {
+            tracing::warn!(
+                count = foreign.len(),
+                first = %foreign[0],
+                "keys under the capture prefix that are not capture files (or dated ahead): left out"
+            );
+        }
         if keys.is_empty() {
             tracing::info!(%endpoint, "no new capture");
             return Ok(StageTraffic::NoNewCapture {
@@ -252,5 +269,60 @@ impl MonitorService {
             drifted,
             repeated,
         })
+    }
+}
+
+/// `yyyy/mm/dd/hh` of the hour after `now` (UTC): no capture file is later.
+fn capture_hour_limit(now: std::time::SystemTime) -> String {
+    let next = aws_smithy_types::DateTime::from(now + std::time::Duration::from_secs(3600));
+    let text = next
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    // "2026-12-04T17:51:00Z" -> "2026/12/04/17"
+    text.get(..13).unwrap_or_default().replace(['-', 'T'], "/")
+}
+
+/// Whether `key` (below the endpoint's prefix) is a capture file as SageMaker
+/// writes it, `<variant>/<yyyy>/<mm>/<dd>/<hh>/<file>.jsonl`, of an hour no
+/// later than `latest` (`yyyy/mm/dd/hh`).
+fn is_capture_file(key: &str, latest: &str) -> bool {
+    let parts: Vec<&str> = key.split('/').collect();
+    let [variant, year, month, day, hour, file] = parts[..] else {
+        return false;
+    };
+    let digits = |part: &str, n: usize| part.len() == n && part.bytes().all(|b| b.is_ascii_digit());
+    let hour_of = format!("{year}/{month}/{day}/{hour}");
+    !variant.is_empty()
+        && digits(year, 4)
+        && digits(month, 2)
+        && digits(day, 2)
+        && digits(hour, 2)
+        && file.len() > ".jsonl".len()
+        && file.ends_with(".jsonl")
+        && hour_of.as_str() <= latest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_capture_files_of_past_hours_count() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_406_660); // 2026-12-04T17:51:00Z
+        let latest = capture_hour_limit(now);
+        assert_eq!(latest, "2026/12/04/18");
+        for (key, ok) in [
+            ("AllTraffic/2026/12/04/17/51-00-000-abc.jsonl", true),
+            ("AllTraffic/2026/12/04/18/00-00-000-abc.jsonl", true),
+            ("AllTraffic/2026/12/04/19/00-00-000-abc.jsonl", false),
+            ("AllTraffic/2099/01/01/00/x.jsonl", false),
+            ("zz-test.jsonl", false),
+            ("AllTraffic/2026/12/4/17/x.jsonl", false),
+            ("AllTraffic/2026/12/04/17/x.json", false),
+            ("AllTraffic/2026/12/04/17/.jsonl", false),
+            ("AllTraffic/2026/12/04/17/sub/x.jsonl", false),
+        ] {
+            assert_eq!(is_capture_file(key, &latest), ok, "{key}");
+        }
     }
 }
