@@ -114,27 +114,39 @@ pub fn grants(template: &Yaml, role: &str) -> BTreeSet<(String, String)> {
     out
 }
 
-/// Every action the statements under `value` allow.
-pub fn allowed_actions(value: &Yaml, out: &mut BTreeSet<String>) {
-    match value {
-        Yaml::Mapping(m) => {
-            if value["Effect"].as_str() == Some("Allow") {
-                match &value["Action"] {
-                    Yaml::String(a) => {
-                        out.insert(a.clone());
-                    }
-                    Yaml::Sequence(items) => {
-                        out.extend(items.iter().filter_map(|a| a.as_str().map(str::to_string)))
-                    }
-                    _ => {}
+/// Every Allow statement under `value`, wherever the template nests it (a
+/// function's `Policies`, a role's `PolicyDocument`, a boundary).
+pub fn allow_statements(value: &Yaml) -> Vec<Yaml> {
+    fn collect(value: &Yaml, out: &mut Vec<Yaml>) {
+        match value {
+            Yaml::Mapping(m) => {
+                if value["Effect"].as_str() == Some("Allow") {
+                    out.push(value.clone());
+                } else {
+                    m.values().for_each(|v| collect(v, out));
                 }
             }
-            for (_, v) in m {
-                allowed_actions(v, out);
-            }
+            Yaml::Sequence(items) => items.iter().for_each(|v| collect(v, out)),
+            Yaml::Tagged(t) => collect(&t.value, out),
+            _ => {}
         }
-        Yaml::Sequence(items) => items.iter().for_each(|v| allowed_actions(v, out)),
-        Yaml::Tagged(t) => allowed_actions(&t.value, out),
-        _ => {}
+    }
+    let mut out = Vec::new();
+    collect(value, &mut out);
+    out
+}
+
+/// Every action the statements under `value` allow.
+pub fn allowed_actions(value: &Yaml, out: &mut BTreeSet<String>) {
+    for statement in allow_statements(value) {
+        match &statement["Action"] {
+            Yaml::String(a) => {
+                out.insert(a.clone());
+            }
+            Yaml::Sequence(items) => {
+                out.extend(items.iter().filter_map(|a| a.as_str().map(str::to_string)))
+            }
+            _ => {}
+        }
     }
 }

@@ -6,7 +6,7 @@
 use integration_tests::policy::{self, Context};
 use integration_tests::repo_root;
 use integration_tests::template::{
-    allowed_actions, functions, grants, reference, resolve, resources, template,
+    allow_statements, allowed_actions, functions, grants, reference, resolve, resources, template,
 };
 use serde_json::Value;
 use serde_norway::Value as Yaml;
@@ -463,13 +463,7 @@ fn every_queue_and_topic_refuses_plain_http() {
                         .clone()
                 })
                 .filter(|s| s["Effect"].as_str() == Some("Deny"))
-                .map(|s| {
-                    let mut s = s.clone();
-                    // Only the statement's parts this check reads are resolved.
-                    let resource = resolve_only(&s["Resource"], &names);
-                    s["Resource"] = serde_norway::to_value(resource).unwrap();
-                    serde_json::to_value(&s).unwrap()
-                })
+                .map(|s| on_resources(&s, &names))
                 .collect();
             for action in &actions {
                 let denied = |context: &Context| {
@@ -488,6 +482,15 @@ fn every_queue_and_topic_refuses_plain_http() {
             }
         }
     }
+}
+
+/// A statement as JSON for `tests/src/policy.rs`, its `Resource` reduced to the
+/// resources in `names` ([`resolve_only`]); the parts the checks do not read stay
+/// as the template spells them.
+fn on_resources(statement: &Yaml, names: &BTreeMap<&str, &str>) -> Value {
+    let mut json = serde_json::to_value(statement).unwrap();
+    json["Resource"] = Value::from(resolve_only(&statement["Resource"], names));
+    json
 }
 
 /// `value`'s resources with the references in `names` resolved (as `!GetAtt` or inside
@@ -514,22 +517,6 @@ fn resolve_only(value: &Yaml, names: &BTreeMap<&str, &str>) -> Vec<String> {
         .collect()
 }
 
-/// Every Allow statement under `value`, wherever the template nests it (a function's
-/// `Policies`, a role's `PolicyDocument`).
-fn allow_statements(value: &Yaml, out: &mut Vec<Yaml>) {
-    match value {
-        Yaml::Mapping(m) => {
-            if value["Effect"].as_str() == Some("Allow") {
-                out.push(value.clone());
-            } else {
-                m.values().for_each(|v| allow_statements(v, out));
-            }
-        }
-        Yaml::Sequence(items) => items.iter().for_each(|v| allow_statements(v, out)),
-        _ => {}
-    }
-}
-
 /// Listing the processed bucket is scoped to the prefixes each identity reads or
 /// writes: every key its object grants cover can be listed (so a missing one reads
 /// as 404, not 403: S3 API reference, GetObject/HeadObject "Permissions"; with the
@@ -547,16 +534,9 @@ fn listing_the_processed_bucket_is_scoped_to_what_each_identity_reads() {
     ]);
     let mut checked = 0;
     for (id, resource) in resources(&template) {
-        let mut statements = Vec::new();
-        allow_statements(&resource["Properties"], &mut statements);
-        let statements: Vec<Value> = statements
+        let statements: Vec<Value> = allow_statements(&resource["Properties"])
             .iter()
-            .map(|s| {
-                let mut s = s.clone();
-                let resource = resolve_only(&s["Resource"], &names);
-                s["Resource"] = serde_norway::to_value(resource).unwrap();
-                serde_json::to_value(&s).unwrap()
-            })
+            .map(|s| on_resources(s, &names))
             .collect();
         let lists: Vec<&Value> = statements
             .iter()
@@ -657,9 +637,7 @@ fn no_stack_role_may_invoke_a_function_but_the_schedule_the_monitor() {
     let template = template();
     let mut invokers = BTreeSet::new();
     for (id, resource) in resources(&template) {
-        let mut statements = Vec::new();
-        allow_statements(&resource["Properties"], &mut statements);
-        for statement in statements {
+        for statement in allow_statements(&resource["Properties"]) {
             let mut actions = BTreeSet::new();
             allowed_actions(&statement, &mut actions);
             if actions.iter().any(|a| a.starts_with("lambda:")) {

@@ -18,7 +18,7 @@
 //!   event, no new scores). The event is published before the report is
 //!   written, so a crash between the two repeats the event, never loses it.
 
-use crate::aws::runtime::{self, InvokeError};
+use crate::aws::runtime;
 use crate::aws::{bus, s3};
 use crate::dataset::{DatasetId, DatasetLayout, OutputKind};
 use crate::drift::policy::{DriftPolicy, RetrainOn};
@@ -225,9 +225,7 @@ impl DatasetDrift<'_> {
             let inference = Some(format!("{QUALITY_INFERENCE_PREFIX}{id}-{i}"));
             match runtime::scores(self.runtime, &baseline.model.endpoint, body, inference).await {
                 Ok(scores) => predictions.extend(scores),
-                Err(e @ (InvokeError::Call(_) | InvokeError::Answer(_))) => {
-                    return Ok(Err(format!("{}: {e}", baseline.model.endpoint)))
-                }
+                Err(e) => return Ok(Err(format!("{}: {e}", baseline.model.endpoint))),
             }
         }
         Ok(Ok(ModelQuality::of(
