@@ -1,18 +1,41 @@
-"""Runs moto's AWS emulator on 127.0.0.1 and prints `READY <endpoint>` once it serves.
+"""Runs moto's AWS emulator on 127.0.0.1, with its IAM access control on, and
+prints `READY <endpoint>` once it serves.
 
-    python scripts/moto_server.py [--port N] [--until-stdin-closes]
+    python scripts/moto_server.py [--port N] [--until-stdin-closes] [--authorizations FILE]
+
+Permissions are enforced from the first request: every call must be signed by
+credentials moto knows, and moto evaluates the caller's identity policies. The
+harness signs with the operator's key (`testing`/`testing`, an IAM user allowed
+everything, made here before the server starts: it stands in for whoever
+deploys and operates the stack); each function signs with the credentials of
+its own role (`local-stack up` creates the roles from the template and assumes
+them). With --authorizations every decision moto makes for an assumed role is
+appended to FILE as a JSON line (principal, action, resource, allowed), from
+which `local-stack grants` reports the grants no call used.
 
 With --until-stdin-closes the server stops when its standard input reaches end of
 file: the test harness holds the pipe, so the server never outlives the tests.
 Otherwise it runs until SIGINT/SIGTERM (the main job's trap stops it).
 """
 import argparse
+import json
 import signal
 import socket
 import sys
 import threading
 
+from moto import settings
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam import access_control
+from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
+
+OPERATOR = "local-operator"
+OPERATOR_KEY = "testing"
+EVERYTHING = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 def free_port() -> int:
@@ -21,11 +44,55 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def create_operator() -> None:
+    """The operator's IAM user, with the fixed key the harness signs with."""
+    backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    backend.create_user(region_name="us-east-1", user_name=OPERATOR)
+    backend.put_user_policy(OPERATOR, "operate-the-stack", json.dumps(EVERYTHING))
+    key = backend.create_access_key(OPERATOR)
+    del backend.access_keys[key.access_key_id]
+    key.access_key_id = OPERATOR_KEY
+    key.secret_access_key = OPERATOR_KEY
+    backend.access_keys[OPERATOR_KEY] = key
+
+
+def record_authorizations(path: str) -> None:
+    """Appends each decision on an assumed role's request to `path`."""
+    lock = threading.Lock()
+    check = access_control.IAMRequestBase.check_action_permitted
+
+    def recorded(self, resource):
+        allowed = False
+        try:
+            check(self, resource)
+            allowed = True
+        finally:
+            principal = self._access_key.arn
+            if ":assumed-role/" in principal:
+                line = json.dumps(
+                    {
+                        "principal": principal,
+                        "action": self._action,
+                        "resource": resource,
+                        "allowed": allowed,
+                    }
+                )
+                with lock, open(path, "a", encoding="utf-8") as out:
+                    out.write(line + "\n")
+
+    access_control.IAMRequestBase.check_action_permitted = recorded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--until-stdin-closes", action="store_true")
+    parser.add_argument("--authorizations", metavar="FILE")
     args = parser.parse_args()
+    create_operator()
+    if args.authorizations:
+        record_authorizations(args.authorizations)
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     port = args.port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -1,7 +1,7 @@
 //! Each function's environment in a local stack, as Lambda would set it: the
-//! variables the template gives it, with this stack's names, and the AWS
-//! settings that point it at moto. The one source of a function's configuration
-//! locally: the main job writes it to `<function>.env`, and the tests build the
+//! variables the template gives it, with this stack's names, the AWS settings
+//! that point it at moto, and its role's credentials. The one source of a
+//! function's configuration locally: the main job writes it to `<function>.env`, and the tests build the
 //! services' configurations from it with the functions' own `from_lookup`.
 
 use crate::stack::Stack;
@@ -36,6 +36,17 @@ impl Function {
             Function::Monitor => functions::MONITOR,
         }
     }
+
+    /// Its logical id in `infra/template.yaml`.
+    pub fn logical_id(self) -> &'static str {
+        match self {
+            Function::Etl => "EtlFunction",
+            Function::StartPipeline => "StartPipelineFunction",
+            Function::PromoteModel => "PromoteModelFunction",
+            Function::Predict => "PredictFunction",
+            Function::Monitor => "MonitorFunction",
+        }
+    }
 }
 
 /// The variable that sends SageMaker Runtime calls (and only those) to the
@@ -53,6 +64,25 @@ pub fn lookup(env: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ 
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     }
+}
+
+/// The SDK configuration a function's environment gives it (its endpoint and
+/// its role's credentials), for a test that runs the function's service in
+/// its own process.
+pub async fn sdk_config_of(env: &[(String, String)]) -> aws_config::SdkConfig {
+    let var = |name: &str| lookup(env)(name).unwrap_or_else(|| panic!("{name} is not set"));
+    shared::aws::loader()
+        .endpoint_url(var("AWS_ENDPOINT_URL"))
+        .region(aws_config::Region::new(var("AWS_REGION")))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            var("AWS_ACCESS_KEY_ID"),
+            var("AWS_SECRET_ACCESS_KEY"),
+            Some(var("AWS_SESSION_TOKEN")),
+            None,
+            "the function's role",
+        ))
+        .load()
+        .await
 }
 
 impl Stack {
@@ -109,10 +139,16 @@ impl Stack {
             ("S3_FORCE_PATH_STYLE", "true".to_string()),
             ("AWS_ENDPOINT_URL", endpoint.to_string()),
             ("AWS_REGION", REGION.to_string()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ]);
+        // The function's own role session, as Lambda gives it (crate::roles).
+        let role = self.roles.get(function.name()).unwrap_or_else(|| {
+            panic!(
+                "the stack has no role for {}: create it first",
+                function.name()
+            )
+        });
+        env.extend(role.variables());
         env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }

@@ -6,6 +6,8 @@
 //!   training pipeline, the model registry, a queue that receives every event the
 //!   suite publishes), and what the tests and the main job read back;
 //! - [`functions`]: each function's environment, as Lambda would set it;
+//! - [`roles`]: each function's role, made from the template ([`template`]),
+//!   whose credentials it runs with (moto enforces identity policies);
 //! - [`predictions`]: prediction requests made of a split's raw rows;
 //! - [`samples`]: the drift demo's uploads (a shifted file, a resample);
 //! - [`pipeline`]: the pipeline runner — the steps of an execution moto started,
@@ -19,8 +21,10 @@ pub mod functions;
 pub mod moto;
 pub mod pipeline;
 pub mod predictions;
+pub mod roles;
 pub mod samples;
 pub mod stack;
+pub mod template;
 
 pub use functions::Function;
 pub use moto::{sdk_config, EndpointServer, Moto};

@@ -2,10 +2,11 @@
 //! command talks to the moto at `--endpoint` and the stack called `--name`;
 //! `local-stack help` lists them, `local-stack help <command>` tells one.
 //! The checking commands (`summary`, `training`, `pipeline`, `promotion`,
-//! `predictions`, `drift`) exit 1 when the chain did not behave.
+//! `predictions`, `drift`, `traffic`, `monitor`, `permissions`) exit 1 when the
+//! chain did not behave.
 
 use anyhow::{ensure, Context, Result};
-use checks::{drift, monitor, predictions, promotion, summary, traffic, training};
+use checks::{drift, monitor, permissions, predictions, promotion, summary, traffic, training};
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
 use local_stack::{sdk_config, Clients, Function, Stack};
@@ -163,6 +164,15 @@ enum Command {
         #[arg(required = true)]
         responses: Vec<PathBuf>,
     },
+    /// Print, per function, the calls moto's IAM engine allowed its role and
+    /// the granted actions no call used (candidates to remove); fails if moto
+    /// denied any call.
+    Permissions {
+        #[command(flatten)]
+        target: Target,
+        /// moto's decisions (scripts/moto_server.py --authorizations).
+        authorizations: PathBuf,
+    },
 }
 
 impl Command {
@@ -177,7 +187,8 @@ impl Command {
             | Command::Predictions { target, .. }
             | Command::Drift { target, .. }
             | Command::Traffic { target, .. }
-            | Command::Monitor { target, .. } => target,
+            | Command::Monitor { target, .. }
+            | Command::Permissions { target, .. } => target,
         }
     }
 }
@@ -281,6 +292,7 @@ async fn run(command: Command) -> Result<()> {
             stack.queue_url = queue_url(&stack, &clients).await?;
             monitor(&stack, &clients, responses).await
         }
+        Command::Permissions { authorizations, .. } => permissions(&stack, authorizations),
     }
 }
 

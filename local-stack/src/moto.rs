@@ -98,8 +98,10 @@ impl EndpointServer {
     }
 }
 
-/// SDK configuration for an endpoint: fixed region and test credentials, so
-/// nothing probes instance metadata.
+/// SDK configuration for an endpoint, signed as the local operator (allowed
+/// everything: `scripts/moto_server.py`), with a fixed region so nothing
+/// probes instance metadata. Functions sign as their roles instead
+/// ([`crate::functions::sdk_config_of`]).
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     shared::aws::loader()
         .endpoint_url(endpoint)

@@ -34,6 +34,8 @@ pub struct Stack {
     pub queue_url: String,
     /// Each function's dead-letter queue (by function name), once created.
     pub dead_letter_urls: std::collections::BTreeMap<&'static str, String>,
+    /// Each function's role session (by function name), once created.
+    pub roles: std::collections::BTreeMap<&'static str, crate::roles::RoleCredentials>,
 }
 
 pub struct Clients {
@@ -42,6 +44,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sagemaker: aws_sdk_sagemaker::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -57,6 +61,8 @@ impl Clients {
             events: aws_sdk_eventbridge::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            sts: aws_sdk_sts::Client::new(sdk),
         }
     }
 }
@@ -73,11 +79,14 @@ impl Stack {
             glue_database: name.replace('-', "_"),
             queue_url: String::new(),
             dead_letter_urls: Default::default(),
+            roles: Default::default(),
         }
     }
 
-    /// Creates buckets, bus, and a rule sending every event the suite publishes to
-    /// an SQS queue. With `glue_database`, creates the Glue database too.
+    /// Creates buckets, bus, each function's dead-letter queue and role (made
+    /// from the template and assumed: [`crate::roles`]), and a rule sending every
+    /// event the suite publishes to an SQS queue. With `glue_database`, creates
+    /// the Glue database too.
     pub async fn create(mut self, clients: &Clients, glue_database: bool) -> Result<Stack> {
         for bucket in [
             &self.raw_bucket,
@@ -113,6 +122,10 @@ impl Stack {
                 .context("create dead-letter queue")?;
             let url = queue.queue_url().unwrap_or_default().to_string();
             self.dead_letter_urls.insert(function.name(), url);
+        }
+        for function in crate::Function::ALL {
+            let credentials = self.create_role(clients, function).await?;
+            self.roles.insert(function.name(), credentials);
         }
         let queue_name = format!("{}-events", self.bus);
         let queue = clients

@@ -5,7 +5,7 @@
 //! happened.
 
 use aws_config::SdkConfig;
-use local_stack::functions::{lookup, Environment};
+use local_stack::functions::{lookup, sdk_config_of, Environment};
 use local_stack::{sdk_config, Clients, EndpointServer, Function, Moto, Stack};
 use serde_json::Value;
 use shared::config::Config;
@@ -54,7 +54,10 @@ pub fn shared_endpoint_server() -> String {
 /// A test's stack, a service of one function on it, and clients to inspect it.
 pub struct TestEnv<S> {
     pub stack: Stack,
+    /// The operator's clients (allowed everything), to set up and inspect.
     pub clients: Clients,
+    /// The function's SDK configuration: its role's credentials, as the
+    /// template grants them (moto enforces them).
     pub sdk: SdkConfig,
     /// The function's environment the service was configured from.
     pub environment: Environment,
@@ -109,8 +112,7 @@ impl Setup {
         service: impl FnOnce(&SdkConfig, &Environment) -> S,
     ) -> TestEnv<S> {
         let endpoint = shared_moto();
-        let sdk = sdk_config(&endpoint).await;
-        let clients = Clients::new(&sdk);
+        let clients = Clients::new(&sdk_config(&endpoint).await);
         let stack = Stack::named(&self.name)
             .create(&clients, self.glue_database)
             .await
@@ -131,6 +133,7 @@ impl Setup {
         }
         let mut environment = environment_of(&stack, function, &endpoint, &stages_file);
         environment.extend(self.vars);
+        let sdk = sdk_config_of(&environment).await;
         let service = service(&sdk, &environment);
         TestEnv {
             stack,

@@ -4,7 +4,7 @@
 
 use crate::{housing_head, python_json, read_json, run_etl, Function, LocalOutput, TestEnv};
 use lambda_runtime::{Context, LambdaEvent};
-use local_stack::functions::lookup;
+use local_stack::functions::{lookup, sdk_config_of};
 use local_stack::predictions::{held_out, Held};
 use serde_json::json;
 use shared::config::Config;
@@ -181,9 +181,10 @@ pub async fn deploy_unscored<S>(env: &TestEnv<S>, dataset_id: &str) -> String {
 /// promote-model's answer to the approval of `arn`: deploying to dev.
 async fn promote_to_dev<S>(env: &TestEnv<S>, arn: &str) {
     let stack = &env.stack;
+    let environment = env.environment_of(Function::PromoteModel);
     let promotion = PromotionService::new(
-        &env.sdk,
-        PromoteConfig::from_lookup(lookup(&env.environment_of(Function::PromoteModel))).unwrap(),
+        &sdk_config_of(&environment).await,
+        PromoteConfig::from_lookup(lookup(&environment)).unwrap(),
     );
     let mut event = read_json("events/promote-model/model-package-approved.json");
     event["resources"] = json!([arn]);

@@ -1,77 +1,11 @@
 //! The SAM template read as YAML, for the tests that hold it to the code
 //! (`tests/tests/infra_*.rs`): its resources, functions, resolved values and
-//! the grants of its roles.
+//! the grants of its roles. Reading and resolving it is the local stack's
+//! (`local_stack::template`), which makes each function's role from it.
 
-use crate::repo_root;
-use serde_json::{Map, Value};
+pub use local_stack::template::{functions, resolve, resources, template};
 use serde_norway::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
-
-pub fn template() -> Yaml {
-    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
-    serde_norway::from_str(&text).expect("infra/template.yaml is YAML")
-}
-
-pub fn resources(template: &Yaml) -> Vec<(String, Yaml)> {
-    template["Resources"]
-        .as_mapping()
-        .expect("Resources")
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap().to_string(), v.clone()))
-        .collect()
-}
-
-/// The template's Lambda functions: logical id → resource.
-pub fn functions(template: &Yaml) -> BTreeMap<String, Yaml> {
-    resources(template)
-        .into_iter()
-        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .collect()
-}
-
-/// A template value as JSON, with `!Ref`, `!GetAtt` and `!Sub` resolved from `names`.
-pub fn resolve(value: &Yaml, names: &BTreeMap<&str, &str>) -> Value {
-    match value {
-        Yaml::Tagged(tagged) => {
-            let text = tagged
-                .value
-                .as_str()
-                .unwrap_or_else(|| panic!("unsupported {tagged:?}"));
-            if tagged.tag == "Ref" {
-                Value::from(
-                    *names
-                        .get(text)
-                        .unwrap_or_else(|| panic!("no name for !Ref {text}")),
-                )
-            } else if tagged.tag == "Sub" {
-                let mut out = text.to_string();
-                for (k, v) in names {
-                    out = out.replace(&format!("${{{k}}}"), v);
-                }
-                assert!(!out.contains("${"), "unresolved placeholder in {text}");
-                Value::from(out)
-            } else if tagged.tag == "GetAtt" {
-                Value::from(
-                    *names
-                        .get(text)
-                        .unwrap_or_else(|| panic!("no name for !GetAtt {text}")),
-                )
-            } else {
-                panic!("unsupported tag {tagged:?}")
-            }
-        }
-        Yaml::Mapping(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.as_str().unwrap().to_string(), resolve(v, names)))
-                .collect::<Map<_, _>>(),
-        ),
-        Yaml::Sequence(items) => Value::Array(items.iter().map(|v| resolve(v, names)).collect()),
-        Yaml::String(s) => Value::from(s.as_str()),
-        Yaml::Number(n) => serde_json::to_value(n).unwrap(),
-        Yaml::Bool(b) => Value::from(*b),
-        Yaml::Null => Value::Null,
-    }
-}
 
 /// A resource reference or ARN as text: `!GetAtt X.Arn` → `X.Arn`, `!Sub "…"` → `…`.
 pub fn reference(value: &Yaml) -> String {

@@ -9,7 +9,7 @@
 
 use aws_sdk_sagemaker::types::{CapacitySizeType, EndpointStatus, TrafficRoutingConfigType};
 use integration_tests::sagemaker::{self, SageMaker, SharedSageMaker};
-use integration_tests::{read_json, Clients, Setup, Stack, TestEnv};
+use integration_tests::{read_json, sdk_config, shared_moto, Clients, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use shared::promotion::desired::{Cause, Status};
@@ -33,7 +33,8 @@ impl World {
             .var("DATA_CAPTURE_KMS_KEY_ARN", CAPTURE_KEY)
             .promotion()
             .await;
-        let clients = Clients::new(&env.sdk);
+        // The operator's clients, to read the suite's events.
+        let clients = Clients::new(&sdk_config(&shared_moto()).await);
         let stack = env.stack.clone();
         let fake = SageMaker::shared(stack.model_package_group());
         {

@@ -7,6 +7,7 @@
 mod drift;
 mod etl;
 mod monitor;
+mod permissions;
 mod pipeline;
 mod predictions;
 mod promotion;
@@ -16,6 +17,7 @@ mod training;
 pub use drift::drift;
 pub use etl::summary;
 pub use monitor::monitor;
+pub use permissions::permissions;
 pub use pipeline::pipeline;
 pub use predictions::predictions;
 pub use promotion::promotion;
