@@ -12,6 +12,7 @@ pub const METRICS_NAMESPACE: &str = "HousingMlops";
 pub enum Unit {
     Count,
     Milliseconds,
+    Seconds,
     Bytes,
     /// A unitless score (drift measures).
     None,
@@ -22,6 +23,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::Seconds => "Seconds",
             Unit::Bytes => "Bytes",
             Unit::None => "None",
         }

@@ -1,8 +1,10 @@
 //! The traffic monitor against moto: a model of the real data deployed to dev
 //! by promote-model, capture files in SageMaker's format under its endpoint.
 //! Traffic like the training data drifts nowhere; the shifted file's rows
-//! drift (one `TrafficDriftDetected`); the watermark makes each file count
-//! once; too few rows wait for the next run; other events are ignored.
+//! drift (one `TrafficDriftDetected`); each file counts once, late ones too;
+//! too few rows wait for the next run unless waiting cannot help; more rows
+//! than a run compares are sampled across every file; a stage's failure stops
+//! only that stage; a window in flight is redone, never republished.
 
 use integration_tests::serving::deploy_unscored;
 use integration_tests::{housing, run_etl, Setup, TestEnv};
@@ -12,6 +14,7 @@ use serde_json::{json, Value};
 use shared::dataset::{DatasetId, OutputKind, Source};
 use shared::drift::report::DriftReport;
 use shared::events::drift::{MONITOR_SOURCE, TRAFFIC_DRIFT_DETECTED};
+use shared::monitoring::capture::{self, CaptureState};
 use shared::monitoring::service::MonitorService;
 use std::sync::OnceLock;
 
@@ -85,29 +88,41 @@ async fn put(env: &Env, bucket: &str, key: &str, body: Vec<u8>) {
 /// Captured requests of `batch` rows each, written as the endpoint does: one
 /// JSON Lines file per request, under `<capture>/<endpoint>/AllTraffic/<hour>/`.
 async fn capture(env: &Env, endpoint: &str, hour: &str, rows: &[String], batch: usize) {
-    let capture = &env.service.config.capture;
     for (i, chunk) in rows.chunks(batch).enumerate() {
-        let body: String = chunk.iter().map(|r| format!("{r}\n")).collect();
-        let record = json!({
-            "captureData": {
-                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": body, "encoding": "CSV"},
-                "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": "{\"predictions\": []}", "encoding": "JSON"}
-            },
-            "eventMetadata": {"eventId": format!("{hour}-{i}"), "inferenceTime": "2026-12-03T10:00:00Z"},
-            "eventVersion": "0"
-        });
-        let key = format!(
-            "{}/{endpoint}/AllTraffic/2026/12/03/{hour}/{i:04}.jsonl",
-            capture.key.trim_end_matches('/')
-        );
-        put(
-            env,
-            &capture.bucket,
-            &key,
-            format!("{record}\n").into_bytes(),
-        )
-        .await;
+        capture_file(env, endpoint, hour, &format!("{i:04}"), chunk, "CSV").await;
     }
+}
+
+/// One capture file `<hour>/<name>.jsonl` holding one request of `rows`, in `encoding`.
+async fn capture_file(
+    env: &Env,
+    endpoint: &str,
+    hour: &str,
+    name: &str,
+    rows: &[String],
+    encoding: &str,
+) {
+    let capture = &env.service.config.capture;
+    let body: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    let record = json!({
+        "captureData": {
+            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": body, "encoding": encoding},
+            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": "{\"predictions\": []}", "encoding": "JSON"}
+        },
+        "eventMetadata": {"eventId": format!("{hour}-{name}"), "inferenceTime": "2026-12-03T10:00:00Z"},
+        "eventVersion": "0"
+    });
+    let key = format!(
+        "{}/{endpoint}/AllTraffic/2026/12/03/{hour}/{name}.jsonl",
+        capture.key.trim_end_matches('/')
+    );
+    put(
+        env,
+        &capture.bucket,
+        &key,
+        format!("{record}\n").into_bytes(),
+    )
+    .await;
 }
 
 async fn tick(env: &Env) -> Value {
@@ -215,26 +230,152 @@ async fn too_few_rows_wait_for_the_next_run() {
     assert_eq!(dev(&out)["capture_files"], 8);
 }
 
+/// A run that stopped after publishing and before committing its window: the
+/// next run redoes exactly that window (recorded as in flight before anything
+/// was published), finds its report, and publishes nothing again, even though
+/// new files arrived meanwhile; those are the run after's.
 #[tokio::test]
-async fn a_run_that_crashed_before_its_watermark_publishes_nothing_twice() {
+async fn a_window_in_flight_is_redone_and_nothing_is_published_twice() {
     let (env, endpoint) = env("monitor-crash", |s| s).await;
     capture(&env, &endpoint, "10", &data().shifted_rows, 100).await;
     let out = tick(&env).await;
     assert_eq!(traffic_events(&env).await.len(), 1);
-    // The crash: the watermark never written.
-    let watermark = env.service.config.layout.traffic_watermark(&endpoint);
-    env.clients
-        .s3
-        .delete_object()
-        .bucket(&watermark.bucket)
-        .key(&watermark.key)
-        .send()
-        .await
-        .unwrap();
+    // The crash: the state as the run left it before its commit.
+    let at = env.service.config.layout.traffic_state(&endpoint);
+    let committed: CaptureState = serde_json::from_slice(
+        &env.stack
+            .get(&env.clients, &at.bucket, &at.key)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let taken: Vec<String> = committed.considered.iter().cloned().collect();
+    let in_flight = CaptureState {
+        considered: Default::default(),
+        in_flight: Some(capture::window(taken, 1000)),
+    };
+    put(
+        &env,
+        &at.bucket,
+        &at.key,
+        serde_json::to_vec(&in_flight).unwrap(),
+    )
+    .await;
+    capture(&env, &endpoint, "11", &data().real_rows[..400], 100).await;
+
     let again = tick(&env).await;
     assert_eq!(dev(&again)["repeated"], true, "{again}");
     assert_eq!(dev(&again)["report"], dev(&out)["report"]);
     assert!(traffic_events(&env).await.is_empty());
+    let next = tick(&env).await;
+    assert_eq!(dev(&next)["traffic"], "checked", "{next}");
+    assert_eq!(dev(&next)["capture_files"], 4, "{next}");
+    assert_eq!(dev(&next)["repeated"], false, "{next}");
+}
+
+/// Instances upload capture files out of key order: a file that lands behind
+/// the newest one read is read by the next run, once.
+#[tokio::test]
+async fn a_file_that_lands_late_is_read_once() {
+    let (env, endpoint) = env("monitor-late", |s| s.var("MIN_ROWS", 50)).await;
+    let rows = &data().real_rows;
+    capture(&env, &endpoint, "10", &rows[..400], 100).await;
+    let out = tick(&env).await;
+    assert_eq!(dev(&out)["capture_files"], 4, "{out}");
+    // Sorts between 0001 and 0002 of the hour already read.
+    capture_file(&env, &endpoint, "10", "0001-late", &rows[400..500], "CSV").await;
+    let out = tick(&env).await;
+    assert_eq!(dev(&out)["traffic"], "checked", "{out}");
+    assert_eq!(dev(&out)["capture_files"], 1, "{out}");
+    assert_eq!(dev(&out)["rows"], 100, "{out}");
+    assert_eq!(dev(&tick(&env).await)["traffic"], "no_new_capture");
+}
+
+/// More files than a run reads, none with a usable row (another client's JSON
+/// requests): waiting cannot help, so the run moves past them and the next
+/// one reads the real traffic. Before, they were read again every run, forever.
+#[tokio::test]
+async fn files_without_usable_rows_do_not_stall_the_monitor() {
+    let (env, endpoint) = env("monitor-stall", |s| s.var("MAX_CAPTURE_FILES", 4)).await;
+    let json_rows = vec![r#"{"instances": []}"#.to_string()];
+    for i in 0..6 {
+        capture_file(
+            &env,
+            &endpoint,
+            "09",
+            &format!("{i:04}"),
+            &json_rows,
+            "JSON",
+        )
+        .await;
+    }
+    let out = tick(&env).await;
+    let stage = dev(&out);
+    assert_eq!(stage["traffic"], "too_few", "{out}");
+    assert_eq!(stage["moved_past"], true, "{out}");
+    assert_eq!(stage["capture_files"], 4, "{out}");
+    capture(&env, &endpoint, "10", &data().real_rows[..400], 100).await;
+    let out = tick(&env).await;
+    assert_eq!(dev(&out)["traffic"], "checked", "{out}");
+    assert_eq!(dev(&out)["capture_files"], 4, "{out}");
+}
+
+/// More rows than a run compares: a sample across every file of the window,
+/// and the window covers them all (before, the run stopped in the second file,
+/// dropped its tail, and fell further behind every hour).
+#[tokio::test]
+async fn more_rows_than_a_run_compares_are_sampled_across_all_files() {
+    let (env, endpoint) = env("monitor-sample", |s| {
+        s.var("MAX_ROWS", 200).var("MIN_ROWS", 50)
+    })
+    .await;
+    capture(&env, &endpoint, "10", &data().real_rows[..800], 100).await;
+    let out = tick(&env).await;
+    let stage = dev(&out);
+    assert_eq!(stage["traffic"], "checked", "{out}");
+    assert_eq!(stage["rows"], 200, "{out}");
+    assert_eq!(stage["rows_captured"], 800, "{out}");
+    assert_eq!(stage["capture_files"], 8, "{out}");
+    assert_eq!(dev(&tick(&env).await)["traffic"], "no_new_capture");
+}
+
+/// One stage's failure (here an unreadable state object) is that stage's: the
+/// others are still checked, the outcome names it, and the invocation fails
+/// (not retryable: the dead-letter queue). Deleting the object starts over.
+#[tokio::test]
+async fn a_stage_that_fails_does_not_stop_the_others() {
+    let (env, endpoint) = env("monitor-isolated", |s| s).await;
+    capture(&env, &endpoint, "10", &data().real_rows[..400], 100).await;
+    let at = env.service.config.layout.traffic_state(&endpoint);
+    put(&env, &at.bucket, &at.key, b"{not json".to_vec()).await;
+    let outcome = env.service.run().await;
+    let stages = serde_json::to_value(&outcome.stages).unwrap();
+    assert_eq!(stages[0]["traffic"], "failed", "{stages}");
+    assert!(stages[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("unreadable monitor state"));
+    assert_eq!(stages[1]["traffic"], "not_serving", "{stages}");
+    assert_eq!(stages[2]["traffic"], "not_serving", "{stages}");
+    let failed = monitor::handle(
+        &env.service,
+        LambdaEvent::new(
+            integration_tests::read_json("events/monitor/scheduled.json"),
+            Context::default(),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(failed.error_type.starts_with("NonRetryable."), "{failed:?}");
+    env.clients
+        .s3
+        .delete_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dev(&tick(&env).await)["traffic"], "checked");
 }
 
 #[tokio::test]
@@ -252,8 +393,9 @@ async fn other_events_are_ignored() {
 /// Keys under the capture prefix that SageMaker would not write (a test file, a
 /// file dated 2099) are left out: before, they sorted after the real files,
 /// became the watermark, and every real file after them went unread forever.
+/// (`zz-test.jsonl` is in no variant's folder; the 2099 file is dated ahead.)
 #[tokio::test]
-async fn keys_that_are_not_capture_files_never_become_the_watermark() {
+async fn keys_that_are_not_capture_files_are_left_out() {
     let (env, endpoint) = env("monitor-foreign", |s| s).await;
     let rows = &data().real_rows;
     capture(&env, &endpoint, "10", &rows[..400], 100).await;
@@ -287,4 +429,50 @@ async fn keys_that_are_not_capture_files_never_become_the_watermark() {
     let out = tick(&env).await;
     assert_eq!(dev(&out)["traffic"], "checked", "{out}");
     assert_eq!(dev(&out)["capture_files"], 4, "{out}");
+}
+
+/// Capture files are streamed line by line up to a byte cap (the monitor's is
+/// 32 MiB): a line the cap cuts is dropped, and the cut is reported.
+#[tokio::test]
+async fn capture_files_are_streamed_up_to_a_cap() {
+    let (env, _) = env("monitor-stream", |s| s).await;
+    let bucket = env.stack.processed_bucket.clone();
+    put(
+        &env,
+        &bucket,
+        "lines.jsonl",
+        b"first\nsecond\nthird".to_vec(),
+    )
+    .await;
+    let at = shared::aws::S3Location {
+        bucket,
+        key: "lines.jsonl".into(),
+    };
+    let read = |cap: u64| {
+        let (env, at) = (&env, &at);
+        async move {
+            let mut lines = Vec::new();
+            let info = shared::aws::s3::read_lines(&env.clients.s3, at, cap, |l| {
+                lines.push(String::from_utf8(l.to_vec()).unwrap())
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            (lines, info.truncated)
+        }
+    };
+    assert_eq!(
+        read(1 << 20).await,
+        (vec!["first".into(), "second".into(), "third".into()], false)
+    );
+    assert_eq!(
+        read(15).await,
+        (vec!["first".into(), "second".into()], true)
+    );
+    let gone = shared::aws::S3Location {
+        bucket: at.bucket.clone(),
+        key: "gone.jsonl".into(),
+    };
+    let missing = shared::aws::s3::read_lines(&env.clients.s3, &gone, 10, |_| {}).await;
+    assert_eq!(missing.unwrap(), None);
 }

@@ -49,13 +49,13 @@ async fn a_function_may_do_what_its_template_grants_and_nothing_else() {
             .send()
     };
     assert_eq!(outcome(put("datasets/ds-1/report.json").await), "allowed");
-    // Only promote-model writes desired-state records (and the monitor its watermarks).
+    // Only promote-model writes desired-state records (and the monitor its state).
     assert_eq!(
         outcome(put("promotion/stages/prod.json").await),
         "AccessDenied"
     );
     assert_eq!(
-        outcome(put("monitoring/watermark.json").await),
+        outcome(put("monitoring/housing-mlops-dev/state.json").await),
         "AccessDenied"
     );
 

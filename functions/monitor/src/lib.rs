@@ -17,7 +17,8 @@ pub async fn handle(
         tracing::warn!(event = %event.payload, "ignored: not the traffic monitor's schedule");
         return Ok(json!({"status": "ignored", "reason": "not {\"check\": \"traffic\"}"}));
     }
-    // A `shared::Error` becomes a logged, classified Diagnostic through `?`.
-    let outcome = service.run().await?;
+    // A failed stage becomes a logged, classified Diagnostic through `?` (the
+    // other stages ran).
+    let outcome = service.run().await.into_result()?;
     Ok(json!({"status": "checked", "stages": outcome.stages}))
 }

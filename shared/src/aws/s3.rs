@@ -260,6 +260,101 @@ pub async fn read_start(
     Ok(Some(body.into_bytes().to_vec()))
 }
 
+/// How much of an object [`read_lines`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinesRead {
+    pub bytes: u64,
+    /// The object was longer than the cap: the rest was not read.
+    pub truncated: bool,
+}
+
+/// Streams an object's lines to `line` (without their `\n`), reading at most
+/// `max_bytes` (a line cut by the cap is dropped), so memory holds one chunk
+/// and one line, never the object. `None` when the object does not exist.
+pub async fn read_lines(
+    client: &Client,
+    loc: &S3Location,
+    max_bytes: u64,
+    mut line: impl FnMut(&[u8]),
+) -> Result<Option<LinesRead>, AwsError> {
+    let result = get_object(client, loc, None).send().await;
+    let Some(mut out) = super::unless(
+        "S3",
+        "GetObject",
+        &loc.uri(),
+        result,
+        AwsError::is_not_found,
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut bytes = 0u64;
+    while let Some(chunk) = out.body.try_next().await.map_err(|e| body_error(loc, e))? {
+        let room = max_bytes.saturating_sub(bytes) as usize;
+        let take = &chunk[..chunk.len().min(room)];
+        bytes += take.len() as u64;
+        let mut rest = take;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            if pending.is_empty() {
+                line(&rest[..end]);
+            } else {
+                pending.extend_from_slice(&rest[..end]);
+                line(&pending);
+                pending.clear();
+            }
+            rest = &rest[end + 1..];
+        }
+        pending.extend_from_slice(rest);
+        if take.len() < chunk.len() {
+            return Ok(Some(LinesRead {
+                bytes,
+                truncated: true,
+            }));
+        }
+    }
+    if !pending.is_empty() {
+        line(&pending);
+    }
+    Ok(Some(LinesRead {
+        bytes,
+        truncated: false,
+    }))
+}
+
+/// The "folders" directly under `prefix` (ListObjectsV2's common prefixes
+/// with delimiter `/`), each ending in `/`.
+pub async fn list_folders(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, AwsError> {
+    let mut folders = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("S3", "ListObjectsV2", e).on(format!("s3://{bucket}/{prefix}"))
+            })?;
+        folders.extend(
+            out.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string)),
+        );
+        token = out.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(folders);
+        }
+    }
+}
+
 /// Up to `max` keys under `prefix` in `bucket` after `start_after`, in S3's
 /// (lexicographic) order.
 pub async fn list_after(

@@ -199,7 +199,7 @@ pub const REJECTION_REPORT: &str = "rejection.json";
 pub const DRIFT_REPORT: &str = "drift.json";
 /// The training trigger's claim, inside the dataset's folder.
 pub const TRAINING_CLAIM: &str = "training/trigger.json";
-/// Where the traffic monitor keeps, per endpoint, its watermark and reports.
+/// Where the traffic monitor keeps, per endpoint, its state and reports.
 pub const MONITORING_PREFIX: &str = "monitoring/";
 /// Where datasets live in the processed bucket unless `PROCESSED_PREFIX` says otherwise.
 pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
@@ -217,7 +217,7 @@ pub const DEFAULT_PROCESSED_PREFIX: &str = "datasets/";
 /// s3://<processed>/<prefix><id>/_SUCCESS
 /// s3://<processed>/<prefix><id>/drift.json                                 (the trigger's drift check)
 /// s3://<processed>/<prefix><id>/training/trigger.json                      (the trigger's claim)
-/// s3://<processed>/monitoring/<endpoint>/watermark.json                    (the traffic monitor's last capture file)
+/// s3://<processed>/monitoring/<endpoint>/state.json                        (the capture files the traffic monitor took)
 /// s3://<processed>/monitoring/<endpoint>/reports/<window>.json              (its drift reports)
 /// s3://<quarantine>/<qprefix>rows/<id>/quarantine.csv
 /// s3://<quarantine>/<qprefix>rejected/<id>/rejection.json
@@ -330,8 +330,8 @@ impl DatasetLayout {
     }
 
     /// The last capture file the traffic monitor compared for `endpoint`.
-    pub fn traffic_watermark(&self, endpoint: &str) -> S3Location {
-        self.processed(format!("{MONITORING_PREFIX}{endpoint}/watermark.json"))
+    pub fn traffic_state(&self, endpoint: &str) -> S3Location {
+        self.processed(format!("{MONITORING_PREFIX}{endpoint}/state.json"))
     }
 
     /// The traffic monitor's drift report of `endpoint`'s capture window `window`.

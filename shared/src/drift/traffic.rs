@@ -58,37 +58,47 @@ pub struct Read {
 /// up to `max_rows` rows in all.
 pub fn read_capture(jsonl: &str, rows: &mut Vec<FeatureRow>, max_rows: usize) -> Read {
     let mut read = Read::default();
-    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+    for line in jsonl.lines() {
         if rows.len() >= max_rows {
             break;
         }
-        let record = serde_json::from_str::<CaptureRecord>(line).ok();
-        let inference = record
-            .as_ref()
-            .and_then(|r| r.event_metadata.inference_id.as_deref());
-        if inference.is_some_and(|i| i.starts_with(QUALITY_INFERENCE_PREFIX)) {
-            read.internal += 1;
-            continue;
-        }
-        let input = record
-            .and_then(|r| r.capture_data.endpoint_input)
-            .filter(|p| p.encoding.eq_ignore_ascii_case("CSV"));
-        let Some(input) = input else {
-            read.skipped += 1;
-            continue;
-        };
-        read.requests += 1;
-        for row in input.data.lines().filter(|l| !l.trim().is_empty()) {
-            if rows.len() >= max_rows {
-                break;
+        read_capture_line(line.as_bytes(), &mut read, |row| {
+            if rows.len() < max_rows {
+                rows.push(row)
             }
-            match parse_row(row) {
-                Some(row) => rows.push(row),
-                None => read.skipped += 1,
-            }
-        }
+        });
     }
     read
+}
+
+/// Hands each feature row of one captured request (a JSON line of a capture
+/// file) to `row`, and counts the line in `read`.
+pub fn read_capture_line(line: &[u8], read: &mut Read, mut row: impl FnMut(FeatureRow)) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    let record = serde_json::from_slice::<CaptureRecord>(line).ok();
+    let inference = record
+        .as_ref()
+        .and_then(|r| r.event_metadata.inference_id.as_deref());
+    if inference.is_some_and(|i| i.starts_with(QUALITY_INFERENCE_PREFIX)) {
+        read.internal += 1;
+        return;
+    }
+    let input = record
+        .and_then(|r| r.capture_data.endpoint_input)
+        .filter(|p| p.encoding.eq_ignore_ascii_case("CSV"));
+    let Some(input) = input else {
+        read.skipped += 1;
+        return;
+    };
+    read.requests += 1;
+    for line in input.data.lines().filter(|l| !l.trim().is_empty()) {
+        match parse_row(line) {
+            Some(parsed) => row(parsed),
+            None => read.skipped += 1,
+        }
+    }
 }
 
 /// A row of the features as predict sends them, every value a finite number:

@@ -1,6 +1,7 @@
 //! The traffic monitor's configuration, from environment variables and the
 //! stages and drift policy files.
 
+use super::capture::MAX_PENDING_FILES;
 use crate::aws::S3Location;
 use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
 use crate::dataset::DatasetLayout;
@@ -11,7 +12,7 @@ use crate::stages::{read_stages, Stages};
 pub struct MonitorConfig {
     /// Where the training datasets' profiles are (`PROCESSED_BUCKET`,
     /// `PROCESSED_PREFIX`), and where the monitor keeps its reports and
-    /// watermarks (`monitoring/` in the processed bucket).
+    /// state (`monitoring/` in the processed bucket).
     pub layout: DatasetLayout,
     /// `DATA_CAPTURE_S3_URI`: where the endpoints capture (promote-model's).
     pub capture: S3Location,
@@ -19,10 +20,14 @@ pub struct MonitorConfig {
     pub event_bus: String,
     pub stages: Stages,
     pub drift: DriftPolicy,
-    /// `MAX_ROWS` (default 20000): captured rows compared per stage and run.
+    /// `MAX_ROWS` (default 20000): captured rows compared per stage and run (a
+    /// sample across the run's files when there are more).
     pub max_rows: usize,
     /// `MIN_ROWS` (default 200): fewer new rows are kept for the next run.
     pub min_rows: usize,
+    /// `MAX_CAPTURE_FILES` (default 1000): capture files read per stage and
+    /// run; more pending files are sampled (evenly spaced).
+    pub max_capture_files: usize,
     /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
     pub dead_letter_queue: String,
     pub aws: AwsSettings,
@@ -30,8 +35,7 @@ pub struct MonitorConfig {
 
 pub const DEFAULT_MAX_ROWS: usize = 20_000;
 pub const DEFAULT_MIN_ROWS: usize = 200;
-/// Capture files read per stage and run at most.
-pub const MAX_CAPTURE_FILES: usize = 1000;
+pub const DEFAULT_MAX_CAPTURE_FILES: usize = 1000;
 
 impl Config for MonitorConfig {
     fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Option<Self> {
@@ -53,6 +57,12 @@ impl Config for MonitorConfig {
                 "MIN_ROWS={min_rows} must be between 1 and MAX_ROWS ({max_rows})"
             ));
         }
+        let max_capture_files = env.parsed("MAX_CAPTURE_FILES", DEFAULT_MAX_CAPTURE_FILES);
+        if max_capture_files == 0 || max_capture_files > MAX_PENDING_FILES {
+            env.error(format!(
+                "MAX_CAPTURE_FILES={max_capture_files} must be between 1 and {MAX_PENDING_FILES}"
+            ));
+        }
         let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
         Some(MonitorConfig {
@@ -63,6 +73,7 @@ impl Config for MonitorConfig {
             drift: drift?,
             max_rows,
             min_rows,
+            max_capture_files,
             dead_letter_queue,
             aws,
         })
@@ -78,6 +89,7 @@ mod tests {
         let e = MonitorConfig::from_lookup(|k| match k {
             "DATA_CAPTURE_S3_URI" => Some("bucket/capture".into()),
             "MIN_ROWS" => Some("0".into()),
+            "MAX_CAPTURE_FILES" => Some("0".into()),
             _ => None,
         })
         .unwrap_err()
@@ -87,6 +99,7 @@ mod tests {
             "EVENT_BUS_NAME is required",
             "DATA_CAPTURE_S3_URI=\"bucket/capture\" is not an s3:// URI",
             "MIN_ROWS=0 must be between 1",
+            "MAX_CAPTURE_FILES=0 must be between 1 and 5000",
         ] {
             assert!(e.contains(expected), "{expected:?} in {e}");
         }

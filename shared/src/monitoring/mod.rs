@@ -2,5 +2,6 @@
 //! stage's captured requests since its last run, profiled and compared with
 //! the training data of the model it serves.
 
+pub mod capture;
 pub mod config;
 pub mod service;

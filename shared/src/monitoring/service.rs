@@ -1,38 +1,43 @@
 //! One run of the traffic monitor. For each stage that serves a model with a
 //! profiled training dataset:
 //!
-//! 1. the capture files under `<DATA_CAPTURE_S3_URI>/<endpoint>/` after the
-//!    stage's watermark (`monitoring/<endpoint>/watermark.json`), in key order
-//!    (time order: the keys carry the capture hour and minute), until
-//!    `MAX_ROWS` rows or [`MAX_CAPTURE_FILES`] files;
-//! 2. fewer than `MIN_ROWS` rows: nothing compared, the watermark stays, the
-//!    rows are read again with the next run's;
-//! 3. otherwise the rows' profile against the training data's
-//!    (`DriftReport` at `monitoring/<endpoint>/reports/<window>.json`, the
-//!    window named from its files), EMF scores per column, and
-//!    `TrafficDriftDetected` when a column crossed a threshold; then the
-//!    watermark moves to the last file read.
+//! 1. the stage's window of capture files (`super::capture`): those not yet
+//!    taken, from each variant's horizon on, at most `MAX_PENDING_FILES`, at
+//!    most `MAX_CAPTURE_FILES` of them read (evenly spaced), each streamed up to
+//!    `MAX_CAPTURE_FILE_BYTES`, their rows sampled down to `MAX_ROWS` across
+//!    the whole window (not the first files' rows);
+//! 2. fewer than `MIN_ROWS` rows: nothing compared; the files wait for the
+//!    next run's, unless waiting cannot help (the window was sampled or left
+//!    files for later, so it will never grow): then the run moves past them;
+//! 3. otherwise the window is recorded as in flight, the rows' profile is
+//!    compared with the training data's (`DriftReport` at
+//!    `monitoring/<endpoint>/reports/<window>.json`), EMF scores per column,
+//!    and `TrafficDriftDetected` when a column crossed a threshold; then the
+//!    window is committed to the stage's state.
 //!
 //! Only keys laid out as SageMaker writes capture files count
 //! (`<variant>/<yyyy>/<mm>/<dd>/<hh>/<file>.jsonl`, no later than the next
 //! hour): anything else under the prefix (a `zz-test.jsonl`, a file dated
-//! 2099) is left out and logged, and can never become the watermark, which
-//! would hide every real file that sorts before it.
+//! 2099) is left out and logged.
 //!
-//! A run that crashed after its report and before the watermark finds the same
-//! files next time, so the same window and report: nothing is published twice.
+//! Stages are independent: one stage's failure (an unreadable state or
+//! profile, AWS refusing) is logged and counted (`StageFailures`), the other
+//! stages still run, and the invocation then fails with it.
 
-use super::config::{MonitorConfig, MAX_CAPTURE_FILES};
+use super::capture::{
+    self, hour_of, split_key, CaptureState, Sample, Window, MAX_CAPTURE_FILE_BYTES,
+    MAX_PENDING_FILES,
+};
+use super::config::MonitorConfig;
 use crate::aws::S3Location;
 use crate::aws::{bus, s3};
-use crate::dataset::sha256_hex;
 use crate::drift::report::{compare, DriftReport};
-use crate::drift::traffic::{profile, read_capture};
+use crate::drift::traffic::{profile, read_capture_line, FeatureRow, Read};
 use crate::error::Error;
 use crate::events::drift::{TrafficDriftDetected, MONITOR_SOURCE, TRAFFIC_DRIFT_DETECTED};
 use crate::stages::baseline::{self, Found};
 use crate::telemetry::{Metrics, Unit};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// What the run found at one stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,23 +51,37 @@ pub enum StageTraffic {
         stage: String,
         endpoint: String,
     },
-    /// Too few new rows to compare: kept for the next run.
+    /// Too few new rows to compare. `moved_past`: waiting could not help (the
+    /// window was sampled or more files wait), so the run moved past them;
+    /// otherwise they are read again with the next run's.
     TooFew {
         stage: String,
         endpoint: String,
         rows: u64,
         min_rows: u64,
+        capture_files: u64,
+        moved_past: bool,
     },
     Checked {
         stage: String,
         endpoint: String,
+        /// Rows compared (a sample of `rows_captured` when those exceed `MAX_ROWS`).
         rows: u64,
+        rows_captured: u64,
+        /// Capture files read, and taken without being read (sampled out).
         capture_files: u64,
+        capture_files_sampled_out: u64,
         report: String,
         drifted: Vec<String>,
-        /// The window's report was already there (a run that crashed before
-        /// moving the watermark): nothing published again.
+        /// The window's report was already there (a run that crashed after
+        /// publishing): nothing published again.
         repeated: bool,
+    },
+    /// The stage could not be checked this run; the others were.
+    Failed {
+        stage: String,
+        error: String,
+        retryable: bool,
     },
 }
 
@@ -71,9 +90,49 @@ pub struct MonitorOutcome {
     pub stages: Vec<StageTraffic>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Watermark {
-    last_capture: String,
+impl MonitorOutcome {
+    /// The outcome, or, when a stage failed, an error naming every failed
+    /// stage: retryable if any failure was (Lambda retries; the healthy stages
+    /// find nothing new), otherwise permanent (the dead-letter queue).
+    pub fn into_result(self) -> Result<MonitorOutcome, Error> {
+        let failed: Vec<(&str, &str, bool)> = self
+            .stages
+            .iter()
+            .filter_map(|s| match s {
+                StageTraffic::Failed {
+                    stage,
+                    error,
+                    retryable,
+                } => Some((stage.as_str(), error.as_str(), *retryable)),
+                _ => None,
+            })
+            .collect();
+        if failed.is_empty() {
+            return Ok(self);
+        }
+        let message = failed
+            .iter()
+            .map(|(stage, error, _)| format!("{stage}: {error}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        tracing::info!(outcome = %serde_json::to_string(&self).unwrap_or_default(), "the run's stages");
+        Err(if failed.iter().any(|(_, _, retryable)| *retryable) {
+            Error::Busy {
+                kind: "MonitorStage",
+                message,
+            }
+        } else {
+            Error::Internal(message)
+        })
+    }
+}
+
+/// The rows a window's files gave.
+struct Rows {
+    rows: Vec<FeatureRow>,
+    seen: u64,
+    read: Read,
+    cut_off: usize,
 }
 
 pub struct MonitorService {
@@ -95,14 +154,33 @@ impl MonitorService {
         }
     }
 
-    /// Every stage, in promotion order.
-    pub async fn run(&self) -> Result<MonitorOutcome, Error> {
+    /// Every stage, in promotion order, each on its own: a stage that fails is
+    /// logged, counted (`StageFailures`) and reported as `Failed`, and the
+    /// others still run ([`MonitorOutcome::into_result`] then fails the
+    /// invocation).
+    pub async fn run(&self) -> MonitorOutcome {
         let mut stages = Vec::new();
         for stage in self.config.stages.iter() {
             // Boxed: one stage's (deeply nested) future, not all of them inline.
-            stages.push(Box::pin(self.stage(&stage.name)).await?);
+            match Box::pin(self.stage(&stage.name)).await {
+                Ok(traffic) => stages.push(traffic),
+                Err(e) => {
+                    tracing::error!(stage = %stage.name, error = %e, "the stage could not be checked; the others go on");
+                    Metrics::new(&[
+                        ("Function", crate::functions::MONITOR),
+                        ("Stage", &stage.name),
+                    ])
+                    .put("StageFailures", 1.0, Unit::Count)
+                    .emit();
+                    stages.push(StageTraffic::Failed {
+                        stage: stage.name.clone(),
+                        error: e.to_string(),
+                        retryable: e.retryable(),
+                    });
+                }
+            }
         }
-        Ok(MonitorOutcome { stages })
+        MonitorOutcome { stages }
     }
 
     #[tracing::instrument(skip(self))]
@@ -124,93 +202,113 @@ impl MonitorService {
             }
         };
         let endpoint = baseline.model.endpoint.clone();
-        let watermark_at = config.layout.traffic_watermark(&endpoint);
-        let watermark: Option<Watermark> = match s3::read(&self.s3, &watermark_at).await? {
-            Some((bytes, _)) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Internal(format!("unreadable watermark {}: {e}", watermark_at.uri()))
-            })?),
-            None => None,
+        let metrics = || Metrics::new(&[("Function", crate::functions::MONITOR), ("Stage", name)]);
+        let state_at = config.layout.traffic_state(&endpoint);
+        let mut state: CaptureState = match s3::read(&self.s3, &state_at).await? {
+            Some((bytes, _)) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Internal(format!(
+                    "unreadable monitor state {}: {e}; fix it, or delete it to start over from the capture's beginning",
+                    state_at.uri()
+                ))
+            })?,
+            None => CaptureState::default(),
         };
-        let root = config.capture.key.trim_end_matches('/');
-        let prefix = if root.is_empty() {
-            format!("{endpoint}/")
-        } else {
-            format!("{root}/{endpoint}/")
+        let redo = state.in_flight.clone();
+        let (window, complete) = match redo {
+            Some(window) => {
+                tracing::warn!(window = %window.id, "a window in flight (a run stopped after recording it): redone");
+                (window, true)
+            }
+            None => {
+                let (pending, complete) = self.pending(&endpoint, &state).await?;
+                let oldest_unread = if complete {
+                    0.0
+                } else {
+                    // Everything after the last file taken waits: at least this old.
+                    let last = pending.last().and_then(|k| split_key(k)).map(|(_, h)| h);
+                    last.and_then(capture::hour_start)
+                        .map_or(0.0, |start| (now_secs() - start.secs()).max(0) as f64)
+                };
+                metrics()
+                    .put(
+                        "OldestUnreadCaptureAgeSeconds",
+                        oldest_unread,
+                        Unit::Seconds,
+                    )
+                    .emit();
+                (capture::window(pending, config.max_capture_files), complete)
+            }
         };
-        let after = watermark.as_ref().map(|w| w.last_capture.as_str());
-        let keys = s3::list_after(
-            &self.s3,
-            &config.capture.bucket,
-            &prefix,
-            after,
-            MAX_CAPTURE_FILES,
-        )
-        .await?;
-        let latest = capture_hour_limit(std::time::SystemTime::now());
-        let (keys, foreign): (Vec<String>, Vec<String>) = keys
-            .into_iter()
-            .partition(|key| is_capture_file(&key[prefix.len()..], &latest));
-        if !foreign.is_empty() {
-            tracing::warn!(
-                count = foreign.len(),
-                first = %foreign[0],
-                "keys under the capture prefix that are not capture files (or dated ahead): left out"
-            );
-        }
-        if keys.is_empty() {
+        if window.taken.is_empty() {
             tracing::info!(%endpoint, "no new capture");
             return Ok(StageTraffic::NoNewCapture {
                 stage: name.into(),
                 endpoint,
             });
         }
-        let mut rows = Vec::new();
-        let mut used = Vec::new();
-        let (mut skipped, mut internal) = (0, 0);
-        for key in keys {
-            if rows.len() >= config.max_rows {
-                break;
-            }
-            let at = S3Location {
-                bucket: config.capture.bucket.clone(),
-                key: key.clone(),
-            };
-            if let Some((bytes, _)) = s3::read(&self.s3, &at).await? {
-                let text = String::from_utf8_lossy(&bytes);
-                let read = read_capture(&text, &mut rows, config.max_rows);
-                skipped += read.skipped;
-                internal += read.internal;
-            }
-            used.push(key);
-        }
-        if internal > 0 {
+        let sampled_out = (window.taken.len() - window.read.len()) as u64;
+        let rows = self.read_window(&window).await?;
+        if rows.read.internal > 0 {
             tracing::info!(
-                internal,
+                internal = rows.read.internal,
                 "the trigger's quality-check requests are not traffic: left out"
             );
         }
-        if skipped > 0 {
+        if rows.read.skipped > 0 {
             tracing::warn!(
-                skipped,
+                skipped = rows.read.skipped,
                 "captured lines or rows that are not CSV feature rows were skipped"
             );
         }
-        if rows.len() < config.min_rows {
-            tracing::info!(
-                rows = rows.len(),
-                min_rows = config.min_rows,
-                "too few new rows: kept for the next run"
+        if rows.cut_off > 0 {
+            tracing::warn!(
+                files = rows.cut_off,
+                max_bytes = MAX_CAPTURE_FILE_BYTES,
+                "capture files longer than a run reads: their rest was left out"
             );
-            return Ok(StageTraffic::TooFew {
+        }
+        metrics()
+            .put("CaptureFilesSampledOut", sampled_out as f64, Unit::Count)
+            .put("CaptureFilesCutOff", rows.cut_off as f64, Unit::Count)
+            .emit();
+        if (rows.seen as usize) < config.min_rows {
+            // Waiting helps only if the next run reads these files again with
+            // more: every pending file was read and none is left for later.
+            let wait = state.in_flight.is_none()
+                && complete
+                && sampled_out == 0
+                && window.taken.len() < config.max_capture_files;
+            let traffic = StageTraffic::TooFew {
                 stage: name.into(),
                 endpoint,
-                rows: rows.len() as u64,
+                rows: rows.seen,
                 min_rows: config.min_rows as u64,
-            });
+                capture_files: window.read.len() as u64,
+                moved_past: !wait,
+            };
+            if wait {
+                tracing::info!(
+                    rows = rows.seen,
+                    min_rows = config.min_rows,
+                    "too few new rows: kept for the next run"
+                );
+            } else {
+                tracing::warn!(
+                    rows = rows.seen,
+                    files = window.taken.len(),
+                    min_rows = config.min_rows,
+                    "too few usable rows in more files than a run waits for: moved past them"
+                );
+                state.commit(&window);
+                self.save(&state_at, &state).await?;
+            }
+            return Ok(traffic);
         }
-        let (first, last) = (used[0].clone(), used[used.len() - 1].clone());
-        let window = sha256_hex(used.join("\n").as_bytes())[..16].to_string();
-        let report_at = config.layout.traffic_report(&endpoint, &window);
+        if state.in_flight.is_none() {
+            state.in_flight = Some(window.clone());
+            self.save(&state_at, &state).await?;
+        }
+        let report_at = config.layout.traffic_report(&endpoint, &window.id);
         let (drifted, repeated) = match s3::read(&self.s3, &report_at).await? {
             Some((bytes, _)) => {
                 let report: DriftReport = serde_json::from_slice(&bytes).map_err(|e| {
@@ -219,13 +317,14 @@ impl MonitorService {
                 (report.drifted, true)
             }
             None => {
-                let current = profile(&rows, &baseline.dataset);
+                let (first, last) = (&window.taken[0], &window.taken[window.taken.len() - 1]);
+                let current = profile(&rows.rows, &baseline.dataset);
                 let window_name = format!("traffic {endpoint} {first} .. {last}");
                 let mut report = compare(&trained_on, &current, &window_name, &config.drift);
                 report.model = Some(baseline.model.clone());
                 report.emit_metrics();
-                Metrics::new(&[("Function", crate::functions::MONITOR)])
-                    .put("CapturedRowsChecked", rows.len() as f64, Unit::Count)
+                metrics()
+                    .put("CapturedRowsChecked", rows.rows.len() as f64, Unit::Count)
                     .put("DriftedFeatures", report.drifted.len() as f64, Unit::Count)
                     .emit();
                 if !report.drifted.is_empty() {
@@ -234,8 +333,8 @@ impl MonitorService {
                         stage: name.to_string(),
                         model_package_arn: baseline.model.model_package_arn.clone(),
                         baseline: baseline.dataset.clone(),
-                        rows: rows.len() as u64,
-                        capture_files: used.len() as u64,
+                        rows: rows.rows.len() as u64,
+                        capture_files: window.read.len() as u64,
                         first_capture: first.clone(),
                         last_capture: last.clone(),
                         features: report.drifted_columns(),
@@ -257,72 +356,121 @@ impl MonitorService {
                 (report.drifted, false)
             }
         };
-        let mark = serde_json::to_vec(&Watermark { last_capture: last })
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        s3::put(&self.s3, &watermark_at, mark, "application/json").await?;
+        state.commit(&window);
+        self.save(&state_at, &state).await?;
         Ok(StageTraffic::Checked {
             stage: name.into(),
             endpoint,
-            rows: rows.len() as u64,
-            capture_files: used.len() as u64,
+            rows: rows.rows.len() as u64,
+            rows_captured: rows.seen,
+            capture_files: window.read.len() as u64,
+            capture_files_sampled_out: sampled_out,
             report: report_at.uri(),
             drifted,
             repeated,
         })
     }
-}
 
-/// `yyyy/mm/dd/hh` of the hour after `now` (UTC): no capture file is later.
-fn capture_hour_limit(now: std::time::SystemTime) -> String {
-    let next = aws_smithy_types::DateTime::from(now + std::time::Duration::from_secs(3600));
-    let text = next
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
+    /// The capture files of `endpoint` not yet taken, in time order (at most
+    /// `MAX_PENDING_FILES`), and whether that is all of them.
+    async fn pending(
+        &self,
+        endpoint: &str,
+        state: &CaptureState,
+    ) -> Result<(Vec<String>, bool), Error> {
+        let capture = &self.config.capture;
+        let root = capture.key.trim_end_matches('/');
+        let prefix = if root.is_empty() {
+            format!("{endpoint}/")
+        } else {
+            format!("{root}/{endpoint}/")
+        };
+        let latest = capture::shift_hour(
+            &hour_of(aws_smithy_types::DateTime::from_secs(now_secs())),
+            1,
+        )
         .unwrap_or_default();
-    // "2026-12-04T17:51:00Z" -> "2026/12/04/17"
-    text.get(..13).unwrap_or_default().replace(['-', 'T'], "/")
-}
-
-/// Whether `key` (below the endpoint's prefix) is a capture file as SageMaker
-/// writes it, `<variant>/<yyyy>/<mm>/<dd>/<hh>/<file>.jsonl`, of an hour no
-/// later than `latest` (`yyyy/mm/dd/hh`).
-fn is_capture_file(key: &str, latest: &str) -> bool {
-    let parts: Vec<&str> = key.split('/').collect();
-    let [variant, year, month, day, hour, file] = parts[..] else {
-        return false;
-    };
-    let digits = |part: &str, n: usize| part.len() == n && part.bytes().all(|b| b.is_ascii_digit());
-    let hour_of = format!("{year}/{month}/{day}/{hour}");
-    !variant.is_empty()
-        && digits(year, 4)
-        && digits(month, 2)
-        && digits(day, 2)
-        && digits(hour, 2)
-        && file.len() > ".jsonl".len()
-        && file.ends_with(".jsonl")
-        && hour_of.as_str() <= latest
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_capture_files_of_past_hours_count() {
-        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_406_660); // 2026-12-04T17:51:00Z
-        let latest = capture_hour_limit(now);
-        assert_eq!(latest, "2026/12/04/18");
-        for (key, ok) in [
-            ("AllTraffic/2026/12/04/17/51-00-000-abc.jsonl", true),
-            ("AllTraffic/2026/12/04/18/00-00-000-abc.jsonl", true),
-            ("AllTraffic/2026/12/04/19/00-00-000-abc.jsonl", false),
-            ("AllTraffic/2099/01/01/00/x.jsonl", false),
-            ("zz-test.jsonl", false),
-            ("AllTraffic/2026/12/4/17/x.jsonl", false),
-            ("AllTraffic/2026/12/04/17/x.json", false),
-            ("AllTraffic/2026/12/04/17/.jsonl", false),
-            ("AllTraffic/2026/12/04/17/sub/x.jsonl", false),
-        ] {
-            assert_eq!(is_capture_file(key, &latest), ok, "{key}");
+        let mut pending: Vec<(String, String)> = Vec::new();
+        let mut foreign: Vec<String> = Vec::new();
+        let mut complete = true;
+        for folder in s3::list_folders(&self.s3, &capture.bucket, &prefix).await? {
+            let start = state.start_after(&folder);
+            let known = state
+                .considered
+                .iter()
+                .filter(|k| k.starts_with(&folder))
+                .count();
+            let limit = MAX_PENDING_FILES + known;
+            let keys =
+                s3::list_after(&self.s3, &capture.bucket, &folder, start.as_deref(), limit).await?;
+            complete &= keys.len() < limit;
+            for key in keys {
+                if state.considered.contains(&key) {
+                    continue;
+                }
+                match split_key(&key) {
+                    Some((f, hour)) if f == folder && hour <= latest.as_str() => {
+                        pending.push((hour.to_string(), key))
+                    }
+                    _ => foreign.push(key),
+                }
+            }
         }
+        if !foreign.is_empty() {
+            tracing::warn!(
+                count = foreign.len(),
+                first = %foreign[0],
+                "keys under the capture prefix that are not capture files (or dated ahead): left out"
+            );
+        }
+        pending.sort();
+        if pending.len() > MAX_PENDING_FILES {
+            pending.truncate(MAX_PENDING_FILES);
+            complete = false;
+        }
+        Ok((pending.into_iter().map(|(_, k)| k).collect(), complete))
     }
+
+    /// The rows of the window's files, sampled down to `MAX_ROWS`.
+    async fn read_window(&self, window: &Window) -> Result<Rows, Error> {
+        let mut sample = Sample::new(self.config.max_rows, window);
+        let mut read = Read::default();
+        let mut cut_off = 0;
+        for (i, key) in window.read.iter().enumerate() {
+            let at = S3Location {
+                bucket: self.config.capture.bucket.clone(),
+                key: key.clone(),
+            };
+            let mut n = 0u64;
+            let lines = s3::read_lines(&self.s3, &at, MAX_CAPTURE_FILE_BYTES, |line| {
+                read_capture_line(line, &mut read, |row| {
+                    sample.offer(i, n, row);
+                    n += 1;
+                })
+            })
+            .await?;
+            match lines {
+                None => tracing::warn!(%key, "a capture file listed but gone: skipped"),
+                Some(l) if l.truncated => cut_off += 1,
+                Some(_) => {}
+            }
+        }
+        let seen = sample.seen;
+        Ok(Rows {
+            rows: sample.into_rows(),
+            seen,
+            read,
+            cut_off,
+        })
+    }
+
+    async fn save(&self, at: &S3Location, state: &CaptureState) -> Result<(), Error> {
+        let body = serde_json::to_vec(state).map_err(|e| Error::Internal(e.to_string()))?;
+        s3::put(&self.s3, at, body, "application/json").await?;
+        Ok(())
+    }
+}
+
+fn now_secs() -> i64 {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now()).secs()
 }
