@@ -278,6 +278,23 @@ fn the_drift_alarm_fires_at_the_policy_s_default_psi() {
     );
 }
 
+/// The monitor's backlog alarm reads the metric the monitor emits, with its dimensions.
+#[test]
+fn the_monitor_behind_alarm_reads_the_monitors_backlog_metric() {
+    let template = template();
+    let alarm = &template["Resources"]["MonitorBehindAlarm"]["Properties"];
+    let query = alarm["Metrics"][0]["Expression"].as_str().unwrap();
+    assert_eq!(
+        query,
+        format!(
+            "SELECT MAX({}) FROM SCHEMA({}, Function, {})",
+            shared::monitoring::service::OLDEST_UNREAD_METRIC,
+            shared::telemetry::METRICS_NAMESPACE,
+            shared::monitoring::service::STAGE_DIMENSION,
+        )
+    );
+}
+
 #[test]
 fn the_pipeline_definition_is_the_generators() {
     let template = template();

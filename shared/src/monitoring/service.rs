@@ -39,6 +39,12 @@ use crate::stages::baseline::{self, Found};
 use crate::telemetry::{Metrics, Unit};
 use serde::Serialize;
 
+/// The age of a stage's oldest capture file still waiting (0 when none
+/// waits), by `Function` and [`STAGE_DIMENSION`]: the `monitor-behind` alarm's.
+pub const OLDEST_UNREAD_METRIC: &str = "OldestUnreadCaptureAgeSeconds";
+/// The dimension naming a stage in the monitor's metrics.
+pub const STAGE_DIMENSION: &str = "Stage";
+
 /// What the run found at one stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "traffic", rename_all = "snake_case")]
@@ -168,7 +174,7 @@ impl MonitorService {
                     tracing::error!(stage = %stage.name, error = %e, "the stage could not be checked; the others go on");
                     Metrics::new(&[
                         ("Function", crate::functions::MONITOR),
-                        ("Stage", &stage.name),
+                        (STAGE_DIMENSION, &stage.name),
                     ])
                     .put("StageFailures", 1.0, Unit::Count)
                     .emit();
@@ -202,7 +208,12 @@ impl MonitorService {
             }
         };
         let endpoint = baseline.model.endpoint.clone();
-        let metrics = || Metrics::new(&[("Function", crate::functions::MONITOR), ("Stage", name)]);
+        let metrics = || {
+            Metrics::new(&[
+                ("Function", crate::functions::MONITOR),
+                (STAGE_DIMENSION, name),
+            ])
+        };
         let state_at = config.layout.traffic_state(&endpoint);
         let mut state: CaptureState = match s3::read(&self.s3, &state_at).await? {
             Some((bytes, _)) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -230,11 +241,7 @@ impl MonitorService {
                         .map_or(0.0, |start| (now_secs() - start.secs()).max(0) as f64)
                 };
                 metrics()
-                    .put(
-                        "OldestUnreadCaptureAgeSeconds",
-                        oldest_unread,
-                        Unit::Seconds,
-                    )
+                    .put(OLDEST_UNREAD_METRIC, oldest_unread, Unit::Seconds)
                     .emit();
                 (capture::window(pending, config.max_capture_files), complete)
             }
