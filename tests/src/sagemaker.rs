@@ -65,6 +65,10 @@ pub struct SageMaker {
     /// Operations that fail on every call: name (`"UpdateEndpoint"`) → (error
     /// code, message), answered as SageMaker answers them (HTTP 400, JSON).
     pub failing: HashMap<&'static str, (String, String)>,
+    /// `CreateEndpoint` / `UpdateEndpoint` calls that lose a race: another
+    /// delivery's identical call lands first (its effect is applied), and this
+    /// one gets SageMaker's answer to the second call.
+    pub racing: Vec<&'static str>,
 }
 
 pub type SharedSageMaker = Arc<Mutex<SageMaker>>;
@@ -151,6 +155,16 @@ impl SageMaker {
     pub fn fail(&mut self, operation: &'static str, code: &str, message: &str) {
         self.failing
             .insert(operation, (code.to_string(), message.to_string()));
+    }
+
+    /// The next call of `operation` loses a race with an identical one.
+    pub fn race(&mut self, operation: &'static str) {
+        self.racing.push(operation);
+    }
+
+    fn lost_race(&mut self, operation: &str) -> bool {
+        let at = self.racing.iter().position(|o| *o == operation);
+        at.map(|i| self.racing.remove(i)).is_some()
     }
 
     fn failure<O, E>(&self, operation: &str) -> Option<MockResponse<O, E>> {
@@ -352,6 +366,13 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
                 r.endpoint_name().unwrap_or_default().to_string(),
                 r.endpoint_config_name().unwrap_or_default().to_string(),
             );
+            // As SageMaker answers a create of an endpoint that exists.
+            let exists = format!(
+                "Cannot create already existing endpoint \\\"{ACCOUNT_ARN}:endpoint/{name}\\\"."
+            );
+            if fake.endpoints.contains_key(&name) {
+                return error("ValidationException", &exists);
+            }
             fake.deployments.push((name.clone(), config.clone()));
             fake.endpoints.insert(
                 name.clone(),
@@ -361,6 +382,9 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
                     pending: None,
                 },
             );
+            if fake.lost_race("CreateEndpoint") {
+                return error("ValidationException", &exists);
+            }
             MockResponse::Output(
                 CreateEndpointOutput::builder()
                     .endpoint_arn(format!("{ACCOUNT_ARN}:endpoint/{name}"))
@@ -389,6 +413,9 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
             e.pending = Some(config.clone());
             fake.deployments.push((name.clone(), config));
             fake.updates.push(r.clone());
+            if fake.lost_race("UpdateEndpoint") {
+                return error("ValidationException", "Cannot update in-progress endpoint");
+            }
             MockResponse::Output(
                 UpdateEndpointOutput::builder()
                     .endpoint_arn(format!("{ACCOUNT_ARN}:endpoint/{name}"))

@@ -326,3 +326,45 @@ async fn throttling_is_retryable_and_a_rejected_update_is_not() {
         "nothing is announced for a deployment that did not start"
     );
 }
+
+/// Two deliveries racing for one endpoint: the loser's `UpdateEndpoint` (or
+/// `CreateEndpoint`) is refused with SageMaker's ValidationException. That is
+/// "the other delivery did it", not a failure for the dead-letter queue: the
+/// endpoint is read again, and the same deployment under way is
+/// `already_deploying`. (moto has no UpdateEndpoint and never refuses a
+/// CreateEndpoint race this way: the fake answers as SageMaker does.)
+#[tokio::test]
+async fn a_delivery_that_loses_the_race_for_the_endpoint_reads_it_again() {
+    let (world, _clients) = World::new("race", 0.40, EndpointStatus::InService).await;
+    world.fake.lock().unwrap().race("UpdateEndpoint");
+    let out = world.invoke().await.unwrap();
+    assert_eq!(out["status"], "already_deploying", "{out}");
+    assert_eq!(
+        world.fake.lock().unwrap().deployments.len(),
+        1,
+        "one update, the winner's"
+    );
+    let read = world
+        .service
+        .desired
+        .read("pre-prod")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        read.desired.started().is_some(),
+        "{:?}",
+        read.desired.status
+    );
+
+    // The first deployment of a stage: CreateEndpoint loses the same way.
+    let (world, _clients) = World::new("race-create", 0.40, EndpointStatus::InService).await;
+    {
+        let mut fake = world.fake.lock().unwrap();
+        fake.endpoints.remove(&world.endpoint("pre-prod"));
+        fake.race("CreateEndpoint");
+    }
+    let out = world.invoke().await.unwrap();
+    assert_eq!(out["status"], "already_deploying", "{out}");
+    assert_eq!(world.fake.lock().unwrap().deployments.len(), 1);
+}

@@ -206,3 +206,38 @@ async fn records_promote_model_could_not_have_written_are_halted() {
     assert_eq!(out["stage"], "dev");
     assert_eq!(json!(world.deployments()), json!(1));
 }
+
+/// A record naming a version the registry does not have (the group was
+/// re-created and counts from 1 again, or the record was written by hand) would
+/// pin the first stage: an approval never exceeds its version. The registry is
+/// asked: a record of a package that no longer exists is replaced.
+#[tokio::test]
+async fn a_record_of_a_package_the_registry_no_longer_has_is_replaced() {
+    let world = World::new("gone").await;
+    let group = world.env.stack.model_package_group();
+    let arn = world.fake.lock().unwrap().arn(1);
+    let mut gone = serde_json::to_value(world.record("dev", 1, Cause::Approval)).unwrap();
+    gone["model_package_version"] = 7.into();
+    gone["model_package_arn"] = arn
+        .replace(&format!("/{group}/1"), &format!("/{group}/7"))
+        .into();
+    world.put("dev", &gone).await;
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "dev")["reason"], "NotApproved", "{tick}");
+
+    let mut approval = read_json("events/promote-model/model-package-approved.json");
+    let detail = &mut approval["detail"];
+    detail["ModelPackageGroupName"] = group.clone().into();
+    detail["ModelPackageVersion"] = 1.into();
+    detail["ModelPackageArn"] = arn.clone().into();
+    let out = promote_model::handle(
+        &world.service,
+        LambdaEvent::new(approval, Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["status"], "deploying", "{out}");
+    let read = world.service.desired.read("dev").await.unwrap().unwrap();
+    assert_eq!(read.desired.model_package_arn, arn);
+    assert_eq!(world.deployments(), 1);
+}

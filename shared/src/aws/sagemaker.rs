@@ -34,6 +34,16 @@ pub fn is_already_existing(e: &AwsError) -> bool {
         && e.message.to_ascii_lowercase().contains("already exist")
 }
 
+/// A `CreateEndpoint` or `UpdateEndpoint` that lost a race with another
+/// change of the same endpoint: SageMaker answers `ValidationException`
+/// "Cannot create already existing endpoint" or "Cannot update in-progress
+/// endpoint". What the endpoint does now has to be read again.
+pub fn is_concurrent_change(e: &AwsError) -> bool {
+    let message = e.message.to_ascii_lowercase();
+    e.code.as_deref() == Some("ValidationException")
+        && (message.contains("already exist") || message.contains("in-progress"))
+}
+
 /// A Describe call's output, or `None` when SageMaker says the resource does not exist.
 pub fn found<T, E>(
     operation: &'static str,

@@ -64,8 +64,22 @@ impl PromotionService {
             let current = self.desired.read(stage).await?;
             let record = current.as_ref().map(|r| &r.desired);
             if !desired::replaces(record, package, explicit) {
-                tracing::info!(%stage, desired = ?record.map(|d| &d.model_package_arn), "the stage's record stands");
-                return Ok(());
+                // A record of a package the registry no longer has (deleted, or
+                // its group re-created with versions from 1 again) would pin the
+                // stage forever: it stands for nothing, so it is replaced.
+                let gone = match record {
+                    Some(r) if !r.names(package) => {
+                        registry::describe(&self.sagemaker, &r.model_package_arn)
+                            .await?
+                            .is_none()
+                    }
+                    _ => false,
+                };
+                if !gone {
+                    tracing::info!(%stage, desired = ?record.map(|d| &d.model_package_arn), "the stage's record stands");
+                    return Ok(());
+                }
+                tracing::warn!(%stage, desired = ?record.map(|d| &d.model_package_arn), "the stage's record names a package the registry no longer has: replaced");
             }
             let new = Desired::new(
                 stage,

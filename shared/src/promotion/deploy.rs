@@ -18,7 +18,7 @@ use super::gate::{self, Verdict};
 use super::names;
 use super::outcome::{PromotionOutcome, Request};
 use super::promoter::PromotionService;
-use crate::aws::bus;
+use crate::aws::{bus, sagemaker};
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
 use crate::events::promotion::{
@@ -213,16 +213,26 @@ impl PromotionService {
             .await?;
         endpoints::ensure_endpoint_config(client, &endpoint_config, &model, stage, capture, &tags)
             .await?;
-        let action = match &serving {
-            None => {
-                endpoints::create(client, stage, &endpoint_config).await?;
-                "create"
-            }
-            Some(_) => {
-                endpoints::update(client, stage, &endpoint_config).await?;
-                "update"
-            }
+        let (action, call) = match &serving {
+            None => (
+                "create",
+                endpoints::create(client, stage, &endpoint_config).await,
+            ),
+            Some(_) => (
+                "update",
+                endpoints::update(client, stage, &endpoint_config).await,
+            ),
         };
+        match call {
+            Err(Error::Aws(e)) if sagemaker::is_concurrent_change(&e) => {
+                // Another delivery changed the endpoint since it was read: what
+                // it does now decides (the same deployment under way, or another
+                // one the record waits for).
+                tracing::info!(endpoint = %stage.endpoint, error = %e, "the endpoint changed meanwhile; reading it again");
+                return self.after_race(package, stage, &endpoint_config).await;
+            }
+            call => call?,
+        }
         let replaces = serving.as_ref().and_then(|s| s.lineage.as_ref());
         let started = Started {
             action,
@@ -240,6 +250,35 @@ impl PromotionService {
             model,
             model_package_arn: package.arn.clone(),
             deployment: stage.deployment.to_string(),
+        })
+    }
+
+    /// A create or update lost a race: the stage's endpoint, read again.
+    async fn after_race(
+        &self,
+        package: &Package,
+        stage: &Stage,
+        endpoint_config: &str,
+    ) -> Result<PromotionOutcome, Error> {
+        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
+        let ours = serving.as_ref().is_some_and(|s| {
+            s.pending_config.as_deref() == Some(endpoint_config)
+                || s.endpoint_config == endpoint_config
+        });
+        if ours {
+            // The other delivery started this very deployment, and announces it.
+            return Ok(PromotionOutcome::AlreadyDeploying {
+                stage: stage.name.clone(),
+                endpoint: stage.endpoint.clone(),
+                endpoint_config: endpoint_config.to_string(),
+            });
+        }
+        self.metric("PromotionsWaiting", &stage.name);
+        Ok(PromotionOutcome::Waiting {
+            stage: stage.name.clone(),
+            endpoint: stage.endpoint.clone(),
+            endpoint_status: serving.map_or("(none)".to_string(), |s| s.state.to_string()),
+            model_package_arn: package.arn.clone(),
         })
     }
 

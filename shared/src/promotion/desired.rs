@@ -25,7 +25,7 @@
 use crate::aws::s3::{self, Precondition};
 use crate::aws::S3Location;
 use crate::error::Error;
-use crate::stages::{same_arn, Package};
+use crate::stages::{group_and_version, same_arn, Package};
 use serde::{Deserialize, Serialize};
 
 /// What asked for the record.
@@ -121,7 +121,11 @@ pub fn now_ms() -> i64 {
 }
 
 /// Whether a request for `candidate` replaces the stage's record `current`.
-/// `explicit`: a person asked (`PromoteModel`).
+/// `explicit`: a person asked (`PromoteModel`). The record's group and version
+/// are read from its ARN, not from its (editable) fields; a record whose ARN
+/// names no package version replaces nothing it could stand for. (A record
+/// whose package no longer exists is replaceable too: the caller asks the
+/// registry, `converge.rs`.)
 pub fn replaces(current: Option<&Desired>, candidate: &Package, explicit: bool) -> bool {
     let Some(current) = current else {
         return true;
@@ -130,10 +134,11 @@ pub fn replaces(current: Option<&Desired>, candidate: &Package, explicit: bool) 
         // The same package again: only a person re-arms a halted record.
         return explicit && current.is_halted();
     }
-    let same_group = current
-        .model_package_group
-        .eq_ignore_ascii_case(&candidate.group);
-    explicit || !same_group || candidate.version > current.model_package_version
+    let Some((group, version)) = group_and_version(&current.model_package_arn) else {
+        return true;
+    };
+    let same_group = group.eq_ignore_ascii_case(&candidate.group);
+    explicit || !same_group || candidate.version > version
 }
 
 /// The records' home: `root` is `PROMOTION_STATE_S3_URI`.
@@ -240,6 +245,18 @@ mod tests {
         assert!(replaces(Some(&v3), &package("other", 1), false));
         // Group names compare without case, as SageMaker's ARNs do.
         assert!(!replaces(Some(&v3), &package("G", 2), false));
+    }
+
+    /// The version is the ARN's: a record claiming v99 of a v3 ARN does not
+    /// hold back v4, and a record whose ARN names no version holds back nothing.
+    #[test]
+    fn a_records_version_is_read_from_its_arn() {
+        let mut claims_more = record("g", 3, Status::Pending);
+        claims_more.model_package_version = 99;
+        assert!(replaces(Some(&claims_more), &package("g", 4), false));
+        let mut no_version = record("g", 3, Status::Pending);
+        no_version.model_package_arn = "arn:aws:sagemaker:us-east-1:1:model-package/g".into();
+        assert!(replaces(Some(&no_version), &package("g", 1), false));
     }
 
     #[test]

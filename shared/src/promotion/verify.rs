@@ -17,14 +17,7 @@ use super::desired::{Cause, Read};
 use super::names;
 use super::promoter::PromotionService;
 use crate::error::Error;
-use crate::stages::{self, Package};
-
-/// `arn:…:model-package/<group>/<version>` → (group, version).
-fn group_and_version(arn: &str) -> Option<(&str, u32)> {
-    let path = arn.split_once(":model-package/")?.1;
-    let (group, version) = path.rsplit_once('/')?;
-    Some((group, version.parse().ok()?))
-}
+use crate::stages::{self, group_and_version, Package};
 
 impl PromotionService {
     /// What makes the record under stage `index`'s key one promote-model could
@@ -93,30 +86,5 @@ impl PromotionService {
                 package.group, package.version, previous.name, stage.name
             )
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::group_and_version;
-
-    #[test]
-    fn a_package_arn_names_its_group_and_version() {
-        assert_eq!(
-            group_and_version("arn:aws:sagemaker:us-east-1:123456789012:model-package/g-1/12"),
-            Some(("g-1", 12))
-        );
-        assert_eq!(
-            group_and_version("arn:aws:sagemaker:us-east-1:1:model-package/g"),
-            None
-        );
-        assert_eq!(
-            group_and_version("arn:aws:sagemaker:us-east-1:1:model/g/1"),
-            None
-        );
-        assert_eq!(
-            group_and_version("arn:aws:sagemaker:us-east-1:1:model-package/g/x"),
-            None
-        );
     }
 }

@@ -9,6 +9,14 @@ pub const METADATA_VALIDATION_RMSE: &str = "validation_rmse";
 pub const METADATA_TEST_RMSE: &str = "test_rmse";
 pub const METADATA_EXECUTION_ARN: &str = "pipeline_execution_arn";
 
+/// `arn:…:model-package/<group>/<version>` → (group, version): a package ARN
+/// names its group and version, whatever a record next to it claims.
+pub fn group_and_version(arn: &str) -> Option<(&str, u32)> {
+    let path = arn.split_once(":model-package/")?.1;
+    let (group, version) = path.rsplit_once('/')?;
+    Some((group, version.parse().ok()?))
+}
+
 /// A registry version and what the training pipeline recorded about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Package {
@@ -55,5 +63,30 @@ impl Package {
             ),
             ..Package::approved(group, version)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_and_version;
+
+    #[test]
+    fn a_package_arn_names_its_group_and_version() {
+        assert_eq!(
+            group_and_version("arn:aws:sagemaker:us-east-1:123456789012:model-package/g-1/12"),
+            Some(("g-1", 12))
+        );
+        assert_eq!(
+            group_and_version("arn:aws:sagemaker:us-east-1:1:model-package/g"),
+            None
+        );
+        assert_eq!(
+            group_and_version("arn:aws:sagemaker:us-east-1:1:model/g/1"),
+            None
+        );
+        assert_eq!(
+            group_and_version("arn:aws:sagemaker:us-east-1:1:model-package/g/x"),
+            None
+        );
     }
 }
