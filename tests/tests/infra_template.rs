@@ -295,6 +295,21 @@ fn the_monitor_behind_alarm_reads_the_monitors_backlog_metric() {
     );
 }
 
+/// The withdrawn-package alarm reads the metric promote-model emits.
+#[test]
+fn the_package_withdrawn_alarm_reads_promote_models_metric() {
+    let template = template();
+    let alarm = &template["Resources"]["PackageWithdrawnAlarm"]["Properties"];
+    assert_eq!(
+        alarm["Metrics"][0]["Expression"].as_str().unwrap(),
+        format!(
+            "SELECT SUM({}) FROM SCHEMA({}, Function, Stage)",
+            shared::promotion::withdraw::PACKAGES_WITHDRAWN_METRIC,
+            shared::telemetry::METRICS_NAMESPACE,
+        )
+    );
+}
+
 #[test]
 fn the_pipeline_definition_is_the_generators() {
     let template = template();

@@ -396,3 +396,115 @@ async fn a_deployment_that_did_not_take_halts_and_a_withdrawn_package_is_not_dep
     );
     assert_eq!(world.dead_lettered().await, 0);
 }
+
+impl World {
+    /// The registry sets `version` to Rejected, and announces it.
+    fn reject(&self, version: u32) -> Value {
+        let mut fake = self.fake.lock().unwrap();
+        let package = fake.packages.iter_mut().find(|p| p.version == version);
+        package.unwrap().approved = false;
+        drop(fake);
+        let mut event = self.approval(version);
+        event["id"] = format!("rejection-{version}").into();
+        event["detail"]["ModelApprovalStatus"] = "Rejected".into();
+        event
+    }
+
+    /// Deployments (CreateEndpoint, UpdateEndpoint) to the stage's endpoint.
+    fn deployments_to(&self, stage: &str) -> usize {
+        let endpoint = self.endpoint(stage);
+        let fake = self.fake.lock().unwrap();
+        fake.deployments
+            .iter()
+            .filter(|(e, _)| *e == endpoint)
+            .count()
+    }
+
+    /// `ServingPackageWithdrawn` events so far (drains the bus's queue).
+    async fn withdrawn(&self) -> Vec<Value> {
+        self.env
+            .events()
+            .await
+            .into_iter()
+            .filter(|e| e["detail-type"] == "ServingPackageWithdrawn")
+            .map(|e| e["detail"].clone())
+            .collect()
+    }
+}
+
+/// A package rejected after it was deployed does not keep serving silently:
+/// the stage is rolled back to the newest approved version before it (blue/
+/// green, without the quality gate: any approved model beats a rejected one),
+/// announced once, and the next tick does not announce it again.
+#[tokio::test]
+async fn a_package_rejected_after_deployment_is_rolled_back_and_announced() {
+    let world = World::new("withdrawn").await;
+    world.register(1, true, 0.40);
+    world.register(2, true, 0.50);
+    world.serving("dev", 2, EndpointStatus::InService);
+
+    let out = world.invoke(world.reject(2)).await;
+    let dev = &out["stages"][0];
+    assert_eq!(dev["status"], "deploying", "{out}");
+    assert_eq!(dev["model_package_arn"], world.fake.lock().unwrap().arn(1));
+    let record = world.desired("dev").await;
+    assert_eq!(record.cause, Cause::Rollback);
+    assert_eq!(record.model_package_version, 1);
+    let withdrawn = world.withdrawn().await;
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
+    assert_eq!(withdrawn[0]["stage"], "dev");
+    assert_eq!(withdrawn[0]["model_package_version"], 2);
+    assert_eq!(withdrawn[0]["approval"], "Rejected");
+    assert_eq!(
+        withdrawn[0]["rollback_to"],
+        world.fake.lock().unwrap().arn(1)
+    );
+
+    // While the rollback deploys, and after: nothing announced again, nothing redeployed.
+    let tick = read_json("events/promote-model/scheduled-tick.json");
+    world.invoke(tick.clone()).await;
+    world.settle("dev");
+    world.invoke(tick).await;
+    assert!(world.withdrawn().await.is_empty());
+    assert_eq!(world.served_version("dev").as_deref(), Some("1"));
+    assert_eq!(world.deployments_to("dev"), 1);
+}
+
+/// With no approved version before it, the stage keeps serving (deleting the
+/// endpoint would take it down: a person's call), and its record halts loudly
+/// (`ServingWithdrawn`, the event with no rollback), once.
+#[tokio::test]
+async fn a_rejected_package_with_nothing_to_roll_back_to_halts_loudly() {
+    let world = World::new("withdrawn-alone").await;
+    world.register(1, true, 0.40);
+    world.serving("dev", 1, EndpointStatus::InService);
+    let out = world.invoke(world.reject(1)).await;
+    assert_eq!(out["stages"][0]["status"], "halted", "{out}");
+    assert_eq!(out["stages"][0]["reason"], "ServingWithdrawn", "{out}");
+    let withdrawn = world.withdrawn().await;
+    assert_eq!(withdrawn.len(), 1);
+    assert_eq!(withdrawn[0]["rollback_to"], Value::Null);
+    let tick = read_json("events/promote-model/scheduled-tick.json");
+    world.invoke(tick).await;
+    assert!(world.withdrawn().await.is_empty(), "announced once");
+    assert_eq!(world.deployments_to("dev"), 0);
+}
+
+/// A rollback record is held to the rule that makes one: written by hand
+/// while the stage serves an approved package, it would downgrade the stage
+/// past its gates. It halts `Unverified`.
+#[tokio::test]
+async fn a_hand_written_rollback_record_does_not_downgrade_a_stage() {
+    let world = World::new("forged-rollback").await;
+    world.register(1, true, 0.40);
+    world.register(2, true, 0.41);
+    world.serving("dev", 2, EndpointStatus::InService);
+    let package = world.fake.lock().unwrap().package(1);
+    let forged = Desired::new("dev", &package, Cause::Rollback, Some("someone"), None);
+    world.service.desired.write(&forged, None).await.unwrap();
+    let tick = read_json("events/promote-model/scheduled-tick.json");
+    let out = world.invoke(tick).await;
+    assert_eq!(out["stages"][0]["reason"], "Unverified", "{out}");
+    assert_eq!(world.deployments_to("dev"), 0);
+    assert_eq!(world.served_version("dev").as_deref(), Some("2"));
+}

@@ -23,6 +23,8 @@ pub const PROMOTION_REFUSED: &str = "PromotionRefused";
 pub const DEPLOYMENT_ROLLED_BACK: &str = "DeploymentRolledBack";
 /// A stage's endpoint failed to deploy, or its rollback failed.
 pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+/// A stage serves a package the registry no longer approves.
+pub const SERVING_PACKAGE_WITHDRAWN: &str = "ServingPackageWithdrawn";
 /// `source` and `detail-type` of what an EventBridge schedule rule sends: the
 /// tick on which promote-model converges every stage.
 pub const SCHEDULE_SOURCE: &str = "aws.events";
@@ -84,6 +86,24 @@ pub struct PromotionRefused {
     pub serving_model_package_arn: Option<String>,
     pub source_event_id: Option<String>,
     pub requested_by: Option<String>,
+}
+
+/// `ServingPackageWithdrawn`: a stage serves a package that is no longer
+/// approved; it is rolled back to `rollback_to` (the newest approved version
+/// of the group before it), or, when there is none, keeps serving it and its
+/// record halts (`ServingWithdrawn`) until a person acts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServingPackageWithdrawn {
+    pub stage: String,
+    pub endpoint: String,
+    pub model_package_arn: String,
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    /// The package's approval status now (`Rejected`, `PendingManualApproval`).
+    pub approval: String,
+    pub rollback_to: Option<String>,
+    pub message: String,
+    pub source_event_id: Option<String>,
 }
 
 /// `DeploymentRolledBack` / `DeploymentFailed`.

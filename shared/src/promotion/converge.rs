@@ -59,7 +59,8 @@ impl PromotionService {
         request: Request<'_>,
     ) -> Result<(), Error> {
         let stage = &self.config.stages.at(index).name;
-        let explicit = cause == Cause::Promote;
+        // A person's request, or a rollback from a withdrawn package, replaces the record.
+        let explicit = matches!(cause, Cause::Promote | Cause::Rollback);
         for _ in 0..RECORD_ATTEMPTS {
             let current = self.desired.read(stage).await?;
             let record = current.as_ref().map(|r| &r.desired);
@@ -107,6 +108,10 @@ impl PromotionService {
     /// and its endpoint can take a deployment now.
     pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
+        // What it serves first: a package withdrawn after it was deployed.
+        if let Some(outcome) = self.withdraw_if_rejected(index).await? {
+            return Ok(outcome);
+        }
         let Some(read) = self.desired.read(&stage.name).await? else {
             return Ok(PromotionOutcome::NothingRecorded {
                 stage: stage.name.clone(),
@@ -136,11 +141,19 @@ impl PromotionService {
         if let Some(problem) = self.gate_problem(index, &read, &package).await? {
             return self.halt(read, "Unverified", problem).await;
         }
+        if read.desired.cause == Cause::Rollback {
+            let capture = self.config.data_capture.as_ref();
+            let config = super::names::endpoint_config_name(&package, stage, capture);
+            if let Some(problem) = self.rollback_problem(index, &read.desired, &config).await? {
+                return self.halt(read, "Unverified", problem).await;
+            }
+        }
         let desired = &read.desired;
         let request = Request {
             source_event_id: desired.source_event_id.as_deref(),
             requested_by: desired.requested_by.as_deref(),
             explicit: desired.cause == Cause::Promote,
+            rollback: desired.cause == Cause::Rollback,
         };
         let outcome = self
             .deploy(&package, index, request, desired.started())

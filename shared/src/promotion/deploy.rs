@@ -177,7 +177,14 @@ impl PromotionService {
                 tracing::warn!(endpoint = %stage.endpoint, "the serving config has no lineage tags: no downgrade or quality check possible");
             }
             let current = s.lineage.as_ref();
-            match gate::check(current, package, self.config.stages.rmse_tolerance) {
+            // A rollback from a withdrawn package is older by design, and any
+            // approved model beats a rejected one (`withdraw.rs`).
+            let verdict = if request.rollback {
+                Verdict::Proceed
+            } else {
+                gate::check(current, package, self.config.stages.rmse_tolerance)
+            };
+            match verdict {
                 Verdict::Proceed => {}
                 Verdict::NewerServing { serving_version } if !request.explicit => {
                     tracing::info!(

@@ -38,6 +38,9 @@ pub enum Cause {
     Promote,
     /// The previous stage serves it InService and this stage has no manual gate.
     Advance,
+    /// The stage served a package the registry withdrew (rejected after it was
+    /// deployed): this is the newest approved version of the group before it.
+    Rollback,
 }
 
 /// Where a record stands.

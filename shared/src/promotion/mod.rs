@@ -19,7 +19,9 @@
 //! 1. [`service`]: the event handlers — what happens for each event;
 //! 2. `converge.rs`: how a stage converges to its desired-state record;
 //! 3. `deploy.rs`: may this package go to this stage now, and the deployment;
-//!    before it, `verify.rs` checks the record itself again (S3 is not trusted).
+//!    before it, `verify.rs` checks the record itself again (S3 is not trusted),
+//!    and `withdraw.rs` holds what the stage serves to the registry (a package
+//!    rejected after it was deployed is rolled back, or halts loudly).
 
 pub mod config;
 mod converge;
@@ -33,6 +35,7 @@ mod promoter;
 pub mod registry;
 pub mod service;
 mod verify;
+pub mod withdraw;
 
 pub use outcome::PromotionOutcome;
 pub use promoter::PromotionService;

@@ -103,6 +103,9 @@ pub struct Request<'a> {
     /// A person asked (`PromoteModel`): an older version than the serving one
     /// is refused out loud rather than skipped.
     pub explicit: bool,
+    /// A rollback from a withdrawn package: older than what serves by design,
+    /// and not held to the quality gate (anything approved beats a rejected model).
+    pub rollback: bool,
 }
 
 /// Whether what a stage serves moves on to the next stage.

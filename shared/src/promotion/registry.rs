@@ -12,6 +12,16 @@ use aws_sdk_sagemaker::Client;
 
 /// The highest approved version of a group, with its metadata.
 pub async fn latest_approved(client: &Client, group: &str) -> Result<Option<Package>, Error> {
+    latest_approved_below(client, group, None).await
+}
+
+/// The highest approved version of a group below version `below` (all of
+/// them when `None`), with its metadata.
+pub async fn latest_approved_below(
+    client: &Client,
+    group: &str,
+    below: Option<u32>,
+) -> Result<Option<Package>, Error> {
     let mut pages = client
         .list_model_packages()
         .model_package_group_name(group)
@@ -27,7 +37,8 @@ pub async fn latest_approved(client: &Client, group: &str) -> Result<Option<Pack
             if let (Some(version), Some(arn)) =
                 (summary.model_package_version(), summary.model_package_arn())
             {
-                if latest.as_ref().is_none_or(|(v, _)| version > *v) {
+                let eligible = below.is_none_or(|b| (version as i64) < b as i64);
+                if eligible && latest.as_ref().is_none_or(|(v, _)| version > *v) {
                     latest = Some((version, arn.to_string()));
                 }
             }

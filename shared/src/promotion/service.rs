@@ -62,6 +62,17 @@ impl PromotionService {
             ));
         }
         if !change.is_approved() {
+            // Withdrawn: the stages that serve it converge (`withdraw.rs`).
+            let mut stages = Vec::new();
+            for (index, stage) in self.config.stages.iter().enumerate() {
+                let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
+                if serving.is_some_and(|s| s.is_of(&change.model_package_arn)) {
+                    stages.push(self.converge(index).await?);
+                }
+            }
+            if !stages.is_empty() {
+                return Ok(PromotionOutcome::Reconciled { stages });
+            }
             return ignored(format!(
                 "{} v{} is {}, not {APPROVED}",
                 change.model_package_group_name,
@@ -106,6 +117,7 @@ impl PromotionService {
             source_event_id: event_id,
             requested_by: command.requested_by.as_deref(),
             explicit: true,
+            rollback: false,
         };
         let refusal = |reason: &str, message: String| PromotionRefused {
             stage: command.target_stage.clone(),

@@ -63,7 +63,8 @@ impl PromotionService {
         if !stage.manual_gate {
             return Ok(None);
         }
-        if read.desired.cause != Cause::Promote {
+        // A rollback is held to its own rule instead (`withdraw.rs`).
+        if !matches!(read.desired.cause, Cause::Promote | Cause::Rollback) {
             return Ok(Some(format!(
                 "{} has a manual gate: only a PromoteModel reaches it",
                 stage.name
