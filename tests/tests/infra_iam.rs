@@ -692,3 +692,64 @@ fn the_stacks_roles_trust_only_the_services_that_run_them_from_this_account() {
         .all(|f| f["Properties"]["Role"].is_null()
             && f["Properties"]["AssumeRolePolicyDocument"].is_null()));
 }
+
+/// SageMaker may use the data key for this stack's pipeline jobs, not for every
+/// training job of the account. A pipeline names its jobs itself,
+/// `pipelines-<execution id>-<step>-<suffix>` (the step name's case and length
+/// vary), so `pipelines-*` is the tightest job ARN a policy can name; the
+/// pipeline role may start and stop only such jobs too. Evaluated for the
+/// `aws:SourceArn` SageMaker sends.
+#[test]
+fn sagemaker_uses_the_key_only_for_pipeline_jobs() {
+    let template = template();
+    let resources: BTreeMap<String, Yaml> = resources(&template).into_iter().collect();
+    let key_policy = resources["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let statement = key_policy
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some("SageMakerUsesTheKey"))
+        .unwrap();
+    let names = BTreeMap::from([
+        ("AWS::Partition", "aws"),
+        ("AWS::Region", "us-east-1"),
+        ("AWS::AccountId", "123456789012"),
+        ("AWS::StackName", "housing-mlops-dev"),
+    ]);
+    let condition = resolve(&statement["Condition"], &names);
+    let uses = |source: &str| {
+        let context = Context::from([
+            ("aws:SourceAccount".to_string(), "123456789012".to_string()),
+            (
+                "aws:SourceArn".to_string(),
+                format!("arn:aws:sagemaker:us-east-1:123456789012:{source}"),
+            ),
+        ]);
+        policy::holds(&condition, &context)
+    };
+    assert!(uses(
+        "training-job/pipelines-cfvy1tjuxdq8-trainmodel-tavd6f3wdf"
+    ));
+    assert!(uses("endpoint/housing-mlops-dev"));
+    assert!(
+        !uses("training-job/someone-elses-job"),
+        "any training job of the account"
+    );
+    let pipeline_steps = resources["TrainingPipelineRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some("PipelineSteps"))
+        .unwrap()
+        .clone();
+    let jobs = resolve_only(&pipeline_steps["Resource"], &names);
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    for resource in jobs {
+        assert!(
+            resource.ends_with("training-job/pipelines-*")
+                || resource.ends_with("processing-job/pipelines-*"),
+            "{resource}"
+        );
+    }
+}
