@@ -108,8 +108,11 @@ impl PromotionService {
     /// and its endpoint can take a deployment now.
     pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
+        // Read once: every check below and the deployment look at the same endpoint.
+        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
+        let serving = serving.as_ref();
         // What it serves first: a package withdrawn after it was deployed.
-        if let Some(outcome) = self.withdraw_if_rejected(index).await? {
+        if let Some(outcome) = self.withdraw_if_rejected(index, serving).await? {
             return Ok(outcome);
         }
         let Some(read) = self.desired.read(&stage.name).await? else {
@@ -138,13 +141,13 @@ impl PromotionService {
             );
             return self.halt(read, "NotApproved", message).await;
         };
-        if let Some(problem) = self.gate_problem(index, &read, &package).await? {
+        if let Some(problem) = self.gate_problem(index, &read, &package, serving).await? {
             return self.halt(read, "Unverified", problem).await;
         }
         if read.desired.cause == Cause::Rollback {
             let capture = self.config.data_capture.as_ref();
             let config = super::names::endpoint_config_name(&package, stage, capture);
-            if let Some(problem) = self.rollback_problem(index, &read.desired, &config).await? {
+            if let Some(problem) = self.rollback_problem(serving, &read.desired, &config).await? {
                 return self.halt(read, "Unverified", problem).await;
             }
         }
@@ -156,7 +159,7 @@ impl PromotionService {
             rollback: desired.cause == Cause::Rollback,
         };
         let outcome = self
-            .deploy(&package, index, request, desired.started())
+            .deploy(&package, index, request, desired.started(), serving)
             .await?;
         match &outcome {
             PromotionOutcome::Deploying {

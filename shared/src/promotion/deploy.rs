@@ -82,12 +82,12 @@ impl PromotionService {
         index: usize,
         request: Request<'_>,
         started: Option<&str>,
+        serving: Option<&stages::Serving>,
     ) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
         let capture = self.config.data_capture.as_ref();
         let model = names::model_name(package);
         let endpoint_config = names::endpoint_config_name(package, stage, capture);
-        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
         // This deployment, as `ModelPromoted` will tell it (action and predecessor set below).
         let this = Started {
             package,

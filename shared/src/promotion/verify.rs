@@ -58,6 +58,7 @@ impl PromotionService {
         index: usize,
         read: &Read,
         package: &Package,
+        own: Option<&stages::Serving>,
     ) -> Result<Option<String>, Error> {
         let stage = self.config.stages.at(index);
         if !stage.manual_gate {
@@ -72,7 +73,7 @@ impl PromotionService {
         }
         // Already there, or on its way there: nothing new would be deployed.
         let config = names::endpoint_config_name(package, stage, self.config.data_capture.as_ref());
-        if let Some(own) = stages::serving(&self.sagemaker, &stage.endpoint).await? {
+        if let Some(own) = own {
             if own.is_of(&package.arn) || own.pending_config.as_deref() == Some(config.as_str()) {
                 return Ok(None);
             }

@@ -29,7 +29,7 @@ use crate::events::promotion::{
     ServingPackageWithdrawn, PROMOTION_SOURCE, SERVING_PACKAGE_WITHDRAWN,
 };
 use crate::events::registry::APPROVED;
-use crate::stages::{self, same_arn, Package};
+use crate::stages::{same_arn, Package, Serving};
 
 /// Counted (by `Function`, `Stage`) for each stage found serving a withdrawn
 /// package: the `package-withdrawn` alarm's metric.
@@ -45,10 +45,10 @@ impl PromotionService {
     pub(super) async fn withdraw_if_rejected(
         &self,
         index: usize,
+        serving: Option<&Serving>,
     ) -> Result<Option<PromotionOutcome>, Error> {
         let stage = self.config.stages.at(index);
-        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
-        let Some(lineage) = serving.and_then(|s| s.lineage) else {
+        let Some(lineage) = serving.and_then(|s| s.lineage.as_ref()) else {
             return Ok(None);
         };
         let described = registry::describe(&self.sagemaker, &lineage.model_package_arn).await?;
@@ -152,40 +152,36 @@ impl PromotionService {
     }
 
     /// For a rollback record: why it is not the rollback this module would
-    /// record for stage `index` now; `None` when it is (or the stage already
-    /// serves it, or is deploying it).
+    /// record for the stage whose endpoint is `serving` now; `None` when it is
+    /// (or the stage already serves it, or is deploying it).
     pub(super) async fn rollback_problem(
         &self,
-        index: usize,
+        serving: Option<&Serving>,
         record: &Desired,
         config: &str,
     ) -> Result<Option<String>, Error> {
-        let stage = self.config.stages.at(index);
-        let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
         let Some(serving) = serving else {
-            return Ok(Some(format!(
-                "a rollback record for {}, which does not exist",
-                stage.endpoint
-            )));
+            return Ok(Some(
+                "a rollback record for an endpoint that does not exist".to_string(),
+            ));
         };
         if serving.is_of(&record.model_package_arn)
             || serving.pending_config.as_deref() == Some(config)
         {
             return Ok(None);
         }
-        let Some(lineage) = serving.lineage else {
-            return Ok(Some(format!(
-                "a rollback record for {}, whose config has no lineage",
-                stage.endpoint
-            )));
+        let Some(lineage) = &serving.lineage else {
+            return Ok(Some(
+                "a rollback record for an endpoint whose config has no lineage".to_string(),
+            ));
         };
         let withdrawn = registry::describe(&self.sagemaker, &lineage.model_package_arn)
             .await?
             .is_none_or(|p| p.approval != APPROVED);
         if !withdrawn {
             return Ok(Some(format!(
-                "a rollback record, but {} v{} on {} is approved",
-                lineage.model_package_group, lineage.model_package_version, stage.endpoint
+                "a rollback record, but the {} v{} it would replace is approved",
+                lineage.model_package_group, lineage.model_package_version
             )));
         }
         let target = registry::latest_approved_below(
