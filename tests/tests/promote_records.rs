@@ -60,6 +60,21 @@ impl World {
             .unwrap();
     }
 
+    /// The registry's approval of `version`, handled.
+    async fn approve(&self, version: u32) -> Value {
+        let mut approval = read_json("events/promote-model/model-package-approved.json");
+        let detail = &mut approval["detail"];
+        detail["ModelPackageGroupName"] = self.env.stack.model_package_group().into();
+        detail["ModelPackageVersion"] = version.into();
+        detail["ModelPackageArn"] = self.fake.lock().unwrap().arn(version).into();
+        promote_model::handle(
+            &self.service,
+            LambdaEvent::new(approval, Context::default()),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn tick(&self) -> Value {
         let tick = read_json("events/promote-model/scheduled-tick.json");
         promote_model::handle(&self.service, LambdaEvent::new(tick, Context::default()))
@@ -191,17 +206,7 @@ async fn records_promote_model_could_not_have_written_are_halted() {
     assert_eq!(world.deployments(), 0, "nothing deployed");
 
     // A real request replaces a halted record and converges as usual.
-    let mut approval = read_json("events/promote-model/model-package-approved.json");
-    let detail = &mut approval["detail"];
-    detail["ModelPackageGroupName"] = group.clone().into();
-    detail["ModelPackageVersion"] = 1.into();
-    detail["ModelPackageArn"] = arn.clone().into();
-    let out = promote_model::handle(
-        &world.service,
-        LambdaEvent::new(approval, Context::default()),
-    )
-    .await
-    .unwrap();
+    let out = world.approve(1).await;
     assert_eq!(out["status"], "deploying", "{out}");
     assert_eq!(out["stage"], "dev");
     assert_eq!(json!(world.deployments()), json!(1));
@@ -225,17 +230,7 @@ async fn a_record_of_a_package_the_registry_no_longer_has_is_replaced() {
     let tick = world.tick().await;
     assert_eq!(outcome(&tick, "dev")["reason"], "NotApproved", "{tick}");
 
-    let mut approval = read_json("events/promote-model/model-package-approved.json");
-    let detail = &mut approval["detail"];
-    detail["ModelPackageGroupName"] = group.clone().into();
-    detail["ModelPackageVersion"] = 1.into();
-    detail["ModelPackageArn"] = arn.clone().into();
-    let out = promote_model::handle(
-        &world.service,
-        LambdaEvent::new(approval, Context::default()),
-    )
-    .await
-    .unwrap();
+    let out = world.approve(1).await;
     assert_eq!(out["status"], "deploying", "{out}");
     let read = world.service.desired.read("dev").await.unwrap().unwrap();
     assert_eq!(read.desired.model_package_arn, arn);

@@ -10,6 +10,13 @@ pub struct S3Location {
 }
 
 impl S3Location {
+    pub fn new(bucket: &str, key: &str) -> Self {
+        S3Location {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        }
+    }
+
     pub fn uri(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }

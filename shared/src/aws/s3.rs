@@ -329,30 +329,24 @@ pub async fn list_folders(
     bucket: &str,
     prefix: &str,
 ) -> Result<Vec<String>, AwsError> {
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .delimiter("/")
+        .into_paginator()
+        .send();
+    let at = S3Location::new(bucket, prefix);
     let mut folders = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .delimiter("/")
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("S3", "ListObjectsV2", e).on(format!("s3://{bucket}/{prefix}"))
-            })?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| failed("ListObjectsV2", &at, e))?;
         folders.extend(
-            out.common_prefixes()
+            page.common_prefixes()
                 .iter()
                 .filter_map(|p| p.prefix().map(str::to_string)),
         );
-        token = out.next_continuation_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(folders);
-        }
     }
+    Ok(folders)
 }
 
 /// Up to `max` keys under `prefix` in `bucket` after `start_after`, in S3's
@@ -364,32 +358,29 @@ pub async fn list_after(
     start_after: Option<&str>,
     max: usize,
 ) -> Result<Vec<String>, AwsError> {
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_start_after(start_after.map(str::to_string))
+        .max_keys(max.min(1000) as i32)
+        .into_paginator()
+        .send();
+    let at = S3Location::new(bucket, prefix);
     let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_start_after(start_after.map(str::to_string))
-            .set_continuation_token(token.take())
-            .max_keys((max - keys.len()).min(1000) as i32)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("S3", "ListObjectsV2", e).on(format!("s3://{bucket}/{prefix}"))
-            })?;
+    while keys.len() < max {
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| failed("ListObjectsV2", &at, e))?;
         keys.extend(
-            out.contents()
+            page.contents()
                 .iter()
                 .filter_map(|o| o.key().map(str::to_string)),
         );
-        token = out.next_continuation_token().map(str::to_string);
-        if token.is_none() || keys.len() >= max {
-            keys.truncate(max);
-            return Ok(keys);
-        }
     }
+    keys.truncate(max);
+    Ok(keys)
 }
 
 pub async fn delete(client: &Client, loc: &S3Location) -> Result<(), AwsError> {

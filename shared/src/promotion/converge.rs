@@ -147,7 +147,10 @@ impl PromotionService {
         if read.desired.cause == Cause::Rollback {
             let capture = self.config.data_capture.as_ref();
             let config = super::names::endpoint_config_name(&package, stage, capture);
-            if let Some(problem) = self.rollback_problem(serving, &read.desired, &config).await? {
+            if let Some(problem) = self
+                .rollback_problem(serving, &read.desired, &config)
+                .await?
+            {
                 return self.halt(read, "Unverified", problem).await;
             }
         }
