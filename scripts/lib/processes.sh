@@ -8,6 +8,13 @@ stop_all() {
   wait 2>/dev/null || true
 }
 
+# serve_until_interrupted: keeps the job (and so everything it started) up until
+# SIGINT (Ctrl-C) or SIGTERM, then exits 0; the caller's EXIT trap stops the servers.
+serve_until_interrupted() {
+  trap 'echo; echo "run-local: stopping everything it started"; exit 0' INT TERM
+  while :; do sleep 1 & wait $! || true; done
+}
+
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local deadline=$((SECONDS + $1)) what=$2; shift 2
   until "$@" >/dev/null 2>&1; do

@@ -1,8 +1,9 @@
-//! The main job's server start (scripts/lib/processes.sh): a second run in the same
+//! The main job's servers (scripts/lib/processes.sh): a second run in the same
 //! clone must take the URL the new server announces, never the READY line the
-//! previous run left in the same output file. Before the fix, `scripts/run-local`
+//! previous run left in the same output file (before the fix, `scripts/run-local`
 //! read `.local/moto.out` while the new server's background redirection had not
-//! yet emptied it, and went on with the old run's (dead) endpoint.
+//! yet emptied it, and went on with the old run's dead endpoint); explore mode
+//! keeps them up until Ctrl-C and then stops them all.
 
 use std::path::Path;
 use std::process::Command;
@@ -54,4 +55,64 @@ fn a_server_that_announces_no_url_stops_the_job() {
         stderr.contains("a test server ended before it was ready; see"),
         "{stderr}"
     );
+}
+
+/// Explore mode (`scripts/run-local --serve`) keeps the job and its servers up
+/// until Ctrl-C, then stops every server it started and ends successfully.
+#[test]
+fn explore_mode_stops_everything_it_started_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pid_file = dir.path().join("server.pid");
+    let script = format!(
+        ". scripts/lib/processes.sh\ntrap stop_all EXIT\n\
+         start_server 'a test server' '{out}' '{log}' sh -c 'echo $$ > {pid}; echo READY http://127.0.0.1:3; exec sleep 60'\n\
+         echo serving\nserve_until_interrupted\n",
+        out = dir.path().join("server.out").display(),
+        log = dir.path().join("server.log").display(),
+        pid = pid_file.display(),
+    );
+    let mut job = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(job.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "serving");
+    let server = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let alive = |pid: &str| {
+        Command::new("kill")
+            .args(["-0", pid])
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(alive(&server), "the server runs while the job serves");
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &job.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = job.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the job did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(&server) {
+        assert!(Instant::now() < deadline, "the server outlived the job");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
