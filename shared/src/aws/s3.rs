@@ -215,21 +215,35 @@ pub async fn put_if_absent(
     put_if(client, loc, bytes, content_type, Precondition::Absent).await
 }
 
+type GetObjectResult = Result<
+    aws_sdk_s3::operation::get_object::GetObjectOutput,
+    aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_s3::operation::get_object::GetObjectError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+>;
+
+/// A GetObject's output, or `None` when the object (or that version) does not exist.
+fn existing(
+    loc: &S3Location,
+    result: GetObjectResult,
+) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, AwsError> {
+    super::unless(
+        "S3",
+        "GetObject",
+        &loc.uri(),
+        result,
+        AwsError::is_not_found,
+    )
+}
+
 /// An object's bytes and ETag (for a later [`Precondition::Matches`]), or
 /// `None` when it does not exist.
 pub async fn read(
     client: &Client,
     loc: &S3Location,
 ) -> Result<Option<(Vec<u8>, String)>, AwsError> {
-    let result = get_object(client, loc, None).send().await;
-    let Some(out) = super::unless(
-        "S3",
-        "GetObject",
-        &loc.uri(),
-        result,
-        AwsError::is_not_found,
-    )?
-    else {
+    let Some(out) = existing(loc, get_object(client, loc, None).send().await)? else {
         return Ok(None);
     };
     let etag = out.e_tag().unwrap_or_default().to_string();
@@ -245,15 +259,7 @@ pub async fn read_start(
     max_bytes: u64,
 ) -> Result<Option<Vec<u8>>, AwsError> {
     let range = format!("bytes=0-{}", max_bytes.saturating_sub(1));
-    let result = get_object(client, loc, None).range(range).send().await;
-    let Some(out) = super::unless(
-        "S3",
-        "GetObject",
-        &loc.uri(),
-        result,
-        AwsError::is_not_found,
-    )?
-    else {
+    let Some(out) = existing(loc, get_object(client, loc, None).range(range).send().await)? else {
         return Ok(None);
     };
     let body = out.body.collect().await.map_err(|e| body_error(loc, e))?;
@@ -277,15 +283,7 @@ pub async fn read_lines(
     max_bytes: u64,
     mut line: impl FnMut(&[u8]),
 ) -> Result<Option<LinesRead>, AwsError> {
-    let result = get_object(client, loc, None).send().await;
-    let Some(mut out) = super::unless(
-        "S3",
-        "GetObject",
-        &loc.uri(),
-        result,
-        AwsError::is_not_found,
-    )?
-    else {
+    let Some(mut out) = existing(loc, get_object(client, loc, None).send().await)? else {
         return Ok(None);
     };
     let mut pending: Vec<u8> = Vec::new();
