@@ -71,18 +71,14 @@ pub fn lookup(env: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ 
 /// its own process.
 pub async fn sdk_config_of(env: &[(String, String)]) -> aws_config::SdkConfig {
     let var = |name: &str| lookup(env)(name).unwrap_or_else(|| panic!("{name} is not set"));
-    shared::aws::loader()
-        .endpoint_url(var("AWS_ENDPOINT_URL"))
-        .region(aws_config::Region::new(var("AWS_REGION")))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            var("AWS_ACCESS_KEY_ID"),
-            var("AWS_SECRET_ACCESS_KEY"),
-            Some(var("AWS_SESSION_TOKEN")),
-            None,
-            "the function's role",
-        ))
-        .load()
-        .await
+    let role = aws_sdk_s3::config::Credentials::new(
+        var("AWS_ACCESS_KEY_ID"),
+        var("AWS_SECRET_ACCESS_KEY"),
+        Some(var("AWS_SESSION_TOKEN")),
+        None,
+        "the function's role",
+    );
+    crate::moto::signed_config(&var("AWS_ENDPOINT_URL"), &var("AWS_REGION"), role).await
 }
 
 impl Stack {

@@ -4,6 +4,7 @@
 use crate::{repo_root, REGION};
 use anyhow::{bail, Context, Result};
 use aws_config::{Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -103,12 +104,16 @@ impl EndpointServer {
 /// probes instance metadata. Functions sign as their roles instead
 /// ([`crate::functions::sdk_config_of`]).
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    let operator = Credentials::new("testing", "testing", None, None, "moto");
+    signed_config(endpoint, REGION, operator).await
+}
+
+/// SDK configuration for `endpoint` in `region`, signed with `credentials`.
+pub async fn signed_config(endpoint: &str, region: &str, credentials: Credentials) -> SdkConfig {
     shared::aws::loader()
         .endpoint_url(endpoint)
-        .region(Region::new(REGION))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
+        .region(Region::new(region.to_string()))
+        .credentials_provider(credentials)
         .load()
         .await
 }

@@ -91,7 +91,7 @@ impl Stack {
     /// documentation for how it differs from the template's).
     pub fn role_policy(&self, function: Function) -> Value {
         let template = template();
-        let properties = &functions(&template)[function.logical_id()]["Properties"];
+        let properties = &functions(template)[function.logical_id()]["Properties"];
         let names = self.template_names();
         let mut statements = Vec::new();
         for document in properties["Policies"].as_sequence().expect("Policies") {

@@ -8,11 +8,15 @@ use serde_json::{Map, Value};
 use serde_norway::Value as Yaml;
 use std::collections::BTreeMap;
 
-pub fn template() -> Yaml {
-    let path = repo_root().join("infra/template.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_norway::from_str(&text).expect("infra/template.yaml is YAML")
+/// The template, read and parsed once per process (every stack's roles are made from it).
+pub fn template() -> &'static Yaml {
+    static TEMPLATE: std::sync::OnceLock<Yaml> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let path = repo_root().join("infra/template.yaml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        serde_norway::from_str(&text).expect("infra/template.yaml is YAML")
+    })
 }
 
 pub fn resources(template: &Yaml) -> Vec<(String, Yaml)> {

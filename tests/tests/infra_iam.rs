@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[test]
 fn training_and_serving_run_as_separate_least_privilege_roles() {
     let template = template();
-    let training = grants(&template, "TrainingPipelineRole");
-    let serving = grants(&template, "EndpointModelRole");
+    let training = grants(template, "TrainingPipelineRole");
+    let serving = grants(template, "EndpointModelRole");
     let allows = |grants: &BTreeSet<(String, String)>, action: &str, part: &str| {
         grants
             .iter()
@@ -47,7 +47,7 @@ fn training_and_serving_run_as_separate_least_privilege_roles() {
         .any(|(a, _)| a.starts_with("cloudwatch:Describe")));
 
     // DescribeAlarms on exactly the alarms the stages roll back on.
-    let alarm_names: BTreeMap<String, String> = resources(&template)
+    let alarm_names: BTreeMap<String, String> = resources(template)
         .into_iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
         .map(|(id, r)| {
@@ -72,7 +72,7 @@ fn training_and_serving_run_as_separate_least_privilege_roles() {
     assert_eq!(watched, expected);
 
     // promote-model creates models that run as the endpoint role, and can pass no other.
-    let promote = &functions(&template)["PromoteModelFunction"]["Properties"];
+    let promote = &functions(template)["PromoteModelFunction"]["Properties"];
     assert_eq!(
         reference(&promote["Environment"]["Variables"]["SAGEMAKER_ROLE_ARN"]),
         "EndpointModelRole.Arn"
@@ -102,7 +102,7 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
         (PROMOTION_SOURCE, "PromoteModelFunction"),
     ];
     // Each function may put its own sources, and only them.
-    let functions = functions(&template);
+    let functions = functions(template);
     for (_, function) in owners {
         let statements = functions[function]["Properties"]["Policies"][0]["Statement"]
             .as_sequence()
@@ -128,7 +128,7 @@ fn only_each_source_s_owner_may_put_it_on_the_bus() {
         );
     }
     // The bus denies each source to everyone but its owner, whatever else allows it.
-    let denials: BTreeMap<String, Yaml> = resources(&template)
+    let denials: BTreeMap<String, Yaml> = resources(template)
         .into_iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Events::EventBusPolicy"))
         .map(|(_, r)| {
@@ -194,7 +194,7 @@ fn every_role_the_deploy_role_creates_carries_the_boundary() {
         reference(&template["Globals"]["Function"]["PermissionsBoundary"]),
         expected
     );
-    let roles: Vec<(String, Yaml)> = resources(&template)
+    let roles: Vec<(String, Yaml)> = resources(template)
         .into_iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role"))
         .collect();
@@ -209,7 +209,7 @@ fn every_role_the_deploy_role_creates_carries_the_boundary() {
     // The boundary allows all the stack's roles use (their policies, what SAM adds for
     // the dead-letter queues, logs and X-Ray), so it breaks nothing.
     let mut used = BTreeSet::new();
-    for (_, r) in resources(&template) {
+    for (_, r) in resources(template) {
         if matches!(
             r["Type"].as_str(),
             Some("AWS::IAM::Role" | "AWS::IAM::RolePolicy" | "AWS::Serverless::Function")
@@ -270,7 +270,7 @@ fn every_role_the_deploy_role_creates_carries_the_boundary() {
 #[test]
 fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack() {
     let template = template();
-    let resources: BTreeMap<String, Yaml> = resources(&template).into_iter().collect();
+    let resources: BTreeMap<String, Yaml> = resources(template).into_iter().collect();
     // Each data bucket's policy, evaluated (moto evaluates no bucket policies: the
     // conditions are evaluated here by integration_tests::policy, from the IAM User
     // Guide's rules) for the writes that happen: the suite's own PutObjects send no
@@ -382,7 +382,7 @@ fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack(
         text.contains(r#"\"KmsKeyId\": \"${DataKey.Arn}\""#),
         "{text}"
     );
-    let promote = &functions(&template)["PromoteModelFunction"]["Properties"];
+    let promote = &functions(template)["PromoteModelFunction"]["Properties"];
     assert_eq!(
         reference(&promote["Environment"]["Variables"]["DATA_CAPTURE_KMS_KEY_ARN"]),
         "DataKey.Arn"
@@ -415,7 +415,7 @@ fn data_is_written_with_the_project_key_and_services_use_it_only_for_this_stack(
 #[test]
 fn every_queue_and_topic_refuses_plain_http() {
     let template = template();
-    let all = resources(&template);
+    let all = resources(template);
     let ids = |kind: &str| -> Vec<String> {
         all.iter()
             .filter(|(_, r)| r["Type"].as_str() == Some(kind))
@@ -533,7 +533,7 @@ fn listing_the_processed_bucket_is_scoped_to_what_each_identity_reads() {
         ("QuarantineBucket.Arn", "arn:aws:s3:::quarantine"),
     ]);
     let mut checked = 0;
-    for (id, resource) in resources(&template) {
+    for (id, resource) in resources(template) {
         let statements: Vec<Value> = allow_statements(&resource["Properties"])
             .iter()
             .map(|s| on_resources(s, &names))
@@ -636,7 +636,7 @@ fn no_stack_role_may_invoke_a_function_but_the_schedule_the_monitor() {
     // The template grants it to the schedule's role alone, on the monitor alone.
     let template = template();
     let mut invokers = BTreeSet::new();
-    for (id, resource) in resources(&template) {
+    for (id, resource) in resources(template) {
         for statement in allow_statements(&resource["Properties"]) {
             let mut actions = BTreeSet::new();
             allowed_actions(&statement, &mut actions);
@@ -662,7 +662,7 @@ fn the_stacks_roles_trust_only_the_services_that_run_them_from_this_account() {
     let template = template();
     let services = ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"];
     let mut roles = 0;
-    for (id, resource) in resources(&template) {
+    for (id, resource) in resources(template) {
         if resource["Type"].as_str() != Some("AWS::IAM::Role") {
             continue;
         }
@@ -687,7 +687,7 @@ fn the_stacks_roles_trust_only_the_services_that_run_them_from_this_account() {
     }
     assert_eq!(roles, 3);
     // The functions' roles are SAM's: trusted by lambda.amazonaws.com alone.
-    assert!(functions(&template)
+    assert!(functions(template)
         .values()
         .all(|f| f["Properties"]["Role"].is_null()
             && f["Properties"]["AssumeRolePolicyDocument"].is_null()));
@@ -702,7 +702,7 @@ fn the_stacks_roles_trust_only_the_services_that_run_them_from_this_account() {
 #[test]
 fn sagemaker_uses_the_key_only_for_pipeline_jobs() {
     let template = template();
-    let resources: BTreeMap<String, Yaml> = resources(&template).into_iter().collect();
+    let resources: BTreeMap<String, Yaml> = resources(template).into_iter().collect();
     let key_policy = resources["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
         .as_sequence()
         .unwrap();

@@ -46,10 +46,10 @@ async fn every_rule_matches_its_events_and_none_of_the_near_misses() {
     // Every rule of every function, on its bus, delivering to a queue of its own.
     let mut queues = BTreeMap::new();
     let template = template();
-    for (logical, function) in functions(&template) {
+    for (logical, function) in functions(template) {
         let Some(events) = function["Properties"]["Events"].as_mapping() else {
             // No event source: only the predictions API may invoke it, synchronously.
-            let invokers: Vec<String> = resources(&template)
+            let invokers: Vec<String> = resources(template)
                 .into_iter()
                 .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Lambda::Permission"))
                 .filter(|(_, r)| {

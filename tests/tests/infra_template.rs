@@ -21,7 +21,7 @@ fn every_function_crate_has_a_template_function_and_back() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .filter(|name| dir.join(name).join("Cargo.toml").exists())
         .collect();
-    let deployed: BTreeSet<String> = functions(&template())
+    let deployed: BTreeSet<String> = functions(template())
         .into_iter()
         .map(|(logical, f)| {
             assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("makefile"));
@@ -62,7 +62,7 @@ fn every_function_crate_has_a_template_function_and_back() {
     assert_eq!(crates, deployed);
     // Failed asynchronous invocations (after Lambda's retries) are kept, not dropped.
     // predict alone is invoked synchronously (by the HTTP API): its caller gets its errors.
-    for (logical, f) in functions(&template()) {
+    for (logical, f) in functions(template()) {
         let props = &f["Properties"];
         if logical == "PredictFunction" {
             assert!(
@@ -105,7 +105,7 @@ fn every_function_crate_has_a_template_function_and_back() {
 #[test]
 fn each_function_gets_the_configuration_its_code_reads() {
     let template = template();
-    let functions = functions(&template);
+    let functions = functions(template);
     let cases: [(&str, Vec<Variable>); 5] = [
         ("EtlFunction", shared::etl::config::EtlConfig::variables()),
         (
@@ -179,7 +179,7 @@ fn the_etl_function_has_room_for_the_largest_file_it_accepts() {
     use shared::etl::limits::{
         memory_needed_mb, storage_needed_mb, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS,
     };
-    let etl = &functions(&template())["EtlFunction"]["Properties"];
+    let etl = &functions(template())["EtlFunction"]["Properties"];
     let limit = |name: &str, default: u64| {
         etl["Environment"]["Variables"]
             .get(name)
@@ -206,7 +206,7 @@ fn the_etl_function_has_room_for_the_largest_file_it_accepts() {
 #[test]
 fn a_training_claim_outlives_its_holder_and_not_lambdas_first_retry() {
     use shared::training::config::{DEFAULT_CLAIM_TIMEOUT_SECONDS, FIRST_RETRY_SECONDS};
-    let trigger = &functions(&template())["StartPipelineFunction"]["Properties"];
+    let trigger = &functions(template())["StartPipelineFunction"]["Properties"];
     let timeout = trigger["Timeout"]
         .as_u64()
         .expect("the trigger's own Timeout");
@@ -233,7 +233,7 @@ fn a_training_claim_outlives_its_holder_and_not_lambdas_first_retry() {
 fn the_stages_endpoints_and_alarms_are_in_the_template() {
     let template = template();
     let stages = Stages::parse(BUNDLED).unwrap();
-    let alarm_names: BTreeSet<String> = resources(&template)
+    let alarm_names: BTreeSet<String> = resources(template)
         .into_iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
         .filter_map(|(_, r)| r["Properties"]["AlarmName"].as_str().map(str::to_string))
@@ -245,7 +245,7 @@ fn the_stages_endpoints_and_alarms_are_in_the_template() {
         );
     }
     let rule =
-        &functions(&template)["PromoteModelFunction"]["Properties"]["Events"]["EndpointState"];
+        &functions(template)["PromoteModelFunction"]["Properties"]["Events"]["EndpointState"];
     let endpoints: Vec<&str> = rule["Properties"]["Pattern"]["detail"]["EndpointName"]
         .as_sequence()
         .unwrap()

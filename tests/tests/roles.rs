@@ -111,7 +111,7 @@ async fn credentials_moto_does_not_know_are_refused() {
 async fn each_role_is_the_templates_policy_in_the_form_moto_evaluates() {
     let env = Setup::new("roles-shape").etl().await;
     let template = template();
-    let functions = functions(&template);
+    let functions = functions(template);
     for function in Function::ALL {
         let policy = env.stack.role_policy(function);
         let statements = policy["Statement"].as_array().unwrap();

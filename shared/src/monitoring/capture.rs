@@ -20,7 +20,7 @@
 
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Pending capture files one run takes per stage at most (read or sampled out).
 pub const MAX_PENDING_FILES: usize = 5000;
@@ -101,14 +101,24 @@ impl CaptureState {
     /// Where a run lists `folder` (a variant's) from: the horizon hour,
     /// [`LOOKBACK_HOURS`] before the newest file taken there (`None`: from the start).
     pub fn start_after(&self, folder: &str) -> Option<String> {
-        let newest = self
-            .considered
-            .range(folder.to_string()..)
-            .take_while(|k| k.starts_with(folder))
-            .filter_map(|k| split_key(k))
-            .map(|(_, hour)| hour)
-            .max()?;
-        Some(format!("{folder}{}/", shift_hour(newest, -LOOKBACK_HOURS)?))
+        let horizon = self.horizons().remove(folder)?;
+        Some(format!("{folder}{horizon}/"))
+    }
+
+    /// Each variant folder's horizon: the hour [`LOOKBACK_HOURS`] before the
+    /// newest file taken there.
+    fn horizons(&self) -> BTreeMap<String, String> {
+        let mut newest: BTreeMap<&str, &str> = BTreeMap::new();
+        for (folder, hour) in self.considered.iter().filter_map(|k| split_key(k)) {
+            let entry = newest.entry(folder).or_insert(hour);
+            *entry = (*entry).max(hour);
+        }
+        newest
+            .into_iter()
+            .filter_map(|(folder, hour)| {
+                Some((folder.to_string(), shift_hour(hour, -LOOKBACK_HOURS)?))
+            })
+            .collect()
     }
 
     /// The window taken: its files are considered, nothing is in flight, and
@@ -116,28 +126,12 @@ impl CaptureState {
     pub fn commit(&mut self, window: &Window) {
         self.considered.extend(window.taken.iter().cloned());
         self.in_flight = None;
-        let horizons: Vec<(String, String)> = self
-            .considered
-            .iter()
-            .filter_map(|k| split_key(k))
-            .fold(
-                std::collections::BTreeMap::<&str, &str>::new(),
-                |mut newest, (folder, hour)| {
-                    let entry = newest.entry(folder).or_insert(hour);
-                    *entry = (*entry).max(hour);
-                    newest
-                },
-            )
-            .into_iter()
-            .filter_map(|(folder, hour)| {
-                Some((folder.to_string(), shift_hour(hour, -LOOKBACK_HOURS)?))
-            })
-            .collect();
+        let horizons = self.horizons();
         self.considered.retain(|k| {
             split_key(k).is_some_and(|(folder, hour)| {
                 horizons
-                    .iter()
-                    .any(|(f, horizon)| f == folder && hour >= horizon.as_str())
+                    .get(folder)
+                    .is_some_and(|horizon| hour >= horizon.as_str())
             })
         });
     }

@@ -392,11 +392,8 @@ impl MonitorService {
         } else {
             format!("{root}/{endpoint}/")
         };
-        let latest = capture::shift_hour(
-            &hour_of(aws_smithy_types::DateTime::from_secs(now_secs())),
-            1,
-        )
-        .unwrap_or_default();
+        // No capture file is dated after the next hour.
+        let latest = hour_of(aws_smithy_types::DateTime::from_secs(now_secs() + 3600));
         let mut pending: Vec<(String, String)> = Vec::new();
         let mut foreign: Vec<String> = Vec::new();
         let mut complete = true;
