@@ -110,6 +110,7 @@ impl Stack {
                 ("SAGEMAKER_ROLE_ARN", SAGEMAKER_ROLE.to_string()),
                 ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
                 ("PROMOTION_STATE_S3_URI", self.promotion_state_uri()),
+                ("STACK_NAME", self.name.clone()),
             ],
             // The bundled stages file; locally the API serves pre-prod, the last
             // stage the main job promotes to. InvokeEndpoint goes to the local

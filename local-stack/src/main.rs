@@ -6,7 +6,9 @@
 //! chain did not behave.
 
 use anyhow::{ensure, Context, Result};
-use checks::{drift, monitor, permissions, predictions, promotion, summary, traffic, training};
+use checks::{
+    drift, monitor, permissions, predictions, promotion, scaling, summary, traffic, training,
+};
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
 use local_stack::{sdk_config, Clients, Function, Stack};
@@ -164,6 +166,19 @@ enum Command {
         #[arg(required = true)]
         responses: Vec<PathBuf>,
     },
+    /// Print what each stage runs on and the autoscaling registered for it
+    /// (fails unless it matches the stages file), the cost table, and a
+    /// bounded burst of requests with the count target tracking would set.
+    Scaling {
+        #[command(flatten)]
+        target: Target,
+        /// The local API's base URL.
+        #[arg(long, value_name = "URL")]
+        api: String,
+        /// The autoscaled stage the API serves.
+        #[arg(long, default_value = "pre-prod")]
+        stage: String,
+    },
     /// Print, per function, the calls moto's IAM engine allowed its role and
     /// the granted actions no call used (candidates to remove); fails if moto
     /// denied any call.
@@ -188,6 +203,7 @@ impl Command {
             | Command::Drift { target, .. }
             | Command::Traffic { target, .. }
             | Command::Monitor { target, .. }
+            | Command::Scaling { target, .. }
             | Command::Permissions { target, .. } => target,
         }
     }
@@ -292,6 +308,7 @@ async fn run(command: Command) -> Result<()> {
             stack.queue_url = queue_url(&stack, &clients).await?;
             monitor(&stack, &clients, responses).await
         }
+        Command::Scaling { api, stage, .. } => scaling(&clients, api, stage).await,
         Command::Permissions { authorizations, .. } => permissions(&stack, authorizations),
     }
 }

@@ -44,6 +44,7 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
 }
@@ -61,6 +62,7 @@ impl Clients {
             events: aws_sdk_eventbridge::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             sts: aws_sdk_sts::Client::new(sdk),
         }
@@ -325,11 +327,17 @@ impl Stack {
     /// The bundled stages, with endpoints named after this stack so stacks on
     /// one emulator do not share endpoints.
     pub fn stages(&self) -> Stages {
-        Stages::parse(BUNDLED)
+        self.stages_of(BUNDLED)
+    }
+
+    /// The stages of `yaml` (a valid stages file), with endpoints named after
+    /// this stack.
+    pub fn stages_of(&self, yaml: &str) -> Stages {
+        Stages::parse(yaml)
             .and_then(|stages| {
                 stages.with_endpoints(|stage| format!("{}-{}", self.name, stage.name))
             })
-            .expect("bundled stages")
+            .expect("a valid stages file")
     }
 
     pub fn data_capture_uri(&self) -> String {

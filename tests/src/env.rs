@@ -74,6 +74,8 @@ pub struct Setup {
     glue_database: bool,
     pipeline: bool,
     vars: Vec<(String, String)>,
+    /// A stages file to use instead of the bundled one (endpoints renamed).
+    stages: Option<String>,
 }
 
 impl Setup {
@@ -85,7 +87,15 @@ impl Setup {
             glue_database: true,
             pipeline: false,
             vars: Vec::new(),
+            stages: None,
         }
+    }
+
+    /// Runs the functions with this stages file (YAML) instead of the bundled
+    /// one, each endpoint named after the stack as usual.
+    pub fn stages(mut self, yaml: impl Into<String>) -> Setup {
+        self.stages = Some(yaml.into());
+        self
     }
 
     /// Leaves the Glue database for the ETL to create.
@@ -123,7 +133,11 @@ impl Setup {
         let files = tempfile::tempdir().expect("a temporary directory");
         // Stacks share one moto: each gets endpoints of its own.
         let stages_file = files.path().join("stages.yaml");
-        let yaml = serde_norway::to_string(&stack.stages()).expect("stages as YAML");
+        let stages = match &self.stages {
+            Some(yaml) => stack.stages_of(yaml),
+            None => stack.stages(),
+        };
+        let yaml = serde_norway::to_string(&stages).expect("stages as YAML");
         std::fs::write(&stages_file, yaml).expect("writing the stages file");
         if matches!(function, Function::PromoteModel | Function::Predict) {
             stack

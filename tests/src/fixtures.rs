@@ -100,3 +100,20 @@ pub fn python_json(script: &str, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Val
     );
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
+
+/// The bundled stages with dev on one instance that captures every request,
+/// as it was before dev went serverless: for the tests of what capture feeds
+/// (the traffic monitor), whose model is deployed to the first stage.
+pub fn stages_with_capturing_dev() -> String {
+    let serverless =
+        "    serverless: { memory_mb: 2048, max_concurrency: 5 }\n    data_capture_percent: 0\n";
+    let bundled = shared::stages::BUNDLED;
+    assert!(
+        bundled.contains(serverless),
+        "infra/stages.yaml's dev changed"
+    );
+    bundled.replace(
+        serverless,
+        "    instance_type: ml.m5.large\n    instance_count: 1\n    data_capture_percent: 100\n",
+    )
+}

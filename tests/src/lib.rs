@@ -8,6 +8,7 @@ pub mod env;
 pub mod etl;
 pub mod fixtures;
 pub mod policy;
+pub mod promotion;
 pub mod sagemaker;
 pub mod serving;
 pub mod template;

@@ -19,7 +19,8 @@ use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
 use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
 use aws_sdk_sagemaker::operation::update_endpoint::{UpdateEndpointInput, UpdateEndpointOutput};
 use aws_sdk_sagemaker::types::{
-    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, PendingDeploymentSummary, Tag,
+    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, PendingDeploymentSummary,
+    ProductionVariant, ProductionVariantInstanceType, Tag,
 };
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
@@ -48,7 +49,7 @@ pub struct FakeEndpoint {
 }
 
 /// What SageMaker holds, as the rules read and change it.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SageMaker {
     pub group: String,
     pub packages: Vec<FakePackage>,
@@ -69,7 +70,18 @@ pub struct SageMaker {
     /// delivery's identical call lands first (its effect is applied), and this
     /// one gets SageMaker's answer to the second call.
     pub racing: Vec<&'static str>,
+    /// Endpoint config → its variant's instance type (none: serverless).
+    pub instance_types: HashMap<String, String>,
+    /// Whether an endpoint's variant is an autoscaling target now (asked of
+    /// Application Auto Scaling, which is moto). SageMaker refuses an
+    /// `UpdateEndpoint` that changes such a variant's instance type (Developer
+    /// Guide, "Update endpoints that use auto scaling"); moto, which has no
+    /// UpdateEndpoint, cannot.
+    pub scalable: Option<ScalableTarget>,
 }
+
+/// Is `endpoint`'s variant a scalable target?
+pub type ScalableTarget = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 pub type SharedSageMaker = Arc<Mutex<SageMaker>>;
 
@@ -292,10 +304,19 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
             if !fake.configs.contains_key(name) {
                 return not_found("Could not find endpoint configuration.");
             }
+            let variant = ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .set_instance_type(
+                    fake.instance_types
+                        .get(name)
+                        .map(|t| ProductionVariantInstanceType::from(t.as_str())),
+                )
+                .build();
             MockResponse::Output(
                 DescribeEndpointConfigOutput::builder()
                     .endpoint_config_name(name)
                     .endpoint_config_arn(format!("{ACCOUNT_ARN}:endpoint-config/{name}"))
+                    .production_variants(variant)
                     .build(),
             )
         },
@@ -348,6 +369,14 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
             }
             let name = r.endpoint_config_name().unwrap_or_default().to_string();
             fake.configs.insert(name.clone(), r.tags().to_vec());
+            let instance_type = r
+                .production_variants()
+                .first()
+                .and_then(|v| v.instance_type());
+            if let Some(t) = instance_type {
+                fake.instance_types
+                    .insert(name.clone(), t.as_str().to_string());
+            }
             fake.created_configs.push(r.clone());
             MockResponse::Output(
                 CreateEndpointConfigOutput::builder()
@@ -409,6 +438,18 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
                 // As SageMaker answers an update of an endpoint mid-deployment.
                 return error("ValidationException", "Cannot update in-progress endpoint");
             }
+            let serving = e.config.clone();
+            let scalable = fake.scalable.as_ref().is_some_and(|is| is(&name));
+            if scalable && fake.instance_types.get(&serving) != fake.instance_types.get(&config) {
+                // Modelled on SageMaker's refusal; the exact wording is not documented.
+                return error(
+                    "ValidationException",
+                    "The variant's instance type cannot change while it is registered for autoscaling: deregister it first",
+                );
+            }
+            let Some(e) = fake.endpoints.get_mut(&name) else {
+                return not_found("Could not find endpoint.");
+            };
             e.status = EndpointStatus::Updating;
             e.pending = Some(config.clone());
             fake.deployments.push((name.clone(), config));

@@ -6,6 +6,7 @@
 //! than a run compares are sampled across every file; a stage's failure stops
 //! only that stage; a window in flight is redone, never republished.
 
+use integration_tests::fixtures::stages_with_capturing_dev;
 use integration_tests::serving::deploy_unscored;
 use integration_tests::{housing, run_etl, Setup, TestEnv};
 use lambda_runtime::{Context, LambdaEvent};
@@ -60,7 +61,9 @@ fn data() -> &'static Data {
 
 /// A monitor on a stack whose dev stage serves a model of the real data.
 async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> (Env, String) {
-    let env = setup(Setup::new(test)).monitor().await;
+    let env = setup(Setup::new(test).stages(stages_with_capturing_dev()))
+        .monitor()
+        .await;
     let at = env
         .service
         .config
@@ -475,4 +478,23 @@ async fn capture_files_are_streamed_up_to_a_cap() {
     };
     let missing = shared::aws::s3::read_lines(&env.clients.s3, &gone, 10, |_| {}).await;
     assert_eq!(missing.unwrap(), None);
+}
+
+/// The bundled dev stage is serverless: SageMaker captures nothing there, so
+/// the monitor skips it by design (not `failed`, not `no_new_capture`), and
+/// the stages that capture are still checked.
+#[tokio::test]
+async fn a_serverless_stage_is_skipped_as_not_captured() {
+    let env = Setup::new("serverless-dev").monitor().await;
+    let out = tick(&env).await;
+    let stages = out["stages"].as_array().unwrap();
+    assert_eq!(stages[0]["stage"], "dev", "{out}");
+    assert_eq!(stages[0]["traffic"], "not_captured", "{out}");
+    assert!(
+        stages[0]["reason"].as_str().unwrap().contains("serverless"),
+        "{out}"
+    );
+    for stage in &stages[1..] {
+        assert_eq!(stage["traffic"], "not_serving", "{out}");
+    }
 }

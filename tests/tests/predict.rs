@@ -61,7 +61,13 @@ async fn captured(env: &Env) -> Vec<Value> {
 
 #[tokio::test]
 async fn predictions_are_the_models_scores_of_the_training_features() {
-    let env = env("happy").await;
+    // dev on an instance that captures (the other tests here run the bundled,
+    // serverless dev: the local endpoint server serves both alike).
+    let env = Setup::new("predict-happy")
+        .var("SERVING_STAGE", "dev")
+        .stages(integration_tests::fixtures::stages_with_capturing_dev())
+        .predict()
+        .await;
     let deployed = deploy(&env, 2500, 16).await;
     // The first test rows, and every test row without total_bedrooms (imputed).
     let chosen: Vec<usize> = (0..deployed.held.len())

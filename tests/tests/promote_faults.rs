@@ -7,7 +7,7 @@
 //! The world: the registry holds v1 and v2; dev serves v2 (InService), pre-prod
 //! serves v1; a `PromoteModel` asks for v2 on pre-prod.
 
-use aws_sdk_sagemaker::types::{CapacitySizeType, EndpointStatus, TrafficRoutingConfigType};
+use aws_sdk_sagemaker::types::{EndpointStatus, TrafficRoutingConfigType};
 use integration_tests::sagemaker::{self, SageMaker, SharedSageMaker};
 use integration_tests::{read_json, sdk_config, shared_moto, Clients, Setup, Stack, TestEnv};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
@@ -128,11 +128,11 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
         );
         assert_eq!(
             variant.instance_type().map(|t| t.as_str()),
-            Some(stage.instance_type.as_str())
+            stage.instance_type.as_deref()
         );
         assert_eq!(
             variant.initial_instance_count(),
-            Some(stage.instance_count as i32)
+            stage.instance_count.map(|c| c as i32)
         );
         assert_eq!(
             config
@@ -171,20 +171,18 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
             .blue_green_update_policy()
             .and_then(|p| p.traffic_routing_configuration())
             .expect("blue/green traffic routing");
-        assert_eq!(routing.r#type(), Some(&TrafficRoutingConfigType::Canary));
+        assert_eq!(routing.r#type(), Some(&TrafficRoutingConfigType::AllAtOnce));
         assert_eq!(routing.wait_interval_in_seconds(), Some(600));
+        assert!(routing.canary_size().is_none() && routing.linear_step_size().is_none());
         let policy = deployment.blue_green_update_policy().unwrap();
         assert_eq!(policy.termination_wait_in_seconds(), Some(300));
-        // Two shifts of 600 s baking, the 300 s termination wait, and an hour.
+        // One shift, 600 s baking, the 300 s termination wait, and an hour.
         assert_eq!(
             policy.maximum_execution_timeout_in_seconds(),
-            Some(2 * 600 + 300 + 3600)
+            Some(600 + 300 + 3600)
         );
-        let canary = routing.canary_size().expect("canary size");
-        assert_eq!(
-            (canary.r#type(), canary.value()),
-            (Some(&CapacitySizeType::CapacityPercent), Some(50))
-        );
+        // No scalable target yet: the new config's instance count applies.
+        assert_eq!(update.retain_all_variant_properties(), None);
         let alarms: Vec<&str> = deployment
             .auto_rollback_configuration()
             .map(|a| a.alarms().iter().filter_map(|a| a.alarm_name()).collect())
@@ -205,7 +203,7 @@ async fn an_update_shifts_traffic_blue_green_with_the_stage_alarms_and_variant()
     assert_eq!(events[0]["detail-type"], "ModelPromoted");
     assert_eq!(detail["action"], "update");
     assert_eq!(detail["replaces_model_package_arn"], replaced.as_str());
-    assert_eq!(detail["deployment"], "canary 50%, 600s baking");
+    assert_eq!(detail["deployment"], "all-at-once, 600s baking");
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::promotion::PromotionService;
 use shared::stages::{
-    TAG_DATASET_ID, TAG_MODEL_PACKAGE_ARN, TAG_PIPELINE_EXECUTION_ARN, TAG_SOURCE_EVENT_ID,
-    TAG_STAGE, TAG_VALIDATION_RMSE,
+    TAG_COMPONENT, TAG_DATASET_ID, TAG_MODEL_PACKAGE_ARN, TAG_PIPELINE_EXECUTION_ARN,
+    TAG_SOURCE_EVENT_ID, TAG_STACK, TAG_STAGE, TAG_VALIDATION_RMSE,
 };
 use std::collections::HashMap;
 
@@ -153,7 +153,8 @@ async fn an_approval_deploys_to_dev_with_lineage_and_a_redelivery_is_a_no_op() {
         "{config}"
     );
 
-    // The EndpointConfig: the stage's variant, size and data capture, with lineage tags.
+    // The EndpointConfig: the stage's variant and size (dev is serverless: no
+    // instances, no data capture), with lineage tags.
     let described = env
         .clients
         .sagemaker
@@ -164,17 +165,28 @@ async fn an_approval_deploys_to_dev_with_lineage_and_a_redelivery_is_a_no_op() {
         .unwrap();
     let variant = &described.production_variants()[0];
     assert_eq!(variant.variant_name(), Some("AllTraffic"));
-    assert_eq!(variant.initial_instance_count(), Some(1));
     assert_eq!(variant.model_name(), out["model"].as_str());
-    let capture = described.data_capture_config().expect("data capture");
-    assert_eq!(capture.initial_sampling_percentage(), Some(100));
     assert_eq!(
-        capture.destination_s3_uri(),
-        env.service
-            .config
-            .data_capture
-            .as_ref()
-            .map(|c| c.uri.as_str())
+        (variant.instance_type(), variant.initial_instance_count()),
+        (None, None)
+    );
+    let serverless = variant.serverless_config().expect("a serverless config");
+    assert_eq!(
+        (serverless.memory_size_in_mb(), serverless.max_concurrency()),
+        (Some(2048), Some(5))
+    );
+    assert_eq!(serverless.provisioned_concurrency(), None);
+    // moto describes an absent DataCaptureConfig as an empty one: nothing enabled.
+    let capture = described.data_capture_config();
+    assert_eq!(
+        capture.and_then(|c| c.enable_capture()),
+        None,
+        "{capture:?}"
+    );
+    assert_eq!(
+        capture.and_then(|c| c.destination_s3_uri()),
+        None,
+        "{capture:?}"
     );
     let tags = env.config_tags(&config).await;
     assert_eq!(tags[TAG_MODEL_PACKAGE_ARN], arn);
@@ -200,6 +212,26 @@ async fn an_approval_deploys_to_dev_with_lineage_and_a_redelivery_is_a_no_op() {
     let model_tags = env.tags(model.model_arn().unwrap()).await;
     assert_eq!(model_tags[TAG_MODEL_PACKAGE_ARN], arn);
     assert_eq!(model_tags[TAG_SOURCE_EVENT_ID], "approval-1");
+
+    // Cost allocation: the Model, the config and the endpoint count toward the
+    // stack's budget, as serving, on their stage.
+    let endpoint_arn = env
+        .clients
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(env.endpoint_name("dev"))
+        .send()
+        .await
+        .unwrap()
+        .endpoint_arn()
+        .unwrap()
+        .to_string();
+    let endpoint_tags = env.tags(&endpoint_arn).await;
+    for tags in [&model_tags, &tags, &endpoint_tags] {
+        assert_eq!(tags[TAG_STACK], env.stack.name, "{tags:?}");
+        assert_eq!(tags[TAG_COMPONENT], "serving", "{tags:?}");
+    }
+    assert_eq!(endpoint_tags[TAG_STAGE], "dev");
 
     let events = env.events().await;
     assert_eq!(events.len(), 1, "{events:?}");

@@ -11,6 +11,7 @@ mod permissions;
 mod pipeline;
 mod predictions;
 mod promotion;
+mod scaling;
 mod traffic;
 mod training;
 
@@ -21,6 +22,7 @@ pub use permissions::permissions;
 pub use pipeline::pipeline;
 pub use predictions::predictions;
 pub use promotion::promotion;
+pub use scaling::scaling;
 pub use traffic::traffic;
 pub use training::training;
 

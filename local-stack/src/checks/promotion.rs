@@ -107,15 +107,29 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
             .send()
             .await?;
         for v in config.production_variants() {
+            let runs_on = match v.serverless_config() {
+                Some(s) => format!(
+                    "serverless, {} MB, up to {} at once",
+                    s.memory_size_in_mb().unwrap_or_default(),
+                    s.max_concurrency().unwrap_or_default()
+                ),
+                None => format!(
+                    "{} x {}",
+                    v.initial_instance_count().unwrap_or_default(),
+                    v.instance_type().map_or("?", |t| t.as_str())
+                ),
+            };
             println!(
-                "    variant {} model {} on {} x {}",
+                "    variant {} model {} on {runs_on}",
                 v.variant_name().unwrap_or("?"),
                 v.model_name().unwrap_or("?"),
-                v.initial_instance_count().unwrap_or_default(),
-                v.instance_type().map_or("?", |t| t.as_str())
             );
         }
-        if let Some(capture) = config.data_capture_config() {
+        // moto describes an absent capture config as an empty one.
+        if let Some(capture) = config
+            .data_capture_config()
+            .filter(|c| c.destination_s3_uri().is_some())
+        {
             println!(
                 "    data capture {} % to {}",
                 capture.initial_sampling_percentage().unwrap_or_default(),

@@ -111,10 +111,21 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// control-plane calls: a hung call fails (retryable) instead of running the
 /// function into its own timeout. Not for the ETL, whose transfers are long.
 pub fn with_call_timeouts(sdk: &SdkConfig) -> SdkConfig {
+    with_timeouts(sdk, ATTEMPT_TIMEOUT, CALL_TIMEOUT)
+}
+
+/// A serverless endpoint's first request after idling waits for compute to
+/// start (seconds): InvokeEndpoint on one gets this long per attempt, and the
+/// call stays inside API Gateway's 30 s integration limit.
+pub const SERVERLESS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const SERVERLESS_CALL_TIMEOUT: Duration = Duration::from_secs(27);
+
+/// `sdk` with these limits per attempt and per call (and [`CONNECT_TIMEOUT`]).
+pub fn with_timeouts(sdk: &SdkConfig, attempt: Duration, call: Duration) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(CALL_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(call)
         .build();
     sdk.to_builder().timeout_config(timeouts).build()
 }

@@ -53,6 +53,13 @@ pub enum StageTraffic {
     NotServing {
         stage: String,
     },
+    /// The stage captures no traffic (`data_capture_percent: 0`, which every
+    /// serverless stage has: SageMaker does not capture serverless endpoints):
+    /// nothing to compare, by design.
+    NotCaptured {
+        stage: String,
+        reason: String,
+    },
     NoNewCapture {
         stage: String,
         endpoint: String,
@@ -192,6 +199,22 @@ impl MonitorService {
     #[tracing::instrument(skip(self))]
     async fn stage(&self, name: &str) -> Result<StageTraffic, Error> {
         let config = &self.config;
+        if let Some(stage) = config
+            .stages
+            .get(name)
+            .filter(|s| s.data_capture_percent == 0)
+        {
+            let reason = if stage.is_serverless() {
+                "a serverless stage: SageMaker does not capture its traffic"
+            } else {
+                "data_capture_percent is 0"
+            };
+            tracing::info!(%reason, "the stage captures no traffic: skipped");
+            return Ok(StageTraffic::NotCaptured {
+                stage: name.into(),
+                reason: reason.into(),
+            });
+        }
         let found = baseline::serving(
             &self.s3,
             &self.sagemaker,

@@ -24,6 +24,9 @@ pub struct PromoteConfig {
     /// `PROMOTION_STATE_S3_URI`: where each stage's desired-state record lives
     /// (`promotion::desired`).
     pub state: S3Location,
+    /// `STACK_NAME`: the stack whose cost the Models, endpoint configs and
+    /// endpoints created count toward (tag `housing-mlops:stack`); unset, untagged.
+    pub stack_name: Option<String>,
     pub aws: AwsSettings,
 }
 
@@ -100,6 +103,7 @@ impl Config for PromoteConfig {
             ));
         }
         let dead_letter_queue = dead_letter_queue(env);
+        let stack_name = Some(env.optional("STACK_NAME", "")).filter(|s| !s.is_empty());
         let aws = AwsSettings::read(env);
         let state = state.unwrap_or(S3Location {
             bucket: String::new(),
@@ -115,6 +119,7 @@ impl Config for PromoteConfig {
             data_capture: data_capture_uri.map(|uri| DataCapture { uri, kms_key_arn }),
             dead_letter_queue,
             state,
+            stack_name,
             aws,
         })
     }
@@ -210,7 +215,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            text.contains("DATA_CAPTURE_S3_URI is required: stages dev, pre-prod, prod"),
+            text.contains("DATA_CAPTURE_S3_URI is required: stages pre-prod, prod"),
             "{text}"
         );
     }

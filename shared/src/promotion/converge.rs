@@ -105,12 +105,25 @@ impl PromotionService {
     }
 
     /// Deploys stage `index`'s recorded package if the stage does not serve it
-    /// and its endpoint can take a deployment now.
+    /// and its endpoint can take a deployment now; with no deployment under
+    /// way, its autoscaling converges too (`scaling.rs`).
     pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
         // Read once: every check below and the deployment look at the same endpoint.
         let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
-        let serving = serving.as_ref();
+        let outcome = self.converge_record(index, serving.as_ref()).await?;
+        self.converge_scaling(stage, serving.as_ref(), &outcome)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// [`Self::converge`]'s deployment, against what the endpoint serves.
+    async fn converge_record(
+        &self,
+        index: usize,
+        serving: Option<&stages::Serving>,
+    ) -> Result<PromotionOutcome, Error> {
+        let stage = self.config.stages.at(index);
         // What it serves first: a package withdrawn after it was deployed.
         if let Some(outcome) = self.withdraw_if_rejected(index, serving).await? {
             return Ok(outcome);

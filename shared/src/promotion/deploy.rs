@@ -210,11 +210,12 @@ impl PromotionService {
         }
 
         let lineage = Lineage::new(package, &stage.name, request.source_event_id);
-        let tags: Vec<Tag> = lineage
+        let mut tags: Vec<Tag> = lineage
             .tags()
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
+        tags.extend(self.cost_tags());
         let client = &self.sagemaker;
         endpoints::ensure_model(client, &model, package, &self.config.model_role_arn, &tags)
             .await?;
@@ -223,12 +224,14 @@ impl PromotionService {
         let (action, call) = match &serving {
             None => (
                 "create",
-                endpoints::create(client, stage, &endpoint_config).await,
+                endpoints::create(client, stage, &endpoint_config, &self.cost_tags()).await,
             ),
-            Some(_) => (
-                "update",
-                endpoints::update(client, stage, &endpoint_config).await,
-            ),
+            Some(s) => {
+                let keep_instance_count = self.before_update(stage, s).await?;
+                let update =
+                    endpoints::update(client, stage, &endpoint_config, keep_instance_count);
+                ("update", update.await)
+            }
         };
         match call {
             Err(Error::Aws(e)) if sagemaker::is_concurrent_change(&e) => {

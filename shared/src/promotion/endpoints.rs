@@ -5,12 +5,13 @@
 use super::config::DataCapture;
 use crate::aws::sagemaker;
 use crate::error::Error;
-use crate::stages::{Deployment, Package, Stage, TAG_STAGE};
+use crate::stages::{Deployment, Fleet, Package, Stage, TAG_STAGE};
 use aws_sdk_sagemaker::types::{
     Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
     CaptureContentTypeHeader, CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig,
-    DeploymentConfig, ProductionVariant, ProductionVariantInstanceType, Tag, TrafficRoutingConfig,
-    TrafficRoutingConfigType,
+    DeploymentConfig, ProductionVariant, ProductionVariantInstanceType,
+    ProductionVariantServerlessConfig, Tag, TrafficRoutingConfig, TrafficRoutingConfigType,
+    VariantProperty, VariantPropertyType,
 };
 use aws_sdk_sagemaker::Client;
 
@@ -68,12 +69,24 @@ pub async fn ensure_endpoint_config(
     let variant = ProductionVariant::builder()
         .variant_name(&stage.variant)
         .model_name(model)
-        .instance_type(ProductionVariantInstanceType::from(
-            stage.instance_type.as_str(),
-        ))
-        .initial_instance_count(stage.instance_count as i32)
-        .initial_variant_weight(1.0)
-        .build();
+        .initial_variant_weight(1.0);
+    let variant = match stage.fleet() {
+        Fleet::Instances {
+            instance_type,
+            count,
+            ..
+        } => variant
+            .instance_type(ProductionVariantInstanceType::from(instance_type))
+            .initial_instance_count(count as i32),
+        Fleet::Serverless(s) => variant.serverless_config(
+            ProductionVariantServerlessConfig::builder()
+                .memory_size_in_mb(s.memory_mb as i32)
+                .max_concurrency(s.max_concurrency as i32)
+                .set_provisioned_concurrency(s.provisioned_concurrency.map(|p| p as i32))
+                .build(),
+        ),
+    }
+    .build();
     let capture = capture
         .filter(|_| stage.data_capture_percent > 0)
         .map(|capture| {
@@ -112,13 +125,20 @@ pub async fn ensure_endpoint_config(
     Ok(sagemaker::created("CreateEndpointConfig", name, created)?)
 }
 
-/// The stage's first endpoint, serving `config`.
-pub async fn create(client: &Client, stage: &Stage, config: &str) -> Result<(), Error> {
+/// The stage's first endpoint, serving `config`, tagged with its stage and `tags`.
+pub async fn create(
+    client: &Client,
+    stage: &Stage,
+    config: &str,
+    tags: &[Tag],
+) -> Result<(), Error> {
+    let mut all = vec![Tag::builder().key(TAG_STAGE).value(&stage.name).build()];
+    all.extend_from_slice(tags);
     client
         .create_endpoint()
         .endpoint_name(&stage.endpoint)
         .endpoint_config_name(config)
-        .tags(Tag::builder().key(TAG_STAGE).value(&stage.name).build())
+        .set_tags(Some(all))
         .send()
         .await
         .map_err(|e| sagemaker::error("CreateEndpoint", &stage.endpoint, e))?;
@@ -126,13 +146,31 @@ pub async fn create(client: &Client, stage: &Stage, config: &str) -> Result<(), 
 }
 
 /// Moves the stage's endpoint to `config`, blue/green, with the stage's traffic
-/// shifting and rollback alarms.
-pub async fn update(client: &Client, stage: &Stage, config: &str) -> Result<(), Error> {
-    client
+/// shifting and rollback alarms. `keep_instance_count`: the variant keeps the
+/// instance count it has now (autoscaling may have grown it) instead of the
+/// config's initial count: SageMaker's `RetainAllVariantProperties`, with the
+/// data capture settings still taken from the new config.
+pub async fn update(
+    client: &Client,
+    stage: &Stage,
+    config: &str,
+    keep_instance_count: bool,
+) -> Result<(), Error> {
+    let mut request = client
         .update_endpoint()
         .endpoint_name(&stage.endpoint)
         .endpoint_config_name(config)
-        .deployment_config(deployment_config(stage))
+        .deployment_config(deployment_config(stage));
+    if keep_instance_count {
+        request = request
+            .retain_all_variant_properties(true)
+            .exclude_retained_variant_properties(
+                VariantProperty::builder()
+                    .variant_property_type(VariantPropertyType::DataCaptureConfig)
+                    .build(),
+            );
+    }
+    request
         .send()
         .await
         .map_err(|e| sagemaker::error("UpdateEndpoint", &stage.endpoint, e))?;
@@ -224,7 +262,7 @@ mod tests {
         assert_eq!(prod_policy.termination_wait_in_seconds(), Some(600));
         assert_eq!(
             prod_policy.maximum_execution_timeout_in_seconds(),
-            Some(4 * 900 + 600 + 3600)
+            Some(2 * 900 + 600 + 3600)
         );
         assert_eq!(policy("dev").termination_wait_in_seconds(), Some(0));
         assert_eq!(
@@ -237,7 +275,7 @@ mod tests {
         assert_eq!(prod.wait_interval_in_seconds(), Some(900));
         let step = prod.linear_step_size().unwrap();
         assert_eq!(step.r#type(), Some(&CapacitySizeType::CapacityPercent));
-        assert_eq!(step.value(), Some(25));
+        assert_eq!(step.value(), Some(50));
         assert_eq!(
             prod_alarms,
             ["housing-mlops-prod-5xx", "housing-mlops-prod-latency"]

@@ -11,6 +11,8 @@
 //! - [`desired`]: what each stage should serve, one S3 record per stage;
 //! - [`endpoints`]: the deployment's writes (Model, EndpointConfig,
 //!   `CreateEndpoint`, blue/green `UpdateEndpoint`);
+//! - [`scaling`]: each stage's autoscaling (Application Auto Scaling), kept
+//!   through deployments and converged after them;
 //! - [`outcome`]: what a step did, why it was asked, whether a package moves on;
 //! - [`PromotionService`] (`promoter.rs`): the clients, records and config the
 //!   steps share, and their metrics.
@@ -33,6 +35,7 @@ pub mod names;
 pub mod outcome;
 mod promoter;
 pub mod registry;
+pub mod scaling;
 pub mod service;
 mod verify;
 pub mod withdraw;

@@ -2,7 +2,7 @@
 //! per package version, one EndpointConfig per package and stage settings.
 
 use super::config::DataCapture;
-use crate::stages::{Package, Stage, MAX_NAME_LEN};
+use crate::stages::{Fleet, Package, Stage, MAX_NAME_LEN};
 use sha2::{Digest, Sha256};
 
 fn short_hash(parts: &[&str]) -> String {
@@ -44,16 +44,25 @@ pub fn endpoint_config_name(
     stage: &Stage,
     capture: Option<&DataCapture>,
 ) -> String {
-    let count = stage.instance_count.to_string();
+    // The fleet as the config holds it (autoscaling is not in the config).
+    let fleet: Vec<String> = match stage.fleet() {
+        Fleet::Instances {
+            instance_type,
+            count,
+            ..
+        } => vec![instance_type.to_string(), count.to_string()],
+        Fleet::Serverless(s) => vec![
+            "serverless".into(),
+            s.memory_mb.to_string(),
+            s.max_concurrency.to_string(),
+            s.provisioned_concurrency
+                .map_or(String::new(), |p| p.to_string()),
+        ],
+    };
     let percent = stage.data_capture_percent.to_string();
-    let mut settings = vec![
-        package.arn.as_str(),
-        &stage.variant,
-        &stage.instance_type,
-        &count,
-        &percent,
-        capture.map_or("", |c| c.uri.as_str()),
-    ];
+    let mut settings = vec![package.arn.as_str(), &stage.variant];
+    settings.extend(fleet.iter().map(String::as_str));
+    settings.extend([percent.as_str(), capture.map_or("", |c| c.uri.as_str())]);
     // Only when there is one, so the names of configs without a key stay as they were.
     if let Some(key) = capture.and_then(|c| c.kms_key_arn.as_deref()) {
         settings.push(key);
@@ -65,12 +74,17 @@ pub fn endpoint_config_name(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stages::{is_valid_sagemaker_name, Stages, BUNDLED};
+    use crate::stages::{is_valid_sagemaker_name, Stages};
 
     #[test]
     fn names_are_deterministic_valid_and_change_with_the_settings() {
-        let stages = Stages::parse(BUNDLED).unwrap();
-        let dev = stages.first().clone();
+        // dev as it was before serverless stages: one ml.m5.large, everything captured.
+        let dev = Stages::parse(
+            "rmse_tolerance: 0.02\nstages:\n  - name: dev\n    endpoint: housing-mlops-dev\n    instance_type: ml.m5.large\n    instance_count: 1\n    data_capture_percent: 100\n    deployment: { strategy: all-at-once, wait_seconds: 0 }\n",
+        )
+        .unwrap()
+        .first()
+        .clone();
         let p = Package::registered("housing-models", 3);
         assert_eq!(model_name(&p), "housing-models-v3");
         let capture = DataCapture {
@@ -80,9 +94,39 @@ mod tests {
         let name = endpoint_config_name(&p, &dev, Some(&capture));
         assert!(name.starts_with("housing-mlops-dev-v3-"), "{name}");
         assert_eq!(name, endpoint_config_name(&p, &dev, Some(&capture)));
+        // Computed before: the name of a config is kept across releases, or every
+        // stage would be redeployed by an upgrade of promote-model.
+        assert_eq!(name, "housing-mlops-dev-v3-907a30de");
         let mut bigger = dev.clone();
-        bigger.instance_count += 1;
+        bigger.instance_count = bigger.instance_count.map(|c| c + 1);
         assert_ne!(name, endpoint_config_name(&p, &bigger, Some(&capture)));
+        // Autoscaling is not in the config: changing it redeploys nothing.
+        let mut scaled = dev.clone();
+        scaled.autoscaling = Some(crate::stages::Autoscaling {
+            min: 1,
+            max: 3,
+            target_invocations_per_instance: 100,
+            scale_in_cooldown_seconds: 300,
+            scale_out_cooldown_seconds: 60,
+        });
+        assert_eq!(name, endpoint_config_name(&p, &scaled, Some(&capture)));
+        let mut serverless = dev.clone();
+        (serverless.instance_type, serverless.instance_count) = (None, None);
+        serverless.serverless = Some(crate::stages::Serverless {
+            memory_mb: 2048,
+            max_concurrency: 5,
+            provisioned_concurrency: None,
+        });
+        let serverless_name = endpoint_config_name(&p, &serverless, Some(&capture));
+        assert_ne!(name, serverless_name);
+        serverless.serverless = serverless.serverless.map(|s| crate::stages::Serverless {
+            memory_mb: 3072,
+            ..s
+        });
+        assert_ne!(
+            serverless_name,
+            endpoint_config_name(&p, &serverless, Some(&capture))
+        );
         assert_ne!(
             name,
             endpoint_config_name(

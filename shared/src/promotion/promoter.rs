@@ -2,15 +2,18 @@
 //! SageMaker and EventBridge clients, the stages' desired-state records, the
 //! configuration) and the metrics it emits. The steps are `impl` blocks by
 //! job: the event handlers in `service.rs`, convergence in `converge.rs`, the
-//! deployment in `deploy.rs`; each calls only the ones after it.
+//! deployment in `deploy.rs`, autoscaling in `scaling.rs`; each calls only the
+//! ones after it.
 
 use super::config::PromoteConfig;
 use super::desired::DesiredStates;
 use crate::functions::PROMOTE_MODEL;
+use crate::stages::{TAG_COMPONENT, TAG_STACK};
 use crate::telemetry::{Metrics, Unit};
 
 pub struct PromotionService {
     pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub desired: DesiredStates,
     pub config: PromoteConfig,
@@ -24,6 +27,7 @@ impl PromotionService {
         let sdk = &crate::aws::with_call_timeouts(sdk);
         PromotionService {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             desired: DesiredStates {
                 s3: crate::aws::s3_client(sdk, config.aws),
@@ -31,6 +35,22 @@ impl PromotionService {
             },
             config,
         }
+    }
+
+    /// The cost-allocation tags of everything promote-model creates: the
+    /// component, and the stack when `STACK_NAME` names it.
+    pub(super) fn cost_tags(&self) -> Vec<aws_sdk_sagemaker::types::Tag> {
+        let tag = |k: &str, v: &str| {
+            aws_sdk_sagemaker::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        };
+        let mut tags = vec![tag(TAG_COMPONENT, "serving")];
+        if let Some(stack) = &self.config.stack_name {
+            tags.push(tag(TAG_STACK, stack));
+        }
+        tags
     }
 
     /// One count of `name` for `stage` (EMF).
@@ -74,6 +94,7 @@ mod tests {
         let service = PromotionService::new(&sdk, config);
         let timeouts = [
             service.sagemaker.config().timeout_config().cloned(),
+            service.autoscaling.config().timeout_config().cloned(),
             service.events.config().timeout_config().cloned(),
             service.desired.s3.config().timeout_config().cloned(),
         ];

@@ -139,12 +139,19 @@ pub struct PredictService {
 }
 
 impl PredictService {
-    /// Clients built once per cold start, with call time limits.
+    /// Clients built once per cold start, with call time limits (longer for
+    /// InvokeEndpoint on a serverless stage, whose compute may be starting).
     pub fn new(sdk: &aws_config::SdkConfig, config: PredictConfig) -> Self {
+        let invoke = if config.stage.is_serverless() {
+            use crate::aws::{with_timeouts, SERVERLESS_ATTEMPT_TIMEOUT, SERVERLESS_CALL_TIMEOUT};
+            with_timeouts(sdk, SERVERLESS_ATTEMPT_TIMEOUT, SERVERLESS_CALL_TIMEOUT)
+        } else {
+            crate::aws::with_call_timeouts(sdk)
+        };
         let sdk = crate::aws::with_call_timeouts(sdk);
         Self::with_clients(
             aws_sdk_sagemaker::Client::new(&sdk),
-            aws_sdk_sagemakerruntime::Client::new(&sdk),
+            aws_sdk_sagemakerruntime::Client::new(&invoke),
             crate::aws::s3_client(&sdk, config.aws),
             config,
         )
@@ -303,5 +310,51 @@ impl PredictService {
             }
             _ => ServingError::Aws(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::{ATTEMPT_TIMEOUT, SERVERLESS_ATTEMPT_TIMEOUT, SERVERLESS_CALL_TIMEOUT};
+    use crate::config::Config;
+
+    fn service(stage: &str) -> PredictService {
+        let config = PredictConfig::from_lookup(|name| match name {
+            "PROCESSED_BUCKET" => Some("processed".into()),
+            "SERVING_STAGE" => Some(stage.into()),
+            _ => None,
+        })
+        .unwrap();
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        PredictService::new(&sdk, config)
+    }
+
+    #[test]
+    fn a_serverless_stage_gets_time_for_its_compute_to_start() {
+        let attempt = |s: &PredictService| {
+            let t = s.runtime.config().timeout_config().cloned().unwrap();
+            (t.operation_attempt_timeout(), t.operation_timeout())
+        };
+        let dev = service("dev");
+        assert!(
+            dev.config.stage.is_serverless(),
+            "the bundled dev stage is serverless"
+        );
+        assert_eq!(
+            attempt(&dev),
+            (
+                Some(SERVERLESS_ATTEMPT_TIMEOUT),
+                Some(SERVERLESS_CALL_TIMEOUT)
+            )
+        );
+        let prod = service("prod");
+        assert!(!prod.config.stage.is_serverless());
+        assert_eq!(attempt(&prod).0, Some(ATTEMPT_TIMEOUT));
+        // The control-plane reads keep the short limits either way.
+        let t = dev.sagemaker.config().timeout_config().cloned().unwrap();
+        assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
     }
 }

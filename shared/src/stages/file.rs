@@ -2,6 +2,7 @@
 //! endpoint and how a new model reaches it. Parsed and validated at cold start;
 //! every problem is reported at once, each with where it is.
 
+use super::fleet::{Autoscaling, Serverless};
 use crate::config::{Env, Problems};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -29,8 +30,20 @@ pub struct Stage {
     pub endpoint: String,
     #[serde(default = "default_variant")]
     pub variant: String,
-    pub instance_type: String,
-    pub instance_count: u32,
+    /// The instances the variant runs on (with `instance_count`); absent on a
+    /// serverless stage. Read through [`Stage::fleet`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// How many instances a new endpoint starts with (within `autoscaling`'s
+    /// range when there is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_count: Option<u32>,
+    /// Target-tracking autoscaling of the instances (Application Auto Scaling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+    /// A serverless endpoint instead of instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serverless: Option<Serverless>,
     /// Share of requests captured to S3 (0 turns capture off).
     #[serde(default)]
     pub data_capture_percent: u32,
@@ -214,14 +227,8 @@ impl Stages {
                     stage.variant
                 ));
             }
-            if !stage.instance_type.starts_with("ml.") {
-                problem(format!(
-                    "instance_type: {:?} is not a SageMaker instance type (ml.*)",
-                    stage.instance_type
-                ));
-            }
-            if stage.instance_count == 0 {
-                problem("instance_count: at least 1".into());
+            for what in super::fleet::problems(stage) {
+                problem(what);
             }
             if stage.data_capture_percent > 100 {
                 problem(format!(
@@ -427,12 +434,13 @@ stages:
             "stages[1] (dev): deployment.step_percent: 5",
             "stages[1] (dev): alarms: \"\"",
             "stages[1] (dev): termination_wait_seconds: 4000",
+            "stages[2] (prod): deployment.step_percent: 25 % of 2 instance(s) (the smallest fleet) is less than one instance",
             "stages[2] (prod): max_deployment_seconds: 3600 does not exceed the deployment's waits (3600 s",
             "stages[3] (slow): max_deployment_seconds: 100 is outside",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in {text}");
         }
-        assert_eq!(err.list.len(), 15, "{text}");
+        assert_eq!(err.list.len(), 16, "{text}");
     }
 
     #[test]
@@ -441,12 +449,12 @@ stages:
         let stage = |name: &str| stages.find(name).unwrap().1.clone();
         // dev: all at once, no baking, no termination wait: an hour for the new fleet.
         assert_eq!(stage("dev").deployment_timeout_seconds(), 3600);
-        // prod: 4 linear steps of 900 s baking, the old fleet kept 600 s, plus an hour.
+        // prod: 2 linear steps of 900 s baking, the old fleet kept 600 s, plus an hour.
         let prod = stage("prod");
-        assert_eq!(prod.deployment.shifts(), 4);
+        assert_eq!(prod.deployment.shifts(), 2);
         assert_eq!(
             prod.total_wait_seconds(),
-            4 * 900 + prod.termination_wait_seconds
+            2 * 900 + prod.termination_wait_seconds
         );
         assert_eq!(
             prod.deployment_timeout_seconds(),

@@ -14,6 +14,11 @@ pub const TAG_TEST_RMSE: &str = "housing-mlops:test-rmse";
 pub const TAG_PIPELINE_EXECUTION_ARN: &str = "housing-mlops:pipeline-execution-arn";
 pub const TAG_SOURCE_EVENT_ID: &str = "housing-mlops:source-event-id";
 pub const TAG_STAGE: &str = "housing-mlops:stage";
+/// Cost allocation (with [`TAG_STAGE`]): the stack that owns a resource, and
+/// which part of the suite it is (`serving` for what promote-model creates).
+/// The template's MonthlyBudget counts what carries the stack's tag.
+pub const TAG_STACK: &str = "housing-mlops:stack";
+pub const TAG_COMPONENT: &str = "housing-mlops:component";
 
 /// Whether two ARNs name the same resource: SageMaker lower-cases names inside ARNs.
 pub fn same_arn(a: &str, b: &str) -> bool {

@@ -7,6 +7,10 @@
 //! definition writes the metadata keys); the rest needs feature `stages`.
 //!
 //! - [`file`]: `infra/stages.yaml`, parsed and validated at cold start;
+//! - [`cost`]: what the stages cost a month, from the price table
+//!   `infra/prices.yaml` (`housing-mlops cost`);
+//! - [`fleet`]: what a stage runs on (instances, autoscaled or not, or
+//!   serverless) and SageMaker's rules for each;
 //! - [`package`]: a registry version and the metadata the pipeline records;
 //! - [`lineage`]: the tags that say what an endpoint config came from;
 //! - [`serving`]: what a stage's endpoint serves now (its state and lineage);
@@ -16,7 +20,11 @@
 #[cfg(feature = "stages")]
 pub mod baseline;
 #[cfg(feature = "stages")]
+pub mod cost;
+#[cfg(feature = "stages")]
 pub mod file;
+#[cfg(feature = "stages")]
+pub mod fleet;
 pub mod lineage;
 pub mod package;
 #[cfg(feature = "stages")]
@@ -26,10 +34,13 @@ pub mod serving;
 pub use file::{
     is_valid_sagemaker_name, read_stages, Deployment, Stage, Stages, BUNDLED, MAX_NAME_LEN,
 };
+#[cfg(feature = "stages")]
+pub use fleet::{Autoscaling, Fleet, Serverless};
 pub use lineage::{same_arn, Lineage};
 pub use lineage::{
-    TAG_DATASET_ID, TAG_MODEL_PACKAGE_ARN, TAG_MODEL_PACKAGE_GROUP, TAG_MODEL_PACKAGE_VERSION,
-    TAG_PIPELINE_EXECUTION_ARN, TAG_SOURCE_EVENT_ID, TAG_STAGE, TAG_TEST_RMSE, TAG_VALIDATION_RMSE,
+    TAG_COMPONENT, TAG_DATASET_ID, TAG_MODEL_PACKAGE_ARN, TAG_MODEL_PACKAGE_GROUP,
+    TAG_MODEL_PACKAGE_VERSION, TAG_PIPELINE_EXECUTION_ARN, TAG_SOURCE_EVENT_ID, TAG_STACK,
+    TAG_STAGE, TAG_TEST_RMSE, TAG_VALIDATION_RMSE,
 };
 pub use package::{
     group_and_version, Package, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE,

@@ -19,6 +19,8 @@ pub struct Serving {
     pub pending_config: Option<String>,
     /// `None` when the serving config is gone or carries no lineage tags.
     pub lineage: Option<Lineage>,
+    /// The serving config's instance type; `None` when it is serverless or gone.
+    pub instance_type: Option<String>,
 }
 
 impl Serving {
@@ -51,26 +53,37 @@ pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>,
         .pending_deployment_summary()
         .and_then(|p| p.endpoint_config_name())
         .map(str::to_string);
+    let (lineage, instance_type) = describe_config(client, &endpoint_config).await?;
     Ok(Some(Serving {
-        lineage: config_lineage(client, &endpoint_config).await?,
+        lineage,
+        instance_type,
         state,
         endpoint_config,
         pending_config,
     }))
 }
 
-/// The lineage tags of an endpoint config (`None` if gone or untagged).
-pub async fn config_lineage(client: &Client, config: &str) -> Result<Option<Lineage>, Error> {
+/// An endpoint config's lineage tags and its (first) variant's instance type;
+/// `None`s when it is gone, untagged or serverless.
+async fn describe_config(
+    client: &Client,
+    config: &str,
+) -> Result<(Option<Lineage>, Option<String>), Error> {
     let described = client
         .describe_endpoint_config()
         .endpoint_config_name(config)
         .send()
         .await;
     let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
-        return Ok(None);
+        return Ok((None, None));
     };
+    let instance_type = described
+        .production_variants()
+        .first()
+        .and_then(|v| v.instance_type())
+        .map(|t| t.as_str().to_string());
     let Some(arn) = described.endpoint_config_arn() else {
-        return Ok(None);
+        return Ok((None, instance_type));
     };
     let out = client
         .list_tags()
@@ -83,5 +96,5 @@ pub async fn config_lineage(client: &Client, config: &str) -> Result<Option<Line
         .iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect();
-    Ok(Lineage::from_tags(&tags))
+    Ok((Lineage::from_tags(&tags), instance_type))
 }

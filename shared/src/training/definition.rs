@@ -28,6 +28,10 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 pub const TRAIN_STEP: &str = "TrainModel";
+/// The training job's time limit (`StoppingCondition.MaxRuntimeInSeconds`).
+pub const TRAINING_MAX_RUNTIME_SECONDS: u32 = 3600;
+/// The training job's instances (`ResourceConfig.InstanceCount`).
+pub const TRAINING_INSTANCE_COUNT: u32 = 1;
 pub const EVALUATE_STEP: &str = "EvaluateModel";
 pub const CONDITION_STEP: &str = "CheckTestRmse";
 pub const REGISTER_STEP: &str = "RegisterModel";
@@ -237,8 +241,8 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
             "AlgorithmSpecification": { "TrainingImage": config.training_image, "TrainingInputMode": "File" },
             "RoleArn": config.role_arn,
             "OutputDataConfig": output_data_config(config),
-            "ResourceConfig": { "InstanceCount": 1, "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 },
-            "StoppingCondition": { "MaxRuntimeInSeconds": 3600 },
+            "ResourceConfig": { "InstanceCount": TRAINING_INSTANCE_COUNT, "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 },
+            "StoppingCondition": { "MaxRuntimeInSeconds": TRAINING_MAX_RUNTIME_SECONDS },
             "HyperParameters": {
                 "objective": "reg:squarederror",
                 "eval_metric": "rmse",

@@ -24,6 +24,8 @@ pub const TEST_DATA: &str = "TestDataUri";
 /// The train and validation channels' `ContentType`: `text/csv` or `application/x-parquet`.
 pub const TRAINING_CONTENT_TYPE: &str = "TrainingContentType";
 pub const INSTANCE_TYPE: &str = "TrainingInstanceType";
+/// [`INSTANCE_TYPE`]'s default: the instance a training run gets unless told.
+pub const DEFAULT_TRAINING_INSTANCE_TYPE: &str = "ml.m5.large";
 pub const MAX_DEPTH: &str = "MaxDepth";
 pub const ETA: &str = "Eta";
 pub const NUM_ROUND: &str = "NumRound";
@@ -60,7 +62,7 @@ pub const PARAMETERS: [Parameter; 11] = [
     Parameter {
         name: INSTANCE_TYPE,
         kind: ParameterType::String,
-        default: "ml.m5.large",
+        default: DEFAULT_TRAINING_INSTANCE_TYPE,
     },
     Parameter {
         name: MAX_DEPTH,

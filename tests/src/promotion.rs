@@ -1,0 +1,262 @@
+//! One promote-model for the convergence tests (`promote_converge.rs`,
+//! `promote_scaling.rs`): a stack on moto (EventBridge, SQS, S3, Application
+//! Auto Scaling) whose SageMaker is the stateful fake ([`crate::sagemaker`]),
+//! invoked as `main.rs` invokes it, with the events a test sends.
+
+use crate::sagemaker::{self, SageMaker, SharedSageMaker};
+use crate::{read_json, Function, Setup, TestEnv};
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use aws_sdk_sagemaker::types::EndpointStatus;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+use shared::aws::dead_letters::DeadLetters;
+use shared::promotion::desired::Desired;
+use shared::promotion::PromotionService;
+use shared::promotion::{names, scaling};
+use shared::stages::TAG_MODEL_PACKAGE_VERSION;
+
+pub struct World {
+    pub env: TestEnv<PromotionService>,
+    pub fake: SharedSageMaker,
+    pub service: PromotionService,
+    pub dead_letters: DeadLetters,
+    pub queue: String,
+}
+
+impl World {
+    pub async fn new(test: &str) -> World {
+        World::with(Setup::new(&format!("converge-{test}"))).await
+    }
+
+    /// A world set up as `setup` says (another stages file, say).
+    pub async fn with(setup: Setup) -> World {
+        let env = setup.promotion().await;
+        let fake = SageMaker::shared(env.stack.model_package_group());
+        let mut service = PromotionService::new(&env.sdk, env.service.config.clone());
+        service.sagemaker = sagemaker::client(&fake);
+        let queue = env.stack.dead_letter_urls[Function::PromoteModel.name()].clone();
+        let dead_letters = DeadLetters::new(&env.sdk, &queue, "promote-model");
+        World {
+            env,
+            fake,
+            service,
+            dead_letters,
+            queue,
+        }
+    }
+
+    pub fn endpoint(&self, stage: &str) -> String {
+        format!("{}-{stage}", self.env.stack.name)
+    }
+
+    /// A new version in the registry (approved or not).
+    pub fn register(&self, version: u32, approved: bool, rmse: f64) -> String {
+        self.fake.lock().unwrap().register(version, approved, rmse)
+    }
+
+    /// The stage's endpoint serves `version` (the config promote-model makes for
+    /// it, with its lineage tags) in `status`.
+    pub fn serving(&self, stage: &str, version: u32, status: EndpointStatus) {
+        let mut fake = self.fake.lock().unwrap();
+        let at = self.service.config.stages.get(stage).unwrap();
+        let config = names::endpoint_config_name(
+            &fake.package(version),
+            at,
+            self.service.config.data_capture.as_ref(),
+        );
+        let instance_type = at.instance_type.as_deref();
+        fake.serve(&self.endpoint(stage), &config, version, stage, status);
+        if let Some(t) = instance_type {
+            fake.instance_types.insert(config, t.to_string());
+        }
+    }
+
+    /// The endpoint's deployment ends: the pending config (if any) serves, InService.
+    pub fn settle(&self, stage: &str) {
+        let mut fake = self.fake.lock().unwrap();
+        let e = fake.endpoint(&self.endpoint(stage));
+        if let Some(config) = e.pending.take() {
+            e.config = config;
+        }
+        e.status = EndpointStatus::InService;
+    }
+
+    /// SageMaker rolled the deployment back: the old config serves again.
+    pub fn roll_back(&self, stage: &str) {
+        let mut fake = self.fake.lock().unwrap();
+        let e = fake.endpoint(&self.endpoint(stage));
+        e.pending = None;
+        e.status = EndpointStatus::InService;
+    }
+
+    /// The version the stage's endpoint serves, from its config's lineage tags.
+    pub fn served_version(&self, stage: &str) -> Option<String> {
+        let fake = self.fake.lock().unwrap();
+        let e = fake.endpoints.get(&self.endpoint(stage))?;
+        let tags = fake.configs.get(&e.config)?;
+        tags.iter()
+            .find(|t| t.key() == Some(TAG_MODEL_PACKAGE_VERSION))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    }
+
+    pub fn deployments(&self) -> usize {
+        self.fake.lock().unwrap().deployments.len()
+    }
+
+    /// Invokes promote-model as `main.rs` does: the handler, then the
+    /// dead-letter settlement. Panics on a failed invocation.
+    pub async fn invoke(&self, event: Value) -> Value {
+        let result = promote_model::handle(
+            &self.service,
+            LambdaEvent::new(event.clone(), Context::default()),
+        )
+        .await;
+        let out = self.dead_letters.settle(&event, result).await;
+        let out = out.unwrap_or_else(|e| panic!("invocation failed: {e:?}"));
+        assert_ne!(out["status"], "dead_lettered", "{out}");
+        out
+    }
+
+    pub fn approval(&self, version: u32) -> Value {
+        let fake = self.fake.lock().unwrap();
+        let mut event = read_json("events/promote-model/model-package-approved.json");
+        event["id"] = format!("approval-{version}").into();
+        let detail = &mut event["detail"];
+        detail["ModelPackageGroupName"] = fake.group.clone().into();
+        detail["ModelPackageVersion"] = version.into();
+        detail["ModelPackageArn"] = fake.arn(version).into();
+        event
+    }
+
+    pub fn endpoint_event(&self, stage: &str, status: &str) -> Value {
+        let mut event = read_json("events/promote-model/endpoint-rolling-back.json");
+        event["detail"]["EndpointName"] = self.endpoint(stage).into();
+        event["detail"]["EndpointStatus"] = status.into();
+        event
+    }
+
+    pub fn promote(&self, version: u32, stage: &str) -> Value {
+        let mut event = read_json("events/promote-model/promote-to-pre-prod.json");
+        event["detail"]["model_package_group"] = self.fake.lock().unwrap().group.clone().into();
+        event["detail"]["model_package_version"] = version.into();
+        event["detail"]["target_stage"] = stage.into();
+        event
+    }
+
+    pub async fn desired(&self, stage: &str) -> Desired {
+        let read = self.service.desired.read(stage).await.unwrap();
+        read.unwrap_or_else(|| panic!("{stage} has no desired-state record"))
+            .desired
+    }
+
+    pub async fn dead_lettered(&self) -> usize {
+        let out = self
+            .env
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages().len()
+    }
+
+    /// `ModelPromoted` events so far (drains the bus's queue): (stage, version).
+    pub async fn promoted(&self) -> Vec<(String, u64)> {
+        self.env
+            .events()
+            .await
+            .iter()
+            .filter(|e| e["detail-type"] == "ModelPromoted")
+            .map(|e| {
+                let d = &e["detail"];
+                (
+                    d["stage"].as_str().unwrap().to_string(),
+                    d["model_package_version"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// The registry sets `version` to Rejected, and announces it.
+    pub fn reject(&self, version: u32) -> Value {
+        let mut fake = self.fake.lock().unwrap();
+        let package = fake.packages.iter_mut().find(|p| p.version == version);
+        package.unwrap().approved = false;
+        drop(fake);
+        let mut event = self.approval(version);
+        event["id"] = format!("rejection-{version}").into();
+        event["detail"]["ModelApprovalStatus"] = "Rejected".into();
+        event
+    }
+
+    /// Deployments (CreateEndpoint, UpdateEndpoint) to the stage's endpoint.
+    pub fn deployments_to(&self, stage: &str) -> usize {
+        let endpoint = self.endpoint(stage);
+        let fake = self.fake.lock().unwrap();
+        fake.deployments
+            .iter()
+            .filter(|(e, _)| *e == endpoint)
+            .count()
+    }
+
+    /// `ServingPackageWithdrawn` events so far (drains the bus's queue).
+    pub async fn withdrawn(&self) -> Vec<Value> {
+        self.env
+            .events()
+            .await
+            .into_iter()
+            .filter(|e| e["detail-type"] == "ServingPackageWithdrawn")
+            .map(|e| e["detail"].clone())
+            .collect()
+    }
+
+    /// What Application Auto Scaling (moto) holds for the stage's variant.
+    pub async fn scaling(&self, stage: &str) -> Option<scaling::Registered> {
+        let at = self.service.config.stages.get(stage).unwrap();
+        scaling::registered(&self.env.clients.autoscaling, at)
+            .await
+            .unwrap()
+    }
+
+    /// The fake SageMaker refuses an instance-type change of a variant that
+    /// moto holds as a scalable target, as SageMaker does.
+    pub fn enforce_autoscaling(&self) {
+        let moto = crate::shared_moto();
+        let is_scalable: sagemaker::ScalableTarget = std::sync::Arc::new(move |endpoint: &str| {
+            let (moto, prefix) = (moto.clone(), format!("endpoint/{endpoint}/"));
+            // Asked from inside a SageMaker call: its own thread, runtime and
+            // HTTP client, so nothing waits on the test's runtime.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let sdk = crate::sdk_config(&moto).await;
+                    let out = aws_sdk_applicationautoscaling::Client::new(&sdk)
+                        .describe_scalable_targets()
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .send()
+                        .await
+                        .unwrap();
+                    out.scalable_targets()
+                        .iter()
+                        .any(|t| t.resource_id().starts_with(&prefix))
+                })
+            })
+            .join()
+            .unwrap()
+        });
+        self.fake.lock().unwrap().scalable = Some(is_scalable);
+    }
+
+    /// The schedule's tick.
+    pub async fn tick(&self) -> Value {
+        self.invoke(read_json("events/promote-model/scheduled-tick.json"))
+            .await
+    }
+}
