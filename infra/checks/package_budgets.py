@@ -17,10 +17,13 @@ BUILD = os.path.join(ROOT, "infra", ".aws-sam", "build")
 MB = 10**6
 # issue 6 (issue 15 for predict; issue 17: the ETL 10 MB, the functions that move no data
 # 4 MB, the two newest 6 MB): the zipped release bootstrap of each function, in bytes.
+# Issue 29 gave promote-model a second AWS client (Application Auto Scaling, 0.2 MB) and the
+# time-zone database for sleeping stages (chrono-tz, 0.22 MB; no smaller with opt-level "z"):
+# 4.19 MB, so its budget is 5 MB.
 BUDGETS = {
     "EtlFunction": 10 * MB,
     "StartPipelineFunction": 4 * MB,
-    "PromoteModelFunction": 4 * MB,
+    "PromoteModelFunction": 5 * MB,
     "PredictFunction": 6 * MB,
     "MonitorFunction": 6 * MB,
 }

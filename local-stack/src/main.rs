@@ -7,7 +7,8 @@
 
 use anyhow::{ensure, Context, Result};
 use checks::{
-    drift, monitor, permissions, predictions, promotion, scaling, summary, traffic, training,
+    drift, monitor, permissions, predictions, promotion, scaling, sleeping, sleeping_stages,
+    summary, traffic, training,
 };
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
@@ -179,6 +180,28 @@ enum Command {
         #[arg(long, default_value = "pre-prod")]
         stage: String,
     },
+    /// Write a stages file (the bundled one, awake) in which `stage`'s window
+    /// excludes now, for the sleeping step.
+    SleepingStages {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value = "pre-prod")]
+        stage: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print what the sleeping step did; fails unless the tick outside the
+    /// window deleted the stage's endpoint, predict answered 503 with the same
+    /// wake time, and the awake tick recreated the endpoint.
+    Sleeping {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value = "pre-prod")]
+        stage: String,
+        /// The sleeping tick's, predict's and the awake tick's responses.
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+    },
     /// Print, per function, the calls moto's IAM engine allowed its role and
     /// the granted actions no call used (candidates to remove); fails if moto
     /// denied any call.
@@ -204,6 +227,8 @@ impl Command {
             | Command::Traffic { target, .. }
             | Command::Monitor { target, .. }
             | Command::Scaling { target, .. }
+            | Command::SleepingStages { target, .. }
+            | Command::Sleeping { target, .. }
             | Command::Permissions { target, .. } => target,
         }
     }
@@ -232,8 +257,16 @@ async fn run(command: Command) -> Result<()> {
             stack = stack.create(&clients, true).await?;
             let pipeline = stack.create_pipeline(&clients).await?;
             stack.create_model_package_group(&clients).await?;
+            // The bundled stages, awake at any hour: the main job's steps must
+            // not depend on when it runs (the sleeping step has its own window).
+            let stages_file = env_dir.join("stages.yaml");
+            let awake = shared::stages::Stages::parse(shared::stages::BUNDLED)?.always_awake();
+            std::fs::write(&stages_file, serde_norway::to_string(&awake)?)?;
             for function in Function::ALL {
                 let mut env = stack.function_env(function, &endpoint);
+                if function != Function::Etl {
+                    env.push(("STAGES_FILE".into(), stages_file.display().to_string()));
+                }
                 // predict and the trigger's model-quality check call endpoints.
                 if matches!(function, Function::Predict | Function::StartPipeline) {
                     env.push((RUNTIME_ENDPOINT_VARIABLE.into(), runtime_endpoint.clone()));
@@ -309,6 +342,10 @@ async fn run(command: Command) -> Result<()> {
             monitor(&stack, &clients, responses).await
         }
         Command::Scaling { api, stage, .. } => scaling(&clients, api, stage).await,
+        Command::SleepingStages { stage, out, .. } => sleeping_stages(stage, out),
+        Command::Sleeping {
+            stage, responses, ..
+        } => sleeping(&clients, stage, responses).await,
         Command::Permissions { authorizations, .. } => permissions(&stack, authorizations),
     }
 }

@@ -324,10 +324,10 @@ impl Stack {
         Ok(())
     }
 
-    /// The bundled stages, with endpoints named after this stack so stacks on
-    /// one emulator do not share endpoints.
+    /// The bundled stages awake around the clock (the chain runs at any hour;
+    /// sleeping has its own tests and step), endpoints named after this stack.
     pub fn stages(&self) -> Stages {
-        self.stages_of(BUNDLED)
+        self.stages_of(BUNDLED).always_awake()
     }
 
     /// The stages of `yaml` (a valid stages file), with endpoints named after
@@ -428,4 +428,41 @@ impl Stack {
             .await?;
         Ok(out.body.collect().await?.into_bytes().to_vec())
     }
+}
+
+/// The bundled stages, awake, except `stage`: its `active` window excludes
+/// now (one hour every day, twelve hours from now, UTC). The file's text, and
+/// when the stage wakes. For the sleeping step and its tests: nothing about
+/// them depends on the hour they run at.
+pub fn stages_asleep(stage: &str) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
+    use anyhow::Context;
+    use chrono::{Duration, Timelike, Utc};
+    let opens = Utc::now() + Duration::hours(12);
+    let start = opens.hour();
+    let end = if start == 23 {
+        "23:59".to_string()
+    } else {
+        format!("{:02}:00", start + 1)
+    };
+    let awake = serde_norway::to_string(&Stages::parse(BUNDLED)?.always_awake())?;
+    let mut stages: serde_json::Value = serde_norway::from_str(&awake)?;
+    let target = stages["stages"]
+        .as_array_mut()
+        .context("no stages")?
+        .iter_mut()
+        .find(|s| s["name"] == stage)
+        .with_context(|| format!("no stage {stage}"))?;
+    target["active"] = serde_json::json!({
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "hours": format!("{start:02}:00-{end}"),
+        "timezone": "UTC",
+    });
+    let text = serde_norway::to_string(&stages)?;
+    Stages::parse(&text).context("the sleeping stages file")?;
+    let wakes = opens
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .context("the hour it wakes")?;
+    Ok((text, wakes))
 }

@@ -11,6 +11,7 @@ use aws_sdk_sagemaker::operation::create_endpoint_config::{
     CreateEndpointConfigInput, CreateEndpointConfigOutput,
 };
 use aws_sdk_sagemaker::operation::create_model::{CreateModelInput, CreateModelOutput};
+use aws_sdk_sagemaker::operation::delete_endpoint::DeleteEndpointOutput;
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::operation::describe_model::DescribeModelOutput;
@@ -463,6 +464,20 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
                     .build(),
             )
         });
+    let f = fake.clone();
+    // Deleted at once (SageMaker goes through Deleting); the config stays.
+    let delete =
+        mock!(aws_sdk_sagemaker::Client::delete_endpoint).then_compute_response(move |r| {
+            let mut fake = f.lock().unwrap();
+            if let Some(failed) = fake.failure("DeleteEndpoint") {
+                return failed;
+            }
+            let name = r.endpoint_name().unwrap_or_default();
+            if fake.endpoints.remove(name).is_none() {
+                return not_found("Could not find endpoint.");
+            }
+            MockResponse::Output(DeleteEndpointOutput::builder().build())
+        });
     vec![
         list,
         package,
@@ -473,6 +488,7 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
         create_model,
         create_config,
         create,
+        delete,
         update,
     ]
 }

@@ -498,3 +498,19 @@ async fn a_serverless_stage_is_skipped_as_not_captured() {
         assert_eq!(stage["traffic"], "not_serving", "{out}");
     }
 }
+
+/// A stage outside its `active` window is skipped as `asleep` with its wake
+/// time, not failed: it has no endpoint and no traffic.
+#[tokio::test]
+async fn a_sleeping_stage_is_skipped_until_it_wakes() {
+    let (yaml, wakes) = integration_tests::fixtures::stages_with_asleep("pre-prod");
+    let env = Setup::new("asleep").stages(yaml).monitor().await;
+    let out = tick(&env).await;
+    let pre_prod = &out["stages"][1];
+    assert_eq!(pre_prod["traffic"], "asleep", "{out}");
+    assert_eq!(
+        pre_prod["wakes_at"],
+        wakes.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert_eq!(out["stages"][2]["traffic"], "not_serving", "{out}");
+}

@@ -393,3 +393,47 @@ async fn the_sample_event_is_an_api_gateway_request_the_handler_answers() {
         sent["instances"].as_array().unwrap().len()
     );
 }
+
+/// Outside its `active` window a stage is asleep: 503 `not_serving`, with
+/// when it wakes and a `Retry-After` of the seconds until then; whatever is
+/// cached is not served.
+#[tokio::test]
+async fn a_sleeping_stage_answers_503_with_when_it_wakes() {
+    let (yaml, wakes) = integration_tests::fixtures::stages_with_asleep("dev");
+    let env = Setup::new("predict-asleep")
+        .var("SERVING_STAGE", "dev")
+        .stages(yaml)
+        .predict()
+        .await;
+    let sample = read_json("events/predict/predictions.json");
+    let sent: Value = serde_json::from_str(sample["body"].as_str().unwrap()).unwrap();
+    let (status, body, response) = predict(&env, sent["instances"].clone()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "not_serving");
+    assert_eq!(
+        body["error"]["wakes_at"],
+        wakes.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("asleep"),
+        "{body}"
+    );
+    let retry: i64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let until = (wakes - chrono::Utc::now()).num_seconds();
+    assert!(
+        (until - 5..=until + 5).contains(&retry),
+        "{retry} vs {until}"
+    );
+    let (status, body, _) = call(&env, request(Method::GET, "/v1/model", Body::Empty)).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (503, Some("not_serving"))
+    );
+}

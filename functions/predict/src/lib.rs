@@ -65,7 +65,8 @@ struct Answer {
     content_type: &'static str,
     records: usize,
     error: Option<&'static str>,
-    retry_after: bool,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -76,7 +77,7 @@ impl Answer {
             content_type: "application/json",
             records,
             error: None,
-            retry_after: false,
+            retry_after: None,
         }
     }
 
@@ -96,12 +97,15 @@ impl Answer {
         if let Some(records) = e.records() {
             body["error"]["records"] = json!(records);
         }
+        if let Some(wakes_at) = e.wakes_at() {
+            body["error"]["wakes_at"] = json!(wakes_at);
+        }
         if e.status() >= 500 {
             tracing::warn!(code = e.code(), error = ?e, "request failed");
         }
         Answer {
             error: Some(e.code()),
-            retry_after: e.status() == 503,
+            retry_after: e.retry_after(),
             ..Answer::json(e.status(), &body, 0)
         }
     }
@@ -201,8 +205,8 @@ fn respond(answer: Answer) -> Response<Body> {
     if answer.content_type.starts_with("text/html") {
         response = response.header("content-security-policy", PAGE_CSP.as_str());
     }
-    if answer.retry_after {
-        response = response.header(header::RETRY_AFTER, "1");
+    if let Some(seconds) = answer.retry_after {
+        response = response.header(header::RETRY_AFTER, seconds.to_string());
     }
     if answer.status == 405 {
         response = response.header(header::ALLOW, "GET, POST");

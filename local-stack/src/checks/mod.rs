@@ -12,6 +12,7 @@ mod pipeline;
 mod predictions;
 mod promotion;
 mod scaling;
+mod sleeping;
 mod traffic;
 mod training;
 
@@ -23,6 +24,7 @@ pub use pipeline::pipeline;
 pub use predictions::predictions;
 pub use promotion::promotion;
 pub use scaling::scaling;
+pub use sleeping::{sleeping, sleeping_stages};
 pub use traffic::traffic;
 pub use training::training;
 

@@ -53,6 +53,12 @@ pub enum StageTraffic {
     NotServing {
         stage: String,
     },
+    /// The stage sleeps outside its `active` window: it has no endpoint and
+    /// no traffic until `wakes_at`.
+    Asleep {
+        stage: String,
+        wakes_at: String,
+    },
     /// The stage captures no traffic (`data_capture_percent: 0`, which every
     /// serverless stage has: SageMaker does not capture serverless endpoints):
     /// nothing to compare, by design.
@@ -199,6 +205,18 @@ impl MonitorService {
     #[tracing::instrument(skip(self))]
     async fn stage(&self, name: &str) -> Result<StageTraffic, Error> {
         let config = &self.config;
+        if let Some(wakes) = config
+            .stages
+            .get(name)
+            .and_then(|s| s.asleep_until(chrono::Utc::now()))
+        {
+            let wakes_at = wakes.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            tracing::info!(%wakes_at, "the stage is asleep: skipped");
+            return Ok(StageTraffic::Asleep {
+                stage: name.into(),
+                wakes_at,
+            });
+        }
         if let Some(stage) = config
             .stages
             .get(name)

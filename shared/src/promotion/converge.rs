@@ -106,11 +106,19 @@ impl PromotionService {
 
     /// Deploys stage `index`'s recorded package if the stage does not serve it
     /// and its endpoint can take a deployment now; with no deployment under
-    /// way, its autoscaling converges too (`scaling.rs`).
+    /// way, its autoscaling converges too (`scaling.rs`). Outside the stage's
+    /// window it sleeps instead (`sleep.rs`).
     pub(super) async fn converge(&self, index: usize) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
         // Read once: every check below and the deployment look at the same endpoint.
         let serving = stages::serving(&self.sagemaker, &stage.endpoint).await?;
+        // A stage outside its window sleeps: its record waits for the wake.
+        if let Some(asleep) = self
+            .sleep_if_outside_window(stage, serving.as_ref())
+            .await?
+        {
+            return Ok(asleep);
+        }
         let outcome = self.converge_record(index, serving.as_ref()).await?;
         self.converge_scaling(stage, serving.as_ref(), &outcome)
             .await?;

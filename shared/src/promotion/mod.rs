@@ -13,6 +13,7 @@
 //!   `CreateEndpoint`, blue/green `UpdateEndpoint`);
 //! - [`scaling`]: each stage's autoscaling (Application Auto Scaling), kept
 //!   through deployments and converged after them;
+//! - `sleep.rs`: a non-prod stage outside its `active` window has no endpoint;
 //! - [`outcome`]: what a step did, why it was asked, whether a package moves on;
 //! - [`PromotionService`] (`promoter.rs`): the clients, records and config the
 //!   steps share, and their metrics.
@@ -37,6 +38,7 @@ mod promoter;
 pub mod registry;
 pub mod scaling;
 pub mod service;
+mod sleep;
 mod verify;
 pub mod withdraw;
 

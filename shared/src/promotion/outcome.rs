@@ -68,6 +68,14 @@ pub enum PromotionOutcome {
         reason: String,
         model_package_arn: String,
     },
+    /// Outside the stage's `active` window: its endpoint is deleted (or is
+    /// being), its record waits for `wakes_at` (RFC 3339, UTC).
+    Asleep {
+        stage: String,
+        endpoint: String,
+        endpoint_status: String,
+        wakes_at: String,
+    },
     /// The stage has no desired-state record.
     NothingRecorded {
         stage: String,

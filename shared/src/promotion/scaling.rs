@@ -184,7 +184,12 @@ pub async fn deregister(client: &Client, stage: &Stage) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(e) => {
             let e = error("DeregisterScalableTarget", stage, e);
-            if e.code.as_deref() == Some("ObjectNotFoundException") {
+            // AWS answers ObjectNotFoundException; moto a ValidationException
+            // "No scalable target found ...".
+            let gone = e.code.as_deref() == Some("ObjectNotFoundException")
+                || (e.code.as_deref() == Some("ValidationException")
+                    && e.message.contains("No scalable target found"));
+            if gone {
                 Ok(())
             } else {
                 Err(e.into())

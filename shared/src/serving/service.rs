@@ -50,6 +50,13 @@ pub enum ServingError {
     Request(RequestError),
     /// The stage has no endpoint in service, or it serves nothing this suite deployed (503).
     NotServing(String),
+    /// The stage sleeps outside its `active` window (503 `not_serving`, with
+    /// `wakes_at` and a `Retry-After` of the seconds until then).
+    Asleep {
+        message: String,
+        wakes_at: String,
+        seconds: u64,
+    },
     /// SageMaker (or the endpoint) is throttling: try again shortly (503 with `Retry-After`).
     Throttled(String),
     /// The model failed on the records, or answered something unreadable (502).
@@ -64,7 +71,9 @@ impl ServingError {
         match self {
             ServingError::Request(RequestError::TooLarge(_)) => 413,
             ServingError::Request(_) => 400,
-            ServingError::NotServing(_) | ServingError::Throttled(_) => 503,
+            ServingError::NotServing(_)
+            | ServingError::Asleep { .. }
+            | ServingError::Throttled(_) => 503,
             ServingError::Model(_) => 502,
             ServingError::Aws(e) if e.retryable => 503,
             ServingError::Aws(_) => 500,
@@ -78,7 +87,7 @@ impl ServingError {
             ServingError::Request(RequestError::Malformed(_)) => "malformed_request",
             ServingError::Request(RequestError::TooLarge(_)) => "too_large",
             ServingError::Request(RequestError::Invalid(_)) => "invalid_records",
-            ServingError::NotServing(_) => "not_serving",
+            ServingError::NotServing(_) | ServingError::Asleep { .. } => "not_serving",
             ServingError::Throttled(_) => "throttled",
             ServingError::Model(_) => "model_error",
             ServingError::Aws(e) if e.retryable => "unavailable",
@@ -99,10 +108,29 @@ impl ServingError {
             ServingError::NotServing(m) | ServingError::Throttled(m) | ServingError::Model(m) => {
                 m.clone()
             }
+            ServingError::Asleep { message, .. } => message.clone(),
             ServingError::Aws(e) if e.retryable => {
                 "the model is unavailable right now; try again".into()
             }
             ServingError::Aws(_) => "internal error (logged)".into(),
+        }
+    }
+
+    /// When a sleeping stage wakes (RFC 3339), for `503 not_serving`.
+    pub fn wakes_at(&self) -> Option<&str> {
+        match self {
+            ServingError::Asleep { wakes_at, .. } => Some(wakes_at),
+            _ => None,
+        }
+    }
+
+    /// `Retry-After` in seconds: until a sleeping stage wakes, 1 for the
+    /// other 503s, none otherwise.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServingError::Asleep { seconds, .. } => Some((*seconds).max(1)),
+            e if e.status() == 503 => Some(1),
+            _ => None,
         }
     }
 
@@ -172,8 +200,10 @@ impl PredictService {
         }
     }
 
-    /// What the stage serves now (looked up at most every `MODEL_CACHE_SECONDS`).
+    /// What the stage serves now (looked up at most every `MODEL_CACHE_SECONDS`);
+    /// a stage outside its `active` window is asleep, whatever is cached.
     pub async fn model(&self) -> Result<Arc<ServedModel>, ServingError> {
+        self.awake(chrono::Utc::now())?;
         let mut cache = self.cache.lock().await;
         let ttl = Duration::from_secs(self.config.model_cache_seconds);
         if let Some((at, model)) = cache.as_ref() {
@@ -184,6 +214,28 @@ impl PredictService {
         let model = Arc::new(self.look_up().await?);
         *cache = Some((Instant::now(), model.clone()));
         Ok(model)
+    }
+
+    /// `Asleep` when the stage sleeps at `now`.
+    pub fn awake(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), ServingError> {
+        let stage = &self.config.stage;
+        let Some(wakes) = stage.asleep_until(now) else {
+            return Ok(());
+        };
+        let wakes_at = wakes.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let active = stage
+            .active
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        Err(ServingError::Asleep {
+            message: format!(
+                "stage {} is asleep outside its hours ({active}): it wakes at {wakes_at}",
+                stage.name
+            ),
+            wakes_at,
+            seconds: (wakes - now).num_seconds().max(0) as u64,
+        })
     }
 
     async fn forget(&self) {

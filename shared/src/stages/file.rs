@@ -3,6 +3,7 @@
 //! every problem is reported at once, each with where it is.
 
 use super::fleet::{Autoscaling, Serverless};
+use super::schedule::Active;
 use crate::config::{Env, Problems};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -63,6 +64,10 @@ pub struct Stage {
     /// 600-28800, above every wait); by default the waits plus an hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deployment_seconds: Option<u32>,
+    /// When the stage serves; outside it, its endpoint sleeps (deleted, and
+    /// recreated when the window opens). Never on the last stage (prod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<Active>,
 }
 
 /// SageMaker's limits on a blue/green deployment's duration.
@@ -282,6 +287,20 @@ impl Stages {
                     stage.deployment.shifts()
                 ));
             }
+            if let Some(active) = &stage.active {
+                if i + 1 == self.stages.len() {
+                    problem("active: the last stage serves production; it may not sleep".into());
+                }
+                // The window itself where it is acted on (`schedule`).
+                #[cfg(feature = "schedule")]
+                if let Err(list) = active.window() {
+                    for what in list {
+                        problem(what);
+                    }
+                }
+                #[cfg(not(feature = "schedule"))]
+                let _ = active;
+            }
             if i == 0 && stage.manual_gate {
                 problem("manual_gate: the first stage is deployed by registry approval; its gate is the approval".into());
             }
@@ -356,6 +375,15 @@ impl Stages {
         }
         self.validate()?;
         Ok(self)
+    }
+
+    /// The same stages, none of them ever asleep (`active` removed): the
+    /// local stack and the tests run the chain at any hour this way.
+    pub fn always_awake(mut self) -> Stages {
+        for stage in &mut self.stages {
+            stage.active = None;
+        }
+        self
     }
 
     /// Every alarm any stage names (the template creates them).
@@ -463,6 +491,33 @@ stages:
         let mut set = prod.clone();
         set.max_deployment_seconds = Some(20_000);
         assert_eq!(set.deployment_timeout_seconds(), 20_000);
+    }
+
+    #[test]
+    fn only_a_stage_before_the_last_may_sleep() {
+        let stages = Stages::parse(BUNDLED).unwrap();
+        assert!(stages.get("pre-prod").unwrap().active.is_some());
+        assert!(stages
+            .clone()
+            .always_awake()
+            .iter()
+            .all(|s| s.active.is_none()));
+        let sleepy_prod = BUNDLED.replace(
+            "    manual_gate: true\n",
+            "    manual_gate: true\n    active: { days: [mon], hours: \"08:00-09:00\", timezone: Mars/Base }\n",
+        );
+        let err = Stages::parse(&sleepy_prod).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "stages[2] (prod): active: the last stage serves production; it may not sleep"
+            ),
+            "{err}"
+        );
+        #[cfg(feature = "schedule")]
+        assert!(
+            err.contains("stages[2] (prod): active.timezone: \"Mars/Base\""),
+            "{err}"
+        );
     }
 
     #[test]

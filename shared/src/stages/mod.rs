@@ -11,6 +11,7 @@
 //!   `infra/prices.yaml` (`housing-mlops cost`);
 //! - [`fleet`]: what a stage runs on (instances, autoscaled or not, or
 //!   serverless) and SageMaker's rules for each;
+//! - [`schedule`]: when a non-prod stage is awake (`active` windows);
 //! - [`package`]: a registry version and the metadata the pipeline records;
 //! - [`lineage`]: the tags that say what an endpoint config came from;
 //! - [`serving`]: what a stage's endpoint serves now (its state and lineage);
@@ -19,7 +20,7 @@
 
 #[cfg(feature = "stages")]
 pub mod baseline;
-#[cfg(feature = "stages")]
+#[cfg(feature = "schedule")]
 pub mod cost;
 #[cfg(feature = "stages")]
 pub mod file;
@@ -27,6 +28,8 @@ pub mod file;
 pub mod fleet;
 pub mod lineage;
 pub mod package;
+#[cfg(feature = "stages")]
+pub mod schedule;
 #[cfg(feature = "stages")]
 pub mod serving;
 
@@ -46,5 +49,7 @@ pub use package::{
     group_and_version, Package, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE,
     METADATA_VALIDATION_RMSE,
 };
+#[cfg(feature = "stages")]
+pub use schedule::Active;
 #[cfg(feature = "stages")]
 pub use serving::{serving, Serving};
