@@ -430,10 +430,32 @@ impl Stack {
     }
 }
 
+/// The bundled stages, awake at any hour, with `edit` applied to `stage` (as
+/// JSON), as a valid stages file's text: the variations the tests and the
+/// sleeping step run with, none of them tied to the hour they run at.
+pub fn bundled_stages_with(
+    stage: &str,
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let awake = serde_norway::to_string(&Stages::parse(BUNDLED)?.always_awake())?;
+    let mut stages: serde_json::Value = serde_norway::from_str(&awake)?;
+    let target = stages["stages"]
+        .as_array_mut()
+        .context("no stages")?
+        .iter_mut()
+        .find(|s| s["name"] == stage)
+        .and_then(serde_json::Value::as_object_mut)
+        .with_context(|| format!("no stage {stage}"))?;
+    edit(target);
+    let text = serde_norway::to_string(&stages)?;
+    Stages::parse(&text).with_context(|| format!("the stages with {stage} changed"))?;
+    Ok(text)
+}
+
 /// The bundled stages, awake, except `stage`: its `active` window excludes
 /// now (one hour every day, twelve hours from now, UTC). The file's text, and
-/// when the stage wakes. For the sleeping step and its tests: nothing about
-/// them depends on the hour they run at.
+/// when the stage wakes.
 pub fn stages_asleep(stage: &str) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
     use anyhow::Context;
     use chrono::{Duration, Timelike, Utc};
@@ -444,21 +466,16 @@ pub fn stages_asleep(stage: &str) -> anyhow::Result<(String, chrono::DateTime<ch
     } else {
         format!("{:02}:00", start + 1)
     };
-    let awake = serde_norway::to_string(&Stages::parse(BUNDLED)?.always_awake())?;
-    let mut stages: serde_json::Value = serde_norway::from_str(&awake)?;
-    let target = stages["stages"]
-        .as_array_mut()
-        .context("no stages")?
-        .iter_mut()
-        .find(|s| s["name"] == stage)
-        .with_context(|| format!("no stage {stage}"))?;
-    target["active"] = serde_json::json!({
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "hours": format!("{start:02}:00-{end}"),
-        "timezone": "UTC",
-    });
-    let text = serde_norway::to_string(&stages)?;
-    Stages::parse(&text).context("the sleeping stages file")?;
+    let text = bundled_stages_with(stage, |s| {
+        s.insert(
+            "active".into(),
+            serde_json::json!({
+                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                "hours": format!("{start:02}:00-{end}"),
+                "timezone": "UTC",
+            }),
+        );
+    })?;
     let wakes = opens
         .with_minute(0)
         .and_then(|t| t.with_second(0))

@@ -101,30 +101,17 @@ pub fn python_json(script: &str, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Val
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
 
-/// A stages file's text without its `active` windows: every stage awake at
-/// any hour (as [`local_stack::Stack::stages`] has them).
-pub fn awake(yaml: &str) -> String {
-    yaml.lines()
-        .filter(|l| !l.trim_start().starts_with("active:"))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
 /// The bundled stages, awake, with dev on one instance that captures every request,
 /// as it was before dev went serverless: for the tests of what capture feeds
 /// (the traffic monitor), whose model is deployed to the first stage.
 pub fn stages_with_capturing_dev() -> String {
-    let serverless =
-        "    serverless: { memory_mb: 2048, max_concurrency: 5 }\n    data_capture_percent: 0\n";
-    let bundled = awake(shared::stages::BUNDLED);
-    assert!(
-        bundled.contains(serverless),
-        "infra/stages.yaml's dev changed"
-    );
-    bundled.replace(
-        serverless,
-        "    instance_type: ml.m5.large\n    instance_count: 1\n    data_capture_percent: 100\n",
-    )
+    local_stack::stack::bundled_stages_with("dev", |dev| {
+        dev.remove("serverless");
+        dev.insert("instance_type".into(), "ml.m5.large".into());
+        dev.insert("instance_count".into(), 1.into());
+        dev.insert("data_capture_percent".into(), 100.into());
+    })
+    .expect("dev on one capturing instance")
 }
 
 /// The bundled stages with `stage` asleep now (its window excludes now, the

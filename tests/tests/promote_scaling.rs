@@ -15,7 +15,6 @@ use aws_sdk_sagemaker::types::{EndpointStatus, VariantPropertyType};
 use integration_tests::promotion::World;
 use integration_tests::Setup;
 use shared::promotion::scaling::{self, Policy, Registered};
-use shared::stages::BUNDLED;
 
 fn registered(min: i32, max: i32, target: f64, scale_in: i32, scale_out: i32) -> Registered {
     Registered {
@@ -172,12 +171,14 @@ async fn an_instance_type_change_deregisters_first_and_registers_once_in_service
 
 #[tokio::test]
 async fn a_stage_without_autoscaling_is_deregistered() {
-    let scaled = "    autoscaling: { min: 1, max: 2, target_invocations_per_instance: 1000 }\n";
-    assert!(
-        BUNDLED.contains(scaled),
-        "infra/stages.yaml's pre-prod changed"
-    );
-    let world = World::with(Setup::new("scaling-off").stages(BUNDLED.replace(scaled, ""))).await;
+    // pre-prod without autoscaling, and awake: whatever the hour, only the
+    // missing autoscaling can deregister it (the bundled file's pre-prod
+    // sleeps at night, which deregisters it too).
+    let yaml = local_stack::stack::bundled_stages_with("pre-prod", |s| {
+        assert!(s.remove("autoscaling").is_some(), "pre-prod is autoscaled");
+    })
+    .unwrap();
+    let world = World::with(Setup::new("scaling-off").stages(yaml)).await;
     world.register(1, true, 0.50);
     world.serving("pre-prod", 1, EndpointStatus::InService);
     // Left over from when the stage was autoscaled.

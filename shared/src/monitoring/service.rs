@@ -205,23 +205,16 @@ impl MonitorService {
     #[tracing::instrument(skip(self))]
     async fn stage(&self, name: &str) -> Result<StageTraffic, Error> {
         let config = &self.config;
-        if let Some(wakes) = config
-            .stages
-            .get(name)
-            .and_then(|s| s.asleep_until(chrono::Utc::now()))
-        {
-            let wakes_at = wakes.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stage = config.stages.get(name);
+        if let Some(wakes) = stage.and_then(|s| s.asleep_until(chrono::Utc::now())) {
+            let wakes_at = crate::stages::schedule::timestamp(wakes);
             tracing::info!(%wakes_at, "the stage is asleep: skipped");
             return Ok(StageTraffic::Asleep {
                 stage: name.into(),
                 wakes_at,
             });
         }
-        if let Some(stage) = config
-            .stages
-            .get(name)
-            .filter(|s| s.data_capture_percent == 0)
-        {
+        if let Some(stage) = stage.filter(|s| s.data_capture_percent == 0) {
             let reason = if stage.is_serverless() {
                 "a serverless stage: SageMaker does not capture its traffic"
             } else {

@@ -198,9 +198,9 @@ pub async fn deregister(client: &Client, stage: &Stage) -> Result<(), Error> {
     }
 }
 
-/// What converging a stage's scaling did.
+/// What converging a stage's scaling did (logged, counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScalingChange {
+enum ScalingChange {
     Unchanged,
     /// The target or the policy was (re)registered.
     Applied,
@@ -248,7 +248,7 @@ impl PromotionService {
         stage: &Stage,
         serving: Option<&Serving>,
         outcome: &PromotionOutcome,
-    ) -> Result<ScalingChange, Error> {
+    ) -> Result<(), Error> {
         let settled = serving
             .is_some_and(|s| s.state == EndpointState::InService && s.pending_config.is_none())
             && !matches!(
@@ -258,7 +258,7 @@ impl PromotionService {
                     | PromotionOutcome::Waiting { .. }
             );
         if !settled {
-            return Ok(ScalingChange::Unchanged);
+            return Ok(());
         }
         let serves_instances = serving.is_some_and(|s| s.instance_type.is_some());
         let wanted = match stage.fleet() {
@@ -298,6 +298,6 @@ impl PromotionService {
             tracing::info!(stage = %stage.name, resource = %resource_id(stage), ?change, autoscaling = ?wanted, "scaling converged");
             self.metric("ScalingConverged", &stage.name);
         }
-        Ok(change)
+        Ok(())
     }
 }

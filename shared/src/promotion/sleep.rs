@@ -15,8 +15,8 @@ use super::scaling;
 use crate::aws::sagemaker;
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
-use crate::stages::{Serving, Stage};
-use chrono::{SecondsFormat, Utc};
+use crate::stages::{schedule, Serving, Stage};
+use chrono::Utc;
 
 impl PromotionService {
     /// `Some(Asleep)` when stage is outside its window at this moment (its
@@ -30,7 +30,7 @@ impl PromotionService {
         let Some(wakes_at) = stage.asleep_until(Utc::now()) else {
             return Ok(None);
         };
-        let wakes_at = wakes_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let wakes_at = schedule::timestamp(wakes_at);
         let endpoint_status = match serving {
             None => "(none)".to_string(),
             Some(s) if s.state.is_busy() || s.state == EndpointState::Deleting => {
@@ -38,12 +38,8 @@ impl PromotionService {
                 s.state.to_string()
             }
             Some(_) => {
-                if scaling::registered(&self.autoscaling, stage)
-                    .await?
-                    .is_some()
-                {
-                    scaling::deregister(&self.autoscaling, stage).await?;
-                }
+                // A no-op when the stage is not registered.
+                scaling::deregister(&self.autoscaling, stage).await?;
                 let deleted = self
                     .sagemaker
                     .delete_endpoint()

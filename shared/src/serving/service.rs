@@ -222,7 +222,7 @@ impl PredictService {
         let Some(wakes) = stage.asleep_until(now) else {
             return Ok(());
         };
-        let wakes_at = wakes.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let wakes_at = crate::stages::schedule::timestamp(wakes);
         let active = stage
             .active
             .as_ref()

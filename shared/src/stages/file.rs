@@ -287,19 +287,15 @@ impl Stages {
                     stage.deployment.shifts()
                 ));
             }
-            if let Some(active) = &stage.active {
-                if i + 1 == self.stages.len() {
-                    problem("active: the last stage serves production; it may not sleep".into());
+            if stage.active.is_some() && i + 1 == self.stages.len() {
+                problem("active: the last stage serves production; it may not sleep".into());
+            }
+            // The window itself where it is acted on (`schedule`).
+            #[cfg(feature = "schedule")]
+            if let Some(Err(list)) = stage.active.as_ref().map(Active::window) {
+                for what in list {
+                    problem(what);
                 }
-                // The window itself where it is acted on (`schedule`).
-                #[cfg(feature = "schedule")]
-                if let Err(list) = active.window() {
-                    for what in list {
-                        problem(what);
-                    }
-                }
-                #[cfg(not(feature = "schedule"))]
-                let _ = active;
             }
             if i == 0 && stage.manual_gate {
                 problem("manual_gate: the first stage is deployed by registry approval; its gate is the approval".into());

@@ -96,6 +96,13 @@ impl Active {
     }
 }
 
+/// How a wake time is written wherever it is told (promote-model's `asleep`,
+/// predict's `wakes_at`, the monitor's): RFC 3339, UTC, whole seconds.
+#[cfg(feature = "schedule")]
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[cfg(feature = "schedule")]
 impl super::Stage {
     /// The stage's window (validated at cold start), `None` when it never sleeps.
