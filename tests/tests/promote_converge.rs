@@ -310,3 +310,32 @@ async fn a_hand_written_rollback_record_does_not_downgrade_a_stage() {
     assert_eq!(world.deployments_to("dev"), 0);
     assert_eq!(world.served_version("dev").as_deref(), Some("2"));
 }
+
+/// SageMaker Serverless Inference does not support network isolation (moto
+/// accepts a serverless config on an isolated Model; AWS refuses it): the
+/// serverless dev stage deploys with its own Model, created without it, and a
+/// stage on instances keeps the isolated one.
+#[tokio::test]
+async fn a_serverless_stage_deploys_a_model_without_network_isolation() {
+    let world = World::new("serverless-model").await;
+    world.register(1, true, 0.50);
+    let out = world.invoke(world.approval(1)).await;
+    assert_eq!(out["status"], "deploying", "{out}");
+    world.settle("dev");
+    let out = world.invoke(world.promote(1, "pre-prod")).await;
+    assert_eq!(out["status"], "deploying", "{out}");
+    let fake = world.fake.lock().unwrap();
+    let models: Vec<(Option<&str>, Option<bool>)> = fake
+        .created_models
+        .iter()
+        .map(|m| (m.model_name(), m.enable_network_isolation()))
+        .collect();
+    let group = fake.group.clone();
+    assert_eq!(
+        models,
+        [
+            (Some(format!("{group}-v1-serverless").as_str()), Some(false)),
+            (Some(format!("{group}-v1").as_str()), Some(true)),
+        ]
+    );
+}

@@ -209,6 +209,12 @@ async fn an_approval_deploys_to_dev_with_lineage_and_a_redelivery_is_a_no_op() {
         model.containers()[0].model_package_name(),
         Some(arn.as_str())
     );
+    // dev is serverless: its own Model, without network isolation (moto does
+    // not describe that setting: promote_converge.rs checks the request).
+    assert!(
+        out["model"].as_str().unwrap().ends_with("-v1-serverless"),
+        "{out}"
+    );
     let model_tags = env.tags(model.model_arn().unwrap()).await;
     assert_eq!(model_tags[TAG_MODEL_PACKAGE_ARN], arn);
     assert_eq!(model_tags[TAG_SOURCE_EVENT_ID], "approval-1");

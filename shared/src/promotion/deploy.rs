@@ -86,7 +86,7 @@ impl PromotionService {
     ) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
         let capture = self.config.data_capture.as_ref();
-        let model = names::model_name(package);
+        let model = names::stage_model_name(package, stage);
         let endpoint_config = names::endpoint_config_name(package, stage, capture);
         // This deployment, as `ModelPromoted` will tell it (action and predecessor set below).
         let this = Started {
@@ -217,8 +217,17 @@ impl PromotionService {
             .collect();
         tags.extend(self.cost_tags());
         let client = &self.sagemaker;
-        endpoints::ensure_model(client, &model, package, &self.config.model_role_arn, &tags)
-            .await?;
+        // Serverless Inference does not support network isolation.
+        let isolated = !stage.is_serverless();
+        endpoints::ensure_model(
+            client,
+            &model,
+            package,
+            &self.config.model_role_arn,
+            &tags,
+            isolated,
+        )
+        .await?;
         endpoints::ensure_endpoint_config(client, &endpoint_config, &model, stage, capture, &tags)
             .await?;
         let (action, call) = match &serving {

@@ -18,13 +18,15 @@ use aws_sdk_sagemaker::Client;
 /// The content types the endpoints take and answer (captured as text).
 pub use crate::aws::{CSV, JSON};
 
-/// The Model `name` for `package`, created unless it exists.
+/// The Model `name` for `package`, created unless it exists; network-isolated
+/// unless `network_isolation` is false (a serverless stage's).
 pub async fn ensure_model(
     client: &Client,
     name: &str,
     package: &Package,
     role_arn: &str,
     tags: &[Tag],
+    network_isolation: bool,
 ) -> Result<(), Error> {
     let described = client.describe_model().model_name(name).send().await;
     if sagemaker::found("DescribeModel", name, described)?.is_some() {
@@ -35,8 +37,9 @@ pub async fn ensure_model(
         .model_name(name)
         .execution_role_arn(role_arn)
         // The built-in XGBoost container needs no network: SageMaker fetches the
-        // artifact and writes the captured data outside it.
-        .enable_network_isolation(true)
+        // artifact and writes the captured data outside it. Serverless Inference
+        // does not support isolation (Developer Guide, "serverless-endpoints").
+        .enable_network_isolation(network_isolation)
         .containers(
             ContainerDefinition::builder()
                 .model_package_name(&package.arn)

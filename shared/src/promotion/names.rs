@@ -22,15 +22,37 @@ fn fit(base: &str, suffix: &str) -> String {
 }
 
 /// The SageMaker Model of a package version: `<group>-v<version>` (shortened
-/// with a hash of the group when too long). One per package, shared by stages.
+/// with a hash of the group when too long). One per package, shared by the
+/// stages on instances.
 pub fn model_name(package: &Package) -> String {
-    let plain = format!("{}-v{}", package.group, package.version);
+    versioned(package, "")
+}
+
+/// The Model a stage deploys `package` with: [`model_name`], or on a
+/// serverless stage `<group>-v<version>-serverless`, a Model without network
+/// isolation, which SageMaker Serverless Inference does not support (a Model
+/// cannot be changed once created, so the two are separate).
+pub fn stage_model_name(package: &Package, stage: &Stage) -> String {
+    if stage.is_serverless() {
+        versioned(package, "-serverless")
+    } else {
+        model_name(package)
+    }
+}
+
+/// `<group>-v<version><suffix>`, the group shortened with its hash when too long.
+fn versioned(package: &Package, suffix: &str) -> String {
+    let plain = format!("{}-v{}{suffix}", package.group, package.version);
     if plain.len() <= MAX_NAME_LEN {
         plain
     } else {
         fit(
             &package.group,
-            &format!("-{}-v{}", short_hash(&[&package.group]), package.version),
+            &format!(
+                "-{}-v{}{suffix}",
+                short_hash(&[&package.group]),
+                package.version
+            ),
         )
     }
 }
@@ -127,6 +149,11 @@ mod tests {
             serverless_name,
             endpoint_config_name(&p, &serverless, Some(&capture))
         );
+        assert_eq!(stage_model_name(&p, &dev), "housing-models-v3");
+        assert_eq!(
+            stage_model_name(&p, &serverless),
+            "housing-models-v3-serverless"
+        );
         assert_ne!(
             name,
             endpoint_config_name(
@@ -147,6 +174,7 @@ mod tests {
         long_stage.endpoint = "e".repeat(63);
         for name in [
             model_name(&long),
+            stage_model_name(&long, &serverless),
             endpoint_config_name(&long, &long_stage, None),
         ] {
             assert!(is_valid_sagemaker_name(&name), "{name}");
