@@ -1,6 +1,6 @@
 //! `housing-mlops`: the operators' command line.
 //!
-//!   housing-mlops cost [--stages FILE] [--prices FILE]
+//!   housing-mlops cost [--stages FILE] [--prices FILE] [--training-instance-type T] [--training-instances N]
 //!       each stage's monthly cost (idle, at min and at max scale) and a training
 //!       run's, from the stages file and the price table (the bundled
 //!       `infra/stages.yaml` and `infra/prices.yaml` by default)
@@ -11,8 +11,8 @@
 use clap::{Parser, Subcommand};
 use shared::stages::cost::{self, Prices, BUNDLED_PRICES};
 use shared::stages::{Stages, BUNDLED};
-use shared::training::definition::{TRAINING_INSTANCE_COUNT, TRAINING_MAX_RUNTIME_SECONDS};
-use shared::training::parameters::DEFAULT_TRAINING_INSTANCE_TYPE;
+use shared::training::definition::TRAINING_MAX_RUNTIME_SECONDS;
+use shared::training::parameters::{default_instance_count, DEFAULT_TRAINING_INSTANCE_TYPE};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,6 +37,9 @@ enum Command {
         /// The training instance type (default: the pipeline's default).
         #[arg(long, default_value = DEFAULT_TRAINING_INSTANCE_TYPE)]
         training_instance_type: String,
+        /// Training instances (default: the pipeline's default).
+        #[arg(long, default_value_t = default_instance_count())]
+        training_instances: u32,
     },
 }
 
@@ -54,6 +57,7 @@ fn run(cli: Cli) -> Result<String, String> {
             stages,
             prices,
             training_instance_type,
+            training_instances,
         } => {
             let stages =
                 Stages::parse(&read(stages.as_deref(), BUNDLED)?).map_err(|e| e.to_string())?;
@@ -62,7 +66,7 @@ fn run(cli: Cli) -> Result<String, String> {
             let training = cost::training_cost(
                 &prices,
                 &training_instance_type,
-                TRAINING_INSTANCE_COUNT,
+                training_instances,
                 TRAINING_MAX_RUNTIME_SECONDS,
             )?;
             cost::report(&stages, &prices, &training).map_err(|e| e.to_string())

@@ -229,6 +229,7 @@ impl Stack {
             // moto keeps objects unencrypted: the bucket default.
             kms_key_arn: None,
             code_uri: self.pipeline_code_uri(),
+            stack_name: Some(self.name.clone()),
         });
         let out = clients
             .sagemaker

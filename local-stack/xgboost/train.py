@@ -3,7 +3,7 @@ on one machine: the local pipeline runner (local-stack/src/pipeline/) runs it
 with the same xgboost release from PyPI.
 
 usage: train.py --hyperparameters FILE [--input-config FILE] --train DIR --validation DIR
-                --model-dir DIR --archive FILE
+                --model-dir DIR --archive FILE [--checkpoint-dir DIR]
 
 - hyperparameters: the step's HyperParameters (JSON, string values, as SageMaker
   hands them to the container); `num_round` is the number of boosting rounds,
@@ -14,6 +14,11 @@ usage: train.py --hyperparameters FILE [--input-config FILE] --train DIR --valid
 - train, validation: the channels, by their ContentType: `text/csv`, CSV with
   the label first and no header, or `application/x-parquet`, Parquet files whose
   first column is the label (the container reads them with pyarrow, as here);
+- checkpoint-dir (the container's /opt/ml/checkpoints, given when the job has a
+  CheckpointConfig): the booster is saved there after every round as
+  `xgboost-checkpoint.<round>`, the last 5 kept; a run that finds checkpoints
+  there resumes from the latest and trains only the rounds left, as a spot job
+  restarted after an interruption does;
 - the model is saved as the container saves it, `xgboost-model` in the model
   directory, and archived as SageMaker archives /opt/ml/model: model.tar.gz;
 - prints a JSON line: the final `validation:rmse` and `train:rmse` as the
@@ -33,6 +38,35 @@ import numpy as np
 import xgboost as xgb
 
 MODEL_FILE = "xgboost-model"
+CHECKPOINT_PREFIX = "xgboost-checkpoint."
+CHECKPOINTS_KEPT = 5
+
+
+class SaveCheckpoints(xgb.callback.TrainingCallback):
+    """After each round, the booster to `<dir>/xgboost-checkpoint.<round>`; the
+    last CHECKPOINTS_KEPT stay."""
+
+    def __init__(self, directory, first_round):
+        self.directory = directory
+        self.first_round = first_round
+
+    def after_iteration(self, model, epoch, evals_log):
+        done = self.first_round + epoch
+        model.save_model(os.path.join(self.directory, f"{CHECKPOINT_PREFIX}{done}"))
+        stale = os.path.join(self.directory, f"{CHECKPOINT_PREFIX}{done - CHECKPOINTS_KEPT}")
+        if os.path.exists(stale):
+            os.remove(stale)
+        return False
+
+
+def latest_checkpoint(directory):
+    """(rounds done, path) of the newest checkpoint in `directory`, or (0, None)."""
+    best = (0, None)
+    for name in os.listdir(directory):
+        suffix = name[len(CHECKPOINT_PREFIX):] if name.startswith(CHECKPOINT_PREFIX) else ""
+        if suffix.isdigit() and int(suffix) + 1 > best[0]:
+            best = (int(suffix) + 1, os.path.join(directory, name))
+    return best
 
 
 def value(text):
@@ -76,6 +110,7 @@ def main():
     for name in ("hyperparameters", "train", "validation", "model-dir", "archive"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--input-config")
+    parser.add_argument("--checkpoint-dir")
     args = parser.parse_args()
     with open(args.hyperparameters) as f:
         params = {k: value(v) for k, v in json.load(f).items()}
@@ -88,14 +123,23 @@ def main():
     dtrain, train_rows = channel(args.train, content_type("train"))
     dvalidation, validation_rows = channel(args.validation, content_type("validation"))
     history = {}
+    resumed, start_from, callbacks = 0, None, []
+    if args.checkpoint_dir:
+        os.makedirs(args.checkpoint_dir, exist_ok=True)
+        resumed, start_from = latest_checkpoint(args.checkpoint_dir)
+        resumed = min(resumed, rounds)
+        callbacks.append(SaveCheckpoints(args.checkpoint_dir, resumed))
     started = time.monotonic()
+    evals = [(dtrain, "train"), (dvalidation, "validation")]
     booster = xgb.train(
         params,
         dtrain,
-        num_boost_round=rounds,
-        evals=[(dtrain, "train"), (dvalidation, "validation")],
+        num_boost_round=rounds - resumed,
+        evals=evals,
         evals_result=history,
         verbose_eval=False,
+        xgb_model=start_from,
+        callbacks=callbacks,
     )
     seconds = time.monotonic() - started
     os.makedirs(args.model_dir, exist_ok=True)
@@ -104,6 +148,14 @@ def main():
     with tarfile.open(args.archive, "w:gz") as archive:
         archive.add(model, arcname=MODEL_FILE)
     metric = params.get("eval_metric", "rmse")
+    if resumed == rounds:
+        # Nothing left to train: the final evaluation line, as the container prints it.
+        line = booster.eval_set(evals)
+        history = {}
+        for field in line.split("\t")[1:]:
+            name, number = field.split(":")
+            split, _ = name.split("-", 1)
+            history[split] = {metric: [float(number)]}
     reported = {split: float(f"{history[split][metric][-1]:.5f}") for split in ("train", "validation")}
     print(json.dumps({
         f"validation:{metric}": reported["validation"],
@@ -111,6 +163,7 @@ def main():
         "train_rows": train_rows,
         "validation_rows": validation_rows,
         "rounds": rounds,
+        "rounds_resumed": resumed,
         "training_seconds": seconds,
         "xgboost_version": xgb.__version__,
     }))

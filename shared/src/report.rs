@@ -1,7 +1,7 @@
 //! `report.json` and `rejection.json`: what an ETL run found, in a form any
 //! function (with or without Polars) can read.
 
-use crate::dataset::{DatasetId, InputIdentity, TrainingFormat};
+use crate::dataset::{DatasetId, InputIdentity, TrainParts, TrainingFormat};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -68,6 +68,10 @@ pub struct ReportOptions {
     /// was before the Parquet channels existed, and reports written then still read.
     #[serde(default, skip_serializing_if = "TrainingFormat::is_csv")]
     pub training_format: TrainingFormat,
+    /// The files the train channel was written as. Absent means one: a report
+    /// is what it was before parts existed.
+    #[serde(default, skip_serializing_if = "TrainParts::is_one")]
+    pub train_parts: TrainParts,
 }
 
 /// The key of [`Imputation::values`]' whole-file median, used when a group has no value to give.

@@ -7,7 +7,9 @@ use integration_tests::etl::*;
 use integration_tests::{housing, Setup};
 use polars::prelude::{DataType, ParquetReader, SerReader};
 use serde_json::Value;
-use shared::dataset::{DatasetId, OutputKind, TrainingFormat};
+use shared::dataset::{
+    sha256_hex, CompletionMarker, DatasetId, OutputKind, TrainParts, TrainingFormat,
+};
 
 #[tokio::test]
 async fn an_upload_is_processed_end_to_end() {
@@ -156,7 +158,8 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
     let layout = &env.service.config.layout;
     assert_eq!(
         r["dataset"]["outputs"],
-        serde_json::to_value(layout.output_uris(&id, TrainingFormat::Parquet)).unwrap()
+        serde_json::to_value(layout.output_uris(&id, TrainingFormat::Parquet, TrainParts::ONE))
+            .unwrap()
     );
     let processed = env.processed_keys().await;
     let root = format!("datasets/{id}/");
@@ -253,6 +256,104 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
             }
         }
     }
+}
+
+/// `TRAIN_PARTS=3`: the train channel is three files in its folder, which the
+/// event names (the folder is what the pipeline reads); dealt back in turn their
+/// lines are a one-part run's `train.csv`, byte for byte; the marker holds each
+/// part's hash; every other output is a one-part run's.
+#[tokio::test]
+async fn a_train_channel_in_parts_deals_the_one_part_rows_in_turn() {
+    let env = Setup::new("train-parts")
+        .var("TRAIN_PARTS", "3")
+        .etl()
+        .await;
+    let (r, bytes) = process_housing(&env).await;
+    let id: DatasetId = r["dataset"]["dataset_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let three: TrainParts = "3".parse().unwrap();
+    let layout = &env.service.config.layout;
+    assert_eq!(
+        r["dataset"]["outputs"]["train_xgboost"],
+        format!(
+            "s3://{}/datasets/{id}/xgboost/train/",
+            env.stack.processed_bucket
+        )
+    );
+    let marker: CompletionMarker = serde_json::from_slice(
+        &env.stack
+            .get(
+                &env.clients,
+                &layout.processed_bucket,
+                &layout.marker(&id).key,
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        marker.files.len(),
+        TrainingFormat::Csv.outputs().count() + 2
+    );
+    let mut parts = Vec::new();
+    for (name, at) in layout.files(&id, OutputKind::TrainXgboost, three) {
+        let body = env
+            .stack
+            .get(&env.clients, &at.bucket, &at.key)
+            .await
+            .unwrap();
+        assert_eq!(marker.files[&name], sha256_hex(&body), "{name}");
+        parts.push(String::from_utf8(body).unwrap());
+    }
+    let one = local_run(&env, bytes).await;
+    let whole = String::from_utf8(one.read(OutputKind::TrainXgboost).unwrap()).unwrap();
+    let mut lines: Vec<std::str::Lines> = parts.iter().map(|p| p.lines()).collect();
+    let mut dealt = String::new();
+    'rows: loop {
+        for part in lines.iter_mut() {
+            match part.next() {
+                Some(line) => {
+                    dealt.push_str(line);
+                    dealt.push('\n');
+                }
+                None => break 'rows,
+            }
+        }
+    }
+    for part in lines.iter_mut() {
+        assert!(part.next().is_none(), "a part holds a row too many");
+    }
+    assert_eq!(dealt.len(), whole.len());
+    assert!(
+        dealt == whole,
+        "the parts are not the one-part channel dealt in turn"
+    );
+    let sizes: Vec<usize> = parts.iter().map(|p| p.lines().count()).collect();
+    assert!(
+        sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+        "{sizes:?}"
+    );
+    for kind in TrainingFormat::Csv.outputs() {
+        if matches!(
+            kind,
+            OutputKind::TrainXgboost | OutputKind::Report | OutputKind::Quarantine
+        ) {
+            continue;
+        }
+        assert!(
+            output_object(&env, &id, kind).await == one.read(kind).unwrap(),
+            "{kind:?} differs from a one-part run's"
+        );
+    }
+    let report: Value =
+        serde_json::from_slice(&output_object(&env, &id, OutputKind::Report).await).unwrap();
+    assert_eq!(report["options"]["train_parts"], 3);
+    assert!(serde_json::to_value(&one.report).unwrap()["options"]
+        .get("train_parts")
+        .is_none());
 }
 
 #[tokio::test]

@@ -329,6 +329,7 @@ fn the_pipeline_definition_is_the_generators() {
             training_image: "${TrainingImage}".into(),
             kms_key_arn: Some("${DataKey.Arn}".into()),
             code_uri: "s3://${ProcessedBucket}/pipeline-code".into(),
+            stack_name: Some("${AWS::StackName}".into()),
         })
         .to_json(),
     )

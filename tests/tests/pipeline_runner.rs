@@ -10,24 +10,28 @@ use integration_tests::{housing_head, python_json, run_etl, Setup, TestEnv};
 use local_stack::pipeline::{Run, Runner};
 use serde_json::Value;
 use shared::aws::S3Location;
-use shared::dataset::{DatasetId, OutputKind, Source, TrainingFormat};
+use shared::dataset::{DatasetId, OutputKind, Source, TrainParts, TrainingFormat};
 use shared::etl::EtlOptions;
 use shared::stages::{
     METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
 };
 use shared::training::definition::{
-    evaluation_code_uri, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME, TRAIN_STEP,
+    evaluation_code_uri, CAPACITY_STEP, EVALUATE_STEP, EVALUATION_REPORT, EVALUATION_SCRIPT_NAME,
+    TRAINING_MAX_WAIT_SECONDS, TRAIN_STEP,
 };
-use shared::training::parameters::{NUM_ROUND, RMSE_THRESHOLD};
+use shared::training::parameters::{
+    INSTANCE_COUNT, NUM_ROUND, RMSE_THRESHOLD, TRAIN_DATA, USE_SPOT_INSTANCES,
+};
 use shared::training::trigger::TriggerService;
 use std::process::Command;
 
 type Env = TestEnv<TriggerService>;
 
 /// The first `rows` rows of `data/housing.csv`, through the ETL with its training
-/// channels in `format`, with every output where the ETL puts it on moto (and the
-/// model package group the pipeline registers in). Returns the dataset's id.
-async fn dataset(env: &Env, rows: usize, format: TrainingFormat) -> DatasetId {
+/// channels in `format` (the train channel in `parts`), with every output where
+/// the ETL puts it on moto (and the model package group the pipeline registers
+/// in). Returns the dataset's id.
+async fn dataset(env: &Env, rows: usize, format: TrainingFormat, parts: TrainParts) -> DatasetId {
     env.stack
         .create_model_package_group(&env.clients)
         .await
@@ -35,6 +39,7 @@ async fn dataset(env: &Env, rows: usize, format: TrainingFormat) -> DatasetId {
     let small = housing_head(rows);
     let options = EtlOptions {
         training_format: format,
+        train_parts: parts,
         ..Default::default()
     };
     let output = std::thread::spawn(move || {
@@ -43,43 +48,50 @@ async fn dataset(env: &Env, rows: usize, format: TrainingFormat) -> DatasetId {
     .join()
     .unwrap();
     let id = output.report.dataset_id.clone();
-    for kind in output.kinds() {
+    for (kind, name) in output.files() {
         if kind == OutputKind::Quarantine {
             continue;
         }
-        let at = env.service.config.layout.output(&id, kind);
-        env.clients
-            .s3
-            .put_object()
-            .bucket(&at.bucket)
-            .key(&at.key)
-            .body(output.read(kind).unwrap().into())
-            .send()
-            .await
-            .unwrap();
+        for (file, at) in env.service.config.layout.files(&id, kind, parts) {
+            if file != name {
+                continue;
+            }
+            env.clients
+                .s3
+                .put_object()
+                .bucket(&at.bucket)
+                .key(&at.key)
+                .body(std::fs::read(output.dir.join(&name)).unwrap().into())
+                .send()
+                .await
+                .unwrap();
+        }
     }
     id
 }
 
-/// Starts an execution for the dataset (its training channels in `format`), with
-/// `overrides` over the trigger's parameters, and runs it locally.
-async fn run(
+/// Starts an execution for the dataset (its training channels in `format`, the
+/// train channel in `parts`), with `overrides` over the trigger's parameters,
+/// and runs it locally.
+async fn try_run(
     env: &Env,
     id: &DatasetId,
     format: TrainingFormat,
+    parts: TrainParts,
     overrides: &[(&str, &str)],
     work: &std::path::Path,
-) -> Run {
-    let mut parameters = env.service.parameters(id, format);
+) -> anyhow::Result<Run> {
+    let mut parameters = env.service.parameters(id, format, parts);
     for (k, v) in overrides {
         parameters.insert(k.to_string(), v.to_string());
     }
+    let token = format!("{id}-{format}-{parts}-{overrides:?}");
     let started = env
         .clients
         .sagemaker
         .start_pipeline_execution()
         .pipeline_name(env.stack.pipeline_name())
-        .client_request_token(format!("{id}-{format}-{}", overrides.len()))
+        .client_request_token(shared::dataset::sha256_hex(token.as_bytes()))
         .set_pipeline_parameters(Some(
             parameters
                 .iter()
@@ -94,11 +106,23 @@ async fn run(
         python: local_stack::python(),
         work_dir: work.to_path_buf(),
     };
-    runner
-        .run(started.pipeline_execution_arn().unwrap())
+    runner.run(started.pipeline_execution_arn().unwrap()).await
+}
+
+async fn run(
+    env: &Env,
+    id: &DatasetId,
+    format: TrainingFormat,
+    parts: TrainParts,
+    overrides: &[(&str, &str)],
+    work: &std::path::Path,
+) -> Run {
+    try_run(env, id, format, parts, overrides, work)
         .await
         .unwrap()
 }
+
+const ONE: TrainParts = TrainParts::ONE;
 
 async fn get(env: &Env, uri: &str) -> Vec<u8> {
     let at = S3Location::parse(uri).unwrap();
@@ -139,22 +163,50 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 #[tokio::test]
 async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
     let env = Setup::new("runner").with_pipeline().trigger().await;
-    let id = dataset(&env, 3000, TrainingFormat::Csv).await;
+    let id = dataset(&env, 3000, TrainingFormat::Csv, ONE).await;
     let work = tempfile::tempdir().unwrap();
     let run = run(
         &env,
         &id,
         TrainingFormat::Csv,
+        ONE,
         &[(NUM_ROUND, "40")],
         work.path(),
     )
     .await;
     assert_eq!(run.status, "Succeeded", "{:?}", run.failure_reason);
-    let kinds: Vec<&str> = run.steps.iter().map(|s| s.kind.as_str()).collect();
+    let steps: Vec<(&str, &str)> = run
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind.as_str()))
+        .collect();
+    // Spot unless told: the spot branch ran.
     assert_eq!(
-        kinds,
-        ["Training", "Processing", "Condition", "RegisterModel"]
+        steps,
+        [
+            (CAPACITY_STEP, "Condition"),
+            ("TrainModelSpot", "Training"),
+            ("EvaluateModelSpot", "Processing"),
+            ("CheckTestRmseSpot", "Condition"),
+            ("RegisterModelSpot", "RegisterModel"),
+        ]
     );
+    // Its checkpoints are in the dataset's model folder, under the execution's id.
+    let training = &run.step("TrainModelSpot").unwrap().output;
+    assert_eq!(training["capacity"]["spot"], true);
+    assert_eq!(
+        training["capacity"]["max_wait_seconds"],
+        TRAINING_MAX_WAIT_SECONDS
+    );
+    let execution_id = run.execution_arn.rsplit('/').next().unwrap();
+    let checkpoints = format!(
+        "s3://{}/models/{id}/checkpoints/{execution_id}",
+        env.stack.processed_bucket
+    );
+    assert_eq!(training["checkpoints"]["uri"], checkpoints.as_str());
+    assert_eq!(training["checkpoints"]["saved"], 5);
+    let last = get(&env, &format!("{checkpoints}/xgboost-checkpoint.39")).await;
+    assert!(!last.is_empty());
 
     let package = env
         .clients
@@ -166,12 +218,19 @@ async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
         .unwrap();
     let metadata = package.customer_metadata_properties().unwrap();
     assert_eq!(metadata[METADATA_DATASET_ID], id.to_string());
+    assert_eq!(
+        training["tags"],
+        serde_json::json!([
+            { "Key": "housing-mlops:stack", "Value": env.stack.name },
+            { "Key": "housing-mlops:component", "Value": "training" },
+        ])
+    );
     assert_eq!(metadata[METADATA_EXECUTION_ARN], run.execution_arn);
     let container = &package.inference_specification().unwrap().containers()[0];
     let artifact = container.model_data_url().unwrap();
     assert_eq!(
         artifact,
-        run.step(TRAIN_STEP).unwrap().output["artifact"]
+        run.branch_step(TRAIN_STEP).unwrap().output["artifact"]
             .as_str()
             .unwrap()
     );
@@ -185,7 +244,7 @@ async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
         serde_json::from_slice(&get(&env, statistics.s3_uri().unwrap()).await).unwrap();
     assert_eq!(
         evaluation,
-        run.step(EVALUATE_STEP).unwrap().output["property_files"][EVALUATION_REPORT]
+        run.branch_step(EVALUATE_STEP).unwrap().output["property_files"][EVALUATION_REPORT]
     );
 
     // The model and the test split, fetched from S3, scored here.
@@ -243,12 +302,13 @@ async fn a_run_registers_the_model_with_metrics_that_match_a_recomputation() {
 #[tokio::test]
 async fn a_model_above_the_threshold_fails_the_run_and_registers_nothing() {
     let env = Setup::new("runner-fail").with_pipeline().trigger().await;
-    let id = dataset(&env, 1500, TrainingFormat::Csv).await;
+    let id = dataset(&env, 1500, TrainingFormat::Csv, ONE).await;
     let work = tempfile::tempdir().unwrap();
     let run = run(
         &env,
         &id,
         TrainingFormat::Csv,
+        ONE,
         &[(NUM_ROUND, "5"), (RMSE_THRESHOLD, "1.0")],
         work.path(),
     )
@@ -280,8 +340,8 @@ async fn a_model_above_the_threshold_fails_the_run_and_registers_nothing() {
 async fn parquet_training_channels_train_the_model_the_csv_channels_train() {
     let env = Setup::new("runner-parquet").with_pipeline().trigger().await;
     // One input, so one dataset id: both forms' channels sit side by side.
-    let id = dataset(&env, 3000, TrainingFormat::Csv).await;
-    assert_eq!(dataset(&env, 3000, TrainingFormat::Parquet).await, id);
+    let id = dataset(&env, 3000, TrainingFormat::Csv, ONE).await;
+    assert_eq!(dataset(&env, 3000, TrainingFormat::Parquet, ONE).await, id);
     let layout = &env.service.config.layout;
     let parquet = layout.output(&id, OutputKind::TrainXgboostParquet).uri();
     assert!(
@@ -291,7 +351,7 @@ async fn parquet_training_channels_train_the_model_the_csv_channels_train() {
     let work = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
     for format in [TrainingFormat::Csv, TrainingFormat::Parquet] {
-        let run = run(&env, &id, format, &[(NUM_ROUND, "30")], work.path()).await;
+        let run = run(&env, &id, format, ONE, &[(NUM_ROUND, "30")], work.path()).await;
         assert_eq!(
             run.status, "Succeeded",
             "{format}: {:?}",
@@ -300,7 +360,7 @@ async fn parquet_training_channels_train_the_model_the_csv_channels_train() {
         runs.push(run);
     }
     // What train.py reported: row counts and XGBoost's own final evaluations.
-    let trained = |run: &Run| run.step(TRAIN_STEP).unwrap().output.clone();
+    let trained = |run: &Run| run.branch_step(TRAIN_STEP).unwrap().output.clone();
     let (csv, parquet) = (trained(&runs[0]), trained(&runs[1]));
     assert!(csv["train_rows"].as_u64().unwrap() > 2000, "{csv}");
     for key in [
@@ -312,7 +372,7 @@ async fn parquet_training_channels_train_the_model_the_csv_channels_train() {
         assert_eq!(csv[key], parquet[key], "{key}: {csv} vs {parquet}");
     }
     let evaluation = |run: &Run| {
-        run.step(EVALUATE_STEP).unwrap().output["property_files"][EVALUATION_REPORT].clone()
+        run.branch_step(EVALUATE_STEP).unwrap().output["property_files"][EVALUATION_REPORT].clone()
     };
     assert_eq!(evaluation(&runs[0]), evaluation(&runs[1]));
     assert!(runs[1].model_package_arn.is_some());
@@ -329,6 +389,85 @@ fn the_evaluation_script_passes_its_unit_tests() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Ran 7 tests"), "{log}");
+}
+
+/// A dataset whose train channel is three part files, trained on three
+/// instances on demand: the on-demand branch runs (no max wait, no checkpoints,
+/// as AWS requires), the channel is the parts' folder, and each instance's
+/// shard is one part. A fourth instance would get no part: refused, as the
+/// container would fail on AWS.
+#[tokio::test]
+async fn a_sharded_train_channel_trains_on_demand_on_as_many_instances_as_parts() {
+    let env = Setup::new("runner-parts").with_pipeline().trigger().await;
+    let three: TrainParts = "3".parse().unwrap();
+    let id = dataset(&env, 2000, TrainingFormat::Csv, three).await;
+    let parameters = env.service.parameters(&id, TrainingFormat::Csv, three);
+    assert!(
+        parameters[TRAIN_DATA].ends_with("/xgboost/train/"),
+        "{parameters:?}"
+    );
+    // The trigger's configured instances (one) are the most it asks for.
+    assert_eq!(parameters[INSTANCE_COUNT], "1");
+    let work = tempfile::tempdir().unwrap();
+    let overrides = [
+        (NUM_ROUND, "20"),
+        (USE_SPOT_INSTANCES, "false"),
+        (INSTANCE_COUNT, "3"),
+    ];
+    let run = run(
+        &env,
+        &id,
+        TrainingFormat::Csv,
+        three,
+        &overrides,
+        work.path(),
+    )
+    .await;
+    assert_eq!(run.status, "Succeeded", "{:?}", run.failure_reason);
+    assert!(run.step("TrainModelSpot").is_none());
+    let training = &run.step("TrainModelOnDemand").unwrap().output;
+    assert_eq!(training["capacity"]["spot"], false);
+    assert_eq!(training["capacity"]["max_wait_seconds"], Value::Null);
+    assert_eq!(training["checkpoints"]["uri"], Value::Null);
+    assert_eq!(training["instances"]["requested"], 3);
+    assert_eq!(
+        training["instances"]["shards"]["train"],
+        serde_json::json!([
+            ["train-00001-of-00003.csv"],
+            ["train-00002-of-00003.csv"],
+            ["train-00003-of-00003.csv"]
+        ])
+    );
+    assert!(run.step("RegisterModelOnDemand").is_some());
+
+    let err = try_run(
+        &env,
+        &id,
+        TrainingFormat::Csv,
+        three,
+        &[(INSTANCE_COUNT, "4")],
+        work.path(),
+    )
+    .await
+    .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("3 object(s) for 4 instances: instance 4 would get none"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_local_trainer_checkpoints_and_resumes_as_a_restarted_spot_job() {
+    let root = local_stack::repo_root().join("local-stack/xgboost");
+    let out = Command::new(local_stack::python())
+        .args(["-m", "unittest", "-v", "test_train"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 2 tests"), "{log}");
 }
 
 #[test]

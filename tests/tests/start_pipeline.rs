@@ -7,10 +7,10 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use integration_tests::read_json;
 use integration_tests::trigger::*;
 use serde_json::{json, Value};
-use shared::dataset::{DatasetId, OutputKind, TrainingFormat};
+use shared::dataset::{DatasetId, OutputKind, TrainParts, TrainingFormat};
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use shared::training::parameters::{
-    DATASET_ID, PER_DATASET, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
+    DATASET_ID, INSTANCE_COUNT, PER_DATASET, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
 };
 
 /// A dataset the ETL wrote with Parquet training channels (its report says so)
@@ -25,7 +25,8 @@ async fn a_parquet_dataset_trains_from_its_parquet_channels() {
     let mut event = dataset_ready(&env.stack);
     let id: DatasetId = DATASET.parse().unwrap();
     let layout = &env.service.config.layout;
-    event["detail"]["outputs"] = json!(layout.output_uris(&id, TrainingFormat::Parquet));
+    event["detail"]["outputs"] =
+        json!(layout.output_uris(&id, TrainingFormat::Parquet, TrainParts::ONE));
     let out = invoke(&env.service, event).await.unwrap();
     assert_eq!(out["status"], "started", "{out}");
     let parameters = &out["parameters"];
@@ -42,6 +43,34 @@ async fn a_parquet_dataset_trains_from_its_parquet_channels() {
     assert_eq!(
         parameters[shared::training::parameters::TEST_DATA],
         layout.output(&id, OutputKind::TestXgboost).uri()
+    );
+    assert_eq!(parameters[INSTANCE_COUNT], "1");
+}
+
+/// A dataset whose train channel is in parts trains from the parts' folder, on
+/// the configured instances but never more than it has parts (an instance
+/// `ShardedByS3Key` gives nothing would fail the job on AWS).
+#[tokio::test]
+async fn a_dataset_in_parts_trains_from_its_folder_on_at_most_as_many_instances() {
+    let mut env = env("parts", true).await;
+    let mut report = housing_report().clone();
+    report["options"]["train_parts"] = json!(4);
+    put_report(&env, report).await;
+    env.service.config.training_instances = 8;
+    let out = invoke(&env.service, dataset_ready(&env.stack))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "started", "{out}");
+    let bucket = &env.stack.processed_bucket;
+    assert_eq!(
+        out["parameters"][TRAIN_DATA],
+        format!("s3://{bucket}/datasets/{DATASET}/xgboost/train/")
+    );
+    assert_eq!(out["parameters"][INSTANCE_COUNT], "4");
+    // Validation is never split: every instance evaluates on all of it.
+    assert_eq!(
+        out["parameters"][VALIDATION_DATA],
+        format!("s3://{bucket}/datasets/{DATASET}/xgboost/validation/validation.csv")
     );
 }
 
@@ -299,6 +328,7 @@ async fn the_definition_round_trips_through_create_and_describe_pipeline() {
             training_image: xgboost_image("us-east-1").unwrap(),
             kms_key_arn: None,
             code_uri: env.stack.pipeline_code_uri(),
+            stack_name: Some(env.stack.name.clone()),
         })
         .to_json(),
     )

@@ -24,7 +24,7 @@ pub async fn pipeline(clients: &Clients, work_dir: &Path, response: &Path) -> Re
     let run = runner.run(execution).await?;
     for step in &run.steps {
         println!(
-            "  step {:<20} {:<13} {:>6.1} s",
+            "  step {:<26} {:<13} {:>6.1} s",
             step.name, step.kind, step.seconds
         );
     }
@@ -33,7 +33,10 @@ pub async fn pipeline(clients: &Clients, work_dir: &Path, response: &Path) -> Re
         "the execution failed: {}",
         run.failure_reason.as_deref().unwrap_or("?")
     );
-    let training = &run.step(TRAIN_STEP).context("no training step ran")?.output;
+    let training = &run
+        .branch_step(TRAIN_STEP)
+        .context("no training step ran")?
+        .output;
     println!(
         "\n== Training (XGBoost {}, {} rounds)\n  rows: train {}, validation {}\n  validation:rmse {:.2} (as the container reports it)\n  model {} ({} bytes)\n  training took {:.1} s",
         training["xgboost_version"].as_str().unwrap_or("?"),
@@ -45,8 +48,34 @@ pub async fn pipeline(clients: &Clients, work_dir: &Path, response: &Path) -> Re
         training["artifact_bytes"],
         training["training_seconds"].as_f64().unwrap_or(f64::NAN),
     );
+    // What the job asked for that this machine can or cannot give it.
+    let capacity = &training["capacity"];
+    println!(
+        "  capacity: {} (max wait {} s); {}",
+        if capacity["spot"] == true {
+            "managed spot"
+        } else {
+            "on demand"
+        },
+        capacity["max_wait_seconds"],
+        capacity["note"].as_str().unwrap_or_default()
+    );
+    let instances = &training["instances"];
+    println!(
+        "  instances: {} requested; {}; train shards {}",
+        instances["requested"],
+        instances["note"].as_str().unwrap_or_default(),
+        instances["shards"]["train"]
+    );
+    let checkpoints = &training["checkpoints"];
+    if let Some(uri) = checkpoints["uri"].as_str() {
+        println!(
+            "  checkpoints: {} saved to {uri} ({} restored first)",
+            checkpoints["saved"], checkpoints["restored"]
+        );
+    }
     let evaluation = &run
-        .step(EVALUATE_STEP)
+        .branch_step(EVALUATE_STEP)
         .context("no evaluation step ran")?
         .output["property_files"][EVALUATION_REPORT];
     println!("\n== Evaluation (pipeline/evaluate.py)");

@@ -9,8 +9,8 @@ use local_stack::Clients;
 use shared::promotion::scaling::{self, Policy, Registered};
 use shared::stages::cost::{self, Prices, BUNDLED_PRICES};
 use shared::stages::{Fleet, Stages, BUNDLED};
-use shared::training::definition::{TRAINING_INSTANCE_COUNT, TRAINING_MAX_RUNTIME_SECONDS};
-use shared::training::parameters::DEFAULT_TRAINING_INSTANCE_TYPE;
+use shared::training::definition::TRAINING_MAX_RUNTIME_SECONDS;
+use shared::training::parameters::{default_instance_count, DEFAULT_TRAINING_INSTANCE_TYPE};
 use std::time::Instant;
 
 /// The burst: bounded (this many requests of one record from each of
@@ -102,7 +102,7 @@ pub async fn scaling(clients: &Clients, api: &str, stage: &str) -> Result<()> {
     let training = cost::training_cost(
         &prices,
         DEFAULT_TRAINING_INSTANCE_TYPE,
-        TRAINING_INSTANCE_COUNT,
+        default_instance_count(),
         TRAINING_MAX_RUNTIME_SECONDS,
     )
     .map_err(anyhow::Error::msg)?;

@@ -41,7 +41,7 @@ pub async fn training(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -
             .await?;
         for p in params.pipeline_parameters() {
             println!(
-                "    {:<20} {}",
+                "    {:<22} {}",
                 p.name().unwrap_or("?"),
                 p.value().unwrap_or("?")
             );

@@ -65,6 +65,10 @@ impl Scope {
         if name == "Execution.PipelineExecutionArn" {
             return Ok(json!(self.execution_arn));
         }
+        if name == "Execution.PipelineExecutionId" {
+            let id = self.execution_arn.rsplit('/').next().unwrap_or_default();
+            return Ok(json!(id));
+        }
         if let Some(file) = self.property_files.get(name) {
             return Ok(file.clone());
         }
@@ -120,6 +124,16 @@ impl Scope {
     }
 }
 
+/// A boolean as a parameter carries it: JSON `true`/`false`, or the strings
+/// `StartPipelineExecution` passes (`"true"`, `"False"`).
+fn boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.trim().to_ascii_lowercase().parse().ok(),
+        _ => None,
+    }
+}
+
 /// Whether every condition of a Condition step holds.
 pub(super) fn condition(step: &Value, context: &Scope) -> Result<bool> {
     let mut holds = true;
@@ -128,9 +142,20 @@ pub(super) fn condition(step: &Value, context: &Scope) -> Result<bool> {
         .into_iter()
         .flatten()
     {
-        let left = number(&context.resolve(&c["LeftValue"])?)?;
-        let right = number(&context.resolve(&c["RightValue"])?)?;
-        holds &= match c["Type"].as_str().unwrap_or_default() {
+        let kind = c["Type"].as_str().unwrap_or_default();
+        let (left, right) = (
+            context.resolve(&c["LeftValue"])?,
+            context.resolve(&c["RightValue"])?,
+        );
+        if kind == "Equals" && (left.is_boolean() || right.is_boolean()) {
+            let (Some(l), Some(r)) = (boolean(&left), boolean(&right)) else {
+                bail!("Equals of {left} and {right}: a boolean compared with a non-boolean");
+            };
+            holds &= l == r;
+            continue;
+        }
+        let (left, right) = (number(&left)?, number(&right)?);
+        holds &= match kind {
             "LessThanOrEqualTo" => left <= right,
             "LessThan" => left < right,
             "GreaterThanOrEqualTo" => left >= right,
@@ -205,5 +230,29 @@ mod tests {
         assert!(!condition(&step(jsonget, "GreaterThan"), &c).unwrap());
         assert!(!condition(&step(json!("70000"), "LessThanOrEqualTo"), &c).unwrap());
         assert!(condition(&step(json!("x"), "Equals"), &c).is_err());
+    }
+
+    #[test]
+    fn a_boolean_parameter_chooses_a_branch_given_as_json_or_as_text() {
+        let mut c = context();
+        let equals = json!({"Arguments": {"Conditions": [{
+            "Type": "Equals", "LeftValue": {"Get": "Parameters.UseSpot"}, "RightValue": true
+        }]}});
+        for (value, holds) in [
+            (json!(true), true),
+            (json!(false), false),
+            (json!("true"), true),
+            (json!("False"), false),
+        ] {
+            c.parameters.insert("UseSpot".into(), value.clone());
+            assert_eq!(condition(&equals, &c).unwrap(), holds, "{value}");
+        }
+        c.parameters.insert("UseSpot".into(), json!("maybe"));
+        assert!(condition(&equals, &c).is_err());
+        assert_eq!(
+            c.resolve(&json!({"Get": "Execution.PipelineExecutionId"}))
+                .unwrap(),
+            "abc"
+        );
     }
 }

@@ -4,7 +4,12 @@
 //!
 //! - `Training`: the channels are downloaded from S3, `local-stack/xgboost/train.py`
 //!   trains with the real XGBoost (the release the built-in 1.7-1 container
-//!   runs), and `model.tar.gz` goes to `<S3OutputPath>/<job>/output/`;
+//!   runs), and `model.tar.gz` goes to `<S3OutputPath>/<job>/output/`. What it
+//!   can honour it does: checkpoints go to `CheckpointConfig.S3Uri` (and a
+//!   restarted job resumes from them); what it cannot it reports in the step's
+//!   output: there is no spot market here (the job runs at once, its max wait
+//!   recorded), and several instances train as one process on every part of
+//!   the sharded channel (the report lists the parts each instance would get);
 //! - `Processing`: every input is downloaded to its `LocalPath` (under a local
 //!   folder standing in for the container's `/opt/ml/processing`), the step's
 //!   entry point runs — for the evaluation step, the very `pipeline/evaluate.py`
@@ -28,6 +33,7 @@ use expressions::{condition, text, Scope};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use shared::aws::S3Location;
+use shared::training::definition::Capacity;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -61,6 +67,24 @@ impl Run {
     pub fn step(&self, name: &str) -> Option<&StepRun> {
         self.steps.iter().find(|s| s.name == name)
     }
+
+    /// The step of the branch that ran (`TrainModel` → `TrainModelSpot` or
+    /// `TrainModelOnDemand`).
+    pub fn branch_step(&self, base: &str) -> Option<&StepRun> {
+        Capacity::ALL
+            .into_iter()
+            .find_map(|capacity| self.step(&capacity.step(base)))
+    }
+}
+
+/// How SageMaker shares a `ShardedByS3Key` channel's objects (in key order)
+/// among `instances`: instance `i` gets every `instances`-th one from `i`.
+pub fn shards(objects: &[String], instances: usize) -> Vec<Vec<String>> {
+    let mut shards = vec![Vec::new(); instances.max(1)];
+    for (i, object) in objects.iter().enumerate() {
+        shards[i % instances.max(1)].push(object.clone());
+    }
+    shards
 }
 
 /// Runs the steps of an execution moto started.
@@ -184,8 +208,8 @@ impl Runner<'_> {
     }
 
     /// Downloads every object under `uri` (an object or a prefix) into `dir`,
-    /// keeping the names below the prefix's last `/`.
-    async fn download(&self, uri: &str, dir: &Path) -> Result<u64> {
+    /// keeping the names below the prefix's last `/`; returns them in key order.
+    async fn download(&self, uri: &str, dir: &Path) -> Result<Vec<String>> {
         let S3Location {
             bucket,
             key: prefix,
@@ -203,7 +227,7 @@ impl Runner<'_> {
             .prefix(&prefix)
             .into_paginator()
             .send();
-        let mut count = 0;
+        let mut names = Vec::new();
         while let Some(page) = pages.next().await {
             for object in page.with_context(|| format!("listing {uri}"))?.contents() {
                 let key = object.key().unwrap_or_default();
@@ -229,11 +253,25 @@ impl Runner<'_> {
                     std::fs::create_dir_all(parent)?;
                 }
                 std::fs::write(&path, &body)?;
-                count += 1;
+                names.push(relative.to_string());
             }
         }
-        ensure!(count > 0, "nothing at {uri}");
-        Ok(count)
+        ensure!(!names.is_empty(), "nothing at {uri}");
+        Ok(names)
+    }
+
+    /// Every object under `uri` downloaded into `dir`; none is fine (a
+    /// checkpoint folder before the first checkpoint).
+    async fn download_any(&self, uri: &str, dir: &Path) -> Result<Vec<String>> {
+        std::fs::create_dir_all(dir)?;
+        match self
+            .download(&format!("{}/", uri.trim_end_matches('/')), dir)
+            .await
+        {
+            Ok(names) => Ok(names),
+            Err(e) if e.to_string().starts_with("nothing at") => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn upload(&self, path: &Path, uri: &str) -> Result<()> {
@@ -273,22 +311,53 @@ impl Runner<'_> {
         let job = self.job_name(&context.execution_arn, name);
         let dir = self.work_dir.join(&job);
         let _ = std::fs::remove_dir_all(&dir);
+        let instances: usize = text(&args["ResourceConfig"]["InstanceCount"])
+            .parse()
+            .context("ResourceConfig.InstanceCount is not a whole number")?;
+        ensure!(
+            instances >= 1,
+            "ResourceConfig.InstanceCount must be at least 1"
+        );
         // The channels' settings, as SageMaker writes them for the container.
         let mut input_config = serde_json::Map::new();
+        let mut sharded = Map::new();
         for input in args["InputDataConfig"].as_array().into_iter().flatten() {
             let channel = input["ChannelName"]
                 .as_str()
                 .context("a channel without a name")?;
-            let uri = input["DataSource"]["S3DataSource"]["S3Uri"]
+            let source = &input["DataSource"]["S3DataSource"];
+            let uri = source["S3Uri"]
                 .as_str()
                 .context("a channel without an S3Uri")?;
-            self.download(uri, &dir.join("input/data").join(channel))
+            let objects = self
+                .download(uri, &dir.join("input/data").join(channel))
                 .await?;
+            if source["S3DataDistributionType"] == "ShardedByS3Key" {
+                let plan = shards(&objects, instances);
+                if let Some(idle) = plan.iter().position(Vec::is_empty) {
+                    bail!(
+                        "step {name}: channel {channel} has {} object(s) for {instances} instances: instance {} would get none (SageMaker's ShardedByS3Key shares objects, not rows)",
+                        objects.len(),
+                        idle + 1
+                    );
+                }
+                sharded.insert(channel.to_string(), json!(plan));
+            }
             input_config.insert(
                 channel.to_string(),
                 json!({ "ContentType": input["ContentType"] }),
             );
         }
+        // Checkpoints: what an earlier attempt of this job left is restored first,
+        // as SageMaker does for a restarted spot job.
+        let checkpoint_uri = args["CheckpointConfig"]["S3Uri"]
+            .as_str()
+            .map(str::to_string);
+        let checkpoints = dir.join("checkpoints");
+        let restored = match &checkpoint_uri {
+            Some(uri) => self.download_any(uri, &checkpoints).await?,
+            None => Vec::new(),
+        };
         let hyperparameters = dir.join("input/config/hyperparameters.json");
         std::fs::create_dir_all(hyperparameters.parent().unwrap())?;
         std::fs::write(
@@ -304,7 +373,7 @@ impl Runner<'_> {
         std::fs::create_dir_all(archive.parent().unwrap())?;
         let script = crate::repo_root().join("local-stack/xgboost/train.py");
         let arg = |p: &Path| p.display().to_string();
-        let report = self.python(&[
+        let mut command = vec![
             arg(&script),
             "--hyperparameters".into(),
             arg(&hyperparameters),
@@ -318,7 +387,21 @@ impl Runner<'_> {
             arg(&dir.join("model")),
             "--archive".into(),
             arg(&archive),
-        ])?;
+        ];
+        if checkpoint_uri.is_some() {
+            command.extend(["--checkpoint-dir".into(), arg(&checkpoints)]);
+        }
+        let report = self.python(&command)?;
+        let mut saved = 0;
+        if let Some(uri) = &checkpoint_uri {
+            for entry in std::fs::read_dir(&checkpoints)? {
+                let path = entry?.path();
+                let file = path.file_name().unwrap().to_string_lossy().to_string();
+                self.upload(&path, &format!("{}/{file}", uri.trim_end_matches('/')))
+                    .await?;
+                saved += 1;
+            }
+        }
         let output_path = args["OutputDataConfig"]["S3OutputPath"]
             .as_str()
             .context("no S3OutputPath")?
@@ -342,6 +425,33 @@ impl Runner<'_> {
         report["artifact"] = json!(artifact);
         report["artifact_bytes"] = json!(size);
         report["training_job"] = json!(job);
+        let spot = args["EnableManagedSpotTraining"] == json!(true);
+        report["capacity"] = json!({
+            "spot": spot,
+            "honoured": !spot,
+            "max_wait_seconds": args["StoppingCondition"]["MaxWaitTimeInSeconds"],
+            "note": if spot {
+                "no spot market here: the job ran at once, on this machine"
+            } else {
+                "on demand"
+            },
+        });
+        report["instances"] = json!({
+            "requested": instances,
+            "honoured": instances == 1,
+            "shards": sharded,
+            "note": if instances == 1 {
+                "one instance reads every part"
+            } else {
+                "trained as one process on every part; on SageMaker each instance reads its shard"
+            },
+        });
+        report["checkpoints"] = json!({
+            "uri": checkpoint_uri,
+            "restored": restored.len(),
+            "saved": saved,
+        });
+        report["tags"] = args["Tags"].clone();
         Ok(report)
     }
 
@@ -485,6 +595,14 @@ impl Runner<'_> {
             ))
             .inference_specification(inference.build())
             .model_metrics(metrics);
+        for tag in args["Tags"].as_array().into_iter().flatten() {
+            request = request.tags(
+                aws_sdk_sagemaker::types::Tag::builder()
+                    .key(text(&tag["Key"]))
+                    .value(text(&tag["Value"]))
+                    .build(),
+            );
+        }
         for (k, v) in args["CustomerMetadataProperties"]
             .as_object()
             .into_iter()

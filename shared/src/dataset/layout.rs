@@ -91,6 +91,96 @@ impl FromStr for TrainingFormat {
     }
 }
 
+/// How many files the train channel is written as: 1 (the default) for one
+/// training instance, more so that several instances each read their own
+/// (`ShardedByS3Key` gives every instance a share of the channel's objects;
+/// an instance given none has nothing to train on). Rows go to the parts in
+/// turn, so the parts differ by one row at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct TrainParts(u16);
+
+impl TrainParts {
+    pub const ONE: TrainParts = TrainParts(1);
+    /// More parts than training instances anyone runs for this data.
+    pub const MAX: u16 = 64;
+
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn is_one(&self) -> bool {
+        self.0 == 1
+    }
+
+    /// Whether `kind` is written in parts: the train channel, when there are several.
+    fn splits(self, kind: OutputKind) -> bool {
+        self.0 > 1
+            && matches!(
+                kind,
+                OutputKind::TrainXgboost | OutputKind::TrainXgboostParquet
+            )
+    }
+
+    /// The file names `kind` is written as: its own name, or for the train
+    /// channel in parts `<stem>-00001-of-00004.<ext>` and so on.
+    pub fn file_names(self, kind: OutputKind) -> Vec<String> {
+        let name = kind.file_name();
+        if !self.splits(kind) {
+            return vec![name.to_string()];
+        }
+        let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+        (1..=self.0)
+            .map(|i| format!("{stem}-{i:05}-of-{:05}.{ext}", self.0))
+            .collect()
+    }
+}
+
+impl Default for TrainParts {
+    fn default() -> Self {
+        TrainParts::ONE
+    }
+}
+
+impl TryFrom<u16> for TrainParts {
+    type Error = String;
+    fn try_from(n: u16) -> Result<Self, String> {
+        if (1..=Self::MAX).contains(&n) {
+            Ok(TrainParts(n))
+        } else {
+            Err(format!(
+                "{n} train parts: expected 1 to {} (one per training instance at most)",
+                Self::MAX
+            ))
+        }
+    }
+}
+
+impl From<TrainParts> for u16 {
+    fn from(parts: TrainParts) -> u16 {
+        parts.0
+    }
+}
+
+impl fmt::Display for TrainParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for TrainParts {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let n: u16 = s.trim().parse().map_err(|_| {
+            format!(
+                "train parts {s:?}: expected a whole number from 1 to {}",
+                Self::MAX
+            )
+        })?;
+        TrainParts::try_from(n)
+    }
+}
+
 /// One output of an ETL run. The file name is what the CLI writes into its
 /// output directory; [`DatasetLayout`] says where each lives in S3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -292,16 +382,61 @@ impl DatasetLayout {
         }
     }
 
-    /// Every output's S3 URI of a dataset whose training channels are in `format`,
-    /// as `HousingDatasetReady` carries them.
+    /// The files `kind` is written as, by their local name (the CLI's and the
+    /// run directory's) and their S3 location: one, or the train channel's parts
+    /// side by side in the channel's folder.
+    pub fn files(
+        &self,
+        id: &DatasetId,
+        kind: OutputKind,
+        parts: TrainParts,
+    ) -> Vec<(String, S3Location)> {
+        let single = self.output(id, kind);
+        let names = parts.file_names(kind);
+        if names.len() == 1 {
+            return vec![(names[0].clone(), single)];
+        }
+        let folder = self.channel_folder(&single);
+        names
+            .into_iter()
+            .map(|name| {
+                let key = format!("{}{name}", folder.key);
+                (name, self.processed(key))
+            })
+            .collect()
+    }
+
+    /// The folder an output lives in (its key up to the last `/`).
+    fn channel_folder(&self, output: &S3Location) -> S3Location {
+        let end = output.key.rfind('/').map_or(0, |i| i + 1);
+        S3Location {
+            bucket: output.bucket.clone(),
+            key: output.key[..end].to_string(),
+        }
+    }
+
+    /// What a reader of `kind` is given: the object, or for a train channel in
+    /// parts the folder holding them (a SageMaker `S3Prefix` reads them all).
+    pub fn channel_uri(&self, id: &DatasetId, kind: OutputKind, parts: TrainParts) -> String {
+        let single = self.output(id, kind);
+        if parts.file_names(kind).len() == 1 {
+            single.uri()
+        } else {
+            self.channel_folder(&single).uri()
+        }
+    }
+
+    /// Every output's S3 URI of a dataset whose training channels are in `format`
+    /// (the train channel in `parts`), as `HousingDatasetReady` carries them.
     pub fn output_uris(
         &self,
         id: &DatasetId,
         format: TrainingFormat,
+        parts: TrainParts,
     ) -> BTreeMap<OutputKind, String> {
         format
             .outputs()
-            .map(|k| (k, self.output(id, k).uri()))
+            .map(|k| (k, self.channel_uri(id, k, parts)))
             .collect()
     }
 
@@ -408,6 +543,59 @@ mod tests {
                 kind.file_name()
             );
         }
+    }
+
+    #[test]
+    fn a_train_channel_in_parts_is_a_folder_of_numbered_files() {
+        let layout = DatasetLayout::processed_only("proc".into(), "datasets/".into());
+        let id = DatasetId::from_sha256(&"2".repeat(64));
+        let three: TrainParts = " 3 ".parse().unwrap();
+        let files = layout.files(&id, OutputKind::TrainXgboost, three);
+        let uris: Vec<String> = files.iter().map(|(_, loc)| loc.uri()).collect();
+        assert_eq!(
+            uris,
+            (1..=3)
+                .map(|i| format!(
+                    "s3://proc/datasets/{id}/xgboost/train/train-0000{i}-of-00003.csv"
+                ))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(files[1].0, "train-00002-of-00003.csv");
+        assert_eq!(
+            layout.channel_uri(&id, OutputKind::TrainXgboost, three),
+            format!("s3://proc/datasets/{id}/xgboost/train/")
+        );
+        let parquet = layout.files(&id, OutputKind::TrainXgboostParquet, three);
+        assert_eq!(parquet[0].0, "xgboost-train-00001-of-00003.parquet");
+        assert!(parquet[0]
+            .1
+            .key
+            .ends_with("/xgboost/train/xgboost-train-00001-of-00003.parquet"));
+        // Only the train channel is split; one part is today's single file.
+        for kind in OutputKind::ALL {
+            let split = layout.files(&id, kind, three).len() > 1;
+            assert_eq!(
+                split,
+                matches!(
+                    kind,
+                    OutputKind::TrainXgboost | OutputKind::TrainXgboostParquet
+                ),
+                "{kind:?}"
+            );
+            assert_eq!(
+                layout.files(&id, kind, TrainParts::ONE),
+                vec![(kind.file_name().to_string(), layout.output(&id, kind))]
+            );
+            assert_eq!(
+                layout.channel_uri(&id, kind, TrainParts::ONE),
+                layout.output(&id, kind).uri()
+            );
+        }
+        for bad in ["0", "65", "two", "-1"] {
+            assert!(bad.parse::<TrainParts>().is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<TrainParts>("0").is_err());
+        assert_eq!(serde_json::from_str::<TrainParts>("64").unwrap().get(), 64);
     }
 
     #[test]

@@ -5,6 +5,6 @@ pub mod layout;
 
 pub use identity::{identify, sha256_hex, ContentHash, DatasetId, InputIdentity, Source};
 pub use layout::{
-    CompletionMarker, DatasetLayout, OutputKind, TrainingFormat, COMPLETION_MARKER,
+    CompletionMarker, DatasetLayout, OutputKind, TrainParts, TrainingFormat, COMPLETION_MARKER,
     DEFAULT_PROCESSED_PREFIX, DRIFT_REPORT, MONITORING_PREFIX, REJECTION_REPORT, TRAINING_CLAIM,
 };

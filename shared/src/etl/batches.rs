@@ -2,7 +2,9 @@
 //! features ([`super::features`]), each row to its split (assigned when it was
 //! parsed, [`super::split`]), and the split outputs: Parquet per split and the
 //! SageMaker XGBoost channels (CSV, or label-first Parquet for train and
-//! validation: [`crate::dataset::TrainingFormat`]).
+//! validation: [`crate::dataset::TrainingFormat`]). The train channel may be
+//! several files ([`crate::dataset::TrainParts`]): its rows are dealt to them
+//! in turn, in input order.
 //!
 //! Each batch of [`EtlOptions::batch_rows`] rows becomes one frame, written
 //! straight to the split's Parquet and channel writers, so memory holds the
@@ -43,8 +45,8 @@ pub struct Written {
 }
 
 /// Polars' writers write whole pages and batches: they get the file unbuffered.
-fn create(dir: &Path, kind: OutputKind) -> Result<File, EtlError> {
-    let path = dir.join(kind.file_name());
+fn create(dir: &Path, name: &str) -> Result<File, EtlError> {
+    let path = dir.join(name);
     File::create(&path).map_err(|e| EtlError::io(format_args!("creating {}", path.display()), &e))
 }
 
@@ -100,14 +102,19 @@ enum Channel {
 }
 
 impl Channel {
-    fn create(dir: &Path, kind: OutputKind, schema: &Schema) -> Result<Channel, EtlError> {
+    fn create(
+        dir: &Path,
+        kind: OutputKind,
+        name: &str,
+        schema: &Schema,
+    ) -> Result<Channel, EtlError> {
         let parquet = matches!(
             kind,
             OutputKind::TrainXgboostParquet | OutputKind::ValidationXgboostParquet
         );
         Ok(if !parquet {
             Channel::Csv(
-                CsvWriter::new(create(dir, kind)?)
+                CsvWriter::new(create(dir, name)?)
                     .include_header(false)
                     .batched(schema)?,
             )
@@ -119,7 +126,7 @@ impl Channel {
             // Snappy: a channel is read once, by the training job, so it is compressed
             // for speed (every Parquet reader has Snappy; the container's pyarrow too).
             Channel::Parquet(Box::new(
-                ParquetWriter::new(create(dir, kind)?)
+                ParquetWriter::new(create(dir, name)?)
                     .with_compression(ParquetCompression::Snappy)
                     .batched(&doubles)?,
             ))
@@ -155,8 +162,30 @@ impl Channel {
 struct SplitWriters {
     split: Split,
     parquet: ParquetBatches<File>,
-    xgboost: Channel,
+    /// The channel's files: one, or the train channel's parts.
+    xgboost: Vec<Channel>,
     rows: u64,
+}
+
+/// Writes a batch of a split's rows (the split's rows before it: `offset`) to
+/// its channel files, dealing row `offset + i` to file `(offset + i) % files`.
+fn write_channel(
+    files: &mut [Channel],
+    part: &DataFrame,
+    offset: u64,
+    names: &[&str],
+) -> PolarsResult<()> {
+    if let [only] = files {
+        return only.write(part, names);
+    }
+    let count = files.len() as u64;
+    for (index, file) in files.iter_mut().enumerate() {
+        let mask: BooleanChunked = (0..part.height() as u64)
+            .map(|i| Some((offset + i) % count == index as u64))
+            .collect();
+        file.write(&part.filter(&mask)?, names)?;
+    }
+    Ok(())
 }
 
 /// Writes the kept rows (with `imputed`, which rows had `total_bedrooms`
@@ -210,10 +239,15 @@ pub fn write(
                     OutputKind::TestXgboost,
                 ),
             ] {
-                let parquet = ParquetWriter::new(create(dir, parquet_kind)?)
+                let parquet = ParquetWriter::new(create(dir, parquet_kind.file_name())?)
                     .with_compression(ParquetCompression::Zstd(None))
                     .batched(&schema)?;
-                let xgboost = Channel::create(dir, xgboost_kind, &xgboost_schema)?;
+                let xgboost = options
+                    .train_parts
+                    .file_names(xgboost_kind)
+                    .iter()
+                    .map(|name| Channel::create(dir, xgboost_kind, name, &xgboost_schema))
+                    .collect::<Result<Vec<_>, _>>()?;
                 writers.push(SplitWriters {
                     split,
                     parquet,
@@ -231,10 +265,11 @@ pub fn write(
                     .collect();
                 let mut part = frame.filter(&mask)?.select(parquet_names.iter().copied())?;
                 part.rechunk_mut();
+                let offset = w.rows;
                 w.rows += part.height() as u64;
-                Ok(part)
+                Ok((part, offset))
             })
-            .collect::<PolarsResult<Vec<DataFrame>>>()?;
+            .collect::<PolarsResult<Vec<(DataFrame, u64)>>>()?;
         // The Parquet files and the XGBoost channels are encoded side by side: each
         // writer has serial steps, during which the other keeps the cores busy.
         let (parquet_writers, channel_writers): (Vec<_>, Vec<_>) = writers
@@ -243,12 +278,12 @@ pub fn write(
             .unzip();
         std::thread::scope(|scope| {
             let channels = scope.spawn(|| -> PolarsResult<()> {
-                for (xgboost, part) in channel_writers.into_iter().zip(&parts) {
-                    xgboost.write(part, &xgboost_names)?;
+                for (xgboost, (part, offset)) in channel_writers.into_iter().zip(&parts) {
+                    write_channel(xgboost, part, *offset, &xgboost_names)?;
                 }
                 Ok(())
             });
-            for (parquet, part) in parquet_writers.into_iter().zip(&parts) {
+            for (parquet, (part, _)) in parquet_writers.into_iter().zip(&parts) {
                 parquet.write_batch(part)?;
             }
             channels
@@ -267,7 +302,9 @@ pub fn write(
     let mut splits = BTreeMap::new();
     for w in writers {
         w.parquet.finish()?;
-        w.xgboost.finish()?;
+        for channel in w.xgboost {
+            channel.finish()?;
+        }
         splits.insert(w.split.as_str().to_string(), w.rows);
     }
 

@@ -4,7 +4,7 @@ use super::limits::{DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_ROWS};
 use super::options::{CappedPolicy, EtlOptions};
 use super::split::SplitRatios;
 use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
-use crate::dataset::{DatasetLayout, TrainingFormat, DEFAULT_PROCESSED_PREFIX};
+use crate::dataset::{DatasetLayout, TrainParts, TrainingFormat, DEFAULT_PROCESSED_PREFIX};
 use crate::drift::policy::read_policy;
 
 /// Where the object and the outputs are staged: Lambda's ephemeral storage.
@@ -76,6 +76,7 @@ impl Config for EtlConfig {
             capped_policy: env.parsed("CAPPED_POLICY", CappedPolicy::default()),
             split: env.parsed("SPLIT", SplitRatios::default()),
             training_format: env.parsed("TRAINING_FORMAT", TrainingFormat::default()),
+            train_parts: env.parsed("TRAIN_PARTS", TrainParts::ONE),
             max_rows: Some(max_rows),
             ..EtlOptions::default()
         };
@@ -148,7 +149,8 @@ mod tests {
         assert_eq!(listed("MAX_ROWS"), Some("14000000".to_string()));
         assert_eq!(listed("SPLIT"), Some("80/10/10".to_string()));
         assert_eq!(listed("RAW_PREFIX"), Some(String::new()));
-        assert_eq!(EtlConfig::variables().len(), 18);
+        assert_eq!(EtlConfig::variables().len(), 19);
+        assert_eq!(listed("TRAIN_PARTS"), Some("1".to_string()));
         assert_eq!(listed("DRIFT_POLICY_FILE"), Some(String::new()));
         assert_eq!(listed("TRAINING_FORMAT"), Some("csv".to_string()));
     }
@@ -186,6 +188,7 @@ mod tests {
             ("CAPPED_POLICY", "drop"),
             ("SPLIT", "90/20/10"),
             ("TRAINING_FORMAT", "libsvm"),
+            ("TRAIN_PARTS", "0"),
         ]))
         .unwrap_err();
         let text = err.to_string();
@@ -198,10 +201,11 @@ mod tests {
             "CAPPED_POLICY",
             "SPLIT",
             "TRAINING_FORMAT",
+            "TRAIN_PARTS",
             "DEAD_LETTER_QUEUE_URL",
         ] {
             assert!(text.contains(name), "{name} not named in: {text}");
         }
-        assert_eq!(err.list.len(), 9, "{text}");
+        assert_eq!(err.list.len(), 10, "{text}");
     }
 }

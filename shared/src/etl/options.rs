@@ -3,7 +3,7 @@
 //! `constraints.json` states. The same for the CLI and the Lambda.
 
 use super::split::SplitRatios;
-use crate::dataset::TrainingFormat;
+use crate::dataset::{TrainParts, TrainingFormat};
 use crate::drift::policy::{self, DriftPolicy};
 use std::fmt;
 use std::str::FromStr;
@@ -58,6 +58,9 @@ pub struct EtlOptions {
     pub batch_rows: usize,
     /// The form of the train and validation channels: CSV or label-first Parquet.
     pub training_format: TrainingFormat,
+    /// The train channel's files: one, or a part per training instance to come
+    /// (`TRAIN_PARTS` for the Lambda, `--train-parts` for the CLI).
+    pub train_parts: TrainParts,
     /// Files with more lines after the header are refused (`too_large`) before any
     /// row is parsed: memory grows with the rows (see [`super::limits`]).
     pub max_rows: Option<usize>,
@@ -75,6 +78,7 @@ impl Default for EtlOptions {
             split: SplitRatios::default(),
             batch_rows: BATCH_ROWS,
             training_format: TrainingFormat::default(),
+            train_parts: TrainParts::ONE,
             max_rows: None,
             drift_policy: DriftPolicy::parse(policy::BUNDLED)
                 .expect("the bundled drift policy is valid (drift::policy's tests)"),

@@ -73,6 +73,7 @@ pub fn report(
                 .map(|s| (s.as_str().to_string(), options.split.percent(*s)))
                 .collect(),
             training_format: options.training_format,
+            train_parts: options.train_parts,
         },
         rows_in: tally.rows_in,
         rows_out: tally.rows_out,
@@ -131,18 +132,27 @@ impl EtlOutput {
         self.report.options.training_format.outputs()
     }
 
+    /// Every file this run wrote, by kind and name (the train channel may be in parts).
+    pub fn files(&self) -> Vec<(OutputKind, String)> {
+        let parts = self.report.options.train_parts;
+        self.kinds()
+            .flat_map(|kind| parts.file_names(kind).into_iter().map(move |n| (kind, n)))
+            .collect()
+    }
+
     /// The completion marker of these files: the dataset id and the SHA-256 of
     /// every file (hashed side by side, one thread each).
     pub fn completion_marker(&self) -> std::io::Result<CompletionMarker> {
-        let sha256 = |kind: OutputKind| -> std::io::Result<String> {
+        let sha256 = |name: &str| -> std::io::Result<String> {
             let mut hasher = Sha256::new();
-            std::io::copy(&mut File::open(self.path(kind))?, &mut hasher)?;
+            std::io::copy(&mut File::open(self.dir.join(name))?, &mut hasher)?;
             Ok(hex::encode(hasher.finalize()))
         };
+        let names: Vec<String> = self.files().into_iter().map(|(_, n)| n).collect();
         let hashes: Vec<std::io::Result<String>> = std::thread::scope(|scope| {
-            let threads: Vec<_> = self
-                .kinds()
-                .map(|kind| scope.spawn(move || sha256(kind)))
+            let threads: Vec<_> = names
+                .iter()
+                .map(|name| scope.spawn(move || sha256(name)))
                 .collect();
             threads
                 .into_iter()
@@ -153,8 +163,8 @@ impl EtlOutput {
                 .collect()
         });
         let mut files = BTreeMap::new();
-        for (kind, hash) in self.kinds().zip(hashes) {
-            files.insert(kind.file_name().to_string(), hash?);
+        for (name, hash) in names.into_iter().zip(hashes) {
+            files.insert(name, hash?);
         }
         Ok(CompletionMarker {
             dataset_id: self.dataset_id.clone(),

@@ -280,14 +280,17 @@ impl EtlService {
         };
 
         let layout = &config.layout;
+        let parts = output.report.options.train_parts;
         for kind in output.kinds() {
-            s3::put_file(
-                &self.s3,
-                &layout.output(&dataset_id, kind),
-                &output.path(kind),
-                kind.content_type(),
-            )
-            .await?;
+            for (name, location) in layout.files(&dataset_id, kind, parts) {
+                s3::put_file(
+                    &self.s3,
+                    &location,
+                    &output.dir.join(name),
+                    kind.content_type(),
+                )
+                .await?;
+            }
         }
         let partition_location = layout.parquet_folder(&dataset_id).uri();
         catalog::register(
@@ -312,7 +315,7 @@ impl EtlService {
             dataset_id: dataset_id.clone(),
             contract: CONTRACT_ID.to_string(),
             input: output.report.input.clone(),
-            outputs: layout.output_uris(&dataset_id, output.report.options.training_format),
+            outputs: layout.output_uris(&dataset_id, output.report.options.training_format, parts),
             summary: output.report.summary(),
             catalog,
         };

@@ -2,7 +2,7 @@
 
 use super::gate::Thresholds;
 use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
-use crate::dataset::DatasetLayout;
+use crate::dataset::{DatasetLayout, TrainParts};
 use crate::drift::policy::{read_policy, DriftPolicy};
 use crate::drift::quality::{
     DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ROWS, MAX_DEADLINE_SECONDS, MAX_ROWS,
@@ -34,6 +34,10 @@ pub struct TriggerConfig {
     /// `QUALITY_DEADLINE_SECONDS` (default 10, at most 20): the quality
     /// check's whole time; past it the check records why and training goes on.
     pub quality_deadline: std::time::Duration,
+    /// `TRAINING_INSTANCE_COUNT` (default 1, at most 64): the instances a run
+    /// trains on, as many as the dataset has train parts at most (an instance
+    /// the sharded channel gives no part would have nothing to train on).
+    pub training_instances: u16,
     pub aws: AwsSettings,
 }
 
@@ -84,6 +88,13 @@ impl Config for TriggerConfig {
                 "QUALITY_DEADLINE_SECONDS={deadline} must be between 1 and {MAX_DEADLINE_SECONDS}: the rest of the function's 30 s is the claim's, the drift check's and the pipeline start's"
             ));
         }
+        let training_instances = env.parsed("TRAINING_INSTANCE_COUNT", 1u16);
+        if !(1..=TrainParts::MAX).contains(&training_instances) {
+            env.error(format!(
+                "TRAINING_INSTANCE_COUNT={training_instances} must be between 1 and {}",
+                TrainParts::MAX
+            ));
+        }
         let aws = AwsSettings::read(env);
         let (drift, stages) = (drift?, stages?);
         if stages.find(&drift.reference_stage).is_none() {
@@ -105,6 +116,7 @@ impl Config for TriggerConfig {
             stages,
             quality_max_rows,
             quality_deadline: std::time::Duration::from_secs(deadline),
+            training_instances,
             aws,
         })
     }

@@ -1,24 +1,39 @@
 //! The SageMaker Model Building Pipeline, as typed Rust serialised to the
 //! pipeline definition JSON (schema version 2020-12-01):
 //!
-//! 1. `TrainModel`: SageMaker's built-in XGBoost on the ETL's CSV channels;
-//! 2. `EvaluateModel`: a Processing step on the same image running
+//! 0. `ChooseTrainingCapacity`: `UseSpotInstances` (on by default) picks one of
+//!    two branches, the same steps but for the training job's capacity, each
+//!    step named with its branch (`TrainModelSpot`, `TrainModelOnDemand`, ...).
+//!    Two branches because SageMaker refuses `MaxWaitTimeInSeconds` on a job
+//!    that is not managed spot ("Invalid MaxWaitTimeInSeconds. It is only
+//!    supported when EnableManagedSpotTraining is set to true"), and a
+//!    parameter can set a value but not leave a field out;
+//! 1. `TrainModel…`: SageMaker's built-in XGBoost on the ETL's channels,
+//!    `TrainingInstanceCount` instances (the train channel `ShardedByS3Key`, so
+//!    each instance reads its own part files). On spot: `MaxWaitTimeInSeconds`
+//!    above the runtime limit and checkpoints under the dataset's model folder,
+//!    one folder per execution, so an interrupted job resumes from its own;
+//! 2. `EvaluateModel…`: a Processing step on the same image running
 //!    `pipeline/evaluate.py` (uploaded content-addressed, see [`evaluation_code_uri`])
 //!    on the test and validation splits; it writes `evaluation.json`, exposed
 //!    as the property file `EvaluationReport`;
-//! 3. `CheckTestRmse`: the test RMSE ≤ the `RmseThreshold` parameter?
-//! 4. yes → `RegisterModel`: a model package in the group, `PendingManualApproval`,
+//! 3. `CheckTestRmse…`: the test RMSE ≤ the `RmseThreshold` parameter?
+//! 4. yes → `RegisterModel…`: a model package in the group, `PendingManualApproval`,
 //!    with `evaluation.json` as its ModelQuality statistics and the dataset id,
 //!    validation and test RMSE and execution ARN in its metadata;
-//!    no → `RmseAboveThreshold`: a Fail step.
+//!    no → `RmseAboveThreshold…`: a Fail step.
 //!
+//! Every job and package the pipeline creates carries the cost-allocation tags
+//! (`housing-mlops:stack`, `housing-mlops:component` = `training`).
 //! Parameter names come from [`super::parameters`]; a reference to an undeclared
 //! parameter cannot be written (see [`param`]).
 
 use super::parameters::{
-    Parameter, ParameterType, DATASET_ID, ETA, INSTANCE_TYPE, MAX_DEPTH, NUM_ROUND, PARAMETERS,
-    RMSE_THRESHOLD, SUBSAMPLE, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
+    Parameter, ParameterType, DATASET_ID, ETA, INSTANCE_COUNT, INSTANCE_TYPE, MAX_DEPTH, NUM_ROUND,
+    PARAMETERS, RMSE_THRESHOLD, SUBSAMPLE, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA,
+    USE_SPOT_INSTANCES, VALIDATION_DATA,
 };
+use crate::stages::lineage::{TAG_COMPONENT, TAG_STACK};
 use crate::stages::package::{
     METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE, METADATA_VALIDATION_RMSE,
 };
@@ -27,11 +42,18 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+/// The Condition step choosing the branch by `UseSpotInstances`.
+pub const CAPACITY_STEP: &str = "ChooseTrainingCapacity";
 pub const TRAIN_STEP: &str = "TrainModel";
 /// The training job's time limit (`StoppingCondition.MaxRuntimeInSeconds`).
 pub const TRAINING_MAX_RUNTIME_SECONDS: u32 = 3600;
-/// The training job's instances (`ResourceConfig.InstanceCount`).
-pub const TRAINING_INSTANCE_COUNT: u32 = 1;
+/// How long a spot job may take, waiting for capacity included
+/// (`StoppingCondition.MaxWaitTimeInSeconds`, which must be ≥ the runtime limit).
+pub const TRAINING_MAX_WAIT_SECONDS: u32 = 2 * TRAINING_MAX_RUNTIME_SECONDS;
+/// Under the dataset's model folder: `checkpoints/<execution id>/`.
+pub const CHECKPOINTS: &str = "checkpoints";
+/// What the pipeline's jobs and packages are, for cost allocation.
+pub const COMPONENT: &str = "training";
 pub const EVALUATE_STEP: &str = "EvaluateModel";
 pub const CONDITION_STEP: &str = "CheckTestRmse";
 pub const REGISTER_STEP: &str = "RegisterModel";
@@ -75,6 +97,26 @@ pub fn xgboost_image(region: &str) -> Option<String> {
         })
 }
 
+/// Where a training job's instances come from; each has its branch of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    Spot,
+    OnDemand,
+}
+
+impl Capacity {
+    pub const ALL: [Capacity; 2] = [Capacity::Spot, Capacity::OnDemand];
+
+    /// A step's name in this branch: `TrainModel` → `TrainModelSpot`.
+    pub fn step(self, base: &str) -> String {
+        let suffix = match self {
+            Capacity::Spot => "Spot",
+            Capacity::OnDemand => "OnDemand",
+        };
+        format!("{base}{suffix}")
+    }
+}
+
 /// What the definition needs from the deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefinitionConfig {
@@ -89,6 +131,9 @@ pub struct DefinitionConfig {
     /// Where pipeline code is uploaded, e.g. `s3://bucket/pipeline-code`; the
     /// evaluation script lives under it at [`evaluation_code_uri`].
     pub code_uri: String,
+    /// The stack the pipeline belongs to: its jobs' `housing-mlops:stack` tag
+    /// (`None`: that tag is left out).
+    pub stack_name: Option<String>,
 }
 
 /// The first 16 hex digits of the evaluation script's SHA-256: its folder under
@@ -129,7 +174,7 @@ pub struct ParameterDefinition {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Step {
-    pub name: &'static str,
+    pub name: String,
     #[serde(rename = "Type")]
     pub kind: &'static str,
     pub arguments: Value,
@@ -151,22 +196,41 @@ fn as_string(value: Value) -> Value {
     json!({ "Std:Join": { "On": "", "Values": [value] } })
 }
 
-/// The training step's `validation:rmse`.
-fn validation_rmse() -> Value {
-    json!({ "Get": format!("Steps.{TRAIN_STEP}.FinalMetricDataList['{RMSE_METRIC}'].Value") })
+/// The branch's training step's `validation:rmse`.
+fn validation_rmse(capacity: Capacity) -> Value {
+    let train = capacity.step(TRAIN_STEP);
+    json!({ "Get": format!("Steps.{train}.FinalMetricDataList['{RMSE_METRIC}'].Value") })
 }
 
-/// The test RMSE in the evaluation step's report.
-fn test_rmse() -> Value {
+/// The test RMSE in the branch's evaluation report.
+fn test_rmse(capacity: Capacity) -> Value {
+    let evaluate = capacity.step(EVALUATE_STEP);
     json!({ "Std:JsonGet": {
-        "PropertyFile": { "Get": format!("Steps.{EVALUATE_STEP}.PropertyFiles.{EVALUATION_REPORT}") },
+        "PropertyFile": { "Get": format!("Steps.{evaluate}.PropertyFiles.{EVALUATION_REPORT}") },
         "Path": TEST_RMSE_PATH,
     }})
 }
 
-/// Where the evaluation step writes `evaluation.json` (a folder).
-fn evaluation_uri() -> Value {
-    json!({ "Get": format!("Steps.{EVALUATE_STEP}.ProcessingOutputConfig.Outputs['{EVALUATION_OUTPUT}'].S3Output.S3Uri") })
+/// Where the branch's evaluation step writes `evaluation.json` (a folder).
+fn evaluation_uri(capacity: Capacity) -> Value {
+    let evaluate = capacity.step(EVALUATE_STEP);
+    json!({ "Get": format!("Steps.{evaluate}.ProcessingOutputConfig.Outputs['{EVALUATION_OUTPUT}'].S3Output.S3Uri") })
+}
+
+/// The branch's model artifact.
+fn model_artifact(capacity: Capacity) -> Value {
+    let train = capacity.step(TRAIN_STEP);
+    json!({ "Get": format!("Steps.{train}.ModelArtifacts.S3ModelArtifacts") })
+}
+
+/// The cost-allocation tags of everything the pipeline creates.
+fn tags(config: &DefinitionConfig) -> Value {
+    let mut tags = Vec::new();
+    if let Some(stack) = &config.stack_name {
+        tags.push(json!({ "Key": TAG_STACK, "Value": stack }));
+    }
+    tags.push(json!({ "Key": TAG_COMPONENT, "Value": COMPONENT }));
+    Value::Array(tags)
 }
 
 /// One input of the evaluation step: `uri` (an object or a prefix) to `/opt/ml/processing/<local>`.
@@ -198,18 +262,26 @@ fn default_value(p: &Parameter) -> Value {
             .parse::<f64>()
             .map(Value::from)
             .unwrap_or(Value::Null),
+        ParameterType::Boolean => p
+            .default
+            .parse::<bool>()
+            .map(Value::from)
+            .unwrap_or(Value::Null),
     }
 }
 
 /// A training channel: its data, and its form from the dataset's report.
-fn channel(name: &str, uri: &'static str) -> Value {
+/// The train channel is sharded by object: with one instance that instance
+/// reads every part, with several each reads its own parts (the built-in
+/// XGBoost's distributed training); validation goes whole to every instance.
+fn channel(name: &str, uri: &'static str, distribution: &str) -> Value {
     json!({
         "ChannelName": name,
         "ContentType": param(TRAINING_CONTENT_TYPE),
         "DataSource": { "S3DataSource": {
             "S3DataType": "S3Prefix",
             "S3Uri": param(uri),
-            "S3DataDistributionType": "FullyReplicated",
+            "S3DataDistributionType": distribution,
         }},
     })
 }
@@ -233,28 +305,51 @@ fn output_data_config(config: &DefinitionConfig) -> Value {
     output
 }
 
-pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
-    let training = Step {
-        name: TRAIN_STEP,
+/// `<model output URI>/<dataset id>/checkpoints/<execution id>`: one folder per
+/// execution, so a spot job interrupted and restarted resumes from its own
+/// checkpoints and a later run of the same dataset starts afresh.
+fn checkpoint_uri(config: &DefinitionConfig) -> Value {
+    json!({ "Std:Join": { "On": "/", "Values": [
+        dataset_output(config, Some(CHECKPOINTS)),
+        { "Get": "Execution.PipelineExecutionId" },
+    ]}})
+}
+
+fn training(config: &DefinitionConfig, capacity: Capacity) -> Step {
+    let mut arguments = json!({
+        "AlgorithmSpecification": { "TrainingImage": config.training_image, "TrainingInputMode": "File" },
+        "RoleArn": config.role_arn,
+        "OutputDataConfig": output_data_config(config),
+        "ResourceConfig": { "InstanceCount": param(INSTANCE_COUNT), "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 },
+        "StoppingCondition": { "MaxRuntimeInSeconds": TRAINING_MAX_RUNTIME_SECONDS },
+        "HyperParameters": {
+            "objective": "reg:squarederror",
+            "eval_metric": "rmse",
+            "max_depth": as_string(param(MAX_DEPTH)),
+            "eta": as_string(param(ETA)),
+            "num_round": as_string(param(NUM_ROUND)),
+            "subsample": as_string(param(SUBSAMPLE)),
+        },
+        "InputDataConfig": [
+            channel("train", TRAIN_DATA, "ShardedByS3Key"),
+            channel("validation", VALIDATION_DATA, "FullyReplicated"),
+        ],
+        "Tags": tags(config),
+    });
+    if capacity == Capacity::Spot {
+        arguments["EnableManagedSpotTraining"] = json!(true);
+        arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] = json!(TRAINING_MAX_WAIT_SECONDS);
+        arguments["CheckpointConfig"] = json!({ "S3Uri": checkpoint_uri(config) });
+    }
+    Step {
+        name: capacity.step(TRAIN_STEP),
         kind: "Training",
-        arguments: json!({
-            "AlgorithmSpecification": { "TrainingImage": config.training_image, "TrainingInputMode": "File" },
-            "RoleArn": config.role_arn,
-            "OutputDataConfig": output_data_config(config),
-            "ResourceConfig": { "InstanceCount": TRAINING_INSTANCE_COUNT, "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 },
-            "StoppingCondition": { "MaxRuntimeInSeconds": TRAINING_MAX_RUNTIME_SECONDS },
-            "HyperParameters": {
-                "objective": "reg:squarederror",
-                "eval_metric": "rmse",
-                "max_depth": as_string(param(MAX_DEPTH)),
-                "eta": as_string(param(ETA)),
-                "num_round": as_string(param(NUM_ROUND)),
-                "subsample": as_string(param(SUBSAMPLE)),
-            },
-            "InputDataConfig": [channel("train", TRAIN_DATA), channel("validation", VALIDATION_DATA)],
-        }),
+        arguments,
         property_files: Vec::new(),
-    };
+    }
+}
+
+fn evaluation(config: &DefinitionConfig, capacity: Capacity) -> Step {
     let mut evaluation_output = json!({ "Outputs": [{
         "OutputName": EVALUATION_OUTPUT,
         "AppManaged": false,
@@ -267,8 +362,8 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
     if let Some(key) = &config.kms_key_arn {
         evaluation_output["KmsKeyId"] = json!(key);
     }
-    let evaluate = Step {
-        name: EVALUATE_STEP,
+    Step {
+        name: capacity.step(EVALUATE_STEP),
         kind: "Processing",
         arguments: json!({
             "ProcessingResources": { "ClusterConfig": { "InstanceCount": 1, "InstanceType": param(INSTANCE_TYPE), "VolumeSizeInGB": 30 } },
@@ -284,22 +379,27 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
             },
             "RoleArn": config.role_arn,
             "ProcessingInputs": [
-                processing_input("model", json!({ "Get": format!("Steps.{TRAIN_STEP}.ModelArtifacts.S3ModelArtifacts") }), "model"),
+                processing_input("model", model_artifact(capacity), "model"),
                 processing_input("test", param(TEST_DATA), "test"),
                 processing_input("validation", param(VALIDATION_DATA), "validation"),
                 processing_input("code", json!(evaluation_code_uri(&config.code_uri)), "input/code"),
             ],
             "ProcessingOutputConfig": evaluation_output,
             "StoppingCondition": { "MaxRuntimeInSeconds": 1800 },
+            "Tags": tags(config),
         }),
         property_files: vec![json!({
             "PropertyFileName": EVALUATION_REPORT,
             "OutputName": EVALUATION_OUTPUT,
             "FilePath": EVALUATION_FILE,
         })],
-    };
+    }
+}
+
+/// The RMSE gate: registration or the Fail step.
+fn gate(config: &DefinitionConfig, capacity: Capacity) -> Step {
     let register = Step {
-        name: REGISTER_STEP,
+        name: capacity.step(REGISTER_STEP),
         kind: "RegisterModel",
         arguments: json!({
             "ModelPackageGroupName": config.model_package_group,
@@ -308,39 +408,62 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
             "InferenceSpecification": {
                 "Containers": [{
                     "Image": config.training_image,
-                    "ModelDataUrl": { "Get": format!("Steps.{TRAIN_STEP}.ModelArtifacts.S3ModelArtifacts") },
+                    "ModelDataUrl": model_artifact(capacity),
                 }],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
             "ModelMetrics": { "ModelQuality": { "Statistics": {
                 "ContentType": "application/json",
-                "S3Uri": { "Std:Join": { "On": "/", "Values": [evaluation_uri(), EVALUATION_FILE] } },
+                "S3Uri": { "Std:Join": { "On": "/", "Values": [evaluation_uri(capacity), EVALUATION_FILE] } },
             }}},
             "CustomerMetadataProperties": {
                 METADATA_DATASET_ID: param(DATASET_ID),
-                METADATA_VALIDATION_RMSE: as_string(validation_rmse()),
-                METADATA_TEST_RMSE: as_string(test_rmse()),
+                METADATA_VALIDATION_RMSE: as_string(validation_rmse(capacity)),
+                METADATA_TEST_RMSE: as_string(test_rmse(capacity)),
                 METADATA_EXECUTION_ARN: { "Get": "Execution.PipelineExecutionArn" },
             },
+            "Tags": tags(config),
         }),
         property_files: Vec::new(),
     };
     let fail = Step {
-        name: FAIL_STEP,
+        name: capacity.step(FAIL_STEP),
         kind: "Fail",
         arguments: json!({ "ErrorMessage": { "Std:Join": { "On": " ", "Values": [
-            "test RMSE", test_rmse(), "is above the threshold", param(RMSE_THRESHOLD), "for dataset", param(DATASET_ID)
+            "test RMSE", test_rmse(capacity), "is above the threshold", param(RMSE_THRESHOLD), "for dataset", param(DATASET_ID)
         ]}}}),
         property_files: Vec::new(),
     };
-    let condition = Step {
-        name: CONDITION_STEP,
+    Step {
+        name: capacity.step(CONDITION_STEP),
         kind: "Condition",
         arguments: json!({
-            "Conditions": [{ "Type": "LessThanOrEqualTo", "LeftValue": test_rmse(), "RightValue": param(RMSE_THRESHOLD) }],
+            "Conditions": [{ "Type": "LessThanOrEqualTo", "LeftValue": test_rmse(capacity), "RightValue": param(RMSE_THRESHOLD) }],
             "IfSteps": [register],
             "ElseSteps": [fail],
+        }),
+        property_files: Vec::new(),
+    }
+}
+
+/// One branch: train, evaluate, gate.
+fn branch(config: &DefinitionConfig, capacity: Capacity) -> Value {
+    json!([
+        training(config, capacity),
+        evaluation(config, capacity),
+        gate(config, capacity)
+    ])
+}
+
+pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
+    let choose = Step {
+        name: CAPACITY_STEP.to_string(),
+        kind: "Condition",
+        arguments: json!({
+            "Conditions": [{ "Type": "Equals", "LeftValue": param(USE_SPOT_INSTANCES), "RightValue": true }],
+            "IfSteps": branch(config, Capacity::Spot),
+            "ElseSteps": branch(config, Capacity::OnDemand),
         }),
         property_files: Vec::new(),
     };
@@ -355,7 +478,7 @@ pub fn build(config: &DefinitionConfig) -> PipelineDefinition {
                 default_value: default_value(p),
             })
             .collect(),
-        steps: vec![training, evaluate, condition],
+        steps: vec![choose],
     }
 }
 
@@ -378,14 +501,29 @@ mod tests {
             training_image: xgboost_image("us-east-1").unwrap(),
             kms_key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
             code_uri: "s3://bucket/pipeline-code/".into(),
+            stack_name: Some("housing-mlops-dev".into()),
         }
+    }
+
+    fn document(config: &DefinitionConfig) -> Value {
+        serde_json::from_str(&build(config).to_json()).unwrap()
+    }
+
+    /// A branch's steps: train, evaluate, gate.
+    fn branch_of(doc: &Value, capacity: Capacity) -> Vec<Value> {
+        let choose = &doc["Steps"][0];
+        assert_eq!(choose["Name"], CAPACITY_STEP);
+        let side = match capacity {
+            Capacity::Spot => "IfSteps",
+            Capacity::OnDemand => "ElseSteps",
+        };
+        choose["Arguments"][side].as_array().unwrap().clone()
     }
 
     #[test]
     fn training_encrypts_the_artifact_with_the_given_key() {
         let step = |config: &DefinitionConfig| -> Value {
-            let json: Value = serde_json::from_str(&build(config).to_json()).unwrap();
-            json["Steps"][0]["Arguments"]["OutputDataConfig"].clone()
+            branch_of(&document(config), Capacity::Spot)[0]["Arguments"]["OutputDataConfig"].clone()
         };
         let with_key = step(&config());
         assert_eq!(
@@ -416,9 +554,21 @@ mod tests {
         }
     }
 
+    /// Every step name, nested ones included.
+    fn names(steps: &[Value], out: &mut Vec<String>) {
+        for step in steps {
+            out.push(step["Name"].as_str().unwrap().to_string());
+            for side in ["IfSteps", "ElseSteps"] {
+                if let Some(inner) = step["Arguments"][side].as_array() {
+                    names(inner, out);
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_definition_declares_what_it_references_and_what_the_trigger_sends() {
-        let doc: Value = serde_json::from_str(&build(&config()).to_json()).unwrap();
+        let doc = document(&config());
         let declared: Vec<&str> = doc["Parameters"]
             .as_array()
             .unwrap()
@@ -441,79 +591,192 @@ mod tests {
             assert!(used.iter().any(|u| u == name), "{name} unused");
         }
         assert_eq!(doc["Version"], "2020-12-01");
-        let steps = doc["Steps"].as_array().unwrap();
-        assert_eq!(steps[0]["Type"], "Training");
-        assert_eq!(steps[1]["Type"], "Processing");
-        let register = &steps[2]["Arguments"]["IfSteps"][0]["Arguments"];
-        assert_eq!(register["ModelApprovalStatus"], "PendingManualApproval");
-        assert_eq!(steps[2]["Arguments"]["ElseSteps"][0]["Type"], "Fail");
-        assert_eq!(doc["Parameters"][6]["Name"], MAX_DEPTH);
-        assert_eq!(doc["Parameters"][6]["DefaultValue"], 6);
-        // Both training channels take their form from the dataset, CSV unless told.
-        for channel in steps[0]["Arguments"]["InputDataConfig"].as_array().unwrap() {
+        // Step names are unique across both branches, as SageMaker requires.
+        let mut all = Vec::new();
+        names(doc["Steps"].as_array().unwrap(), &mut all);
+        let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+        assert_eq!(unique.len(), all.len(), "{all:?}");
+        assert_eq!(all.len(), 1 + 2 * 5);
+        for capacity in Capacity::ALL {
+            let steps = branch_of(&doc, capacity);
+            assert_eq!(steps[0]["Type"], "Training");
+            assert_eq!(steps[0]["Name"], capacity.step(TRAIN_STEP));
+            assert_eq!(steps[1]["Type"], "Processing");
+            let register = &steps[2]["Arguments"]["IfSteps"][0]["Arguments"];
+            assert_eq!(register["ModelApprovalStatus"], "PendingManualApproval");
+            assert_eq!(steps[2]["Arguments"]["ElseSteps"][0]["Type"], "Fail");
+            // Both training channels take their form from the dataset, CSV unless told.
+            let channels = steps[0]["Arguments"]["InputDataConfig"].as_array().unwrap();
+            for channel in channels {
+                assert_eq!(
+                    channel["ContentType"],
+                    json!({ "Get": format!("Parameters.{TRAINING_CONTENT_TYPE}") })
+                );
+            }
+            let distribution = |i: usize| {
+                channels[i]["DataSource"]["S3DataSource"]["S3DataDistributionType"].clone()
+            };
+            assert_eq!(distribution(0), "ShardedByS3Key");
+            assert_eq!(distribution(1), "FullyReplicated");
             assert_eq!(
-                channel["ContentType"],
-                json!({ "Get": format!("Parameters.{TRAINING_CONTENT_TYPE}") })
+                steps[0]["Arguments"]["ResourceConfig"]["InstanceCount"],
+                param(INSTANCE_COUNT)
             );
         }
-        let content_type = doc["Parameters"]
+        let default = |name: &str| {
+            doc["Parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["Name"] == name)
+                .unwrap()["DefaultValue"]
+                .clone()
+        };
+        assert_eq!(default(TRAINING_CONTENT_TYPE), "text/csv");
+        assert_eq!(default(MAX_DEPTH), 6);
+        assert_eq!(default(USE_SPOT_INSTANCES), true);
+        assert_eq!(default(INSTANCE_COUNT), 1);
+        let spot = doc["Parameters"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["Name"] == TRAINING_CONTENT_TYPE)
+            .find(|p| p["Name"] == USE_SPOT_INSTANCES)
             .unwrap();
-        assert_eq!(content_type["DefaultValue"], "text/csv");
+        assert_eq!(spot["Type"], "Boolean");
+    }
+
+    #[test]
+    fn spot_training_waits_longer_than_it_runs_and_checkpoints_and_on_demand_sets_neither() {
+        let doc = document(&config());
+        let choose = &doc["Steps"][0]["Arguments"]["Conditions"][0];
+        assert_eq!(choose["Type"], "Equals");
+        assert_eq!(choose["LeftValue"], param(USE_SPOT_INSTANCES));
+        assert_eq!(choose["RightValue"], true);
+
+        let spot = &branch_of(&doc, Capacity::Spot)[0]["Arguments"];
+        assert_eq!(spot["EnableManagedSpotTraining"], true);
+        let stopping = &spot["StoppingCondition"];
+        let (run, wait) = (
+            stopping["MaxRuntimeInSeconds"].as_u64().unwrap(),
+            stopping["MaxWaitTimeInSeconds"].as_u64().unwrap(),
+        );
+        assert!(
+            wait > run,
+            "max wait {wait} must be above the runtime {run}"
+        );
+        // Checkpoints: the dataset's model folder (the processed bucket the role
+        // writes), one folder per execution.
+        assert_eq!(
+            spot["CheckpointConfig"]["S3Uri"],
+            json!({ "Std:Join": { "On": "/", "Values": [
+                { "Std:Join": { "On": "/", "Values": ["s3://bucket/models", param(DATASET_ID), "checkpoints"] } },
+                { "Get": "Execution.PipelineExecutionId" },
+            ]}})
+        );
+
+        // AWS refuses MaxWaitTimeInSeconds on a job that is not spot.
+        let on_demand = &branch_of(&doc, Capacity::OnDemand)[0]["Arguments"];
+        assert!(on_demand.get("EnableManagedSpotTraining").is_none());
+        assert!(on_demand["StoppingCondition"]
+            .get("MaxWaitTimeInSeconds")
+            .is_none());
+        assert!(on_demand.get("CheckpointConfig").is_none());
+        assert_eq!(
+            on_demand["StoppingCondition"]["MaxRuntimeInSeconds"],
+            TRAINING_MAX_RUNTIME_SECONDS
+        );
+    }
+
+    #[test]
+    fn every_job_and_package_carries_the_cost_allocation_tags() {
+        let doc = document(&config());
+        for capacity in Capacity::ALL {
+            let steps = branch_of(&doc, capacity);
+            let register = &steps[2]["Arguments"]["IfSteps"][0]["Arguments"];
+            for args in [&steps[0]["Arguments"], &steps[1]["Arguments"], register] {
+                assert_eq!(
+                    args["Tags"],
+                    json!([
+                        { "Key": "housing-mlops:stack", "Value": "housing-mlops-dev" },
+                        { "Key": "housing-mlops:component", "Value": "training" },
+                    ])
+                );
+            }
+        }
+        let untagged = document(&DefinitionConfig {
+            stack_name: None,
+            ..config()
+        });
+        assert_eq!(
+            branch_of(&untagged, Capacity::Spot)[0]["Arguments"]["Tags"],
+            json!([{ "Key": "housing-mlops:component", "Value": "training" }])
+        );
     }
 
     #[test]
     fn the_evaluation_reads_the_test_split_and_gates_registration_on_its_rmse() {
-        let doc: Value = serde_json::from_str(&build(&config()).to_json()).unwrap();
-        let evaluate = &doc["Steps"][1];
-        assert_eq!(evaluate["Name"], EVALUATE_STEP);
-        assert_eq!(
-            evaluate["PropertyFiles"][0]["PropertyFileName"],
-            EVALUATION_REPORT
-        );
-        assert_eq!(evaluate["PropertyFiles"][0]["FilePath"], "evaluation.json");
-        let inputs = evaluate["Arguments"]["ProcessingInputs"]
-            .as_array()
-            .unwrap();
-        let uri = |name: &str| {
-            inputs.iter().find(|i| i["InputName"] == name).unwrap()["S3Input"]["S3Uri"].clone()
-        };
-        assert_eq!(uri("test"), param(TEST_DATA));
-        assert_eq!(uri("validation"), param(VALIDATION_DATA));
-        let code = uri("code");
-        let hash = evaluation_script_hash();
-        assert_eq!(hash.len(), 16);
-        assert_eq!(code, format!("s3://bucket/pipeline-code/{hash}/"));
-        // The entry point is the uploaded script, under the name the deploy gives it.
-        let entry = evaluate["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1]
-            .as_str()
-            .unwrap();
-        assert_eq!(entry, "/opt/ml/processing/input/code/evaluate.py");
-        assert_eq!(
-            evaluate["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"],
-            "arn:aws:kms:us-east-1:123456789012:key/k"
-        );
-        let condition = &doc["Steps"][2]["Arguments"]["Conditions"][0];
-        assert_eq!(condition["LeftValue"]["Std:JsonGet"]["Path"], "test.rmse");
-        assert_eq!(condition["RightValue"], param(RMSE_THRESHOLD));
-        let register = &doc["Steps"][2]["Arguments"]["IfSteps"][0]["Arguments"];
-        let statistics = &register["ModelMetrics"]["ModelQuality"]["Statistics"];
-        assert_eq!(statistics["ContentType"], "application/json");
-        let metadata = register["CustomerMetadataProperties"].as_object().unwrap();
-        let mut keys: Vec<&str> = metadata.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(
-            keys,
-            [
-                METADATA_DATASET_ID,
-                METADATA_EXECUTION_ARN,
-                METADATA_TEST_RMSE,
-                METADATA_VALIDATION_RMSE
-            ]
-        );
+        let doc = document(&config());
+        for capacity in Capacity::ALL {
+            let steps = branch_of(&doc, capacity);
+            let evaluate = &steps[1];
+            assert_eq!(evaluate["Name"], capacity.step(EVALUATE_STEP));
+            assert_eq!(
+                evaluate["PropertyFiles"][0]["PropertyFileName"],
+                EVALUATION_REPORT
+            );
+            assert_eq!(evaluate["PropertyFiles"][0]["FilePath"], "evaluation.json");
+            let inputs = evaluate["Arguments"]["ProcessingInputs"]
+                .as_array()
+                .unwrap();
+            let uri = |name: &str| {
+                inputs.iter().find(|i| i["InputName"] == name).unwrap()["S3Input"]["S3Uri"].clone()
+            };
+            assert_eq!(uri("test"), param(TEST_DATA));
+            assert_eq!(uri("validation"), param(VALIDATION_DATA));
+            // The model is this branch's.
+            assert_eq!(
+                uri("model"),
+                json!({ "Get": format!("Steps.{}.ModelArtifacts.S3ModelArtifacts", capacity.step(TRAIN_STEP)) })
+            );
+            let code = uri("code");
+            let hash = evaluation_script_hash();
+            assert_eq!(hash.len(), 16);
+            assert_eq!(code, format!("s3://bucket/pipeline-code/{hash}/"));
+            // The entry point is the uploaded script, under the name the deploy gives it.
+            let entry = evaluate["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1]
+                .as_str()
+                .unwrap();
+            assert_eq!(entry, "/opt/ml/processing/input/code/evaluate.py");
+            assert_eq!(
+                evaluate["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"],
+                "arn:aws:kms:us-east-1:123456789012:key/k"
+            );
+            let condition = &steps[2]["Arguments"]["Conditions"][0];
+            assert_eq!(condition["LeftValue"]["Std:JsonGet"]["Path"], "test.rmse");
+            assert_eq!(
+                condition["LeftValue"]["Std:JsonGet"]["PropertyFile"]["Get"],
+                format!(
+                    "Steps.{}.PropertyFiles.{EVALUATION_REPORT}",
+                    capacity.step(EVALUATE_STEP)
+                )
+            );
+            assert_eq!(condition["RightValue"], param(RMSE_THRESHOLD));
+            let register = &steps[2]["Arguments"]["IfSteps"][0]["Arguments"];
+            let statistics = &register["ModelMetrics"]["ModelQuality"]["Statistics"];
+            assert_eq!(statistics["ContentType"], "application/json");
+            let metadata = register["CustomerMetadataProperties"].as_object().unwrap();
+            let mut keys: Vec<&str> = metadata.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                [
+                    METADATA_DATASET_ID,
+                    METADATA_EXECUTION_ARN,
+                    METADATA_TEST_RMSE,
+                    METADATA_VALIDATION_RMSE
+                ]
+            );
+        }
         // The script is the repository's file.
         assert!(EVALUATION_SCRIPT.contains("def metrics("));
     }

@@ -7,6 +7,7 @@ pub enum ParameterType {
     String,
     Integer,
     Float,
+    Boolean,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,13 @@ pub const TRAINING_CONTENT_TYPE: &str = "TrainingContentType";
 pub const INSTANCE_TYPE: &str = "TrainingInstanceType";
 /// [`INSTANCE_TYPE`]'s default: the instance a training run gets unless told.
 pub const DEFAULT_TRAINING_INSTANCE_TYPE: &str = "ml.m5.large";
+/// Managed spot training (on by default): the pipeline's branch for spot
+/// capacity, with its max wait and checkpoints, or the one for on-demand.
+pub const USE_SPOT_INSTANCES: &str = "UseSpotInstances";
+/// Training instances. Above 1 the train channel is sharded by object
+/// (`ShardedByS3Key`): the trigger never asks for more instances than the
+/// dataset has train parts.
+pub const INSTANCE_COUNT: &str = "TrainingInstanceCount";
 pub const MAX_DEPTH: &str = "MaxDepth";
 pub const ETA: &str = "Eta";
 pub const NUM_ROUND: &str = "NumRound";
@@ -33,7 +41,7 @@ pub const SUBSAMPLE: &str = "Subsample";
 pub const RMSE_THRESHOLD: &str = "RmseThreshold";
 
 /// Every parameter of the pipeline, in definition order.
-pub const PARAMETERS: [Parameter; 11] = [
+pub const PARAMETERS: [Parameter; 13] = [
     Parameter {
         name: DATASET_ID,
         kind: ParameterType::String,
@@ -65,6 +73,16 @@ pub const PARAMETERS: [Parameter; 11] = [
         default: DEFAULT_TRAINING_INSTANCE_TYPE,
     },
     Parameter {
+        name: INSTANCE_COUNT,
+        kind: ParameterType::Integer,
+        default: "1",
+    },
+    Parameter {
+        name: USE_SPOT_INSTANCES,
+        kind: ParameterType::Boolean,
+        default: "true",
+    },
+    Parameter {
         name: MAX_DEPTH,
         kind: ParameterType::Integer,
         default: "6",
@@ -93,10 +111,26 @@ pub const PARAMETERS: [Parameter; 11] = [
 ];
 
 /// The parameters the trigger sets for each dataset.
-pub const PER_DATASET: [&str; 5] = [
+pub const PER_DATASET: [&str; 6] = [
     DATASET_ID,
     TRAIN_DATA,
     VALIDATION_DATA,
     TEST_DATA,
     TRAINING_CONTENT_TYPE,
+    INSTANCE_COUNT,
 ];
+
+/// A parameter's declared default.
+pub fn default_of(name: &str) -> Option<&'static str> {
+    PARAMETERS
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.default)
+}
+
+/// [`INSTANCE_COUNT`]'s default, as a number.
+pub fn default_instance_count() -> u32 {
+    default_of(INSTANCE_COUNT)
+        .and_then(|d| d.parse().ok())
+        .expect("TrainingInstanceCount's default is a whole number")
+}

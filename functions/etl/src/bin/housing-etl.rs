@@ -5,7 +5,7 @@
 //! Exit 1: anything else (unreadable input, unwritable output).
 
 use clap::Parser;
-use shared::dataset::{identify, Source, TrainingFormat, REJECTION_REPORT};
+use shared::dataset::{identify, Source, TrainParts, TrainingFormat, REJECTION_REPORT};
 use shared::drift::policy::DriftPolicy;
 use shared::etl::{self, CappedPolicy, EtlError, EtlOptions, SplitRatios};
 use std::path::PathBuf;
@@ -38,6 +38,10 @@ struct Args {
     /// first, no header) or `parquet` (the same columns, label first, as doubles).
     #[arg(long, default_value = "csv")]
     training_format: TrainingFormat,
+    /// The train channel as this many files (1 to 64), rows dealt to them in
+    /// turn: one per training instance, for SageMaker's `ShardedByS3Key`.
+    #[arg(long, default_value = "1")]
+    train_parts: TrainParts,
     /// Refuse (exit 2, `too_large`) a file with more lines after the header
     /// (the Lambda's MAX_ROWS); no limit by default.
     #[arg(long)]
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         split: args.split,
         batch_rows: args.batch_rows.max(1),
         training_format: args.training_format,
+        train_parts: args.train_parts,
         max_rows: args.max_rows,
         drift_policy,
     };

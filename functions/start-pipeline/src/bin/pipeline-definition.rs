@@ -2,17 +2,19 @@
 //!
 //!   pipeline-definition --role-arn ARN --model-package-group NAME --model-output s3://bucket/models
 //!                       --code-uri s3://bucket/pipeline-code
-//!                       [--region REGION | --training-image URI] [--kms-key-arn ARN] [--out FILE]
+//!                       [--region REGION | --training-image URI] [--kms-key-arn ARN]
+//!                       [--stack-name NAME] [--out FILE]
 
 use shared::training::definition::{build, xgboost_image, DefinitionConfig};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: pipeline-definition --role-arn ARN --model-package-group NAME --model-output S3_URI --code-uri S3_URI [--region REGION | --training-image URI] [--kms-key-arn ARN] [--out FILE]";
+const USAGE: &str = "usage: pipeline-definition --role-arn ARN --model-package-group NAME --model-output S3_URI --code-uri S3_URI [--region REGION | --training-image URI] [--kms-key-arn ARN] [--stack-name NAME] [--out FILE]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut role, mut group, mut output, mut code, mut region, mut image, mut key, mut out) =
         (None, None, None, None, None, None, None, None);
+    let mut stack = None;
     while let Some(flag) = args.next() {
         let slot = match flag.as_str() {
             "--role-arn" => &mut role,
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
             "--training-image" => &mut image,
             "--kms-key-arn" => &mut key,
             "--out" => &mut out,
+            "--stack-name" => &mut stack,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         training_image,
         kms_key_arn: key,
         code_uri,
+        stack_name: stack,
     })
     .to_json();
     match out {

@@ -5,10 +5,10 @@
 use super::claims::{now_ms, settled, Claim};
 use super::{count, TriggerOutcome, TriggerService, Verified};
 use crate::aws::{s3, sagemaker, S3Location};
-use crate::dataset::{DatasetId, OutputKind, TrainingFormat};
+use crate::dataset::{DatasetId, OutputKind, TrainParts, TrainingFormat};
 use crate::error::Error;
 use crate::training::parameters::{
-    DATASET_ID, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
+    DATASET_ID, INSTANCE_COUNT, TEST_DATA, TRAINING_CONTENT_TYPE, TRAIN_DATA, VALIDATION_DATA,
 };
 use aws_sdk_sagemaker::types::Parameter as SmParameter;
 use std::collections::BTreeMap;
@@ -26,11 +26,27 @@ pub fn client_request_token(id: &DatasetId) -> String {
 
 impl TriggerService {
     /// The pipeline parameters for a dataset: every location from the dataset
-    /// layout, the (validated) id and the training channels' form from its report,
-    /// never from an event.
-    pub fn parameters(&self, id: &DatasetId, format: TrainingFormat) -> BTreeMap<String, String> {
+    /// layout, the (validated) id and the training channels' form and parts from
+    /// its report, never from an event; the configured instances, but no more
+    /// than the train channel has parts.
+    pub fn parameters(
+        &self,
+        id: &DatasetId,
+        format: TrainingFormat,
+        parts: TrainParts,
+    ) -> BTreeMap<String, String> {
         let layout = &self.config.layout;
-        let uri = |kind: OutputKind| layout.output(id, kind).uri();
+        let uri = |kind: OutputKind| layout.channel_uri(id, kind, parts);
+        let configured = self.config.training_instances as usize;
+        let instances = configured.min(parts.get());
+        if instances < configured {
+            tracing::warn!(
+                dataset_id = %id,
+                configured,
+                train_parts = parts.get(),
+                "the dataset's train channel has fewer parts than TRAINING_INSTANCE_COUNT: training on {instances}"
+            );
+        }
         BTreeMap::from([
             (DATASET_ID.to_string(), id.to_string()),
             (TRAIN_DATA.to_string(), uri(format.train())),
@@ -40,6 +56,7 @@ impl TriggerService {
                 TRAINING_CONTENT_TYPE.to_string(),
                 format.content_type().to_string(),
             ),
+            (INSTANCE_COUNT.to_string(), instances.to_string()),
         ])
     }
 
@@ -61,7 +78,7 @@ impl TriggerService {
             ),
             Claim::Claimed { claimed_at_ms, .. } => {
                 if let Some(execution_arn) = self.find_execution(&id).await? {
-                    let parameters = self.parameters(&id, dataset.format);
+                    let parameters = self.parameters(&id, dataset.format, dataset.train_parts);
                     let started = Claim::Started {
                         dataset_id: id.clone(),
                         execution_arn: execution_arn.clone(),
@@ -115,7 +132,7 @@ impl TriggerService {
         marker: &S3Location,
     ) -> Result<TriggerOutcome, Error> {
         let id = dataset.id.clone();
-        let parameters = self.parameters(&id, dataset.format);
+        let parameters = self.parameters(&id, dataset.format, dataset.train_parts);
         let sm_parameters: Vec<SmParameter> = parameters
             .iter()
             .map(|(k, v)| SmParameter::builder().name(k).value(v).build())

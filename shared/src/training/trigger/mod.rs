@@ -40,7 +40,7 @@ pub use claims::Claim;
 pub use drift_check::DriftCheck;
 
 use super::config::TriggerConfig;
-use crate::dataset::{DatasetId, TrainingFormat};
+use crate::dataset::{DatasetId, TrainParts, TrainingFormat};
 use crate::report::ReportSummary;
 use crate::telemetry::{Metrics, Unit};
 use serde::Serialize;
@@ -115,6 +115,8 @@ pub(crate) struct Verified {
     pub(crate) report: String,
     /// The form the ETL wrote the training channels in (the report's).
     pub(crate) format: TrainingFormat,
+    /// The files the ETL wrote the train channel as (the report's).
+    pub(crate) train_parts: TrainParts,
 }
 
 pub struct TriggerService {

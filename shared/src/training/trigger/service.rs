@@ -39,8 +39,8 @@ impl TriggerService {
                 report.dataset_id
             )));
         }
-        let format = report.options.training_format;
-        if dataset.outputs != self.config.layout.output_uris(&id, format)
+        let (format, train_parts) = (report.options.training_format, report.options.train_parts);
+        if dataset.outputs != self.config.layout.output_uris(&id, format, train_parts)
             || dataset.summary != report.summary()
         {
             tracing::warn!(
@@ -52,6 +52,7 @@ impl TriggerService {
             summary: report.summary(),
             report: at.uri(),
             format,
+            train_parts,
         }))
     }
 
