@@ -4,6 +4,7 @@
 //! SageMaker fake for what moto cannot do ([`sagemaker`]); the template as
 //! YAML ([`template`]).
 
+pub mod api;
 pub mod env;
 pub mod etl;
 pub mod fixtures;

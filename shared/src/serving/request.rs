@@ -76,6 +76,12 @@ pub fn parse(body: &[u8]) -> Result<Vec<Record>, RequestError> {
                 "expected {\"instances\": [record, …]} with one object per record".into(),
             )
         })?;
+    check(instances)
+}
+
+/// Records given as JSON objects of field → value, checked one by one; at
+/// least one and at most [`MAX_INSTANCES`].
+pub fn check(instances: &[Value]) -> Result<Vec<Record>, RequestError> {
     if instances.is_empty() {
         return Err(RequestError::Malformed(
             "\"instances\" is empty: send at least one record".into(),

@@ -5,7 +5,7 @@
 //! training CSV's rows (`InvokeEndpoint`, `text/csv` in, JSON out).
 
 use super::config::PredictConfig;
-use super::request::{self, Imputation, RecordErrors, RequestError};
+use super::request::{self, Imputation, Record, RecordErrors, RequestError};
 use crate::aws::runtime::{self, InvokeError};
 use crate::aws::s3;
 use crate::contract::{Reason, TOTAL_BEDROOMS};
@@ -301,9 +301,14 @@ impl PredictService {
         }))
     }
 
-    /// The predictions for a request body.
+    /// The predictions for a request body (`{"instances": [...]}`).
     pub async fn predict(&self, body: &[u8]) -> Result<Predictions, ServingError> {
         let records = request::parse(body).map_err(ServingError::Request)?;
+        self.predict_records(&records).await
+    }
+
+    /// The predictions for records that passed the contract, in their order.
+    pub async fn predict_records(&self, records: &[Record]) -> Result<Predictions, ServingError> {
         let model = self.model().await?;
         let mut inputs = Vec::with_capacity(records.len());
         let mut unimputable = Vec::new();
