@@ -2,12 +2,15 @@
 //! (batch by batch, [`crate::etl`]) and the predictions (record by record,
 //! [`crate::serving`]) both call, the one column order of the XGBoost CSV, and
 //! the one way its numbers are written. No Polars here: a function that serves
-//! predictions compiles this module and nothing of the data plane.
+//! predictions compiles this module and nothing of the data plane. A record
+//! met one at a time (a request's, a scored file's row) is checked here too
+//! ([`check_record`]), with the contract's checks and reasons.
 
 use crate::contract::{
-    HOUSEHOLDS, NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES, POPULATION, TARGET,
-    TOTAL_BEDROOMS, TOTAL_ROOMS,
+    check_category, check_numeric, Reason, HOUSEHOLDS, NUMERIC_COLUMNS, OCEAN_PROXIMITY,
+    OCEAN_PROXIMITY_CATEGORIES, POPULATION, TARGET, TOTAL_BEDROOMS, TOTAL_ROOMS,
 };
+use std::collections::BTreeMap;
 
 pub const ROOMS_PER_HOUSEHOLD: &str = "rooms_per_household";
 pub const BEDROOMS_PER_ROOM: &str = "bedrooms_per_room";
@@ -205,5 +208,85 @@ mod tests {
     fn imputation_never_exceeds_the_rooms() {
         assert_eq!(imputed_bedrooms(435.0, 880.0), 435.0);
         assert_eq!(imputed_bedrooms(435.0, 200.0), 200.0);
+    }
+}
+
+/// A record that passed the contract: `total_bedrooms` may still be missing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Record {
+    pub numeric: [Option<f64>; INPUTS],
+    /// Index into [`OCEAN_PROXIMITY_CATEGORIES`].
+    pub category: usize,
+}
+
+/// One record's contract checks, the ETL's (`contract::check_*`), every
+/// problem named with the text it was found in. `cell` gives a column's text
+/// (empty when missing), or `None` for a value that is no text at all.
+pub fn check_record(
+    cell: impl Fn(&'static str) -> Option<String>,
+) -> Result<Record, Vec<(Reason, String)>> {
+    let mut errors = Vec::new();
+    let mut numeric = [None; INPUTS];
+    for (slot, column) in numeric.iter_mut().zip(&NUMERIC_COLUMNS[..INPUTS]) {
+        let Some(raw) = cell(column.name) else {
+            errors.push((Reason::NotANumber(column.name), "not a number".into()));
+            continue;
+        };
+        match check_numeric(column, &raw) {
+            Ok(value) => *slot = value,
+            Err(reason) => errors.push((reason, raw)),
+        }
+    }
+    let raw_category = cell(OCEAN_PROXIMITY).unwrap_or_else(|| "?".into());
+    let category = match check_category(&raw_category) {
+        Ok(c) => OCEAN_PROXIMITY_CATEGORIES.iter().position(|k| *k == c),
+        Err(reason) => {
+            errors.push((reason, raw_category));
+            None
+        }
+    };
+    if let (Some(bedrooms), Some(rooms)) = (numeric[BEDROOMS], numeric[ROOMS]) {
+        if bedrooms > rooms {
+            errors.push((Reason::BedroomsExceedRooms, String::new()));
+        }
+    }
+    match category {
+        Some(category) if errors.is_empty() => Ok(Record { numeric, category }),
+        _ => Err(errors),
+    }
+}
+
+/// The key of [`BedroomFills::values`]' whole-file median, used when a group
+/// has no value to give.
+pub const FALLBACK_GROUP: &str = "*";
+
+/// The values a missing `total_bedrooms` is filled with: a model's training
+/// dataset's medians by `ocean_proximity` group, and [`FALLBACK_GROUP`] over
+/// all rows (`report.json`'s `imputations.total_bedrooms.values`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BedroomFills {
+    pub values: BTreeMap<String, f64>,
+}
+
+impl BedroomFills {
+    /// The record's model inputs, bedrooms imputed as the ETL imputes them; `None`
+    /// when it needs a value the training dataset did not have.
+    pub fn inputs(&self, record: &Record) -> Option<Inputs> {
+        let mut numeric = [0.0; INPUTS];
+        for (slot, value) in numeric.iter_mut().zip(record.numeric) {
+            *slot = value.unwrap_or(f64::NAN);
+        }
+        if numeric[BEDROOMS].is_nan() {
+            let group = OCEAN_PROXIMITY_CATEGORIES[record.category];
+            let fill = self
+                .values
+                .get(group)
+                .or_else(|| self.values.get(FALLBACK_GROUP))?;
+            numeric[BEDROOMS] = imputed_bedrooms(*fill, numeric[ROOMS]);
+        }
+        Some(Inputs {
+            numeric,
+            category: record.category,
+        })
     }
 }

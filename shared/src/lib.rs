@@ -31,7 +31,7 @@
 //! | 4 | `events` | every event consumed and published (payloads borrow no domain type) |
 //! | 5 | `drift` | drift measures, column profiles, the policy, the report |
 //! | 6 | `stages` | the stages file, packages, lineage, what a stage serves, the drift baseline |
-//! | 7 | `etl`, `training`, `promotion`, `serving`, `monitoring` | the wings, one per function; no wing imports another |
+//! | 7 | `etl`, `training`, `promotion`, `serving`, `monitoring`, `scoring` | the wings, one per function; no wing imports another |
 //!
 //! - [`contract`]: the California-housing schema (one definition).
 //! - [`dataset`]: dataset identity and the S3 layout; [`report`]: `report.json`.
@@ -45,6 +45,7 @@
 //! - [`promotion`] (feature `promotion`): registry approvals to endpoints, stage by stage.
 //! - [`serving`] (feature `serving`): predictions from the stage's endpoint.
 //! - [`monitoring`] (feature `monitor`): the scheduled check of the endpoints' captured traffic.
+//! - [`scoring`] (feature `scoring`): batch scoring, a file's rows to a transform job's input and its output back to them.
 //! - [`config`], [`error`], [`telemetry`], [`functions`].
 
 pub mod aws;
@@ -63,6 +64,8 @@ pub mod monitoring;
 #[cfg(feature = "promotion")]
 pub mod promotion;
 pub mod report;
+#[cfg(feature = "scoring")]
+pub mod scoring;
 #[cfg(feature = "serving")]
 pub mod serving;
 pub mod stages;

@@ -75,7 +75,7 @@ pub struct ReportOptions {
 }
 
 /// The key of [`Imputation::values`]' whole-file median, used when a group has no value to give.
-pub const FALLBACK_GROUP: &str = "*";
+pub use crate::features::FALLBACK_GROUP;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Imputation {

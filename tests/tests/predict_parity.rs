@@ -9,7 +9,8 @@ use local_stack::predictions::held_out;
 use serde_json::json;
 use shared::contract::TOTAL_BEDROOMS;
 use shared::dataset::{OutputKind, Source};
-use shared::serving::request::{self, Imputation, MAX_INSTANCES};
+use shared::features::BedroomFills;
+use shared::serving::request::{self, MAX_INSTANCES};
 
 #[test]
 fn every_test_row_is_sent_exactly_as_the_training_csv_has_it() {
@@ -17,7 +18,7 @@ fn every_test_row_is_sent_exactly_as_the_training_csv_has_it() {
     let output = run_etl(&raw, &Source::default(), &Default::default()).unwrap();
     let held = held_out(&raw, &output.read(OutputKind::TestParquet).unwrap()).unwrap();
     assert_eq!(held.len() as u64, output.report.splits["test"]);
-    let imputation = Imputation {
+    let imputation = BedroomFills {
         values: output.report.imputations[TOTAL_BEDROOMS].values.clone(),
     };
     let mut sent = String::new();

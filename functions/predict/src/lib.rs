@@ -27,125 +27,12 @@ use shared::telemetry::{Metrics, Unit};
 use std::sync::LazyLock;
 
 pub mod openapi;
+mod page;
+mod routes;
+pub use page::{PAGE, PAGE_CSP};
+use routes::{Route, ROUTER, ROUTES};
+pub use routes::{MODEL_ROUTE, PREDICTIONS_ROUTE};
 use std::time::Instant;
-
-/// The page for people, served at `GET /`.
-pub const PAGE: &str = include_str!("../page/index.html");
-
-/// The page's Content-Security-Policy: its inline script and style are allowed by
-/// their SHA-256 (CSP Level 3 hash sources), so no other inline code runs, and no
-/// other site may frame it.
-pub static PAGE_CSP: LazyLock<String> = LazyLock::new(|| page_csp(PAGE));
-
-fn page_csp(page: &str) -> String {
-    let sources = |tag: &str| {
-        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-        let mut hashes = Vec::new();
-        let mut rest = page;
-        while let Some(start) = rest.find(&open) {
-            let body = &rest[start + open.len()..];
-            let end = body.find(&close).unwrap_or(body.len());
-            hashes.push(format!("'sha256-{}'", sha256_base64(&body[..end])));
-            rest = &body[end..];
-        }
-        if hashes.is_empty() {
-            "'none'".to_string()
-        } else {
-            hashes.join(" ")
-        }
-    };
-    format!(
-        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; \
-         form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
-        sources("script"),
-        sources("style")
-    )
-}
-
-fn sha256_base64(text: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
-pub const MODEL_ROUTE: &str = "/v1/model";
-pub const PREDICTIONS_ROUTE: &str = "/v1/predictions";
-
-/// What a route does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Page,
-    OpenApi,
-    Model,
-    Predictions,
-    V1Status,
-    V1Predict,
-    V2Server,
-    V2Live,
-    V2Ready,
-    V2Metadata,
-    V2ModelReady,
-    V2Infer,
-}
-
-impl Route {
-    /// The metrics' `Route` dimension.
-    fn name(self) -> &'static str {
-        match self {
-            Route::Page => "page",
-            Route::OpenApi => "openapi",
-            Route::Model => "model",
-            Route::Predictions => "predictions",
-            Route::V1Status => "kserve_v1_status",
-            Route::V1Predict => "kserve_v1_predict",
-            Route::V2Server => "v2_server",
-            Route::V2Live => "v2_live",
-            Route::V2Ready => "v2_ready",
-            Route::V2Metadata => "v2_metadata",
-            Route::V2ModelReady => "v2_model_ready",
-            Route::V2Infer => "v2_infer",
-        }
-    }
-
-    fn method(self) -> Method {
-        match self {
-            Route::Predictions | Route::V1Predict | Route::V2Infer => Method::POST,
-            _ => Method::GET,
-        }
-    }
-}
-
-/// Every route: its matchit pattern and what it does (its method is the route's).
-const ROUTES: [(&str, Route); 15] = [
-    ("/", Route::Page),
-    (openapi::OPENAPI_ROUTE, Route::OpenApi),
-    (MODEL_ROUTE, Route::Model),
-    (PREDICTIONS_ROUTE, Route::Predictions),
-    ("/v1/models/{name}", Route::V1Status),
-    ("/v1/models/{name}:predict", Route::V1Predict),
-    ("/v2", Route::V2Server),
-    ("/v2/health/live", Route::V2Live),
-    ("/v2/health/ready", Route::V2Ready),
-    ("/v2/models/{name}", Route::V2Metadata),
-    ("/v2/models/{name}/versions/{version}", Route::V2Metadata),
-    ("/v2/models/{name}/ready", Route::V2ModelReady),
-    (
-        "/v2/models/{name}/versions/{version}/ready",
-        Route::V2ModelReady,
-    ),
-    ("/v2/models/{name}/infer", Route::V2Infer),
-    ("/v2/models/{name}/versions/{version}/infer", Route::V2Infer),
-];
-
-static ROUTER: LazyLock<matchit::Router<Route>> = LazyLock::new(|| {
-    let mut router = matchit::Router::new();
-    for (pattern, route) in ROUTES {
-        router
-            .insert(pattern, route)
-            .expect("the routes do not overlap (this module's tests)");
-    }
-    router
-});
 
 /// The API's description, served at `GET /openapi.json`.
 static OPENAPI: LazyLock<Value> = LazyLock::new(openapi::document);
@@ -451,30 +338,6 @@ fn respond(answer: Answer) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_pages_policy_allows_its_own_inline_code_by_hash_and_nothing_else() {
-        let csp = PAGE_CSP.as_str();
-        assert!(!csp.contains("unsafe-inline"), "{csp}");
-        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        // A known digest: SHA-256 of "alert(1)", base64.
-        assert_eq!(
-            sha256_base64("alert(1)"),
-            "bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="
-        );
-        let page = "<style>p{}</style><script>go()</script><script>alert(1)</script>";
-        let csp = page_csp(page);
-        assert!(
-            csp.contains("script-src 'sha256-")
-                && csp.contains("'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"),
-            "{csp}"
-        );
-        // One hash per inline block: a script added to the page is not allowed by the
-        // policy of the page without it.
-        let without = page_csp("<style>p{}</style><script>go()</script>");
-        assert!(!without.contains("bhHHL3z2"), "{without}");
-        assert_eq!(page_csp("<p>no code</p>").matches("'none'").count(), 6);
-    }
 
     fn request(uri: &str) -> Request {
         lambda_http::http::Request::builder()

@@ -8,14 +8,13 @@
 //! (`not_an_input`): a typo must not become a silently imputed value.
 
 use crate::contract::{
-    check_category, check_numeric, numeric_column, Reason, MEDIAN_HOUSE_VALUE, NUMERIC_COLUMNS,
-    OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES,
+    numeric_column, Reason, MEDIAN_HOUSE_VALUE, NUMERIC_COLUMNS, OCEAN_PROXIMITY,
+    OCEAN_PROXIMITY_CATEGORIES,
 };
-use crate::features::{features, imputed_bedrooms, write_csv_row, Inputs, BEDROOMS, INPUTS, ROOMS};
-use crate::report::FALLBACK_GROUP;
+pub use crate::features::Record;
+use crate::features::{check_record, features, write_csv_row, Inputs, INPUTS};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// Records in one request at most (documented in the README): a batch of this
 /// size stays far below the endpoint's 6 MB payload and Lambda's limits.
@@ -49,13 +48,6 @@ pub enum RequestError {
     TooLarge(String),
     /// Records that break the contract.
     Invalid(Vec<RecordErrors>),
-}
-
-/// A record that passed the contract: `total_bedrooms` may still be missing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Record {
-    pub numeric: [Option<f64>; INPUTS],
-    pub category: usize,
 }
 
 /// The parsed records of a request body.
@@ -97,7 +89,7 @@ pub fn check(instances: &[Value]) -> Result<Vec<Record>, RequestError> {
     let mut invalid = Vec::new();
     for (index, instance) in instances.iter().enumerate() {
         let checked = match instance.as_object() {
-            Some(fields) => check_record(fields),
+            Some(fields) => check_fields(fields),
             None => Err(vec![FieldError {
                 field: String::new(),
                 reason: "not_an_object".into(),
@@ -151,8 +143,9 @@ fn error(reason: Reason, raw: &str) -> FieldError {
     }
 }
 
-/// One record's contract checks, the ETL's (`contract::check_*`), every problem named.
-fn check_record(fields: &Map<String, Value>) -> Result<Record, Vec<FieldError>> {
+/// One record's contract checks ([`check_record`]), every problem named, and
+/// the fields the contract does not name refused.
+fn check_fields(fields: &Map<String, Value>) -> Result<Record, Vec<FieldError>> {
     let mut errors = Vec::new();
     for name in fields.keys() {
         let known =
@@ -171,64 +164,17 @@ fn check_record(fields: &Map<String, Value>) -> Result<Record, Vec<FieldError>> 
             });
         }
     }
-    let mut numeric = [None; INPUTS];
-    for (slot, column) in numeric.iter_mut().zip(&NUMERIC_COLUMNS[..INPUTS]) {
-        let Some(raw) = cell(fields.get(column.name)) else {
-            errors.push(error(Reason::NotANumber(column.name), "not a number"));
-            continue;
-        };
-        match check_numeric(column, &raw) {
-            Ok(value) => *slot = value,
-            Err(reason) => errors.push(error(reason, &raw)),
+    match check_record(|column| cell(fields.get(column))) {
+        Ok(record) if errors.is_empty() => Ok(record),
+        Ok(_) => Err(errors),
+        Err(problems) => {
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|(reason, raw)| error(reason, &raw)),
+            );
+            Err(errors)
         }
-    }
-    let raw_category = cell(fields.get(OCEAN_PROXIMITY)).unwrap_or_else(|| "?".into());
-    let category = match check_category(&raw_category) {
-        Ok(c) => OCEAN_PROXIMITY_CATEGORIES.iter().position(|k| *k == c),
-        Err(reason) => {
-            errors.push(error(reason, &raw_category));
-            None
-        }
-    };
-    if let (Some(bedrooms), Some(rooms)) = (numeric[BEDROOMS], numeric[ROOMS]) {
-        if bedrooms > rooms {
-            errors.push(error(Reason::BedroomsExceedRooms, ""));
-        }
-    }
-    match category {
-        Some(category) if errors.is_empty() => Ok(Record { numeric, category }),
-        _ => Err(errors),
-    }
-}
-
-/// The values a missing `total_bedrooms` is filled with: the serving model's
-/// training dataset's medians by `ocean_proximity` group, and `*` over all rows
-/// (`report.json`'s `imputations.total_bedrooms.values`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Imputation {
-    pub values: BTreeMap<String, f64>,
-}
-
-impl Imputation {
-    /// The record's model inputs, bedrooms imputed as the ETL imputes them; `None`
-    /// when it needs a value the training dataset did not have.
-    pub fn inputs(&self, record: &Record) -> Option<Inputs> {
-        let mut numeric = [0.0; INPUTS];
-        for (slot, value) in numeric.iter_mut().zip(record.numeric) {
-            *slot = value.unwrap_or(f64::NAN);
-        }
-        if numeric[BEDROOMS].is_nan() {
-            let group = OCEAN_PROXIMITY_CATEGORIES[record.category];
-            let fill = self
-                .values
-                .get(group)
-                .or_else(|| self.values.get(FALLBACK_GROUP))?;
-            numeric[BEDROOMS] = imputed_bedrooms(*fill, numeric[ROOMS]);
-        }
-        Some(Inputs {
-            numeric,
-            category: record.category,
-        })
     }
 }
 
@@ -246,6 +192,7 @@ pub fn csv_body(inputs: &[Inputs]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::{BedroomFills, BEDROOMS};
     use serde_json::json;
 
     fn first_row() -> Value {
@@ -277,7 +224,7 @@ mod tests {
         let records = parse(&body(vec![first_row()])).unwrap();
         let inputs: Vec<Inputs> = records
             .iter()
-            .map(|r| Imputation::default().inputs(r).unwrap())
+            .map(|r| BedroomFills::default().inputs(r).unwrap())
             .collect();
         assert_eq!(
             csv_body(&inputs),
@@ -351,7 +298,7 @@ mod tests {
         small["total_rooms"] = json!(100);
         small["ocean_proximity"] = json!("ISLAND");
         let records = parse(&body(vec![record, small])).unwrap();
-        let imputation = Imputation {
+        let imputation = BedroomFills {
             values: [("NEAR BAY".to_string(), 423.0), ("*".to_string(), 435.0)].into(),
         };
         let near_bay = imputation.inputs(&records[0]).unwrap();
@@ -359,7 +306,7 @@ mod tests {
         // No ISLAND median: the whole-file one, capped at the 100 rooms.
         let island = imputation.inputs(&records[1]).unwrap();
         assert_eq!(island.numeric[BEDROOMS], 100.0);
-        assert_eq!(Imputation::default().inputs(&records[0]), None);
+        assert_eq!(BedroomFills::default().inputs(&records[0]), None);
     }
 
     #[test]

@@ -5,12 +5,13 @@
 //! training CSV's rows (`InvokeEndpoint`, `text/csv` in, JSON out).
 
 use super::config::PredictConfig;
-use super::request::{self, Imputation, Record, RecordErrors, RequestError};
+use super::request::{self, Record, RecordErrors, RequestError};
 use crate::aws::runtime::{self, InvokeError};
 use crate::aws::s3;
 use crate::contract::{Reason, TOTAL_BEDROOMS};
 use crate::dataset::{DatasetId, OutputKind};
 use crate::error::{AwsError, Error};
+use crate::features::BedroomFills;
 use crate::report::Report;
 use crate::stages::{self, Lineage};
 use serde::Serialize;
@@ -33,7 +34,7 @@ pub struct ServedModel {
     /// Missing bedrooms are imputed with these (none: records without
     /// `total_bedrooms` are refused as `unimputable:total_bedrooms`).
     #[serde(skip)]
-    pub imputation: Option<Imputation>,
+    pub imputation: Option<BedroomFills>,
 }
 
 /// Predictions, in the order of the request's records.
@@ -280,7 +281,7 @@ impl PredictService {
     }
 
     /// The training dataset's imputation values, from its report.
-    async fn imputation(&self, lineage: &Lineage) -> Result<Option<Imputation>, ServingError> {
+    async fn imputation(&self, lineage: &Lineage) -> Result<Option<BedroomFills>, ServingError> {
         let Some(id) = lineage
             .dataset_id
             .as_deref()
@@ -296,9 +297,12 @@ impl PredictService {
         };
         let report: Report = serde_json::from_slice(&bytes)
             .map_err(|e| ServingError::NotServing(format!("{} cannot be read: {e}", at.uri())))?;
-        Ok(report.imputations.get(TOTAL_BEDROOMS).map(|i| Imputation {
-            values: i.values.clone(),
-        }))
+        Ok(report
+            .imputations
+            .get(TOTAL_BEDROOMS)
+            .map(|i| BedroomFills {
+                values: i.values.clone(),
+            }))
     }
 
     /// The predictions for a request body (`{"instances": [...]}`).
