@@ -11,7 +11,8 @@
 //! - [`predictions`]: prediction requests made of a split's raw rows;
 //! - [`samples`]: the drift demo's uploads (a shifted file, a resample);
 //! - [`pipeline`]: the pipeline runner — the steps of an execution moto started,
-//!   run here with the real XGBoost (moto runs none).
+//!   run here with the real XGBoost (moto runs none);
+//! - [`transform`]: the transform jobs moto records, run here the same way.
 //!
 //! `scripts/run-local` drives it through the `local-stack` command
 //! (`src/main.rs`); the integration tests (`tests/`) use it as a library, so
@@ -25,6 +26,7 @@ pub mod roles;
 pub mod samples;
 pub mod stack;
 pub mod template;
+pub mod transform;
 
 pub use functions::Function;
 pub use moto::{sdk_config, EndpointServer, Moto};

@@ -13,6 +13,7 @@ use shared::dataset::{DatasetLayout, DEFAULT_PROCESSED_PREFIX};
 use shared::events::drift::{DRIFT_SOURCE, MONITOR_SOURCE};
 use shared::events::pipeline::TRIGGER_SOURCE;
 use shared::events::promotion::PROMOTION_SOURCE;
+use shared::events::scoring::SCORING_SOURCE;
 use shared::events::ETL_SOURCE;
 use shared::stages::{
     Stages, BUNDLED, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
@@ -150,7 +151,7 @@ impl Stack {
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .cloned()
             .context("queue ARN")?;
-        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE, PROMOTION_SOURCE, DRIFT_SOURCE, MONITOR_SOURCE]});
+        let pattern = serde_json::json!({"source": [ETL_SOURCE, TRIGGER_SOURCE, PROMOTION_SOURCE, DRIFT_SOURCE, MONITOR_SOURCE, SCORING_SOURCE]});
         clients
             .events
             .put_rule()

@@ -78,6 +78,14 @@ fn the_predict_configuration_table_matches_the_code() {
 }
 
 #[test]
+fn the_scoring_configuration_table_matches_the_code() {
+    check_table(
+        "scoring",
+        &shared::scoring::config::ScoringConfig::variables(),
+    );
+}
+
+#[test]
 fn the_monitor_configuration_table_matches_the_code() {
     check_table(
         "monitor",

@@ -114,6 +114,28 @@ impl ContentHash {
     }
 }
 
+impl ContentHash {
+    /// The SHA-256 of the content seen so far, in hex.
+    pub fn sha256_hex(self) -> String {
+        hex::encode(self.hasher.finalize())
+    }
+}
+
+/// Writes to two writers at once (the downloaded object: to disk and to its hash).
+pub struct Tee<'a, A, B>(pub &'a mut A, pub &'a mut B);
+
+impl<A: std::io::Write, B: std::io::Write> std::io::Write for Tee<'_, A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
+}
+
 impl Write for ContentHash {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.hasher.update(buf);

@@ -3,7 +3,7 @@
 pub mod identity;
 pub mod layout;
 
-pub use identity::{identify, sha256_hex, ContentHash, DatasetId, InputIdentity, Source};
+pub use identity::{identify, sha256_hex, ContentHash, DatasetId, InputIdentity, Source, Tee};
 pub use layout::{
     CompletionMarker, DatasetLayout, OutputKind, TrainParts, TrainingFormat, COMPLETION_MARKER,
     DEFAULT_PROCESSED_PREFIX, DRIFT_REPORT, MONITORING_PREFIX, REJECTION_REPORT, TRAINING_CLAIM,

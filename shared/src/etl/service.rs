@@ -20,7 +20,7 @@ use crate::aws::catalog::{self, Registration};
 use crate::aws::S3Location;
 use crate::aws::{bus, s3};
 use crate::contract::CONTRACT_ID;
-use crate::dataset::{ContentHash, DatasetId, InputIdentity, Source, COMPLETION_MARKER};
+use crate::dataset::{ContentHash, DatasetId, InputIdentity, Source, Tee, COMPLETION_MARKER};
 use crate::error::Error;
 use crate::events::dataset::{CatalogEntry, DatasetReady};
 use crate::events::s3::ObjectCreated;
@@ -103,21 +103,6 @@ fn disk_full(e: EtlError) -> Error {
     Error::Busy {
         kind: "DiskFull",
         message: format!("{e} (the function's EphemeralStorage may be too small for this object)"),
-    }
-}
-
-/// Writes to two writers at once (the downloaded object: to disk and to its hash).
-struct Tee<'a, A, B>(&'a mut A, &'a mut B);
-
-impl<A: std::io::Write, B: std::io::Write> std::io::Write for Tee<'_, A, B> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write_all(buf)?;
-        self.1.write_all(buf)?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()?;
-        self.1.flush()
     }
 }
 

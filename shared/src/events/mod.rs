@@ -9,6 +9,7 @@ pub mod pipeline;
 pub mod promotion;
 pub mod registry;
 pub mod s3;
+pub mod scoring;
 
 use crate::error::Error;
 use serde::{Deserialize, Deserializer};

@@ -36,11 +36,38 @@ impl ScoreId {
     }
 }
 
+/// Parses an id as the scoring names runs: `sc-` and 32 lower-case hex digits.
+impl std::str::FromStr for ScoreId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex = s.strip_prefix("sc-").unwrap_or_default();
+        if hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(ScoreId(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not a scoring run's id (`sc-` and 32 lower-case hex digits)"
+            ))
+        }
+    }
+}
+
+impl ScoreId {
+    /// The run a transform job of ours is for (its name ends with the id).
+    pub fn of_job(job: &str) -> Option<ScoreId> {
+        let at = job.rfind("sc-")?;
+        job[at..].parse().ok()
+    }
+}
+
 impl fmt::Display for ScoreId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
+
+/// Where every run is: `scores/` at the processed bucket's root, beside the
+/// datasets' prefix and `monitoring/`.
+pub const SCORES: &str = "scores/";
 
 /// The objects of one run, under `scores/<id>/` of the processed bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +81,7 @@ pub const TRANSFORM_INPUT: &str = "input.csv";
 
 impl ScoreLayout {
     fn at(&self, name: &str) -> S3Location {
-        S3Location::new(&self.bucket, &format!("scores/{}/{name}", self.id))
+        S3Location::new(&self.bucket, &format!("{SCORES}{}/{name}", self.id))
     }
 
     /// The transform job's input: feature rows, no header, no target.
@@ -87,6 +114,12 @@ impl ScoreLayout {
 
     pub fn predictions_csv(&self) -> S3Location {
         self.at("predictions.csv")
+    }
+
+    /// The run's record: written before the job starts (what the job's end
+    /// needs to finish the run: the file, the model, the counts).
+    pub fn run(&self) -> S3Location {
+        self.at("run.json")
     }
 
     /// The run's report: written last, so its presence means the run is done.
@@ -131,5 +164,11 @@ mod tests {
             id.transform_job_name("housing-mlops"),
             "housing-mlops-sc-0123456789abcdef0123456789abcdef"
         );
+        assert_eq!(
+            ScoreId::of_job(&id.transform_job_name("sc-stack")),
+            Some(id)
+        );
+        assert_eq!(ScoreId::of_job("someone-elses-job"), None);
+        assert_eq!(ScoreId::of_job("x-sc-0123"), None);
     }
 }

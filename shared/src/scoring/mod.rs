@@ -19,10 +19,18 @@
 //!   and its objects live under `scores/<id>/` of the processed bucket.
 //!
 //! Both stream: memory holds a batch of rows, never the file.
+//!
+//! The AWS side: [`service`] starts a run's job ([`transform`]) once per
+//! content and finishes it when the job ends, with its records ([`run`]) in
+//! S3; [`config`] is its configuration.
 
+pub mod config;
 pub mod join;
 pub mod layout;
 pub mod prepare;
+pub mod run;
+pub mod service;
+pub mod transform;
 
 /// Why a file could not be scored. None is retryable: the same bytes fail
 /// the same way.

@@ -21,6 +21,9 @@ pub struct Serving {
     pub lineage: Option<Lineage>,
     /// The serving config's instance type; `None` when it is serverless or gone.
     pub instance_type: Option<String>,
+    /// The SageMaker Model its (first) variant serves; `None` when the config
+    /// is gone. A Batch Transform job runs this model.
+    pub model_name: Option<String>,
 }
 
 impl Serving {
@@ -53,37 +56,43 @@ pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>,
         .pending_deployment_summary()
         .and_then(|p| p.endpoint_config_name())
         .map(str::to_string);
-    let (lineage, instance_type) = describe_config(client, &endpoint_config).await?;
+    let (lineage, instance_type, model_name) = describe_config(client, &endpoint_config).await?;
     Ok(Some(Serving {
         lineage,
         instance_type,
+        model_name,
         state,
         endpoint_config,
         pending_config,
     }))
 }
 
-/// An endpoint config's lineage tags and its (first) variant's instance type;
-/// `None`s when it is gone, untagged or serverless.
+/// An endpoint config's lineage tags, its (first) variant's instance type and
+/// model; `None`s when it is gone, untagged or serverless.
 async fn describe_config(
     client: &Client,
     config: &str,
-) -> Result<(Option<Lineage>, Option<String>), Error> {
+) -> Result<(Option<Lineage>, Option<String>, Option<String>), Error> {
     let described = client
         .describe_endpoint_config()
         .endpoint_config_name(config)
         .send()
         .await;
     let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
-        return Ok((None, None));
+        return Ok((None, None, None));
     };
+    let model_name = described
+        .production_variants()
+        .first()
+        .and_then(|v| v.model_name())
+        .map(str::to_string);
     let instance_type = described
         .production_variants()
         .first()
         .and_then(|v| v.instance_type())
         .map(|t| t.as_str().to_string());
     let Some(arn) = described.endpoint_config_arn() else {
-        return Ok((None, instance_type));
+        return Ok((None, instance_type, model_name));
     };
     let out = client
         .list_tags()
@@ -96,5 +105,5 @@ async fn describe_config(
         .iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect();
-    Ok((Lineage::from_tags(&tags), instance_type))
+    Ok((Lineage::from_tags(&tags), instance_type, model_name))
 }

@@ -1,0 +1,444 @@
+//! The scoring's AWS side: a file under the scoring prefix is prepared and
+//! its Batch Transform job started (once per content), and a job's end
+//! (SageMaker's event, or the scheduled check) joins its answers back to the
+//! rows and says so on the bus.
+//!
+//! Every step can run twice. A run is named by its file's content; `run.json`
+//! is claimed before the job starts (a second delivery finds it and only makes
+//! sure the job exists); `report.json` is written last (a run that has it is
+//! over, and a later delivery or job event is a no-op).
+
+use super::config::ScoringConfig;
+use super::join::join;
+use super::layout::{ScoreId, ScoreLayout, SCORES};
+use super::prepare::prepare;
+use super::run::{Ending, EvaluationRecord, Rows, RunRecord, ScoreReport};
+use super::transform::{self, JobState};
+use super::ScoringError;
+use crate::aws::{bus, s3, S3Location};
+use crate::contract::TOTAL_BEDROOMS;
+use crate::dataset::{ContentHash, DatasetId, OutputKind, Tee};
+use crate::error::Error;
+use crate::events::scoring::{
+    BatchScored, BatchScoringFailed, ScoringModel, BATCH_SCORED, BATCH_SCORING_FAILED,
+    SCORING_SOURCE,
+};
+use crate::features::BedroomFills;
+use crate::report::Report;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+
+pub struct ScoringService {
+    pub s3: aws_sdk_s3::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub config: ScoringConfig,
+}
+
+/// What a call came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Not the scoring's: an object outside the prefix, another's job.
+    Ignored(String),
+    /// The file's job was started.
+    Started { id: String, job: String },
+    /// A duplicate: the run is under way (its job exists).
+    AlreadyStarted { id: String, job: String },
+    /// A duplicate: the run is over.
+    AlreadyDone { id: String },
+    /// The job has not ended yet.
+    Waiting { id: String, status: String },
+    /// Scored: `BatchScored` published.
+    Scored(Box<BatchScored>),
+    /// Could not be scored: `BatchScoringFailed` published.
+    Failed(Box<BatchScoringFailed>),
+    /// The scheduled check could not finish this run (a corrupt record, an
+    /// AWS failure): logged, and the check goes on with the others.
+    Errored { id: String, error: String },
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("{what}: {e}"))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec_pretty(value).map_err(|e| internal("serialising a record", e))
+}
+
+impl ScoringService {
+    fn layout(&self, id: &ScoreId) -> ScoreLayout {
+        ScoreLayout {
+            bucket: self.config.layout.processed_bucket.clone(),
+            id: id.clone(),
+        }
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        at: &S3Location,
+    ) -> Result<Option<T>, Error> {
+        let Some((bytes, _)) = s3::read(&self.s3, at).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            // A hand-edited or corrupt record: loud, and not retried.
+            Error::Event(format!("{} is not a scoring record: {e}", at.uri()))
+        })
+    }
+
+    /// A file landed at `object`: prepares it and starts its job.
+    pub async fn start(
+        &self,
+        object: &S3Location,
+        version_id: Option<&str>,
+    ) -> Result<Outcome, Error> {
+        if !object.key.starts_with(&self.config.prefix) {
+            return Ok(Outcome::Ignored(format!(
+                "{} is not under the scoring prefix {}",
+                object.uri(),
+                self.config.prefix
+            )));
+        }
+        let work = tempfile::tempdir().map_err(|e| internal("a working directory", e))?;
+        let input = work.path().join("input.csv");
+        let mut hash = ContentHash::default();
+        {
+            let mut file =
+                BufWriter::new(File::create(&input).map_err(|e| internal("saving the file", e))?);
+            let mut both = Tee(&mut file, &mut hash);
+            s3::download(&self.s3, object, version_id, &mut both).await?;
+        }
+        let id = ScoreId::from_sha256(&hash.sha256_hex());
+        let layout = self.layout(&id);
+        let source = object.uri();
+        if s3::head(&self.s3, &layout.report(), None).await?.is_some() {
+            return Ok(Outcome::AlreadyDone { id: id.to_string() });
+        }
+        if let Some(run) = self.read::<RunRecord>(&layout.run()).await? {
+            transform::ensure(&self.sagemaker, &self.config, &layout, &run).await?;
+            return Ok(Outcome::AlreadyStarted {
+                id: id.to_string(),
+                job: run.transform_job,
+            });
+        }
+
+        let model = match self.serving_model().await? {
+            Ok(model) => model,
+            Err(message) => {
+                return self
+                    .fail(&layout, &source, None, None, "not_serving", message)
+                    .await;
+            }
+        };
+        let fills = self.fills(model.dataset_id.as_deref()).await?;
+        let (features, rows, quarantine) = (
+            work.path().join("features.csv"),
+            work.path().join("rows.csv"),
+            work.path().join("quarantine.csv"),
+        );
+        let create =
+            |p: &std::path::Path| File::create(p).map_err(|e| internal("a working file", e));
+        let prepared = prepare(
+            BufReader::new(File::open(&input).map_err(|e| internal("reading the file", e))?),
+            &fills,
+            create(&features)?,
+            create(&rows)?,
+            create(&quarantine)?,
+        );
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            Err(ScoringError::Io(message)) => return Err(Error::Internal(message)),
+            Err(e) => {
+                let message = e.to_string();
+                return self
+                    .fail(&layout, &source, Some(model), None, e.code(), message)
+                    .await;
+            }
+        };
+        s3::put_file(&self.s3, &layout.transform_input(), &features, "text/csv").await?;
+        s3::put_file(&self.s3, &layout.rows(), &rows, "text/csv").await?;
+        if prepared.rows_quarantined > 0 {
+            s3::put_file(&self.s3, &layout.quarantine(), &quarantine, "text/csv").await?;
+        }
+        let run = RunRecord {
+            score_id: id.to_string(),
+            source,
+            source_version_id: version_id.map(str::to_string),
+            model,
+            transform_job: id.transform_job_name(&self.config.stack_name),
+            rows: Rows::from(&prepared),
+        };
+        if !s3::put_if_absent(&self.s3, &layout.run(), json(&run)?, "application/json").await? {
+            // Another delivery of the same bytes claimed the run first.
+            let job = run.transform_job;
+            return Ok(Outcome::AlreadyStarted {
+                id: id.to_string(),
+                job,
+            });
+        }
+        transform::ensure(&self.sagemaker, &self.config, &layout, &run).await?;
+        tracing::info!(score_id = %id, job = %run.transform_job, rows = prepared.rows_scored, quarantined = prepared.rows_quarantined, "transform job started");
+        Ok(Outcome::Started {
+            id: id.to_string(),
+            job: run.transform_job,
+        })
+    }
+
+    /// What the scoring stage serves, or why it serves nothing to score with.
+    async fn serving_model(&self) -> Result<Result<ScoringModel, String>, Error> {
+        let stage = &self.config.stage;
+        let serving = crate::stages::serving(&self.sagemaker, &stage.endpoint).await?;
+        let Some(serving) = serving else {
+            return Ok(Err(format!(
+                "stage {} has no endpoint {}",
+                stage.name, stage.endpoint
+            )));
+        };
+        let (Some(lineage), Some(model_name)) = (serving.lineage, serving.model_name) else {
+            return Ok(Err(format!(
+                "endpoint config {} of stage {} names no model of this suite",
+                serving.endpoint_config, stage.name
+            )));
+        };
+        Ok(Ok(ScoringModel {
+            stage: stage.name.clone(),
+            model_name,
+            model_package_arn: lineage.model_package_arn,
+            model_package_group: lineage.model_package_group,
+            model_package_version: lineage.model_package_version,
+            dataset_id: lineage.dataset_id,
+        }))
+    }
+
+    /// The serving model's training medians for `total_bedrooms` (none: rows
+    /// without it are quarantined as unimputable).
+    async fn fills(&self, dataset: Option<&str>) -> Result<BedroomFills, Error> {
+        let Some(id) = dataset.and_then(|d| d.parse::<DatasetId>().ok()) else {
+            return Ok(BedroomFills::default());
+        };
+        let at = self.config.layout.output(&id, OutputKind::Report);
+        let Some(report) = self.read::<Report>(&at).await? else {
+            tracing::warn!(report = %at.uri(), "the training dataset's report is gone: missing bedrooms cannot be imputed");
+            return Ok(BedroomFills::default());
+        };
+        Ok(report
+            .imputations
+            .get(TOTAL_BEDROOMS)
+            .map(|i| BedroomFills {
+                values: i.values.clone(),
+            })
+            .unwrap_or_default())
+    }
+
+    /// Ends a run that cannot be scored: its report, and `BatchScoringFailed`.
+    async fn fail(
+        &self,
+        layout: &ScoreLayout,
+        source: &str,
+        model: Option<ScoringModel>,
+        run: Option<&RunRecord>,
+        reason: &str,
+        message: String,
+    ) -> Result<Outcome, Error> {
+        tracing::warn!(score_id = %layout.id, reason, %message, "the file cannot be scored");
+        let report = ScoreReport {
+            score_id: layout.id.to_string(),
+            source: source.to_string(),
+            model: model.or_else(|| run.map(|r| r.model.clone())),
+            transform_job: run.map(|r| r.transform_job.clone()),
+            rows: run.map(|r| r.rows.clone()),
+            quarantine: run
+                .filter(|r| r.rows.rows_quarantined > 0)
+                .map(|_| layout.quarantine().uri()),
+            ending: Ending::Failed {
+                reason: reason.to_string(),
+                message: message.clone(),
+            },
+        };
+        let failed = BatchScoringFailed {
+            score_id: Some(layout.id.to_string()),
+            source: source.to_string(),
+            reason: reason.to_string(),
+            message,
+            transform_job: report.transform_job.clone(),
+        };
+        s3::put(
+            &self.s3,
+            &layout.report(),
+            json(&report)?,
+            "application/json",
+        )
+        .await?;
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            SCORING_SOURCE,
+            BATCH_SCORING_FAILED,
+            &failed,
+        )
+        .await?;
+        Ok(Outcome::Failed(Box::new(failed)))
+    }
+
+    /// Transform job `job` may have ended: joins its answers back to the rows.
+    pub async fn finish(&self, job: &str) -> Result<Outcome, Error> {
+        let Some(id) = ScoreId::of_job(job)
+            .filter(|id| *job == id.transform_job_name(&self.config.stack_name))
+        else {
+            return Ok(Outcome::Ignored(format!(
+                "{job} is not a scoring job of this stack"
+            )));
+        };
+        let layout = self.layout(&id);
+        if s3::head(&self.s3, &layout.report(), None).await?.is_some() {
+            return Ok(Outcome::AlreadyDone { id: id.to_string() });
+        }
+        let Some(run) = self.read::<RunRecord>(&layout.run()).await? else {
+            return Ok(Outcome::Ignored(format!(
+                "{job} has no run record at {}",
+                layout.run().uri()
+            )));
+        };
+        match transform::state(&self.sagemaker, job).await? {
+            JobState::Running(status) => Ok(Outcome::Waiting {
+                id: id.to_string(),
+                status,
+            }),
+            JobState::Failed(message) => {
+                let source = run.source.clone();
+                self.fail(
+                    &layout,
+                    &source,
+                    None,
+                    Some(&run),
+                    "transform_failed",
+                    message,
+                )
+                .await
+            }
+            JobState::Completed => self.join(&layout, &run).await,
+        }
+    }
+
+    async fn join(&self, layout: &ScoreLayout, run: &RunRecord) -> Result<Outcome, Error> {
+        let work = tempfile::tempdir().map_err(|e| internal("a working directory", e))?;
+        let (rows, output) = (work.path().join("rows.csv"), work.path().join("output"));
+        let (csv, parquet) = (
+            work.path().join("predictions.csv"),
+            work.path().join("predictions.parquet"),
+        );
+        for (at, path) in [(layout.rows(), &rows), (layout.transform_output(), &output)] {
+            let mut file =
+                BufWriter::new(File::create(path).map_err(|e| internal("a working file", e))?);
+            s3::download(&self.s3, &at, None, &mut file).await?;
+        }
+        let open = |p: &std::path::Path| File::open(p).map_err(|e| internal("a working file", e));
+        let create =
+            |p: &std::path::Path| File::create(p).map_err(|e| internal("a working file", e));
+        let joined = join(
+            BufReader::new(open(&rows)?),
+            BufReader::new(open(&output)?),
+            BufWriter::new(create(&csv)?),
+            BufWriter::new(create(&parquet)?),
+        );
+        let joined = match joined {
+            Ok(joined) => joined,
+            Err(ScoringError::Io(message)) => return Err(Error::Internal(message)),
+            Err(e) => {
+                let message = e.to_string();
+                return self
+                    .fail(layout, &run.source, None, Some(run), e.code(), message)
+                    .await;
+            }
+        };
+        s3::put_file(
+            &self.s3,
+            &layout.predictions_parquet(),
+            &parquet,
+            "application/vnd.apache.parquet",
+        )
+        .await?;
+        s3::put_file(&self.s3, &layout.predictions_csv(), &csv, "text/csv").await?;
+        let evaluation = joined.evaluation.map(|e| EvaluationRecord {
+            rows: e.rows,
+            rmse: e.rmse,
+            mae: e.mae,
+        });
+        let report = ScoreReport {
+            score_id: run.score_id.clone(),
+            source: run.source.clone(),
+            model: Some(run.model.clone()),
+            transform_job: Some(run.transform_job.clone()),
+            rows: Some(run.rows.clone()),
+            quarantine: (run.rows.rows_quarantined > 0).then(|| layout.quarantine().uri()),
+            ending: Ending::Scored {
+                predictions_parquet: layout.predictions_parquet().uri(),
+                predictions_csv: layout.predictions_csv().uri(),
+                evaluation,
+            },
+        };
+        let scored = BatchScored {
+            score_id: run.score_id.clone(),
+            source: run.source.clone(),
+            model: run.model.clone(),
+            transform_job: run.transform_job.clone(),
+            rows_in: run.rows.rows_in,
+            rows_scored: joined.rows,
+            rows_quarantined: run.rows.rows_quarantined,
+            predictions_parquet: layout.predictions_parquet().uri(),
+            predictions_csv: layout.predictions_csv().uri(),
+            report: layout.report().uri(),
+            rmse: evaluation.map(|e| e.rmse),
+            mae: evaluation.map(|e| e.mae),
+        };
+        s3::put(
+            &self.s3,
+            &layout.report(),
+            json(&report)?,
+            "application/json",
+        )
+        .await?;
+        bus::publish(
+            &self.events,
+            &self.config.event_bus,
+            SCORING_SOURCE,
+            BATCH_SCORED,
+            &scored,
+        )
+        .await?;
+        tracing::info!(score_id = %run.score_id, rows = joined.rows, rmse = ?scored.rmse, "scored");
+        Ok(Outcome::Scored(Box::new(scored)))
+    }
+
+    /// The safety net for a lost job event: every run without a report is
+    /// finished if its job has ended.
+    pub async fn check(&self) -> Result<Vec<Outcome>, Error> {
+        let folders =
+            s3::list_folders(&self.s3, &self.config.layout.processed_bucket, SCORES).await?;
+        let mut outcomes = Vec::new();
+        for folder in folders {
+            let name = folder
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            let Ok(id) = name.parse::<ScoreId>() else {
+                continue;
+            };
+            match self
+                .finish(&id.transform_job_name(&self.config.stack_name))
+                .await
+            {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    tracing::error!(score_id = %id, error = %e, "the check could not finish the run");
+                    outcomes.push(Outcome::Errored {
+                        id: id.to_string(),
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+}

@@ -1,0 +1,321 @@
+//! Batch scoring end to end on the local stack (issue 30): a file of the
+//! real data's held-out rows lands under `score/`; the scoring prepares it
+//! and starts a Batch Transform job on the model dev serves (really trained
+//! here); the job runs as SageMaker would (local-stack's transform runner,
+//! the real XGBoost); its end joins every prediction back to its row, and the
+//! predictions are the model's own scores. Duplicate deliveries and job
+//! events are no-ops, a file that cannot be scored and a job whose answers do
+//! not match end in `BatchScoringFailed`, and the scheduled check finishes a
+//! run whose job event was lost.
+//!
+//! The service runs with the operator's clients here: the function's role in
+//! the template (and so IAM enforced on it) comes with the function.
+//! moto differs from SageMaker twice: it calls a transform job Completed at
+//! once and runs nothing (local-stack's runner does the work), and a second
+//! `CreateTransformJob` of the same name overwrites the first where SageMaker
+//! answers `ResourceInUse` (the service describes before it creates and takes
+//! either answer as "there").
+
+use integration_tests::serving::{deploy, model_scores};
+use integration_tests::{shared_moto, Setup};
+use polars::prelude::*;
+use serde_json::Value;
+use shared::aws::S3Location;
+use shared::config::Config;
+use shared::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TARGET};
+use shared::events::scoring::{BATCH_SCORED, BATCH_SCORING_FAILED};
+use shared::features::INPUTS;
+use shared::scoring::config::ScoringConfig;
+use shared::scoring::layout::{ScoreId, ScoreLayout};
+use shared::scoring::run::{Ending, ScoreReport};
+use shared::scoring::service::{Outcome, ScoringService};
+use std::io::Cursor;
+
+async fn put(env_s3: &aws_sdk_s3::Client, at: &S3Location, body: Vec<u8>) {
+    env_s3
+        .put_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn get(env_s3: &aws_sdk_s3::Client, at: &S3Location) -> Vec<u8> {
+    let out = env_s3
+        .get_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .send()
+        .await
+        .unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
+    let env = Setup::new("scoring")
+        .var("SERVING_STAGE", "dev")
+        .predict()
+        .await;
+    let deployed = deploy(&env, 1500, 16).await;
+    let mut vars: Vec<(String, String)> = env.environment.clone();
+    vars.push(("SCORING_STAGE".into(), "dev".into()));
+    vars.push(("STACK_NAME".into(), env.stack.name.clone()));
+    vars.push(("EVENT_BUS_NAME".into(), env.stack.bus.clone()));
+    let config = ScoringConfig::from_lookup(|k| {
+        vars.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let service = ScoringService {
+        s3: env.clients.s3.clone(),
+        sagemaker: env.clients.sagemaker.clone(),
+        events: env.clients.events.clone(),
+        config,
+    };
+    let moto = shared_moto();
+
+    // The held-out rows as a provider sends them, with their true values.
+    let columns: Vec<&str> = NUMERIC_COLUMNS[..INPUTS]
+        .iter()
+        .map(|c| c.name)
+        .chain([OCEAN_PROXIMITY, TARGET])
+        .collect();
+    let mut file = columns.join(",") + "\n";
+    for held in &deployed.held {
+        let row: Vec<String> = columns[..columns.len() - 1]
+            .iter()
+            .map(|c| cell(held.record.get(*c).unwrap_or(&Value::Null)))
+            .chain([held.target.to_string()])
+            .collect();
+        file.push_str(&row.join(","));
+        file.push('\n');
+    }
+    let object = S3Location::new(&env.stack.raw_bucket, "score/2026-12/held out.csv");
+    put(&env.clients.s3, &object, file.clone().into_bytes()).await;
+
+    let Outcome::Started { id, job } = service.start(&object, None).await.unwrap() else {
+        panic!("not started");
+    };
+    let id: ScoreId = id.parse().unwrap();
+    // A duplicate delivery of the same bytes, under another key too.
+    let copy = S3Location::new(&env.stack.raw_bucket, "score/again.csv");
+    put(&env.clients.s3, &copy, file.clone().into_bytes()).await;
+    for at in [&object, &copy] {
+        assert_eq!(
+            service.start(at, None).await.unwrap(),
+            Outcome::AlreadyStarted {
+                id: id.to_string(),
+                job: job.clone()
+            }
+        );
+    }
+    let ran = local_stack::transform::run(&moto, &job).unwrap();
+    assert_eq!((ran.objects, ran.lines), (1, deployed.held.len() as u64));
+
+    let Outcome::Scored(scored) = service.finish(&job).await.unwrap() else {
+        panic!("not scored");
+    };
+    assert_eq!(scored.rows_scored, deployed.held.len() as u64);
+    assert_eq!(scored.rows_quarantined, 0);
+    assert_eq!(scored.model.stage, "dev");
+
+    // The predictions are the model's own scores of the training features.
+    let layout = ScoreLayout {
+        bucket: env.stack.processed_bucket.clone(),
+        id: id.clone(),
+    };
+    let parquet = get(&env.clients.s3, &layout.predictions_parquet()).await;
+    let frame = ParquetReader::new(Cursor::new(parquet)).finish().unwrap();
+    let predicted: Vec<f64> = frame
+        .column("prediction")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let expected = model_scores(&deployed.archive(), &deployed.test_rows());
+    assert_eq!(predicted, expected);
+    let n = expected.len() as f64;
+    let rmse = (deployed
+        .held
+        .iter()
+        .zip(&expected)
+        .map(|(h, p)| (h.target - p).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    assert!(
+        (scored.rmse.unwrap() - rmse).abs() < 1e-6 * rmse,
+        "{:?} vs {rmse}",
+        scored.rmse
+    );
+
+    let report: ScoreReport =
+        serde_json::from_slice(&get(&env.clients.s3, &layout.report()).await).unwrap();
+    assert!(matches!(report.ending, Ending::Scored { .. }), "{report:?}");
+    let events = env.events().await;
+    let published: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail-type"] == BATCH_SCORED)
+        .collect();
+    assert_eq!(published.len(), 1, "{events:?}");
+    assert_eq!(published[0]["detail"]["rows_scored"], scored.rows_scored);
+
+    // Over: every later delivery and job event is a no-op.
+    assert_eq!(
+        service.finish(&job).await.unwrap(),
+        Outcome::AlreadyDone { id: id.to_string() }
+    );
+    assert_eq!(
+        service.start(&object, None).await.unwrap(),
+        Outcome::AlreadyDone { id: id.to_string() }
+    );
+    assert!(matches!(
+        service.finish("someone-elses-job").await.unwrap(),
+        Outcome::Ignored(_)
+    ));
+    let outside = S3Location::new(&env.stack.raw_bucket, "data/housing.csv");
+    assert!(matches!(
+        service.start(&outside, None).await.unwrap(),
+        Outcome::Ignored(_)
+    ));
+
+    // A file without an input column: refused, said, and over.
+    let bad = S3Location::new(&env.stack.raw_bucket, "score/bad.csv");
+    put(
+        &env.clients.s3,
+        &bad,
+        b"longitude,latitude\n-122,37\n".to_vec(),
+    )
+    .await;
+    let Outcome::Failed(failed) = service.start(&bad, None).await.unwrap() else {
+        panic!("not failed");
+    };
+    assert_eq!(failed.reason, "rejected");
+    assert!(
+        failed.message.contains("lacks housing_median_age"),
+        "{}",
+        failed.message
+    );
+    assert!(matches!(
+        service.start(&bad, None).await.unwrap(),
+        Outcome::AlreadyDone { .. }
+    ));
+
+    // A job whose answers stop short: the run fails, saying so.
+    let short = S3Location::new(&env.stack.raw_bucket, "score/short.csv");
+    let two_rows: String = file.lines().take(3).map(|l| format!("{l}\n")).collect();
+    put(&env.clients.s3, &short, two_rows.into_bytes()).await;
+    let Outcome::Started {
+        job: short_job,
+        id: short_id,
+    } = service.start(&short, None).await.unwrap()
+    else {
+        panic!("not started");
+    };
+    let short_layout = ScoreLayout {
+        id: short_id.parse().unwrap(),
+        ..layout.clone()
+    };
+    put(
+        &env.clients.s3,
+        &short_layout.transform_output(),
+        b"{\"predictions\": [{\"score\": 1.0}]}\n".to_vec(),
+    )
+    .await;
+    let Outcome::Failed(failed) = service.finish(&short_job).await.unwrap() else {
+        panic!("not failed");
+    };
+    assert_eq!(failed.reason, "output_mismatch");
+
+    // A lost job event: the scheduled check finishes the run.
+    let later = S3Location::new(&env.stack.raw_bucket, "score/later.csv");
+    let three_rows: String = file.lines().take(4).map(|l| format!("{l}\n")).collect();
+    put(&env.clients.s3, &later, three_rows.into_bytes()).await;
+    let Outcome::Started { job: later_job, .. } = service.start(&later, None).await.unwrap() else {
+        panic!("not started");
+    };
+    local_stack::transform::run(&moto, &later_job).unwrap();
+    let outcomes = service.check().await.unwrap();
+    let finished: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Scored(_)))
+        .collect();
+    assert_eq!(finished.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::AlreadyDone { .. }))
+            .count(),
+        3,
+        "{outcomes:?}"
+    );
+
+    // A hand-edited run record halts that run loudly (not retried), and the
+    // check goes on with the others.
+    let edited = S3Location::new(&env.stack.raw_bucket, "score/edited.csv");
+    let five_rows: String = file.lines().take(6).map(|l| format!("{l}\n")).collect();
+    put(&env.clients.s3, &edited, five_rows.into_bytes()).await;
+    let Outcome::Started {
+        job: edited_job,
+        id: edited_id,
+    } = service.start(&edited, None).await.unwrap()
+    else {
+        panic!("not started");
+    };
+    let edited_layout = ScoreLayout {
+        id: edited_id.parse().unwrap(),
+        ..layout.clone()
+    };
+    put(
+        &env.clients.s3,
+        &edited_layout.run(),
+        b"{\"score_id\": 7}".to_vec(),
+    )
+    .await;
+    let e = service.finish(&edited_job).await.unwrap_err();
+    assert!(
+        !e.retryable() && e.to_string().contains("is not a scoring record"),
+        "{e}"
+    );
+    let outcomes = service.check().await.unwrap();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Errored { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::AlreadyDone { .. }))
+            .count(),
+        4,
+        "{outcomes:?}"
+    );
+
+    let failures = env.events().await;
+    assert_eq!(
+        failures
+            .iter()
+            .filter(|e| e["detail-type"] == BATCH_SCORING_FAILED)
+            .count(),
+        2,
+        "{failures:?}"
+    );
+}
