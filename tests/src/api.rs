@@ -108,3 +108,15 @@ impl LocalApi {
         api
     }
 }
+
+/// A helper process's JSON answer on its standard output; its output, both
+/// streams, is the failure message when it failed.
+pub fn json_stdout(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(out.stdout.trim_ascii()).unwrap()
+}

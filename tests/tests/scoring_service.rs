@@ -31,28 +31,6 @@ use shared::scoring::run::{Ending, ScoreReport};
 use shared::scoring::service::{Outcome, ScoringService};
 use std::io::Cursor;
 
-async fn put(env_s3: &aws_sdk_s3::Client, at: &S3Location, body: Vec<u8>) {
-    env_s3
-        .put_object()
-        .bucket(&at.bucket)
-        .key(&at.key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn get(env_s3: &aws_sdk_s3::Client, at: &S3Location) -> Vec<u8> {
-    let out = env_s3
-        .get_object()
-        .bucket(&at.bucket)
-        .key(&at.key)
-        .send()
-        .await
-        .unwrap();
-    out.body.collect().await.unwrap().into_bytes().to_vec()
-}
-
 fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
@@ -104,7 +82,10 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         file.push('\n');
     }
     let object = S3Location::new(&env.stack.raw_bucket, "score/2026-12/held out.csv");
-    put(&env.clients.s3, &object, file.clone().into_bytes()).await;
+    env.stack
+        .upload(&env.clients, &object.key, file.clone().into_bytes())
+        .await
+        .unwrap();
 
     let Outcome::Started { id, job } = service.start(&object, None).await.unwrap() else {
         panic!("not started");
@@ -112,7 +93,10 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
     let id: ScoreId = id.parse().unwrap();
     // A duplicate delivery of the same bytes, under another key too.
     let copy = S3Location::new(&env.stack.raw_bucket, "score/again.csv");
-    put(&env.clients.s3, &copy, file.clone().into_bytes()).await;
+    env.stack
+        .upload(&env.clients, &copy.key, file.clone().into_bytes())
+        .await
+        .unwrap();
     for at in [&object, &copy] {
         assert_eq!(
             service.start(at, None).await.unwrap(),
@@ -137,7 +121,12 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         bucket: env.stack.processed_bucket.clone(),
         id: id.clone(),
     };
-    let parquet = get(&env.clients.s3, &layout.predictions_parquet()).await;
+    let at = layout.predictions_parquet();
+    let parquet = env
+        .stack
+        .get(&env.clients, &at.bucket, &at.key)
+        .await
+        .unwrap();
     let frame = ParquetReader::new(Cursor::new(parquet)).finish().unwrap();
     let predicted: Vec<f64> = frame
         .column("prediction")
@@ -163,8 +152,13 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         scored.rmse
     );
 
-    let report: ScoreReport =
-        serde_json::from_slice(&get(&env.clients.s3, &layout.report()).await).unwrap();
+    let report: ScoreReport = serde_json::from_slice(
+        &env.stack
+            .get(&env.clients, &layout.report().bucket, &layout.report().key)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert!(matches!(report.ending, Ending::Scored { .. }), "{report:?}");
     let events = env.events().await;
     let published: Vec<&Value> = events
@@ -195,12 +189,11 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
 
     // A file without an input column: refused, said, and over.
     let bad = S3Location::new(&env.stack.raw_bucket, "score/bad.csv");
-    put(
-        &env.clients.s3,
-        &bad,
-        b"longitude,latitude\n-122,37\n".to_vec(),
-    )
-    .await;
+    let header_only = b"longitude,latitude\n-122,37\n".to_vec();
+    env.stack
+        .upload(&env.clients, &bad.key, header_only)
+        .await
+        .unwrap();
     let Outcome::Failed(failed) = service.start(&bad, None).await.unwrap() else {
         panic!("not failed");
     };
@@ -215,77 +208,76 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         Outcome::AlreadyDone { .. }
     ));
 
+    // The first `rows` rows of the file, under `key`: started, its job and layout.
+    let start_rows = |key: &'static str, rows: usize| {
+        let (service, env, file, layout) = (&service, &env, &file, &layout);
+        async move {
+            let head: String = file
+                .lines()
+                .take(rows + 1)
+                .map(|l| format!("{l}\n"))
+                .collect();
+            env.stack
+                .upload(&env.clients, key, head.into_bytes())
+                .await
+                .unwrap();
+            let at = S3Location::new(&env.stack.raw_bucket, key);
+            let Outcome::Started { job, id } = service.start(&at, None).await.unwrap() else {
+                panic!("{key} not started");
+            };
+            (
+                job,
+                ScoreLayout {
+                    id: id.parse().unwrap(),
+                    ..layout.clone()
+                },
+            )
+        }
+    };
+    let count =
+        |outcomes: &[Outcome], f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+
     // A job whose answers stop short: the run fails, saying so.
-    let short = S3Location::new(&env.stack.raw_bucket, "score/short.csv");
-    let two_rows: String = file.lines().take(3).map(|l| format!("{l}\n")).collect();
-    put(&env.clients.s3, &short, two_rows.into_bytes()).await;
-    let Outcome::Started {
-        job: short_job,
-        id: short_id,
-    } = service.start(&short, None).await.unwrap()
-    else {
-        panic!("not started");
-    };
-    let short_layout = ScoreLayout {
-        id: short_id.parse().unwrap(),
-        ..layout.clone()
-    };
-    put(
-        &env.clients.s3,
-        &short_layout.transform_output(),
-        b"{\"predictions\": [{\"score\": 1.0}]}\n".to_vec(),
-    )
-    .await;
+    let (short_job, short) = start_rows("score/short.csv", 2).await;
+    let one_answer = b"{\"predictions\": [{\"score\": 1.0}]}\n".to_vec();
+    let at = short.transform_output();
+    env.stack
+        .put(&env.clients, &at.bucket, &at.key, one_answer)
+        .await
+        .unwrap();
     let Outcome::Failed(failed) = service.finish(&short_job).await.unwrap() else {
         panic!("not failed");
     };
     assert_eq!(failed.reason, "output_mismatch");
 
     // A lost job event: the scheduled check finishes the run.
-    let later = S3Location::new(&env.stack.raw_bucket, "score/later.csv");
-    let three_rows: String = file.lines().take(4).map(|l| format!("{l}\n")).collect();
-    put(&env.clients.s3, &later, three_rows.into_bytes()).await;
-    let Outcome::Started { job: later_job, .. } = service.start(&later, None).await.unwrap() else {
-        panic!("not started");
-    };
+    let (later_job, _) = start_rows("score/later.csv", 3).await;
     local_stack::transform::run(&moto, &later_job).unwrap();
     let outcomes = service.check().await.unwrap();
-    let finished: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Scored(_)))
-        .collect();
-    assert_eq!(finished.len(), 1, "{outcomes:?}");
     assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::AlreadyDone { .. }))
-            .count(),
+        count(&outcomes, |o| matches!(o, Outcome::Scored(_))),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        count(&outcomes, |o| matches!(o, Outcome::AlreadyDone { .. })),
         3,
         "{outcomes:?}"
     );
 
     // A hand-edited run record halts that run loudly (not retried), and the
     // check goes on with the others.
-    let edited = S3Location::new(&env.stack.raw_bucket, "score/edited.csv");
-    let five_rows: String = file.lines().take(6).map(|l| format!("{l}\n")).collect();
-    put(&env.clients.s3, &edited, five_rows.into_bytes()).await;
-    let Outcome::Started {
-        job: edited_job,
-        id: edited_id,
-    } = service.start(&edited, None).await.unwrap()
-    else {
-        panic!("not started");
-    };
-    let edited_layout = ScoreLayout {
-        id: edited_id.parse().unwrap(),
-        ..layout.clone()
-    };
-    put(
-        &env.clients.s3,
-        &edited_layout.run(),
-        b"{\"score_id\": 7}".to_vec(),
-    )
-    .await;
+    let (edited_job, edited) = start_rows("score/edited.csv", 5).await;
+    let at = edited.run();
+    env.stack
+        .put(
+            &env.clients,
+            &at.bucket,
+            &at.key,
+            b"{\"score_id\": 7}".to_vec(),
+        )
+        .await
+        .unwrap();
     let e = service.finish(&edited_job).await.unwrap_err();
     assert!(
         !e.retryable() && e.to_string().contains("is not a scoring record"),
@@ -293,18 +285,12 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
     );
     let outcomes = service.check().await.unwrap();
     assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::Errored { .. }))
-            .count(),
+        count(&outcomes, |o| matches!(o, Outcome::Errored { .. })),
         1,
         "{outcomes:?}"
     );
     assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::AlreadyDone { .. }))
-            .count(),
+        count(&outcomes, |o| matches!(o, Outcome::AlreadyDone { .. })),
         4,
         "{outcomes:?}"
     );

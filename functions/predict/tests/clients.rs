@@ -55,13 +55,7 @@ async fn published_inference_clients_get_the_models_predictions() {
     .await
     .unwrap()
     .expect("the clients' python");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+    let seen: Value = integration_tests::api::json_stdout(&out);
     let triton = &seen["triton"];
     let kserve = &seen["kserve"];
     let numbers = |v: &Value| -> Vec<f64> {

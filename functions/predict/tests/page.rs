@@ -48,13 +48,7 @@ async fn a_person_gets_a_prediction_and_the_fields_errors() {
     .unwrap()
     .expect("node");
     let (out, screenshot) = out;
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+    let seen: Value = integration_tests::api::json_stdout(&out);
     let group = env.stack.model_package_group();
     assert!(
         seen["model"]

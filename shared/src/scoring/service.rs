@@ -262,22 +262,24 @@ impl ScoringService {
             message,
             transform_job: report.transform_job.clone(),
         };
-        s3::put(
-            &self.s3,
-            &layout.report(),
-            json(&report)?,
-            "application/json",
-        )
-        .await?;
-        bus::publish(
-            &self.events,
-            &self.config.event_bus,
-            SCORING_SOURCE,
-            BATCH_SCORING_FAILED,
-            &failed,
-        )
-        .await?;
+        self.end(layout, &report, BATCH_SCORING_FAILED, &failed)
+            .await?;
         Ok(Outcome::Failed(Box::new(failed)))
+    }
+
+    /// Ends a run: its report (last of its objects), then the event.
+    async fn end<T: serde::Serialize>(
+        &self,
+        layout: &ScoreLayout,
+        report: &ScoreReport,
+        detail_type: &str,
+        detail: &T,
+    ) -> Result<(), Error> {
+        let body = json(report)?;
+        s3::put(&self.s3, &layout.report(), body, "application/json").await?;
+        let bus = &self.config.event_bus;
+        bus::publish(&self.events, bus, SCORING_SOURCE, detail_type, detail).await?;
+        Ok(())
     }
 
     /// Transform job `job` may have ended: joins its answers back to the rows.
@@ -391,21 +393,7 @@ impl ScoringService {
             rmse: evaluation.map(|e| e.rmse),
             mae: evaluation.map(|e| e.mae),
         };
-        s3::put(
-            &self.s3,
-            &layout.report(),
-            json(&report)?,
-            "application/json",
-        )
-        .await?;
-        bus::publish(
-            &self.events,
-            &self.config.event_bus,
-            SCORING_SOURCE,
-            BATCH_SCORED,
-            &scored,
-        )
-        .await?;
+        self.end(layout, &report, BATCH_SCORED, &scored).await?;
         tracing::info!(score_id = %run.score_id, rows = joined.rows, rmse = ?scored.rmse, "scored");
         Ok(Outcome::Scored(Box::new(scored)))
     }
