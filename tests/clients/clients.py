@@ -12,7 +12,7 @@ in every one). Prints one JSON object: what each client saw.
   that is not served, a record the contract refuses. (Its default binary input
   tensors never reach the function under `cargo lambda watch`, which answers
   them 500 itself; the handler's refusal of them is tested in-process, in
-  tests/tests/predict.rs.)
+  tests/tests/predict_routes.rs.)
 - KServe's SDK (InferenceRESTClient): v1 (`:predict` with instances, the model's
   readiness, the server's liveness) and v2 (readiness, an inference).
 """

@@ -4,7 +4,7 @@ A JSON body that is not UTF-8 is left out: on loopback the API runs under
 `cargo lambda watch`, whose function-URL emulator cannot put such a body in
 the event and answers 500 itself, before the function runs. API Gateway
 passes it on (base64-encoded), and the function's answer to it (400
-`malformed_request`) is tested in-process in tests/tests/predict.rs.
+`malformed_request`) is tested in-process in tests/tests/predict_routes.rs.
 """
 
 import os

@@ -6,7 +6,7 @@
 //! predictions are the model's own scores of the records; readiness, metadata,
 //! a version not served and a record the contract refuses each get the
 //! protocol's answer. (Triton's default binary input tensors are refused by
-//! the handler, tested in `tests/tests/predict.rs`: under `cargo lambda watch`
+//! the handler, tested in `tests/tests/predict_routes.rs`: under `cargo lambda watch`
 //! they never reach the function, the emulator answers them 500 itself.)
 
 use integration_tests::api::LocalApi;

@@ -93,7 +93,7 @@ fn the_document_in_docs_is_the_served_one_valid_and_the_codes() {
 /// under `cargo lambda watch` about 4 % of its answers (a 20 KB body) come back
 /// as the emulator's own 500 after the function answered 200 (measured: 23 of
 /// 600 requests; none of 600 for the 9 KB page); the in-process routes test in
-/// tests/tests/predict.rs holds what it serves.
+/// tests/tests/predict_routes.rs holds what it serves.
 const NOT_FUZZED: &str = "/openapi.json";
 
 #[tokio::test]
