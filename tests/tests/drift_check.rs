@@ -13,6 +13,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use local_stack::samples;
 use serde_json::{json, Value};
 use shared::dataset::{DatasetId, OutputKind, Source};
+use shared::drift::html;
 use shared::drift::report::DriftReport;
 use shared::events::drift::{DATASET_DRIFT_DETECTED, DRIFT_SOURCE};
 use shared::training::trigger::TriggerService;
@@ -160,6 +161,40 @@ async fn drift_events(env: &Env) -> Vec<Value> {
         .collect()
 }
 
+/// `tests/browser/drift.test.mjs` on the report page `html` (Debian's
+/// Chromium): what it saw. `DRIFT_SCREENSHOT=docs/drift-report.png scripts/test
+/// --test drift_check` renews the docs' screenshot.
+async fn in_the_browser(html: &[u8], columns: &[&str], drifted: &[&str]) -> Value {
+    let browser = integration_tests::repo_root().join("tests/browser");
+    assert!(
+        browser.join("node_modules/playwright-core").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser check needs scripts/setup (Chromium, tests/browser/node_modules)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("drift.html");
+    std::fs::write(&file, html).unwrap();
+    let screenshot = match std::env::var_os("DRIFT_SCREENSHOT") {
+        Some(path) => integration_tests::repo_root().join(path),
+        None => dir.path().join("drift.png"),
+    };
+    let (columns, drifted) = (columns.join(","), drifted.join(","));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("drift.test.mjs")
+            .current_dir(browser)
+            .env("REPORT", &file)
+            .env("COLUMNS", columns)
+            .env("DRIFTED", drifted)
+            .env("SCREENSHOT", screenshot)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node");
+    integration_tests::api::json_stdout(&out)
+}
+
 #[tokio::test]
 async fn the_shifted_file_drifts_once_and_its_resample_does_not() {
     let env = env("drift-check", |s| s).await;
@@ -223,6 +258,19 @@ async fn the_shifted_file_drifts_once_and_its_resample_does_not() {
             .contains(&json!("psi")),
         "{income}"
     );
+
+    // Its page, beside it, in a real browser: every column drawn, the drifted
+    // ones marked and first, nothing fetched from anywhere.
+    let page_at = html::beside(&env.service.config.layout.drift_report(&shifted().id));
+    assert_eq!(event["detail"]["report_html"], page_at.uri());
+    let page = env
+        .stack
+        .get(&env.clients, &page_at.bucket, &page_at.key)
+        .await
+        .unwrap();
+    let columns: Vec<&str> = report.columns.keys().map(String::as_str).collect();
+    let seen = in_the_browser(&page, &columns, &drifted).await;
+    assert_eq!(seen["sections"], columns.len(), "{seen}");
 
     // Delivered again: the same report, no second event, no second training.
     let again = deliver(&env, shifted()).await;

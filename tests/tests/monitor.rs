@@ -214,6 +214,26 @@ async fn traffic_like_the_training_data_passes_and_shifted_traffic_drifts_once()
         .collect();
     named.sort();
     assert_eq!(named, drifted);
+    // The window's page, beside its JSON: every compared column, the drifted
+    // ones marked (drift_check.rs opens such a page in the browser).
+    let json_at = shared::aws::S3Location::parse(detail["report"].as_str().unwrap()).unwrap();
+    let page_at = shared::drift::html::beside(&json_at);
+    assert_eq!(detail["report_html"], page_at.uri());
+    let page = env
+        .stack
+        .get(&env.clients, &page_at.bucket, &page_at.key)
+        .await
+        .unwrap();
+    let page = String::from_utf8(page).unwrap();
+    let window = report(&env, detail["report"].as_str().unwrap()).await;
+    for column in window.columns.keys() {
+        let marked = page.contains(&format!("class=\"column drifted\" id=\"column-{column}\""));
+        assert_eq!(marked, drifted.contains(&column.as_str()), "{column}");
+        assert!(
+            page.contains(&format!("data-column=\"{column}\"")),
+            "{column}"
+        );
+    }
     assert_eq!(dev(&tick(&env).await)["traffic"], "no_new_capture");
 }
 

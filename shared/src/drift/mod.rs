@@ -19,6 +19,8 @@
 //! [`crate::stages::baseline`]; the trigger's check of a new dataset is
 //! `training::trigger::drift_check`, the traffic monitor's is [`crate::monitoring`].
 
+#[cfg(feature = "drift")]
+pub mod html;
 pub mod measures;
 #[cfg(feature = "drift")]
 pub mod model_monitor;

@@ -55,6 +55,9 @@ pub struct DatasetDriftDetected {
     pub features: BTreeMap<String, DriftedColumn>,
     /// The whole `DriftReport`'s S3 URI.
     pub report: String,
+    /// Its page (self-contained HTML) beside it.
+    #[serde(default)]
+    pub report_html: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,4 +75,7 @@ pub struct TrafficDriftDetected {
     /// Only the columns that crossed a threshold, with every score.
     pub features: BTreeMap<String, DriftedColumn>,
     pub report: String,
+    /// Its page (self-contained HTML) beside it.
+    #[serde(default)]
+    pub report_html: String,
 }

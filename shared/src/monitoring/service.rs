@@ -32,6 +32,7 @@ use super::config::MonitorConfig;
 pub use super::outcome::{MonitorOutcome, StageTraffic};
 use crate::aws::S3Location;
 use crate::aws::{bus, s3};
+use crate::drift::html;
 use crate::drift::report::{compare, DriftReport};
 use crate::drift::traffic::{profile, read_capture_line, FeatureRow, Read};
 use crate::error::Error;
@@ -279,6 +280,7 @@ impl MonitorService {
                         last_capture: last.clone(),
                         features: report.drifted_columns(),
                         report: report_at.uri(),
+                        report_html: html::beside(&report_at).uri(),
                     };
                     bus::publish(
                         &self.events,
@@ -290,6 +292,10 @@ impl MonitorService {
                     .await?;
                     tracing::warn!(drifted = ?report.drifted, %endpoint, "traffic drifted from the serving model's training data");
                 }
+                // The page first: the JSON, written last, says the window is done.
+                let page = html::render(&report, &trained_on, &current).into_bytes();
+                let page_at = html::beside(&report_at);
+                s3::put(&self.s3, &page_at, page, "text/html; charset=utf-8").await?;
                 let body = serde_json::to_vec_pretty(&report)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 s3::put(&self.s3, &report_at, body, "application/json").await?;

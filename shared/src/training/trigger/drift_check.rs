@@ -21,6 +21,7 @@
 use crate::aws::runtime;
 use crate::aws::{bus, s3};
 use crate::dataset::{DatasetId, DatasetLayout, OutputKind};
+use crate::drift::html;
 use crate::drift::policy::{DriftPolicy, RetrainOn};
 use crate::drift::quality::{
     labelled_rows, ModelQuality, BATCH_ROWS, MAX_ROW_BYTES, QUALITY_INFERENCE_PREFIX,
@@ -151,6 +152,7 @@ impl DatasetDrift<'_> {
                 model_package_arn: baseline.model.model_package_arn.clone(),
                 features: report.drifted_columns(),
                 report: at.uri(),
+                report_html: html::beside(&at).uri(),
             };
             bus::publish(
                 self.events,
@@ -164,6 +166,15 @@ impl DatasetDrift<'_> {
         } else {
             tracing::info!(baseline = %baseline.dataset, stage = %baseline.model.stage, "no column drifted");
         }
+        // The page first: the JSON, written last, says the check is done.
+        let page = html::render(&report, &baseline_profile, &current).into_bytes();
+        s3::put(
+            self.s3,
+            &html::beside(&at),
+            page,
+            "text/html; charset=utf-8",
+        )
+        .await?;
         let body =
             serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
         s3::put(self.s3, &at, body, "application/json").await?;
