@@ -52,8 +52,17 @@ pub async fn drift(
         let first = first.context("no responses")?;
         let report = S3Location::parse(first["report"].as_str().unwrap_or_default())
             .context("no report location")?;
+        let page_at = shared::drift::html::beside(&report);
         let report: Value =
             serde_json::from_slice(&stack.get(clients, &report.bucket, &report.key).await?)?;
+        // Its page, saved beside the responses, for a browser.
+        let page = stack
+            .get(clients, &page_at.bucket, &page_at.key)
+            .await
+            .with_context(|| format!("{label}'s report page {}", page_at.uri()))?;
+        let saved =
+            responses[0].with_file_name(format!("drift-{}.html", label.trim_end_matches(".csv")));
+        std::fs::write(&saved, page)?;
         let model = &report["model"];
         println!(
             "\n  {label} = {} against {} (the training data of {} on stage {}, endpoint {})",
@@ -64,6 +73,11 @@ pub async fn drift(
             model["endpoint"].as_str().unwrap_or("?")
         );
         print_scores(&report)?;
+        println!(
+            "    its page: {} (saved: {})",
+            page_at.uri(),
+            saved.display()
+        );
         let drifted: Vec<&str> = report["drifted"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
