@@ -139,22 +139,31 @@ async fn an_upload_is_processed_end_to_end() {
     assert_eq!(events[0]["detail"]["catalog"]["partition"][0], id.as_str());
 }
 
+/// The real data processed by an ETL with `variable` set to `value`: the
+/// stack, the result, the input's bytes and the dataset's id.
+async fn processed_with(
+    test: &str,
+    variable: &str,
+    value: &str,
+) -> (Env, Value, Vec<u8>, DatasetId) {
+    let env = Setup::new(test).var(variable, value).etl().await;
+    let (r, bytes) = process_housing(&env).await;
+    let id = r["dataset"]["dataset_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (env, r, bytes, id)
+}
+
 /// `TRAINING_FORMAT=parquet`: the train and validation channels are label-first
 /// Parquet files of doubles holding the CSV channels' values; everything else is
 /// what a CSV run writes, byte for byte; the marker and the event name exactly the
 /// files written.
 #[tokio::test]
 async fn parquet_training_channels_hold_the_csv_channels_values() {
-    let env = Setup::new("parquet-channels")
-        .var("TRAINING_FORMAT", "parquet")
-        .etl()
-        .await;
-    let (r, bytes) = process_housing(&env).await;
-    let id: DatasetId = r["dataset"]["dataset_id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (env, r, bytes, id) =
+        processed_with("parquet-channels", "TRAINING_FORMAT", "parquet").await;
     let layout = &env.service.config.layout;
     assert_eq!(
         r["dataset"]["outputs"],
@@ -264,16 +273,7 @@ async fn parquet_training_channels_hold_the_csv_channels_values() {
 /// part's hash; every other output is a one-part run's.
 #[tokio::test]
 async fn a_train_channel_in_parts_deals_the_one_part_rows_in_turn() {
-    let env = Setup::new("train-parts")
-        .var("TRAIN_PARTS", "3")
-        .etl()
-        .await;
-    let (r, bytes) = process_housing(&env).await;
-    let id: DatasetId = r["dataset"]["dataset_id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (env, r, bytes, id) = processed_with("train-parts", "TRAIN_PARTS", "3").await;
     let three: TrainParts = "3".parse().unwrap();
     let layout = &env.service.config.layout;
     assert_eq!(

@@ -378,17 +378,22 @@ async fn parquet_training_channels_train_the_model_the_csv_channels_train() {
     assert!(runs[1].model_package_arn.is_some());
 }
 
-#[test]
-fn the_evaluation_script_passes_its_unit_tests() {
-    let root = local_stack::repo_root().join("pipeline");
+/// The Python unit tests of `module` in `folder`: all `count` of them ran, and passed.
+fn python_unit_tests(folder: &str, module: &str, count: usize) {
+    let root = local_stack::repo_root().join(folder);
     let out = Command::new(local_stack::python())
-        .args(["-m", "unittest", "-v", "test_evaluate"])
+        .args(["-m", "unittest", "-v", module])
         .current_dir(&root)
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 7 tests"), "{log}");
+    assert!(log.contains(&format!("Ran {count} tests")), "{log}");
+}
+
+#[test]
+fn the_evaluation_script_passes_its_unit_tests() {
+    python_unit_tests("pipeline", "test_evaluate", 7);
 }
 
 /// A dataset whose train channel is three part files, trained on three
@@ -459,15 +464,7 @@ async fn a_sharded_train_channel_trains_on_demand_on_as_many_instances_as_parts(
 
 #[test]
 fn the_local_trainer_checkpoints_and_resumes_as_a_restarted_spot_job() {
-    let root = local_stack::repo_root().join("local-stack/xgboost");
-    let out = Command::new(local_stack::python())
-        .args(["-m", "unittest", "-v", "test_train"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 2 tests"), "{log}");
+    python_unit_tests("local-stack/xgboost", "test_train", 2);
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub struct DatasetId(String);
 
 impl DatasetId {
     pub fn from_sha256(sha256_hex: &str) -> Self {
-        DatasetId(format!("ds-{}", &sha256_hex[..32]))
+        DatasetId(content_name("ds-", sha256_hex))
     }
 
     pub fn as_str(&self) -> &str {
@@ -27,9 +27,7 @@ impl DatasetId {
 impl std::str::FromStr for DatasetId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s.strip_prefix("ds-").unwrap_or_default();
-        let valid = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if valid {
+        if is_content_name(s, "ds-") {
             Ok(DatasetId(s.to_string()))
         } else {
             Err(format!(
@@ -43,6 +41,19 @@ impl fmt::Display for DatasetId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// What the suite names by content (a dataset, a scoring run): `prefix` and
+/// the first 128 bits of the content's SHA-256 (`sha256_hex`), in hex.
+pub fn content_name(prefix: &str, sha256_hex: &str) -> String {
+    format!("{prefix}{}", &sha256_hex[..32])
+}
+
+/// Whether `name` is a [`content_name`] with `prefix`: it and 32 lower-case
+/// hex digits.
+pub fn is_content_name(name: &str, prefix: &str) -> bool {
+    let hex = name.strip_prefix(prefix).unwrap_or_default();
+    hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

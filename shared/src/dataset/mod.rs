@@ -6,7 +6,10 @@ pub mod identity;
 pub mod layout;
 
 pub use format::{TrainParts, TrainingFormat};
-pub use identity::{identify, sha256_hex, ContentHash, DatasetId, InputIdentity, Source, Tee};
+pub use identity::{
+    content_name, identify, is_content_name, sha256_hex, ContentHash, DatasetId, InputIdentity,
+    Source, Tee,
+};
 pub use layout::{
     CompletionMarker, DatasetLayout, OutputKind, COMPLETION_MARKER, DEFAULT_PROCESSED_PREFIX,
     DRIFT_REPORT, MONITORING_PREFIX, REJECTION_REPORT, TRAINING_CLAIM,

@@ -4,7 +4,11 @@
 //! and the same transform job, so a duplicate delivery finds the work done.
 
 use crate::aws::S3Location;
+use crate::dataset::{content_name, is_content_name};
 use std::fmt;
+
+/// How a run's id begins.
+const PREFIX: &str = "sc-";
 
 /// `sc-` and the first 128 bits of the scored file's SHA-256, in hex.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -12,7 +16,7 @@ pub struct ScoreId(String);
 
 impl ScoreId {
     pub fn from_sha256(sha256_hex: &str) -> Self {
-        ScoreId(format!("sc-{}", &sha256_hex[..32]))
+        ScoreId(content_name(PREFIX, sha256_hex))
     }
 
     pub fn as_str(&self) -> &str {
@@ -40,8 +44,7 @@ impl ScoreId {
 impl std::str::FromStr for ScoreId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s.strip_prefix("sc-").unwrap_or_default();
-        if hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if is_content_name(s, PREFIX) {
             Ok(ScoreId(s.to_string()))
         } else {
             Err(format!(
@@ -54,7 +57,7 @@ impl std::str::FromStr for ScoreId {
 impl ScoreId {
     /// The run a transform job of ours is for (its name ends with the id).
     pub fn of_job(job: &str) -> Option<ScoreId> {
-        let at = job.rfind("sc-")?;
+        let at = job.rfind(PREFIX)?;
         job[at..].parse().ok()
     }
 }

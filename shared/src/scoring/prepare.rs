@@ -13,6 +13,7 @@ use crate::contract::{
     OCEAN_PROXIMITY_CATEGORIES, TARGET, TOTAL_BEDROOMS,
 };
 use crate::features::{check_record, features, write_csv_row, BedroomFills, BEDROOMS, INPUTS};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -22,8 +23,8 @@ pub const LINE: &str = "line";
 /// The column of the predictions.
 pub const PREDICTION: &str = "prediction";
 
-/// What a file came to.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What a file came to (as `run.json` and `report.json` keep it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {
     /// Data rows read (the header is not one).
     pub rows_in: u64,
@@ -32,6 +33,7 @@ pub struct Prepared {
     /// Rows in `quarantine.csv`.
     pub rows_quarantined: u64,
     /// Reason code → quarantined rows carrying it (a row may have several).
+    #[serde(rename = "quarantine_reasons")]
     pub reasons: BTreeMap<String, u64>,
     /// Kept rows whose missing `total_bedrooms` was imputed.
     pub rows_imputed: u64,

@@ -5,35 +5,6 @@
 use super::prepare::Prepared;
 use crate::events::scoring::ScoringModel;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
-/// The counts of [`Prepared`], as the records keep them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rows {
-    pub rows_in: u64,
-    pub rows_scored: u64,
-    pub rows_quarantined: u64,
-    pub quarantine_reasons: BTreeMap<String, u64>,
-    pub rows_imputed: u64,
-    pub has_target: bool,
-    pub rows_with_target: u64,
-    pub ignored_columns: Vec<String>,
-}
-
-impl From<&Prepared> for Rows {
-    fn from(p: &Prepared) -> Self {
-        Rows {
-            rows_in: p.rows_in,
-            rows_scored: p.rows_scored,
-            rows_quarantined: p.rows_quarantined,
-            quarantine_reasons: p.reasons.clone(),
-            rows_imputed: p.rows_imputed,
-            has_target: p.has_target,
-            rows_with_target: p.rows_with_target,
-            ignored_columns: p.ignored_columns.clone(),
-        }
-    }
-}
 
 /// `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +16,7 @@ pub struct RunRecord {
     pub source_version_id: Option<String>,
     pub model: ScoringModel,
     pub transform_job: String,
-    pub rows: Rows,
+    pub rows: Prepared,
 }
 
 /// How a run ended.
@@ -84,7 +55,7 @@ pub struct ScoreReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform_job: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows: Option<Rows>,
+    pub rows: Option<Prepared>,
     /// `s3://` URI of `quarantine.csv`, when rows went there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<String>,

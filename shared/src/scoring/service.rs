@@ -12,19 +12,17 @@ use super::config::ScoringConfig;
 use super::join::join;
 use super::layout::{ScoreId, ScoreLayout, SCORES};
 use super::prepare::prepare;
-use super::run::{Ending, EvaluationRecord, Rows, RunRecord, ScoreReport};
+use super::run::{Ending, EvaluationRecord, RunRecord, ScoreReport};
 use super::transform::{self, JobState};
 use super::ScoringError;
 use crate::aws::{bus, s3, S3Location};
-use crate::contract::TOTAL_BEDROOMS;
-use crate::dataset::{ContentHash, DatasetId, OutputKind, Tee};
+use crate::dataset::{ContentHash, Tee};
 use crate::error::Error;
 use crate::events::scoring::{
     BatchScored, BatchScoringFailed, ScoringModel, BATCH_SCORED, BATCH_SCORING_FAILED,
     SCORING_SOURCE,
 };
-use crate::features::BedroomFills;
-use crate::report::Report;
+use crate::stages::baseline::bedroom_fills;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 
@@ -130,7 +128,10 @@ impl ScoringService {
                     .await;
             }
         };
-        let fills = self.fills(model.dataset_id.as_deref()).await?;
+        // None: rows without total_bedrooms are quarantined as unimputable.
+        let fills = bedroom_fills(&self.s3, &self.config.layout, model.dataset_id.as_deref())
+            .await?
+            .unwrap_or_default();
         let (features, rows, quarantine) = (
             work.path().join("features.csv"),
             work.path().join("rows.csv"),
@@ -166,7 +167,7 @@ impl ScoringService {
             source_version_id: version_id.map(str::to_string),
             model,
             transform_job: id.transform_job_name(&self.config.stack_name),
-            rows: Rows::from(&prepared),
+            rows: prepared,
         };
         if !s3::put_if_absent(&self.s3, &layout.run(), json(&run)?, "application/json").await? {
             // Another delivery of the same bytes claimed the run first.
@@ -177,7 +178,7 @@ impl ScoringService {
             });
         }
         transform::ensure(&self.sagemaker, &self.config, &layout, &run).await?;
-        tracing::info!(score_id = %id, job = %run.transform_job, rows = prepared.rows_scored, quarantined = prepared.rows_quarantined, "transform job started");
+        tracing::info!(score_id = %id, job = %run.transform_job, rows = run.rows.rows_scored, quarantined = run.rows.rows_quarantined, "transform job started");
         Ok(Outcome::Started {
             id: id.to_string(),
             job: run.transform_job,
@@ -208,26 +209,6 @@ impl ScoringService {
             model_package_version: lineage.model_package_version,
             dataset_id: lineage.dataset_id,
         }))
-    }
-
-    /// The serving model's training medians for `total_bedrooms` (none: rows
-    /// without it are quarantined as unimputable).
-    async fn fills(&self, dataset: Option<&str>) -> Result<BedroomFills, Error> {
-        let Some(id) = dataset.and_then(|d| d.parse::<DatasetId>().ok()) else {
-            return Ok(BedroomFills::default());
-        };
-        let at = self.config.layout.output(&id, OutputKind::Report);
-        let Some(report) = self.read::<Report>(&at).await? else {
-            tracing::warn!(report = %at.uri(), "the training dataset's report is gone: missing bedrooms cannot be imputed");
-            return Ok(BedroomFills::default());
-        };
-        Ok(report
-            .imputations
-            .get(TOTAL_BEDROOMS)
-            .map(|i| BedroomFills {
-                values: i.values.clone(),
-            })
-            .unwrap_or_default())
     }
 
     /// Ends a run that cannot be scored: its report, and `BatchScoringFailed`.

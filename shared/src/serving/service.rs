@@ -7,12 +7,10 @@
 use super::config::PredictConfig;
 use super::request::{self, Record, RecordErrors, RequestError};
 use crate::aws::runtime::{self, InvokeError};
-use crate::aws::s3;
 use crate::contract::{Reason, TOTAL_BEDROOMS};
-use crate::dataset::{DatasetId, OutputKind};
 use crate::error::{AwsError, Error};
 use crate::features::BedroomFills;
-use crate::report::Report;
+use crate::stages::baseline::bedroom_fills;
 use crate::stages::{self, Lineage};
 use serde::Serialize;
 use std::sync::Arc;
@@ -280,29 +278,16 @@ impl PredictService {
         })
     }
 
-    /// The training dataset's imputation values, from its report.
+    /// The training dataset's imputation values, from its report; a report
+    /// that does not read leaves the stage not serving.
     async fn imputation(&self, lineage: &Lineage) -> Result<Option<BedroomFills>, ServingError> {
-        let Some(id) = lineage
-            .dataset_id
-            .as_deref()
-            .and_then(|id| id.parse::<DatasetId>().ok())
-        else {
-            tracing::warn!(package = %lineage.model_package_arn, "no training dataset in the lineage: missing bedrooms cannot be imputed");
-            return Ok(None);
-        };
-        let at = self.config.layout.output(&id, OutputKind::Report);
-        let Some((bytes, _)) = s3::read(&self.s3, &at).await? else {
-            tracing::warn!(report = %at.uri(), "the training dataset's report is gone: missing bedrooms cannot be imputed");
-            return Ok(None);
-        };
-        let report: Report = serde_json::from_slice(&bytes)
-            .map_err(|e| ServingError::NotServing(format!("{} cannot be read: {e}", at.uri())))?;
-        Ok(report
-            .imputations
-            .get(TOTAL_BEDROOMS)
-            .map(|i| BedroomFills {
-                values: i.values.clone(),
-            }))
+        let dataset = lineage.dataset_id.as_deref();
+        bedroom_fills(&self.s3, &self.config.layout, dataset)
+            .await
+            .map_err(|e| match e {
+                Error::Event(message) => ServingError::NotServing(message),
+                other => other.into(),
+            })
     }
 
     /// The predictions for a request body (`{"instances": [...]}`).

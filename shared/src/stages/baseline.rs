@@ -4,10 +4,13 @@
 use super::file::Stages;
 
 use crate::aws::s3;
+use crate::contract::TOTAL_BEDROOMS;
 use crate::dataset::{DatasetId, DatasetLayout, OutputKind};
 use crate::drift::profile::DatasetProfile;
 use crate::drift::report::ComparedModel;
 use crate::error::Error;
+use crate::features::BedroomFills;
+use crate::report::Report;
 
 /// A model serving a stage, and the dataset it was trained on.
 pub struct Baseline {
@@ -37,6 +40,39 @@ pub fn baseline_order<'s>(stages: &'s Stages, reference: &str) -> Vec<&'s str> {
 pub enum Found<T> {
     Usable(T),
     Missing(String),
+}
+
+/// The training medians for `total_bedrooms` of a model trained on `dataset`
+/// (its lineage's dataset id): its `report.json`'s imputation values. `None`,
+/// logged, when the lineage names no dataset or the report is gone: records
+/// without the value cannot be imputed then. A report that does not read is
+/// `Error::Event` (a hand-edited or corrupt object: retrying cannot help).
+/// Predict and the batch scoring impute with these.
+pub async fn bedroom_fills(
+    client: &aws_sdk_s3::Client,
+    layout: &DatasetLayout,
+    dataset: Option<&str>,
+) -> Result<Option<BedroomFills>, Error> {
+    let Some(id) = dataset.and_then(|id| id.parse::<DatasetId>().ok()) else {
+        tracing::warn!(
+            dataset,
+            "no training dataset in the lineage: missing bedrooms cannot be imputed"
+        );
+        return Ok(None);
+    };
+    let at = layout.output(&id, OutputKind::Report);
+    let Some((bytes, _)) = s3::read(client, &at).await? else {
+        tracing::warn!(report = %at.uri(), "the training dataset's report is gone: missing bedrooms cannot be imputed");
+        return Ok(None);
+    };
+    let report: Report = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Event(format!("{} cannot be read: {e}", at.uri())))?;
+    Ok(report
+        .imputations
+        .get(TOTAL_BEDROOMS)
+        .map(|i| BedroomFills {
+            values: i.values.clone(),
+        }))
 }
 
 /// A dataset's `profile.json`, checked ([`DatasetProfile::from_json`]).
