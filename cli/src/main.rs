@@ -1,19 +1,11 @@
-//! `housing-mlops`: the operators' command line.
+//! `housing-mlops`: the operators' command line ([`housing_mlops`] has a module a subcommand).
 //!
-//!   housing-mlops cost [--stages FILE] [--prices FILE] [--training-instance-type T] [--training-instances N]
-//!       each stage's monthly cost (idle, at min and at max scale) and a training
-//!       run's, from the stages file and the price table (the bundled
-//!       `infra/stages.yaml` and `infra/prices.yaml` by default)
-//!
-//! Exit 0: done. Exit 1: a file could not be read or is invalid (every problem
-//! on stderr).
+//! Exit 0: done. Exit 1: the command failed (the reason on stderr: a missing credential,
+//! stack, stage, package or report, a file that is not valid). Exit 2: a usage error; `etl`
+//! also exits 2 for a file rejected whole.
 
 use clap::{Parser, Subcommand};
-use shared::stages::cost::{self, Prices, BUNDLED_PRICES};
-use shared::stages::{Stages, BUNDLED};
-use shared::training::definition::TRAINING_MAX_RUNTIME_SECONDS;
-use shared::training::parameters::{default_instance_count, DEFAULT_TRAINING_INSTANCE_TYPE};
-use std::path::{Path, PathBuf};
+use housing_mlops::{cost, definition, drift, etl, promote, status};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -25,57 +17,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Each stage's monthly cost idle, at min and at max scale, and a training
-    /// run's on demand and on spot.
-    Cost {
-        /// The stages file (default: the bundled infra/stages.yaml).
-        #[arg(long)]
-        stages: Option<PathBuf>,
-        /// The price table (default: the bundled infra/prices.yaml).
-        #[arg(long)]
-        prices: Option<PathBuf>,
-        /// The training instance type (default: the pipeline's default).
-        #[arg(long, default_value = DEFAULT_TRAINING_INSTANCE_TYPE)]
-        training_instance_type: String,
-        /// Training instances (default: the pipeline's default).
-        #[arg(long, default_value_t = default_instance_count())]
-        training_instances: u32,
-    },
-}
-
-/// `path`'s text, or `bundled` when no path is given.
-fn read(path: Option<&Path>, bundled: &str) -> Result<String, String> {
-    match path {
-        None => Ok(bundled.to_string()),
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())),
-    }
-}
-
-fn run(cli: Cli) -> Result<String, String> {
-    match cli.command {
-        Command::Cost {
-            stages,
-            prices,
-            training_instance_type,
-            training_instances,
-        } => {
-            let stages =
-                Stages::parse(&read(stages.as_deref(), BUNDLED)?).map_err(|e| e.to_string())?;
-            let prices = Prices::parse(&read(prices.as_deref(), BUNDLED_PRICES)?)
-                .map_err(|e| e.to_string())?;
-            let training = cost::training_cost(
-                &prices,
-                &training_instance_type,
-                training_instances,
-                TRAINING_MAX_RUNTIME_SECONDS,
-            )?;
-            cost::report(&stages, &prices, &training).map_err(|e| e.to_string())
-        }
-    }
+    /// Per stage: its desired-state record, endpoint, model, fleet and traffic drift; the
+    /// latest dataset's drift.
+    Status(status::Args),
+    /// Deploy an approved registry version to a stage (puts PromoteModel on the stack's bus).
+    Promote(promote::Args),
+    /// A drift check's report and its page: a dataset's, or a stage's latest traffic window.
+    Drift(drift::Args),
+    /// Each stage's monthly cost idle, at min and at max scale, and a training run's.
+    Cost(cost::Args),
+    /// The SageMaker pipeline definition (JSON).
+    Definition(definition::Args),
+    /// Validate, clean, feature and split a California-housing CSV on this machine.
+    Etl(etl::Args),
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let command = Cli::parse().command;
+    let result = match command {
+        Command::Etl(args) => return etl::run(args, "housing-mlops etl"),
+        Command::Cost(args) => cost::run(args),
+        Command::Definition(args) => definition::run(args),
+        Command::Status(args) => block_on(status::run(args)),
+        Command::Promote(args) => block_on(promote::run(args)),
+        Command::Drift(args) => block_on(drift::run(args)),
+    };
+    match result {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -85,4 +52,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+        .block_on(future)
 }

@@ -24,7 +24,7 @@
 //!
 //! | floor | modules | what |
 //! |---|---|---|
-//! | 0 | `error`, `config`, `telemetry`, `contract`, `functions` | errors, configuration, EMF metrics, the data contract, the functions' names |
+//! | 0 | `error`, `config`, `telemetry`, `contract`, `functions`, `outputs` | errors, configuration, EMF metrics, the data contract, the functions' names, the stack's outputs |
 //! | 1 | `aws` | SDK configuration, classified AWS calls, `S3Location` |
 //! | 2 | `dataset`, `features` | what names a dataset and where its outputs live; the row-level features |
 //! | 3 | `report` | a dataset's `report.json` |
@@ -46,7 +46,7 @@
 //! - [`serving`] (feature `serving`): predictions from the stage's endpoint.
 //! - [`monitoring`] (feature `monitor`): the scheduled check of the endpoints' captured traffic.
 //! - [`scoring`] (feature `scoring`): batch scoring, a file's rows to a transform job's input and its output back to them.
-//! - [`config`], [`error`], [`telemetry`], [`functions`].
+//! - [`config`], [`error`], [`telemetry`], [`functions`], [`outputs`] (the stack outputs operators' tools read).
 
 pub mod aws;
 pub mod config;
@@ -61,6 +61,7 @@ pub mod features;
 pub mod functions;
 #[cfg(feature = "monitor")]
 pub mod monitoring;
+pub mod outputs;
 #[cfg(feature = "promotion")]
 pub mod promotion;
 pub mod report;

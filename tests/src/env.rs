@@ -231,6 +231,11 @@ fn environment_of(stack: &Stack, function: Function, moto: &str, stages: &Path) 
 }
 
 impl<S> TestEnv<S> {
+    /// The stages file the functions run with (the endpoints this stack's own).
+    pub fn stages_file(&self) -> &Path {
+        &self.stages_file
+    }
+
     /// Another function's environment on this test's stack (for a test that
     /// needs two functions' services on one stack).
     pub fn environment_of(&self, function: Function) -> Environment {

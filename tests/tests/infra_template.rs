@@ -356,3 +356,24 @@ fn the_pipeline_definition_is_the_generators() {
         .collect();
     assert_eq!(mapping, code);
 }
+
+/// The operators' command finds a stack's resources by its outputs (`shared::outputs`): the
+/// template declares each, and the promotion records' output names where promote-model keeps
+/// them.
+#[test]
+fn the_outputs_the_operators_command_reads_are_the_templates() {
+    let template = template();
+    let outputs = template["Outputs"].as_mapping().expect("Outputs");
+    for name in shared::outputs::ALL {
+        assert!(
+            outputs.contains_key(name),
+            "the template has no output {name}"
+        );
+    }
+    let promote = &functions(template)["PromoteModelFunction"]["Properties"];
+    assert_eq!(
+        template["Outputs"][shared::outputs::PROMOTION_STATE_URI]["Value"],
+        promote["Environment"]["Variables"]["PROMOTION_STATE_S3_URI"],
+        "PromotionStateUri must be where promote-model keeps its records"
+    );
+}

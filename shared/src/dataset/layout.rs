@@ -296,11 +296,15 @@ impl DatasetLayout {
         self.processed(format!("{MONITORING_PREFIX}{endpoint}/state.json"))
     }
 
+    /// The folder of the traffic monitor's drift reports of `endpoint`.
+    pub fn traffic_reports(&self, endpoint: &str) -> S3Location {
+        self.processed(format!("{MONITORING_PREFIX}{endpoint}/reports/"))
+    }
+
     /// The traffic monitor's drift report of `endpoint`'s capture window `window`.
     pub fn traffic_report(&self, endpoint: &str, window: &str) -> S3Location {
-        self.processed(format!(
-            "{MONITORING_PREFIX}{endpoint}/reports/{window}.json"
-        ))
+        let folder = self.traffic_reports(endpoint);
+        self.processed(format!("{}{window}.json", folder.key))
     }
 
     pub fn rejection(&self, id: &DatasetId) -> S3Location {

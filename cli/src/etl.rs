@@ -1,23 +1,19 @@
-//! `housing-etl --input <csv> --output <dir>`: the ETL core on a local file.
+//! `housing-mlops etl --input <csv> --output <dir>` (also `housing-etl`): the ETL core on a
+//! local file.
 //!
 //! Exit 0: processed (quarantined rows included), outputs and `report.json` in `<dir>`.
 //! Exit 2: the file was rejected whole; one line on stderr, `rejection.json` in `<dir>`.
 //! Exit 1: anything else (unreadable input, unwritable output).
 
-use clap::Parser;
 use shared::dataset::{identify, Source, TrainParts, TrainingFormat, REJECTION_REPORT};
 use shared::drift::policy::DriftPolicy;
 use shared::etl::{self, CappedPolicy, EtlError, EtlOptions, SplitRatios};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(
-    name = "housing-etl",
-    version,
-    about = "Validate, clean, feature and split a California-housing CSV"
-)]
-struct Args {
+/// Validate, clean, feature and split a California-housing CSV.
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// The CSV file to process.
     #[arg(long)]
     input: PathBuf,
@@ -53,10 +49,10 @@ struct Args {
     drift_policy: Option<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
+/// Runs the ETL as `args` say; `name` is the command's name in messages.
+pub fn run(args: Args, name: &str) -> ExitCode {
     let fail = |message: String| {
-        eprintln!("housing-etl: {message}");
+        eprintln!("{name}: {message}");
         ExitCode::from(1)
     };
     let source = Source {
@@ -120,9 +116,9 @@ fn main() -> ExitCode {
                 let json = serde_json::to_vec_pretty(&report).unwrap_or_default();
                 std::fs::write(args.output.join(REJECTION_REPORT), json)
             });
-            eprintln!("housing-etl: {}: {rejection}", args.input.display());
+            eprintln!("{name}: {}: {rejection}", args.input.display());
             if let Err(e) = written {
-                eprintln!("housing-etl: cannot write {}: {e}", REJECTION_REPORT);
+                eprintln!("{name}: cannot write {}: {e}", REJECTION_REPORT);
             }
             ExitCode::from(2)
         }

@@ -1,0 +1,265 @@
+//! `housing-mlops status`: per stage, what promote-model wants it to serve (the desired-state
+//! record), what its endpoint is and serves (state, config, package, dataset), what it runs
+//! on (serverless settings, or instances and their autoscaling), and its traffic's latest
+//! drift verdict; then the latest new dataset's drift verdict.
+//!
+//! A stage whose parts cannot be read says so on its line and the others are still shown: a
+//! corrupt record is exactly what an operator runs `status` to find.
+
+use crate::drift::{latest_dataset, latest_traffic, verdict};
+use crate::when;
+use aws_sdk_sagemaker::error::DisplayErrorContext;
+use shared::events::endpoint::EndpointState;
+use shared::promotion::desired::{Cause, Desired, DesiredStates, Status};
+use shared::promotion::scaling;
+use shared::stages::{serving, Stage};
+use std::fmt::Write;
+
+/// Each stage's desired state, endpoint, model, fleet and latest drift verdicts.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    target: crate::stack::Target,
+}
+
+pub async fn run(args: Args) -> Result<String, String> {
+    let stack = crate::stack::connect(&args.target).await?;
+    let sagemaker = aws_sdk_sagemaker::Client::new(&stack.sdk);
+    let autoscaling = aws_sdk_applicationautoscaling::Client::new(&stack.sdk);
+    let records = DesiredStates {
+        s3: stack.s3.clone(),
+        root: stack.promotion_state.clone(),
+    };
+    let mut out = format!("stack {} in {}\n", stack.name, stack.region);
+    for stage in stack.stages.iter() {
+        let _ = writeln!(out, "\n{} (endpoint {})", stage.name, stage.endpoint);
+        let (endpoint, serves, config, in_service) = endpoint(&sagemaker, stage).await;
+        let _ = writeln!(
+            out,
+            "  desired   {}",
+            desired(&records, &stage.name, in_service.as_deref()).await
+        );
+        let _ = writeln!(out, "  endpoint  {endpoint}");
+        let _ = writeln!(out, "  serves    {serves}");
+        let _ = writeln!(
+            out,
+            "  fleet     {}",
+            fleet(&sagemaker, &autoscaling, stage, config.as_deref()).await
+        );
+        let traffic = match latest_traffic(&stack, &stage.endpoint).await {
+            Ok(Some(found)) => format!(
+                "{} ({}; {})",
+                verdict(&found.report),
+                when(found.modified_ms),
+                found.page().uri()
+            ),
+            Ok(None) => "no report yet".into(),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        let _ = writeln!(out, "  traffic   {traffic}");
+    }
+    let dataset = match latest_dataset(&stack).await {
+        Ok(Some(found)) => format!(
+            "{}: {} ({}; {})",
+            found.report.current,
+            verdict(&found.report),
+            when(found.modified_ms),
+            found.page().uri()
+        ),
+        Ok(None) => "none yet".into(),
+        Err(e) => format!("unreadable: {e}"),
+    };
+    let _ = writeln!(out, "\nlatest dataset drift check  {dataset}");
+    Ok(out)
+}
+
+/// The stage's desired-state record, in a line; `in_service` is the config the endpoint
+/// serves InService with no deployment under way (a deployment of it is done).
+async fn desired(records: &DesiredStates, stage: &str, in_service: Option<&str>) -> String {
+    match records.read(stage).await {
+        Ok(Some(read)) => record(&read.desired, in_service),
+        Ok(None) => "none (nothing requested yet)".into(),
+        Err(e) => format!("unreadable: {e}"),
+    }
+}
+
+/// A record in a line: the package, where it stands, why and when.
+fn record(d: &Desired, in_service: Option<&str>) -> String {
+    let state = match &d.status {
+        Status::Pending => "pending".to_string(),
+        Status::Deploying {
+            endpoint_config,
+            started_at_ms,
+        } if in_service == Some(endpoint_config.as_str()) => format!(
+            "deployed: the endpoint serves {endpoint_config} (since {})",
+            when(*started_at_ms)
+        ),
+        Status::Deploying {
+            endpoint_config,
+            started_at_ms,
+        } => format!("deploying {endpoint_config} since {}", when(*started_at_ms)),
+        Status::Halted {
+            reason,
+            message,
+            at_ms,
+        } => format!("HALTED {reason} at {}: {message}", when(*at_ms)),
+    };
+    let by = d
+        .requested_by
+        .as_deref()
+        .map(|who| format!(" by {who}"))
+        .unwrap_or_default();
+    let cause = match d.cause {
+        Cause::Approval => "approval",
+        Cause::Promote => "PromoteModel",
+        Cause::Advance => "advanced from the previous stage",
+        Cause::Rollback => "rollback",
+    };
+    format!(
+        "{} v{}: {state} ({cause}{by}, {})",
+        d.model_package_group,
+        d.model_package_version,
+        when(d.recorded_at_ms)
+    )
+}
+
+/// The endpoint's state and config, what it serves, the config to describe the fleet of, and
+/// that config again when it is InService with no deployment under way.
+async fn endpoint(
+    sagemaker: &aws_sdk_sagemaker::Client,
+    stage: &Stage,
+) -> (String, String, Option<String>, Option<String>) {
+    match serving(sagemaker, &stage.endpoint).await {
+        Err(e) => (format!("unreadable: {e}"), "unknown".into(), None, None),
+        Ok(None) => (
+            "none (not deployed, or asleep)".into(),
+            "nothing".into(),
+            None,
+            None,
+        ),
+        Ok(Some(s)) => {
+            let moving = s
+                .pending_config
+                .as_deref()
+                .map(|c| format!(", moving to {c}"))
+                .unwrap_or_default();
+            let endpoint = format!("{}, config {}{moving}", s.state, s.endpoint_config);
+            let serves = match &s.lineage {
+                None => "no lineage tags on its config (not deployed by housing-mlops)".into(),
+                Some(l) => {
+                    let mut line =
+                        format!("{} v{}", l.model_package_group, l.model_package_version);
+                    if let Some(dataset) = &l.dataset_id {
+                        let _ = write!(line, ", trained on {dataset}");
+                    }
+                    if let Some(rmse) = l.validation_rmse {
+                        let _ = write!(line, ", validation RMSE {rmse:.4}");
+                    }
+                    if let Some(rmse) = l.test_rmse {
+                        let _ = write!(line, ", test RMSE {rmse:.4}");
+                    }
+                    line
+                }
+            };
+            let settled = (s.state == EndpointState::InService && s.pending_config.is_none())
+                .then(|| s.endpoint_config.clone());
+            (endpoint, serves, Some(s.endpoint_config), settled)
+        }
+    }
+}
+
+/// What the serving config runs on, and the autoscaling registered for the stage.
+async fn fleet(
+    sagemaker: &aws_sdk_sagemaker::Client,
+    autoscaling: &aws_sdk_applicationautoscaling::Client,
+    stage: &Stage,
+    config: Option<&str>,
+) -> String {
+    let Some(config) = config else {
+        return "none".into();
+    };
+    let described = sagemaker
+        .describe_endpoint_config()
+        .endpoint_config_name(config)
+        .send()
+        .await;
+    let variant = match &described {
+        Err(e) => return format!("unreadable: {}", DisplayErrorContext(e)),
+        Ok(out) => out.production_variants().first(),
+    };
+    let Some(variant) = variant else {
+        return "no variant".into();
+    };
+    if let Some(s) = variant.serverless_config() {
+        return format!(
+            "serverless, {} MB, up to {} at once",
+            s.memory_size_in_mb().unwrap_or_default(),
+            s.max_concurrency().unwrap_or_default()
+        );
+    }
+    let mut line = format!(
+        "{} x {}",
+        variant.initial_instance_count().unwrap_or_default(),
+        variant.instance_type().map_or("?", |t| t.as_str())
+    );
+    match scaling::registered(autoscaling, stage).await {
+        Ok(Some(r)) => {
+            let _ = write!(line, ", autoscaled {}-{}", r.min, r.max);
+            if let Some(p) = r.policy {
+                let _ = write!(line, " at {} invocations per instance a minute", p.target);
+            }
+        }
+        Ok(None) => line.push_str(", not autoscaled"),
+        Err(e) => {
+            let _ = write!(line, ", autoscaling unreadable: {e}");
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(status: Status) -> Desired {
+        Desired {
+            stage: "prod".into(),
+            model_package_arn: "arn:aws:sagemaker:us-east-1:1:model-package/g/7".into(),
+            model_package_group: "g".into(),
+            model_package_version: 7,
+            cause: Cause::Promote,
+            requested_by: Some("alice".into()),
+            source_event_id: None,
+            recorded_at_ms: 1_796_400_000_000,
+            status,
+        }
+    }
+
+    #[test]
+    fn a_record_reads_as_where_it_stands() {
+        let deploying = desired(Status::Deploying {
+            endpoint_config: "prod-v7".into(),
+            started_at_ms: 1_796_400_060_000,
+        });
+        assert_eq!(
+            record(&deploying, None),
+            "g v7: deploying prod-v7 since 2026-12-04 16:01:00 UTC (PromoteModel by alice, 2026-12-04 16:00:00 UTC)"
+        );
+        assert_eq!(
+            record(&deploying, Some("prod-v6")),
+            record(&deploying, None),
+            "another config in service: still deploying"
+        );
+        assert!(record(&deploying, Some("prod-v7")).starts_with(
+            "g v7: deployed: the endpoint serves prod-v7 (since 2026-12-04 16:01:00 UTC)"
+        ));
+        let halted = desired(Status::Halted {
+            reason: "RolledBack".into(),
+            message: "alarm prod-5xx".into(),
+            at_ms: 1_796_400_120_000,
+        });
+        assert!(record(&halted, Some("prod-v6"))
+            .starts_with("g v7: HALTED RolledBack at 2026-12-04 16:02:00 UTC: alarm prod-5xx"));
+        assert!(record(&desired(Status::Pending), None).starts_with("g v7: pending (PromoteModel"));
+    }
+}
