@@ -5,7 +5,6 @@
 
 use crate::stack::Stack;
 use crate::when;
-use aws_sdk_s3::error::DisplayErrorContext;
 use shared::aws::{s3, S3Location};
 use shared::dataset::{DatasetId, DatasetLayout, DEFAULT_PROCESSED_PREFIX, DRIFT_REPORT};
 use shared::drift::html;
@@ -110,11 +109,8 @@ async fn newest(
     let mut newest: Option<(String, i64)> = None;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
-            format!(
-                "cannot list s3://{}/{prefix}: {}",
-                stack.processed_bucket,
-                DisplayErrorContext(&e)
-            )
+            let listing = format!("listing s3://{}/{prefix}", stack.processed_bucket);
+            crate::stack::aws_error(&listing, &e)
         })?;
         for object in page.contents() {
             let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {

@@ -56,12 +56,7 @@ pub async fn run(args: Args) -> Result<String, String> {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "who is asking (STS GetCallerIdentity): {}",
-                    aws_sdk_sts::error::DisplayErrorContext(&e)
-                )
-            })?
+            .map_err(|e| crate::stack::aws_error("who is asking (STS GetCallerIdentity)", &e))?
             .arn()
             .unwrap_or("an operator")
             .to_string(),

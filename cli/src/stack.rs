@@ -4,7 +4,8 @@
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use shared::aws::S3Location;
 use shared::config::AwsSettings;
 use shared::outputs;
@@ -102,6 +103,27 @@ pub async fn connect(target: &Target) -> Result<Stack, String> {
     })
 }
 
+/// An AWS call's failure in a line: the service's code and message (or the HTTP status when
+/// the answer had neither), and what to do about a refusal.
+pub fn aws_error<E>(operation: &str, e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let mut line = match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{operation}: {code}: {message}"),
+        (Some(code), None) => format!("{operation}: {code}"),
+        _ => match status {
+            Some(status) => format!("{operation}: HTTP {status}"),
+            None => format!("{operation}: {}", DisplayErrorContext(e)),
+        },
+    };
+    if status == Some(403) {
+        line.push_str(" (the stack's OperatorPolicyArn output is the policy this command needs)");
+    }
+    line
+}
+
 /// The outputs of stack `name`, by key.
 async fn stack_outputs(
     sdk: &SdkConfig,
@@ -119,12 +141,7 @@ async fn stack_outputs(
                 "no stack named {name} in {region} (--stack, or HOUSING_MLOPS_STACK, names it)"
             ))
         }
-        Err(e) => {
-            return Err(format!(
-                "cannot describe stack {name}: {}",
-                DisplayErrorContext(&e)
-            ))
-        }
+        Err(e) => return Err(aws_error(&format!("describing stack {name}"), &e)),
     };
     let stack = out
         .stacks()

@@ -7,8 +7,8 @@
 //! corrupt record is exactly what an operator runs `status` to find.
 
 use crate::drift::{latest_dataset, latest_traffic, verdict};
+use crate::stack::aws_error;
 use crate::when;
-use aws_sdk_sagemaker::error::DisplayErrorContext;
 use shared::events::endpoint::EndpointState;
 use shared::promotion::desired::{Cause, Desired, DesiredStates, Status};
 use shared::promotion::scaling;
@@ -184,7 +184,7 @@ async fn fleet(
         .send()
         .await;
     let variant = match &described {
-        Err(e) => return format!("unreadable: {}", DisplayErrorContext(e)),
+        Err(e) => return format!("unreadable: {}", aws_error("DescribeEndpointConfig", e)),
         Ok(out) => out.production_variants().first(),
     };
     let Some(variant) = variant else {

@@ -1,12 +1,13 @@
 //! `housing-mlops status`, `promote` and `drift` as an operator runs them, against a local
 //! stack on moto: the binary finds the stack by name through CloudFormation (the local stack
 //! registers its outputs there as the template declares them), signs with the default
-//! credential chain (here the operator's keys in the environment) and reads what the
-//! functions wrote.
+//! credential chain (here the keys of the stack's operator role, which carries the template's
+//! `OperatorPolicy` and nothing more, moto enforcing it) and reads what the functions wrote.
 
 use integration_tests::serving::deploy_unscored;
 use integration_tests::{shared_moto, Setup, TestEnv, REGION};
 use lambda_runtime::{Context, LambdaEvent};
+use local_stack::roles::{assume_new_role, RoleCredentials};
 use serde_json::{json, Value};
 use shared::promotion::PromotionService;
 use std::process::{Command, Output};
@@ -14,16 +15,19 @@ use std::process::{Command, Output};
 const SERVED: &str = "ds-0123456789abcdef0123456789abcdef";
 const NEWER: &str = "ds-fedcba9876543210fedcba9876543210";
 
-/// `housing-mlops <args>` on `env`'s stack, signed as the local operator.
-fn cli(env: &TestEnv<PromotionService>, args: &[&str]) -> Output {
+/// `housing-mlops <args>` on `env`'s stack, signed as its operator role: the template's
+/// `OperatorPolicy` and nothing more, enforced by moto.
+fn cli(env: &TestEnv<PromotionService>, role: &RoleCredentials, args: &[&str]) -> Output {
     operator(env, args)
+        .envs(role.variables())
         .arg("--stack")
         .arg(&env.stack.name)
         .output()
         .expect("housing-mlops runs")
 }
 
-/// `housing-mlops <args>` on `env`'s moto with `env`'s stages, signed as the local operator.
+/// `housing-mlops <args>` on `env`'s moto with `env`'s stages, signed as the local
+/// administrator (allowed everything) unless its caller sets other keys.
 fn operator(env: &TestEnv<PromotionService>, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_housing-mlops"));
     command
@@ -76,6 +80,7 @@ async fn put(env: &TestEnv<PromotionService>, key: &str, body: &Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_each_stage_and_drift_shows_the_reports() {
     let env = Setup::new("cli-status").promotion().await;
+    let role = env.stack.create_operator(&env.clients).await.unwrap();
     deploy_unscored(&env, SERVED).await;
     let layout = env.stack.layout();
     let dev = format!("{}-dev", env.stack.name);
@@ -87,7 +92,7 @@ async fn status_shows_each_stage_and_drift_shows_the_reports() {
     dataset_report["columns"]["median_income"]["crossed"] = json!([]);
     put(&env, &dataset.key, &dataset_report).await;
 
-    let status = ok(&cli(&env, &["status"]));
+    let status = ok(&cli(&env, &role, &["status"]));
 
     let group = env.stack.model_package_group();
     let dev_block = status
@@ -127,7 +132,7 @@ async fn status_shows_each_stage_and_drift_shows_the_reports() {
     );
 
     // A stage's latest traffic window, summed up: the crossed score starred, the page named.
-    let drift = ok(&cli(&env, &["drift", "dev"]));
+    let drift = ok(&cli(&env, &role, &["drift", "dev"]));
     assert!(
         drift.starts_with(&format!("{}: drift in median_income\n", traffic.uri())),
         "{drift}"
@@ -147,20 +152,20 @@ async fn status_shows_each_stage_and_drift_shows_the_reports() {
         "{drift}"
     );
     // A dataset's, as stored.
-    let json = ok(&cli(&env, &["drift", NEWER, "--json"]));
+    let json = ok(&cli(&env, &role, &["drift", NEWER, "--json"]));
     assert_eq!(
         serde_json::from_str::<Value>(&json).unwrap(),
         dataset_report
     );
 
-    let missing = failed(&cli(&env, &["drift", SERVED]));
+    let missing = failed(&cli(&env, &role, &["drift", SERVED]));
     assert!(
         missing.contains(&format!("dataset {SERVED} has no drift report")),
         "{missing}"
     );
-    let none = failed(&cli(&env, &["drift", "prod"]));
+    let none = failed(&cli(&env, &role, &["drift", "prod"]));
     assert!(none.contains("has no traffic drift report yet"), "{none}");
-    let neither = failed(&cli(&env, &["drift", "staging"]));
+    let neither = failed(&cli(&env, &role, &["drift", "staging"]));
     assert!(
         neither.contains("staging is neither a stage (dev, pre-prod, prod) nor a dataset id"),
         "{neither}"
@@ -170,6 +175,7 @@ async fn status_shows_each_stage_and_drift_shows_the_reports() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_record_is_shown_and_the_other_stages_still_are() {
     let env = Setup::new("cli-corrupt").promotion().await;
+    let role = env.stack.create_operator(&env.clients).await.unwrap();
     put(
         &env,
         "promotion/stages/pre-prod.json",
@@ -177,7 +183,7 @@ async fn a_corrupt_record_is_shown_and_the_other_stages_still_are() {
     )
     .await;
 
-    let status = ok(&cli(&env, &["status"]));
+    let status = ok(&cli(&env, &role, &["status"]));
 
     let pre_prod = status.split("\npre-prod (endpoint ").nth(1).unwrap();
     assert!(pre_prod.contains("desired   unreadable: "), "{status}");
@@ -188,6 +194,7 @@ async fn a_corrupt_record_is_shown_and_the_other_stages_still_are() {
 #[tokio::test(flavor = "multi_thread")]
 async fn promote_sends_the_command_promote_model_deploys() {
     let env = Setup::new("cli-promote").promotion().await;
+    let role = env.stack.create_operator(&env.clients).await.unwrap();
     let arn = deploy_unscored(&env, SERVED).await;
     // What the bus delivers from the operator's source, to look at.
     let queue = env
@@ -228,7 +235,7 @@ async fn promote_sends_the_command_promote_model_deploys() {
         .unwrap();
     let group = env.stack.model_package_group();
 
-    let said = ok(&cli(&env, &["promote", &group, "1", "pre-prod"]));
+    let said = ok(&cli(&env, &role, &["promote", &group, "1", "pre-prod"]));
 
     assert!(said.contains(&format!("{group} v1 to pre-prod")), "{said}");
     let received = env
@@ -259,7 +266,7 @@ async fn promote_sends_the_command_promote_model_deploys() {
         .await
         .unwrap();
     assert_eq!(out["stage"], "pre-prod", "{out}");
-    let status = ok(&cli(&env, &["status"]));
+    let status = ok(&cli(&env, &role, &["status"]));
     let pre_prod = status.split("\npre-prod (endpoint ").nth(1).unwrap();
     assert!(
         pre_prod.contains(&format!("desired   {group} v1: "))
@@ -268,12 +275,12 @@ async fn promote_sends_the_command_promote_model_deploys() {
     );
 
     // Refused before anything is sent.
-    let stage = failed(&cli(&env, &["promote", &group, "1", "staging"]));
+    let stage = failed(&cli(&env, &role, &["promote", &group, "1", "staging"]));
     assert!(
         stage.contains("no stage staging (the stages are dev, pre-prod, prod)"),
         "{stage}"
     );
-    let version = failed(&cli(&env, &["promote", &group, "7", "prod"]));
+    let version = failed(&cli(&env, &role, &["promote", &group, "7", "prod"]));
     assert!(
         version.contains(&format!("no version 7 in model package group {group}")),
         "{version}"
@@ -287,7 +294,7 @@ async fn promote_sends_the_command_promote_model_deploys() {
         )
         .await
         .unwrap();
-    let pending = failed(&cli(&env, &["promote", &group, "2", "prod"]));
+    let pending = failed(&cli(&env, &role, &["promote", &group, "2", "prod"]));
     assert!(
         pending.contains("is PendingManualApproval, not Approved"),
         "{pending}"
@@ -330,6 +337,19 @@ async fn errors_name_what_is_missing() {
     assert!(region.contains("no AWS region"), "{region}");
     let credentials = failed(&bare(&["status", "--region", REGION]).output().unwrap());
     assert!(credentials.contains("no AWS credentials"), "{credentials}");
+
+    // A role without the operators' policy: the refusal says which policy is missing.
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]});
+    let nobody = assume_new_role(&env.clients, "cli-nobody", &policy, "nobody")
+        .await
+        .unwrap();
+    let refused = failed(&cli(&env, &nobody, &["status"]));
+    assert!(
+        refused.contains(&format!("describing stack {}: ", env.stack.name))
+            && refused.contains("OperatorPolicyArn"),
+        "{refused}"
+    );
 
     let stack = operator(&env, &["status", "--stack", "no-such-stack"])
         .output()

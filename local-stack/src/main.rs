@@ -51,7 +51,7 @@ struct Target {
 enum Command {
     /// Create the stack (buckets, bus, Glue database, training pipeline, model
     /// package group, a queue for the suite's events) and write each function's
-    /// environment to DIR/<function>.env.
+    /// environment to DIR/<function>.env, the operator role's credentials to DIR/operator.env.
     Up {
         #[command(flatten)]
         target: Target,
@@ -274,6 +274,14 @@ async fn run(command: Command) -> Result<()> {
                 let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
                 std::fs::write(env_dir.join(format!("{}.env", function.name())), text)?;
             }
+            // The operators' role (the template's OperatorPolicy), for `housing-mlops`.
+            let operator = stack.create_operator(&clients).await?;
+            let text: String = operator
+                .variables()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}\n"))
+                .collect();
+            std::fs::write(env_dir.join("operator.env"), text)?;
             println!(
                 "  stack up: buckets {}, {}, {}; bus {}; Glue database {}; queue for the suite's events",
                 stack.raw_bucket, stack.processed_bucket, stack.quarantine_bucket, stack.bus, stack.glue_database

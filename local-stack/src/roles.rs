@@ -90,11 +90,24 @@ impl Stack {
     /// `function`'s identity policy as moto will evaluate it (see the module's
     /// documentation for how it differs from the template's).
     pub fn role_policy(&self, function: Function) -> Value {
-        let template = template();
-        let properties = &functions(template)[function.logical_id()]["Properties"];
+        let properties = &functions(template())[function.logical_id()]["Properties"];
+        let documents = properties["Policies"].as_sequence().expect("Policies");
+        self.moto_policy(documents)
+    }
+
+    /// The operators' policy (the template's `OperatorPolicy`, what `housing-mlops status`,
+    /// `drift` and `promote` need) as moto will evaluate it.
+    pub fn operator_policy(&self) -> Value {
+        let document = &template()["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"];
+        self.moto_policy(std::slice::from_ref(document))
+    }
+
+    /// The statements of the template's policy `documents`, resolved with this stack's names,
+    /// in the form moto evaluates (the module's documentation says how it differs).
+    fn moto_policy(&self, documents: &[serde_norway::Value]) -> Value {
         let names = self.template_names();
         let mut statements = Vec::new();
-        for document in properties["Policies"].as_sequence().expect("Policies") {
+        for document in documents {
             for statement in document["Statement"].as_sequence().expect("Statement") {
                 assert_eq!(statement["Effect"].as_str(), Some("Allow"));
                 let actions: Vec<String> = match &statement["Action"] {
@@ -128,48 +141,68 @@ impl Stack {
         function: Function,
     ) -> Result<RoleCredentials> {
         let name = self.role_name(function);
-        let trust = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com", "AWS": OPERATOR_ARN},
-                "Action": "sts:AssumeRole",
-            }],
-        });
-        let role = clients
-            .iam
-            .create_role()
-            .role_name(&name)
-            .assume_role_policy_document(trust.to_string())
-            .send()
-            .await
-            .with_context(|| format!("create role {name}"))?;
-        let arn = role
-            .role()
-            .map(|r| r.arn().to_string())
-            .context("role ARN")?;
-        clients
-            .iam
-            .put_role_policy()
-            .role_name(&name)
-            .policy_name("template")
-            .policy_document(self.role_policy(function).to_string())
-            .send()
-            .await
-            .with_context(|| format!("put the policy of role {name}"))?;
-        let session = clients
-            .sts
-            .assume_role()
-            .role_arn(arn)
-            .role_session_name(function.name())
-            .send()
-            .await
-            .with_context(|| format!("assume role {name}"))?;
-        let credentials = session.credentials().context("the session's credentials")?;
-        Ok(RoleCredentials {
-            access_key_id: credentials.access_key_id().to_string(),
-            secret_access_key: credentials.secret_access_key().to_string(),
-            session_token: credentials.session_token().to_string(),
-        })
+        let policy = self.role_policy(function);
+        assume_new_role(clients, &name, &policy, function.name()).await
     }
+
+    /// Creates the stack's operator role (`<stack>-operator`, with [`Stack::operator_policy`])
+    /// and assumes it, as a person named in `OperatorPrincipalArns` would: the operators'
+    /// command run with these credentials has the template's grant and no more.
+    pub async fn create_operator(&self, clients: &Clients) -> Result<RoleCredentials> {
+        let name = format!("{}-operator", self.name);
+        assume_new_role(clients, &name, &self.operator_policy(), "operator").await
+    }
+}
+
+/// Creates role `name` with the inline `policy`, trusted by Lambda and the local operator,
+/// and assumes it as session `session`.
+pub async fn assume_new_role(
+    clients: &Clients,
+    name: &str,
+    policy: &Value,
+    session: &str,
+) -> Result<RoleCredentials> {
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com", "AWS": OPERATOR_ARN},
+            "Action": "sts:AssumeRole",
+        }],
+    });
+    let role = clients
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .with_context(|| format!("create role {name}"))?;
+    let arn = role
+        .role()
+        .map(|r| r.arn().to_string())
+        .context("role ARN")?;
+    clients
+        .iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name("template")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .with_context(|| format!("put the policy of role {name}"))?;
+    let session = clients
+        .sts
+        .assume_role()
+        .role_arn(arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .with_context(|| format!("assume role {name}"))?;
+    let credentials = session.credentials().context("the session's credentials")?;
+    Ok(RoleCredentials {
+        access_key_id: credentials.access_key_id().to_string(),
+        secret_access_key: credentials.secret_access_key().to_string(),
+        session_token: credentials.session_token().to_string(),
+    })
 }
