@@ -5,9 +5,11 @@
 //! YAML ([`template`]).
 
 pub mod api;
+pub mod drift_check;
 pub mod env;
 pub mod etl;
 pub mod fixtures;
+pub mod monitor;
 pub mod policy;
 pub mod promotion;
 pub mod sagemaker;

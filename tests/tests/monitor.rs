@@ -6,160 +6,18 @@
 //! than a run compares are sampled across every file; a stage's failure stops
 //! only that stage; a window in flight is redone, never republished.
 
-use integration_tests::fixtures::stages_with_capturing_dev;
-use integration_tests::serving::deploy_unscored;
-use integration_tests::{housing, run_etl, Setup, TestEnv};
+use integration_tests::monitor::*;
+use integration_tests::Setup;
 use lambda_runtime::{Context, LambdaEvent};
-use local_stack::samples;
 use serde_json::{json, Value};
-use shared::dataset::{DatasetId, OutputKind, Source};
-use shared::drift::report::DriftReport;
-use shared::events::drift::{MONITOR_SOURCE, TRAFFIC_DRIFT_DETECTED};
+use shared::events::drift::TRAFFIC_DRIFT_DETECTED;
 use shared::monitoring::capture::{self, CaptureState};
-use shared::monitoring::service::MonitorService;
-use std::sync::OnceLock;
-
-type Env = TestEnv<MonitorService>;
-
-/// The real data's id and profile, and the feature rows (XGBoost CSV rows,
-/// label removed) of its test split and of the shifted copy's.
-struct Data {
-    id: DatasetId,
-    profile: Vec<u8>,
-    real_rows: Vec<String>,
-    shifted_rows: Vec<String>,
-}
-
-fn features(out: &integration_tests::LocalOutput) -> Vec<String> {
-    String::from_utf8(out.read(OutputKind::TestXgboost).unwrap())
-        .unwrap()
-        .lines()
-        .map(|l| l.split_once(',').unwrap().1.to_string())
-        .collect()
-}
-
-fn data() -> &'static Data {
-    static DATA: OnceLock<Data> = OnceLock::new();
-    DATA.get_or_init(|| {
-        std::thread::spawn(|| {
-            let real = housing();
-            let run =
-                |bytes: &[u8]| run_etl(bytes, &Source::default(), &Default::default()).unwrap();
-            let base = run(&real);
-            let shifted = run(&samples::shifted(&real).unwrap());
-            Data {
-                id: base.report.dataset_id.clone(),
-                profile: base.read(OutputKind::Profile).unwrap(),
-                real_rows: features(&base),
-                shifted_rows: features(&shifted),
-            }
-        })
-        .join()
-        .unwrap()
-    })
-}
-
-/// A monitor on a stack whose dev stage serves a model of the real data.
-async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> (Env, String) {
-    let env = setup(Setup::new(test).stages(stages_with_capturing_dev()))
-        .monitor()
-        .await;
-    let at = env
-        .service
-        .config
-        .layout
-        .output(&data().id, OutputKind::Profile);
-    put(&env, &at.bucket, &at.key, data().profile.clone()).await;
-    deploy_unscored(&env, data().id.as_str()).await;
-    env.events().await;
-    let endpoint = env.service.config.stages.first().endpoint.clone();
-    (env, endpoint)
-}
-
-async fn put(env: &Env, bucket: &str, key: &str, body: Vec<u8>) {
-    env.clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
-}
-
-/// Captured requests of `batch` rows each, written as the endpoint does: one
-/// JSON Lines file per request, under `<capture>/<endpoint>/AllTraffic/<hour>/`.
-async fn capture(env: &Env, endpoint: &str, hour: &str, rows: &[String], batch: usize) {
-    for (i, chunk) in rows.chunks(batch).enumerate() {
-        capture_file(env, endpoint, hour, &format!("{i:04}"), chunk, "CSV").await;
-    }
-}
-
-/// One capture file `<hour>/<name>.jsonl` holding one request of `rows`, in `encoding`.
-async fn capture_file(
-    env: &Env,
-    endpoint: &str,
-    hour: &str,
-    name: &str,
-    rows: &[String],
-    encoding: &str,
-) {
-    let capture = &env.service.config.capture;
-    let body: String = rows.iter().map(|r| format!("{r}\n")).collect();
-    let record = json!({
-        "captureData": {
-            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": body, "encoding": encoding},
-            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": "{\"predictions\": []}", "encoding": "JSON"}
-        },
-        "eventMetadata": {"eventId": format!("{hour}-{name}"), "inferenceTime": "2026-12-03T10:00:00Z"},
-        "eventVersion": "0"
-    });
-    let key = format!(
-        "{}/{endpoint}/AllTraffic/2026/12/03/{hour}/{name}.jsonl",
-        capture.key.trim_end_matches('/')
-    );
-    put(
-        env,
-        &capture.bucket,
-        &key,
-        format!("{record}\n").into_bytes(),
-    )
-    .await;
-}
 
 async fn tick(env: &Env) -> Value {
     let event = integration_tests::read_json("events/monitor/scheduled.json");
     monitor::handle(&env.service, LambdaEvent::new(event, Context::default()))
         .await
         .unwrap()
-}
-
-fn dev(out: &Value) -> &Value {
-    let stages = out["stages"].as_array().unwrap();
-    assert_eq!(stages.len(), 3, "{out}");
-    for stage in &stages[1..] {
-        assert_eq!(stage["traffic"], "not_serving", "{out}");
-    }
-    &stages[0]
-}
-
-async fn report(env: &Env, uri: &str) -> DriftReport {
-    let at = shared::aws::S3Location::parse(uri).unwrap();
-    let bytes = env
-        .stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-async fn traffic_events(env: &Env) -> Vec<Value> {
-    env.events()
-        .await
-        .into_iter()
-        .filter(|e| e["source"] == MONITOR_SOURCE)
-        .collect()
 }
 
 #[tokio::test]
