@@ -69,12 +69,8 @@ fn report(baseline: &str, current: &str) -> Value {
 }
 
 async fn put(env: &TestEnv<PromotionService>, key: &str, body: &Value) {
-    let bucket = &env.stack.processed_bucket;
     let bytes = serde_json::to_vec_pretty(body).unwrap();
-    env.stack
-        .put(&env.clients, bucket, key, bytes)
-        .await
-        .unwrap();
+    env.put(&env.stack.processed_bucket, key, bytes).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

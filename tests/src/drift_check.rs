@@ -141,12 +141,7 @@ pub async fn deliver(env: &Env, dataset: &Processed) -> Value {
 
 pub async fn drift_report(env: &Env, dataset: &Processed) -> Option<DriftReport> {
     let at = env.service.config.layout.drift_report(&dataset.id);
-    let bytes = env
-        .stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .ok()?;
-    Some(serde_json::from_slice(&bytes).unwrap())
+    env.read_json(&at).await
 }
 
 pub async fn drift_events(env: &Env) -> Vec<Value> {

@@ -253,6 +253,27 @@ impl<S> TestEnv<S> {
         self.stack.list(&self.clients, bucket, "").await.unwrap()
     }
 
+    /// Writes `body` to `key` of `bucket` as the administrator (a fixture, or a hand).
+    pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.stack
+            .put(&self.clients, bucket, key, body)
+            .await
+            .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:#}"));
+    }
+
+    /// The JSON object at `at`, or `None` when there is none.
+    pub async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        at: &shared::aws::S3Location,
+    ) -> Option<T> {
+        let bytes = self
+            .stack
+            .get(&self.clients, &at.bucket, &at.key)
+            .await
+            .ok()?;
+        Some(serde_json::from_slice(&bytes).unwrap())
+    }
+
     /// Uploads an object to the raw bucket.
     pub async fn upload(&self, key: &str, bytes: Vec<u8>) {
         self.stack.upload(&self.clients, key, bytes).await.unwrap();

@@ -64,23 +64,11 @@ pub async fn env(test: &str, setup: impl FnOnce(Setup) -> Setup) -> (Env, String
         .config
         .layout
         .output(&data().id, OutputKind::Profile);
-    put(&env, &at.bucket, &at.key, data().profile.clone()).await;
+    env.put(&at.bucket, &at.key, data().profile.clone()).await;
     deploy_unscored(&env, data().id.as_str()).await;
     env.events().await;
     let endpoint = env.service.config.stages.first().endpoint.clone();
     (env, endpoint)
-}
-
-pub async fn put(env: &Env, bucket: &str, key: &str, body: Vec<u8>) {
-    env.clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
 }
 
 /// Captured requests of `batch` rows each, written as the endpoint does: one
@@ -114,13 +102,8 @@ pub async fn capture_file(
         "{}/{endpoint}/AllTraffic/2026/12/03/{hour}/{name}.jsonl",
         capture.key.trim_end_matches('/')
     );
-    put(
-        env,
-        &capture.bucket,
-        &key,
-        format!("{record}\n").into_bytes(),
-    )
-    .await;
+    env.put(&capture.bucket, &key, format!("{record}\n").into_bytes())
+        .await;
 }
 
 pub fn dev(out: &Value) -> &Value {

@@ -68,7 +68,8 @@ pub async fn deploy_on<S>(
             continue;
         }
         let at = layout.output(&id, kind);
-        put(env, &at.bucket, &at.key, output.read(kind).unwrap()).await;
+        env.put(&at.bucket, &at.key, output.read(kind).unwrap())
+            .await;
     }
     let held = held_out(
         small.as_bytes(),
@@ -121,8 +122,7 @@ pub async fn deploy_on<S>(
     // Where the stack's registration points the package's ModelDataUrl.
     let stack = &env.stack;
     let key = format!("models/{id}/model.tar.gz");
-    put(
-        env,
+    env.put(
         &stack.processed_bucket,
         &key,
         std::fs::read(&archive).unwrap(),
@@ -195,16 +195,4 @@ async fn promote_to_dev<S>(env: &TestEnv<S>, arn: &str) {
         .unwrap();
     assert_eq!(out["status"], "deploying", "{out}");
     assert_eq!(out["stage"], "dev", "{out}");
-}
-
-async fn put<S>(env: &TestEnv<S>, bucket: &str, key: &str, body: Vec<u8>) {
-    env.clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
 }

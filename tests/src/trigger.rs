@@ -48,12 +48,7 @@ pub async fn claim(env: &Env) -> Option<Value> {
         .config
         .layout
         .training_claim(&DATASET.parse().unwrap());
-    let bytes = env
-        .stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .ok()?;
-    Some(serde_json::from_slice(&bytes).unwrap())
+    env.read_json(&at).await
 }
 
 /// Writes `report` where the ETL writes the report of its dataset.

@@ -135,13 +135,8 @@ async fn a_window_in_flight_is_redone_and_nothing_is_published_twice() {
         considered: Default::default(),
         in_flight: Some(capture::window(taken, 1000)),
     };
-    put(
-        &env,
-        &at.bucket,
-        &at.key,
-        serde_json::to_vec(&in_flight).unwrap(),
-    )
-    .await;
+    env.put(&at.bucket, &at.key, serde_json::to_vec(&in_flight).unwrap())
+        .await;
     capture(&env, &endpoint, "11", &data().real_rows[..400], 100).await;
 
     let again = tick(&env).await;
@@ -228,7 +223,7 @@ async fn a_stage_that_fails_does_not_stop_the_others() {
     let (env, endpoint) = env("monitor-isolated", |s| s).await;
     capture(&env, &endpoint, "10", &data().real_rows[..400], 100).await;
     let at = env.service.config.layout.traffic_state(&endpoint);
-    put(&env, &at.bucket, &at.key, b"{not json".to_vec()).await;
+    env.put(&at.bucket, &at.key, b"{not json".to_vec()).await;
     let outcome = env.service.run().await;
     let stages = serde_json::to_value(&outcome.stages).unwrap();
     assert_eq!(stages[0]["traffic"], "failed", "{stages}");
@@ -300,7 +295,7 @@ async fn keys_that_are_not_capture_files_are_left_out() {
         "AllTraffic/2099/01/01/00/00-00-000-x.jsonl",
     ] {
         let key = format!("{root}/{foreign}");
-        put(&env, &capture_root.bucket, &key, one_file.clone()).await;
+        env.put(&capture_root.bucket, &key, one_file.clone()).await;
     }
     let out = tick(&env).await;
     assert_eq!(dev(&out)["traffic"], "checked", "{out}");
@@ -318,13 +313,8 @@ async fn keys_that_are_not_capture_files_are_left_out() {
 async fn capture_files_are_streamed_up_to_a_cap() {
     let (env, _) = env("monitor-stream", |s| s).await;
     let bucket = env.stack.processed_bucket.clone();
-    put(
-        &env,
-        &bucket,
-        "lines.jsonl",
-        b"first\nsecond\nthird".to_vec(),
-    )
-    .await;
+    env.put(&bucket, "lines.jsonl", b"first\nsecond\nthird".to_vec())
+        .await;
     let at = shared::aws::S3Location {
         bucket,
         key: "lines.jsonl".into(),
