@@ -6,13 +6,12 @@
 //! A stage whose parts cannot be read says so on its line and the others are still shown: a
 //! corrupt record is exactly what an operator runs `status` to find.
 
-use crate::drift::{latest_dataset, latest_traffic, verdict};
-use crate::stack::aws_error;
+use crate::drift::{latest_dataset, latest_traffic, verdict, Found};
 use crate::when;
 use shared::events::endpoint::EndpointState;
 use shared::promotion::desired::{Cause, Desired, DesiredStates, Status};
 use shared::promotion::scaling;
-use shared::stages::{serving, Stage};
+use shared::stages::{serving, Serving, Stage};
 use std::fmt::Write;
 
 /// Each stage's desired state, endpoint, model, fleet and latest drift verdicts.
@@ -33,39 +32,35 @@ pub async fn run(args: Args) -> Result<String, String> {
     let mut out = format!("stack {} in {}\n", stack.name, stack.region);
     for stage in stack.stages.iter() {
         let _ = writeln!(out, "\n{} (endpoint {})", stage.name, stage.endpoint);
-        let (endpoint, serves, config, in_service) = endpoint(&sagemaker, stage).await;
+        let live = serving(&sagemaker, &stage.endpoint)
+            .await
+            .map_err(|e| e.to_string());
+        let serving = live.as_ref().ok().and_then(Option::as_ref);
+        // A deployment of the config it serves InService, with none under way, is done.
+        let settled = serving
+            .filter(|s| s.state == EndpointState::InService && s.pending_config.is_none())
+            .map(|s| s.endpoint_config.as_str());
         let _ = writeln!(
             out,
             "  desired   {}",
-            desired(&records, &stage.name, in_service.as_deref()).await
+            desired(&records, &stage.name, settled).await
         );
-        let _ = writeln!(out, "  endpoint  {endpoint}");
-        let _ = writeln!(out, "  serves    {serves}");
+        let _ = writeln!(out, "  endpoint  {}", endpoint(&live));
+        let _ = writeln!(out, "  serves    {}", serves(serving));
         let _ = writeln!(
             out,
             "  fleet     {}",
-            fleet(&sagemaker, &autoscaling, stage, config.as_deref()).await
+            fleet(&autoscaling, stage, serving).await
         );
         let traffic = match latest_traffic(&stack, &stage.endpoint).await {
-            Ok(Some(found)) => format!(
-                "{} ({}; {})",
-                verdict(&found.report),
-                when(found.modified_ms),
-                found.page().uri()
-            ),
+            Ok(Some(found)) => seen(&found),
             Ok(None) => "no report yet".into(),
             Err(e) => format!("unreadable: {e}"),
         };
         let _ = writeln!(out, "  traffic   {traffic}");
     }
     let dataset = match latest_dataset(&stack).await {
-        Ok(Some(found)) => format!(
-            "{}: {} ({}; {})",
-            found.report.current,
-            verdict(&found.report),
-            when(found.modified_ms),
-            found.page().uri()
-        ),
+        Ok(Some(found)) => format!("{}: {}", found.report.current, seen(&found)),
         Ok(None) => "none yet".into(),
         Err(e) => format!("unreadable: {e}"),
     };
@@ -123,85 +118,62 @@ fn record(d: &Desired, in_service: Option<&str>) -> String {
     )
 }
 
-/// The endpoint's state and config, what it serves, the config to describe the fleet of, and
-/// that config again when it is InService with no deployment under way.
-async fn endpoint(
-    sagemaker: &aws_sdk_sagemaker::Client,
-    stage: &Stage,
-) -> (String, String, Option<String>, Option<String>) {
-    match serving(sagemaker, &stage.endpoint).await {
-        Err(e) => (format!("unreadable: {e}"), "unknown".into(), None, None),
-        Ok(None) => (
-            "none (not deployed, or asleep)".into(),
-            "nothing".into(),
-            None,
-            None,
-        ),
+/// The endpoint's state, its config and any deployment under way.
+fn endpoint(live: &Result<Option<Serving>, String>) -> String {
+    match live {
+        Err(e) => format!("unreadable: {e}"),
+        Ok(None) => "none (not deployed, or asleep)".into(),
         Ok(Some(s)) => {
             let moving = s
                 .pending_config
                 .as_deref()
                 .map(|c| format!(", moving to {c}"))
                 .unwrap_or_default();
-            let endpoint = format!("{}, config {}{moving}", s.state, s.endpoint_config);
-            let serves = match &s.lineage {
-                None => "no lineage tags on its config (not deployed by housing-mlops)".into(),
-                Some(l) => {
-                    let mut line =
-                        format!("{} v{}", l.model_package_group, l.model_package_version);
-                    if let Some(dataset) = &l.dataset_id {
-                        let _ = write!(line, ", trained on {dataset}");
-                    }
-                    if let Some(rmse) = l.validation_rmse {
-                        let _ = write!(line, ", validation RMSE {rmse:.4}");
-                    }
-                    if let Some(rmse) = l.test_rmse {
-                        let _ = write!(line, ", test RMSE {rmse:.4}");
-                    }
-                    line
-                }
-            };
-            let settled = (s.state == EndpointState::InService && s.pending_config.is_none())
-                .then(|| s.endpoint_config.clone());
-            (endpoint, serves, Some(s.endpoint_config), settled)
+            format!("{}, config {}{moving}", s.state, s.endpoint_config)
         }
     }
 }
 
+/// The package its config was deployed from, as the config's lineage tags say.
+fn serves(live: Option<&Serving>) -> String {
+    let Some(s) = live else {
+        return "nothing".into();
+    };
+    let Some(l) = &s.lineage else {
+        return "no lineage tags on its config (not deployed by housing-mlops)".into();
+    };
+    let mut line = format!("{} v{}", l.model_package_group, l.model_package_version);
+    if let Some(dataset) = &l.dataset_id {
+        let _ = write!(line, ", trained on {dataset}");
+    }
+    if let Some(rmse) = l.validation_rmse {
+        let _ = write!(line, ", validation RMSE {rmse:.4}");
+    }
+    if let Some(rmse) = l.test_rmse {
+        let _ = write!(line, ", test RMSE {rmse:.4}");
+    }
+    line
+}
+
 /// What the serving config runs on, and the autoscaling registered for the stage.
 async fn fleet(
-    sagemaker: &aws_sdk_sagemaker::Client,
     autoscaling: &aws_sdk_applicationautoscaling::Client,
     stage: &Stage,
-    config: Option<&str>,
+    live: Option<&Serving>,
 ) -> String {
-    let Some(config) = config else {
+    let Some(s) = live else {
         return "none".into();
     };
-    let described = sagemaker
-        .describe_endpoint_config()
-        .endpoint_config_name(config)
-        .send()
-        .await;
-    let variant = match &described {
-        Err(e) => return format!("unreadable: {}", aws_error("DescribeEndpointConfig", e)),
-        Ok(out) => out.production_variants().first(),
-    };
-    let Some(variant) = variant else {
-        return "no variant".into();
-    };
-    if let Some(s) = variant.serverless_config() {
+    if let Some(serverless) = s.serverless {
         return format!(
             "serverless, {} MB, up to {} at once",
-            s.memory_size_in_mb().unwrap_or_default(),
-            s.max_concurrency().unwrap_or_default()
+            serverless.memory_mb, serverless.max_concurrency
         );
     }
-    let mut line = format!(
-        "{} x {}",
-        variant.initial_instance_count().unwrap_or_default(),
-        variant.instance_type().map_or("?", |t| t.as_str())
-    );
+    let Some(instance_type) = &s.instance_type else {
+        return "unknown (its config is gone)".into();
+    };
+    let mut line = format!("{} x {instance_type}", s.instance_count.unwrap_or_default());
     match scaling::registered(autoscaling, stage).await {
         Ok(Some(r)) => {
             let _ = write!(line, ", autoscaled {}-{}", r.min, r.max);
@@ -215,6 +187,16 @@ async fn fleet(
         }
     }
     line
+}
+
+/// A drift report found, in a line: its verdict, when, and its page.
+fn seen(found: &Found) -> String {
+    format!(
+        "{} ({}; {})",
+        verdict(&found.report),
+        when(found.modified_ms),
+        found.page().uri()
+    )
 }
 
 #[cfg(test)]

@@ -117,12 +117,7 @@ pub fn dev(out: &Value) -> &Value {
 
 pub async fn report(env: &Env, uri: &str) -> DriftReport {
     let at = shared::aws::S3Location::parse(uri).unwrap();
-    let bytes = env
-        .stack
-        .get(&env.clients, &at.bucket, &at.key)
-        .await
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    env.read_json(&at).await.expect("the report")
 }
 
 pub async fn traffic_events(env: &Env) -> Vec<Value> {

@@ -123,13 +123,7 @@ async fn a_window_in_flight_is_redone_and_nothing_is_published_twice() {
     assert_eq!(traffic_events(&env).await.len(), 1);
     // The crash: the state as the run left it before its commit.
     let at = env.service.config.layout.traffic_state(&endpoint);
-    let committed: CaptureState = serde_json::from_slice(
-        &env.stack
-            .get(&env.clients, &at.bucket, &at.key)
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let committed: CaptureState = env.read_json(&at).await.unwrap();
     let taken: Vec<String> = committed.considered.iter().cloned().collect();
     let in_flight = CaptureState {
         considered: Default::default(),

@@ -25,6 +25,7 @@ use crate::events::scoring::{
 use crate::stages::baseline::bedroom_fills;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
+use std::path::Path;
 
 pub struct ScoringService {
     pub s3: aws_sdk_s3::Client,
@@ -57,6 +58,16 @@ pub enum Outcome {
 
 fn internal(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("{what}: {e}"))
+}
+
+/// A working file of a run, created (emptied) for writing.
+fn create(path: &Path) -> Result<File, Error> {
+    File::create(path).map_err(|e| internal("a working file", e))
+}
+
+/// A working file of a run, opened for reading.
+fn open(path: &Path) -> Result<File, Error> {
+    File::open(path).map_err(|e| internal("a working file", e))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
@@ -137,8 +148,6 @@ impl ScoringService {
             work.path().join("rows.csv"),
             work.path().join("quarantine.csv"),
         );
-        let create =
-            |p: &std::path::Path| File::create(p).map_err(|e| internal("a working file", e));
         let prepared = prepare(
             BufReader::new(File::open(&input).map_err(|e| internal("reading the file", e))?),
             &fills,
@@ -315,9 +324,6 @@ impl ScoringService {
                 BufWriter::new(File::create(path).map_err(|e| internal("a working file", e))?);
             s3::download(&self.s3, &at, None, &mut file).await?;
         }
-        let open = |p: &std::path::Path| File::open(p).map_err(|e| internal("a working file", e));
-        let create =
-            |p: &std::path::Path| File::create(p).map_err(|e| internal("a working file", e));
         let joined = join(
             BufReader::new(open(&rows)?),
             BufReader::new(open(&output)?),

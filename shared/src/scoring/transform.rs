@@ -7,6 +7,7 @@ use super::run::RunRecord;
 use crate::aws::sagemaker;
 use crate::error::Error;
 use crate::stages::{TAG_COMPONENT, TAG_STACK};
+use aws_sdk_sagemaker::operation::describe_transform_job::DescribeTransformJobOutput;
 use aws_sdk_sagemaker::types::{
     AssemblyType, BatchStrategy, S3DataType, SplitType, Tag, TransformDataSource, TransformInput,
     TransformInstanceType, TransformJobStatus, TransformOutput, TransformResources,
@@ -38,12 +39,7 @@ pub async fn ensure(
     run: &RunRecord,
 ) -> Result<(), Error> {
     let job = &run.transform_job;
-    let described = client
-        .describe_transform_job()
-        .transform_job_name(job)
-        .send()
-        .await;
-    if sagemaker::found("DescribeTransformJob", job, described)?.is_some() {
+    if describe(client, job).await?.is_some() {
         return Ok(());
     }
     let source = TransformS3DataSource::builder()
@@ -106,12 +102,7 @@ pub async fn ensure(
 /// The job's state; a job that does not exist is a loud error (its run
 /// record says it was created).
 pub async fn state(client: &Client, job: &str) -> Result<JobState, Error> {
-    let described = client
-        .describe_transform_job()
-        .transform_job_name(job)
-        .send()
-        .await;
-    let Some(out) = sagemaker::found("DescribeTransformJob", job, described)? else {
+    let Some(out) = describe(client, job).await? else {
         return Err(Error::NotFound(format!("transform job {job}")));
     };
     Ok(match out.transform_job_status() {
@@ -126,4 +117,14 @@ pub async fn state(client: &Client, job: &str) -> Result<JobState, Error> {
         }
         other => JobState::Running(other.map_or("unknown", |s| s.as_str()).to_string()),
     })
+}
+
+/// The job as SageMaker describes it, or `None` when there is no such job.
+async fn describe(client: &Client, job: &str) -> Result<Option<DescribeTransformJobOutput>, Error> {
+    let described = client
+        .describe_transform_job()
+        .transform_job_name(job)
+        .send()
+        .await;
+    Ok(sagemaker::found("DescribeTransformJob", job, described)?)
 }

@@ -7,6 +7,7 @@ use super::lineage::Lineage;
 use crate::aws::sagemaker;
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
+use aws_sdk_sagemaker::types::ProductionVariant;
 use aws_sdk_sagemaker::Client;
 use std::collections::HashMap;
 
@@ -24,6 +25,19 @@ pub struct Serving {
     /// The SageMaker Model its (first) variant serves; `None` when the config
     /// is gone. A Batch Transform job runs this model.
     pub model_name: Option<String>,
+    /// How many instances the serving config starts with; `None` when it is
+    /// serverless or gone.
+    pub instance_count: Option<i32>,
+    /// The serving config's serverless settings; `None` when it runs on
+    /// instances or is gone.
+    pub serverless: Option<ServerlessSettings>,
+}
+
+/// A serverless variant's settings, as its endpoint config holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerlessSettings {
+    pub memory_mb: i32,
+    pub max_concurrency: i32,
 }
 
 impl Serving {
@@ -56,43 +70,44 @@ pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>,
         .pending_deployment_summary()
         .and_then(|p| p.endpoint_config_name())
         .map(str::to_string);
-    let (lineage, instance_type, model_name) = describe_config(client, &endpoint_config).await?;
+    let (lineage, variant) = describe_config(client, &endpoint_config).await?;
+    let variant = variant.as_ref();
     Ok(Some(Serving {
         lineage,
-        instance_type,
-        model_name,
+        instance_type: variant
+            .and_then(|v| v.instance_type())
+            .map(|t| t.as_str().to_string()),
+        model_name: variant.and_then(|v| v.model_name()).map(str::to_string),
+        instance_count: variant.and_then(|v| v.initial_instance_count()),
+        serverless: variant
+            .and_then(|v| v.serverless_config())
+            .map(|s| ServerlessSettings {
+                memory_mb: s.memory_size_in_mb().unwrap_or_default(),
+                max_concurrency: s.max_concurrency().unwrap_or_default(),
+            }),
         state,
         endpoint_config,
         pending_config,
     }))
 }
 
-/// An endpoint config's lineage tags, its (first) variant's instance type and
-/// model; `None`s when it is gone, untagged or serverless.
+/// An endpoint config's lineage tags and its (first) variant; `None`s when it
+/// is gone or untagged.
 async fn describe_config(
     client: &Client,
     config: &str,
-) -> Result<(Option<Lineage>, Option<String>, Option<String>), Error> {
+) -> Result<(Option<Lineage>, Option<ProductionVariant>), Error> {
     let described = client
         .describe_endpoint_config()
         .endpoint_config_name(config)
         .send()
         .await;
     let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
-        return Ok((None, None, None));
+        return Ok((None, None));
     };
-    let model_name = described
-        .production_variants()
-        .first()
-        .and_then(|v| v.model_name())
-        .map(str::to_string);
-    let instance_type = described
-        .production_variants()
-        .first()
-        .and_then(|v| v.instance_type())
-        .map(|t| t.as_str().to_string());
+    let variant = described.production_variants().first().cloned();
     let Some(arn) = described.endpoint_config_arn() else {
-        return Ok((None, instance_type, model_name));
+        return Ok((None, variant));
     };
     let out = client
         .list_tags()
@@ -105,5 +120,5 @@ async fn describe_config(
         .iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect();
-    Ok((Lineage::from_tags(&tags), instance_type, model_name))
+    Ok((Lineage::from_tags(&tags), variant))
 }
