@@ -31,6 +31,7 @@ ENV = {
     "predict": {"PROCESSED_BUCKET": "processed-bucket", "SERVING_STAGE": "prod"},
     "monitor": {"PROCESSED_BUCKET": "processed-bucket", "DATA_CAPTURE_S3_URI": "s3://processed-bucket/capture",
                 "EVENT_BUS_NAME": "bus"},
+    "score": {"PROCESSED_BUCKET": "processed-bucket", "EVENT_BUS_NAME": "bus", "STACK_NAME": "housing-mlops-prod"},
 }
 COMMON = {
     "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "start",

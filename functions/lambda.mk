@@ -1,7 +1,7 @@
 # The functions' release packages for `sam build` (infra/template.yaml: BuildMethod makefile,
 # built in source, samconfig.toml). Each function's Makefile includes this file and names its
-# binary; all five are built by ONE cargo-lambda invocation, the first time any function needs
-# it (the other four find everything fresh): the dependencies and `shared` compile once, both
+# binary; all of them are built by ONE cargo-lambda invocation, the first time any function needs
+# it (the others find everything fresh): the dependencies and `shared` compile once, both
 # cores busy, instead of once per function.
 #
 #   ARCHITECTURE   arm64 (default, the template's default) or x86_64: the template's
@@ -10,7 +10,7 @@
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 ARCHITECTURE ?= arm64
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
-LAMBDA_BINARIES := etl start-pipeline promote-model predict monitor
+LAMBDA_BINARIES := etl start-pipeline promote-model predict monitor score
 
 ifeq ($(ARCHITECTURE),arm64)
 ARCH_FLAG := --arm64

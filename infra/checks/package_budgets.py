@@ -26,6 +26,9 @@ BUDGETS = {
     "PromoteModelFunction": 5 * MB,
     "PredictFunction": 6 * MB,
     "MonitorFunction": 6 * MB,
+    # Issue 30: the batch scoring writes the predictions' Parquet (Polars, as the ETL), without
+    # the ETL's Glue client and frame work.
+    "ScoreFunction": 8 * MB,
 }
 
 

@@ -16,15 +16,17 @@ pub enum Function {
     PromoteModel,
     Predict,
     Monitor,
+    Score,
 }
 
 impl Function {
-    pub const ALL: [Function; 5] = [
+    pub const ALL: [Function; 6] = [
         Function::Etl,
         Function::StartPipeline,
         Function::PromoteModel,
         Function::Predict,
         Function::Monitor,
+        Function::Score,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Function {
             Function::PromoteModel => functions::PROMOTE_MODEL,
             Function::Predict => functions::PREDICT,
             Function::Monitor => functions::MONITOR,
+            Function::Score => functions::SCORE,
         }
     }
 
@@ -45,6 +48,7 @@ impl Function {
             Function::PromoteModel => "PromoteModelFunction",
             Function::Predict => "PredictFunction",
             Function::Monitor => "MonitorFunction",
+            Function::Score => "ScoreFunction",
         }
     }
 }
@@ -125,6 +129,14 @@ impl Stack {
                 ("PROCESSED_BUCKET", self.processed_bucket.clone()),
                 ("DATA_CAPTURE_S3_URI", self.data_capture_uri()),
                 ("EVENT_BUS_NAME", self.bus.clone()),
+            ],
+            // The bundled stages file; locally the files are scored by pre-prod's
+            // model (the last stage the main job promotes to), on one instance.
+            Function::Score => vec![
+                ("PROCESSED_BUCKET", self.processed_bucket.clone()),
+                ("EVENT_BUS_NAME", self.bus.clone()),
+                ("STACK_NAME", self.name.clone()),
+                ("SCORING_STAGE", "pre-prod".to_string()),
             ],
         };
         // Invoked synchronously: its errors go to the caller, not to a queue.

@@ -2,13 +2,13 @@
 //! command talks to the moto at `--endpoint` and the stack called `--name`;
 //! `local-stack help` lists them, `local-stack help <command>` tells one.
 //! The checking commands (`summary`, `training`, `pipeline`, `promotion`,
-//! `predictions`, `drift`, `traffic`, `monitor`, `permissions`) exit 1 when the
+//! `predictions`, `scoring`, `drift`, `traffic`, `monitor`, `permissions`) exit 1 when the
 //! chain did not behave.
 
 use anyhow::{ensure, Context, Result};
 use checks::{
-    drift, monitor, permissions, predictions, promotion, scaling, sleeping, sleeping_stages,
-    summary, traffic, training,
+    drift, monitor, permissions, predictions, promotion, scaling, score_file, scoring, sleeping,
+    sleeping_stages, summary, traffic, training, transform,
 };
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::RUNTIME_ENDPOINT_VARIABLE;
@@ -133,6 +133,42 @@ enum Command {
         /// predict's response to events/predict/predictions.json.
         response: PathBuf,
     },
+    /// Write the test split of the dataset STAGE's model was trained on (the
+    /// raw rows, with their true values) and two rows made bad to OUT, and
+    /// upload it to the raw bucket as KEY: a file to score.
+    ScoreFile {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value = "pre-prod")]
+        stage: String,
+        #[arg(long, default_value = "score/held-out.csv")]
+        key: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run the transform job the score function started (moto runs none), as
+    /// SageMaker's built-in XGBoost container would, and write its
+    /// "SageMaker Transform Job State Change" event to EVENT.
+    Transform {
+        #[command(flatten)]
+        target: Target,
+        /// Where to write the job's state-change event.
+        #[arg(long)]
+        event: PathBuf,
+        /// The score function's response that started the job.
+        response: PathBuf,
+    },
+    /// Print what the score function did: a few rows with their predictions
+    /// and the file's RMSE. Fails unless the file was started once, scored at
+    /// the job's end with its bad rows quarantined, and announced once.
+    Scoring {
+        #[command(flatten)]
+        target: Target,
+        /// The score function's four responses: the file, again, the job's
+        /// end, the check.
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+    },
     /// Print what the trigger's drift check made of the demo's shifted file
     /// and its resample (each dataset's drift.json, the DatasetDriftDetected
     /// events). Fails unless only the shifted file drifted, once.
@@ -223,6 +259,9 @@ impl Command {
             | Command::Pipeline { target, .. }
             | Command::Promotion { target, .. }
             | Command::Predictions { target, .. }
+            | Command::ScoreFile { target, .. }
+            | Command::Transform { target, .. }
+            | Command::Scoring { target, .. }
             | Command::Drift { target, .. }
             | Command::Traffic { target, .. }
             | Command::Monitor { target, .. }
@@ -338,6 +377,16 @@ async fn run(command: Command) -> Result<()> {
             response,
             ..
         } => predictions(&stack, &clients, api, response, *rows).await,
+        Command::ScoreFile {
+            stage, key, out, ..
+        } => score_file(&stack, &clients, stage, key, out).await,
+        Command::Transform {
+            event, response, ..
+        } => transform(&endpoint, response, event),
+        Command::Scoring { responses, .. } => {
+            stack.queue_url = queue_url(&stack, &clients).await?;
+            scoring(&stack, &clients, responses).await
+        }
         Command::Drift {
             shifted, resampled, ..
         } => {

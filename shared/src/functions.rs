@@ -1,4 +1,4 @@
-//! The five functions' names: the one place for the name a function goes by in
+//! The functions' names: the one place for the name a function goes by in
 //! its metrics (`Function` dimension), its dead letters, its logs and the local
 //! stack. Where a function's other names differ (crate, module, feature, event
 //! source), the table in the crate docs (`lib.rs`) maps them.
@@ -13,6 +13,8 @@ pub const PROMOTE_MODEL: &str = "promote-model";
 pub const PREDICT: &str = "predict";
 /// `functions/monitor`: the hourly traffic check.
 pub const MONITOR: &str = "monitor";
+/// `functions/score`: batch scoring of files with a stage's model.
+pub const SCORE: &str = "score";
 
 /// Every function, in the order the chain runs them.
-pub const ALL: [&str; 5] = [ETL, START_PIPELINE, PROMOTE_MODEL, PREDICT, MONITOR];
+pub const ALL: [&str; 6] = [ETL, START_PIPELINE, PROMOTE_MODEL, PREDICT, MONITOR, SCORE];

@@ -15,6 +15,7 @@
 //! | `promote-model` | [`promotion`] | `promotion` | `PromoteModelFunction` | `aws.sagemaker` package and endpoint state, `housing-mlops.operator` PromoteModel, the schedule |
 //! | `predict` | [`serving`] | `serving` | `PredictFunction` | the HTTP API |
 //! | `monitor` | [`monitoring`] | `monitor` | `MonitorFunction` | EventBridge Scheduler, hourly |
+//! | `score` | [`scoring`] | `scoring` | `ScoreFunction` | `aws.s3` Object Created under `score/`, `aws.sagemaker` transform job state, EventBridge Scheduler |
 //!
 //! ## Floors
 //!

@@ -15,6 +15,8 @@ use shared::monitoring::config::MonitorConfig;
 use shared::monitoring::service::MonitorService;
 use shared::promotion::config::PromoteConfig;
 use shared::promotion::PromotionService;
+use shared::scoring::config::ScoringConfig;
+use shared::scoring::service::ScoringService;
 use shared::serving::config::PredictConfig;
 use shared::serving::service::PredictService;
 use shared::training::config::TriggerConfig;
@@ -139,7 +141,10 @@ impl Setup {
         };
         let yaml = serde_norway::to_string(&stages).expect("stages as YAML");
         std::fs::write(&stages_file, yaml).expect("writing the stages file");
-        if matches!(function, Function::PromoteModel | Function::Predict) {
+        if matches!(
+            function,
+            Function::PromoteModel | Function::Predict | Function::Score
+        ) {
             stack
                 .create_model_package_group(&clients)
                 .await
@@ -199,6 +204,17 @@ impl Setup {
         .await
     }
 
+    /// The batch scoring's service on the stack (with a model package group to
+    /// deploy from).
+    pub async fn scoring(self) -> TestEnv<ScoringService> {
+        self.build(Function::Score, |sdk, env| {
+            let config =
+                ScoringConfig::from_lookup(lookup(env)).expect("the scoring's configuration");
+            ScoringService::new(sdk, config)
+        })
+        .await
+    }
+
     /// predict's service on the stack (with a model package group to deploy
     /// from), calling endpoints through this binary's local endpoint server.
     pub async fn predict(self) -> TestEnv<PredictService> {
@@ -223,7 +239,11 @@ fn environment_of(stack: &Stack, function: Function, moto: &str, stages: &Path) 
     let mut environment = stack.function_env(function, moto);
     if matches!(
         function,
-        Function::StartPipeline | Function::PromoteModel | Function::Predict | Function::Monitor
+        Function::StartPipeline
+            | Function::PromoteModel
+            | Function::Predict
+            | Function::Monitor
+            | Function::Score
     ) {
         environment.push(("STAGES_FILE".into(), stages.display().to_string()));
     }

@@ -6,6 +6,7 @@ use integration_tests::template::{functions, resolve, resources, template};
 use integration_tests::{read_json, sdk_config, shared_moto, Clients};
 use serde_json::{json, Value};
 use serde_norway::Value as Yaml;
+use shared::events::scoring::SCORING_CHECK;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A sample event as a PutEvents entry on `bus`.
@@ -82,11 +83,21 @@ async fn every_rule_matches_its_events_and_none_of_the_near_misses() {
                 continue;
             }
             if event["Type"].as_str() == Some("Schedule") {
-                // promote-model's tick: a schedule, not a pattern (its event is
-                // the "Scheduled Event" sample under events/promote-model/).
-                assert_eq!(logical, "PromoteModelFunction", "{rule}");
+                // A schedule rule, not a pattern: promote-model's tick (the
+                // "Scheduled Event" sample under events/promote-model/), and the
+                // scoring's check, its input the handler's tick.
                 let every = props["Schedule"].as_str().unwrap_or_default();
                 assert!(every.starts_with("rate("), "{rule}: {every}");
+                match logical.as_str() {
+                    "PromoteModelFunction" => assert!(props.get("Input").is_none(), "{rule}"),
+                    "ScoreFunction" => {
+                        let input: Value =
+                            serde_json::from_str(props["Input"].as_str().unwrap()).unwrap();
+                        assert_eq!(input, read_json("events/score/scheduled.json"), "{rule}");
+                        assert_eq!(input["check"], SCORING_CHECK, "{rule}");
+                    }
+                    other => panic!("{rule}: a schedule for {other}"),
+                }
                 continue;
             }
             assert_eq!(event["Type"].as_str(), Some("EventBridgeRule"), "{rule}");
@@ -153,6 +164,17 @@ async fn every_rule_matches_its_events_and_none_of_the_near_misses() {
         event
     };
     let object_created = read_json("events/etl/object-created.eventbridge.json");
+    let to_score = with(
+        read_json("events/score/file-created.eventbridge.json"),
+        &["detail", "bucket", "name"],
+        json!("infra-test-raw"),
+    );
+    let job_ended = with(
+        read_json("events/score/transform-job-completed.json"),
+        &["detail", "TransformJobName"],
+        json!("infra-test-sc-0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+    );
+    let job = ["detail", "TransformJobStatus"];
     let raw = json!("infra-test-raw");
     let approved = read_json("events/promote-model/model-package-approved.json");
     let ours = json!("infra-test-models");
@@ -165,6 +187,16 @@ async fn every_rule_matches_its_events_and_none_of_the_near_misses() {
         ("S3 Object Created in the raw bucket", with(object_created.clone(), &["detail", "bucket", "name"], raw.clone()), default, Some("EtlFunction.RawObjectCreated")),
         ("S3 Object Created, AWS docs example, raw bucket", with(fixture("s3-eventbridge-object-created.aws-docs.json"), &["detail", "bucket", "name"], raw.clone()), default, Some("EtlFunction.RawObjectCreated")),
         ("S3 Object Created in another bucket", object_created.clone(), default, None),
+        ("S3 Object Created under score/ in the raw bucket", to_score.clone(), default, Some("ScoreFunction.FileCreated")),
+        ("S3 Object Created under score/, AWS docs example, raw bucket", with(with(fixture("s3-eventbridge-object-created.aws-docs.json"), &["detail", "bucket", "name"], raw.clone()), &["detail", "object", "key"], json!("score/2026-12.csv")), default, Some("ScoreFunction.FileCreated")),
+        ("S3 Object Created under score/ in another bucket", with(to_score.clone(), &["detail", "bucket", "name"], json!("elsewhere")), default, None),
+        ("S3 Object Created under scores/ (not the prefix) in the raw bucket", with(to_score, &["detail", "object", "key"], json!("scores/x.csv")), default, Some("EtlFunction.RawObjectCreated")),
+        ("transform job Completed, this stack's run", job_ended.clone(), default, Some("ScoreFunction.TransformJobEnded")),
+        ("transform job Failed, this stack's run", with(job_ended.clone(), &job, json!("Failed")), default, Some("ScoreFunction.TransformJobEnded")),
+        ("transform job Stopped, this stack's run", with(job_ended.clone(), &job, json!("Stopped")), default, Some("ScoreFunction.TransformJobEnded")),
+        ("transform job InProgress, this stack's run", with(job_ended.clone(), &job, json!("InProgress")), default, None),
+        ("transform job Completed, another stack's", with(job_ended.clone(), &["detail", "TransformJobName"], json!("other-stack-sc-0f1e2d3c4b5a69788796a5b4c3d2e1f0")), default, None),
+        ("transform job Completed, on the suite's bus", job_ended, custom, None),
         ("S3 Object Deleted in the raw bucket", with(with(object_created, &["detail", "bucket", "name"], raw), &["detail-type"], json!("Object Deleted")), default, None),
         ("HousingDatasetReady", ready.clone(), custom, Some("StartPipelineFunction.DatasetReady")),
         ("HousingDatasetReady from another source", with(ready.clone(), &["source"], json!("housing-mlops.operator")), custom, None),

@@ -106,7 +106,7 @@ fn every_function_crate_has_a_template_function_and_back() {
 fn each_function_gets_the_configuration_its_code_reads() {
     let template = template();
     let functions = functions(template);
-    let cases: [(&str, Vec<Variable>); 5] = [
+    let cases: [(&str, Vec<Variable>); 6] = [
         ("EtlFunction", shared::etl::config::EtlConfig::variables()),
         (
             "StartPipelineFunction",
@@ -123,6 +123,10 @@ fn each_function_gets_the_configuration_its_code_reads() {
         (
             "MonitorFunction",
             shared::monitoring::config::MonitorConfig::variables(),
+        ),
+        (
+            "ScoreFunction",
+            shared::scoring::config::ScoringConfig::variables(),
         ),
     ];
     assert_eq!(functions.len(), cases.len());
@@ -165,6 +169,24 @@ fn each_function_gets_the_configuration_its_code_reads() {
     assert_eq!(
         template["Parameters"]["TrainingDataFormat"]["Default"].as_str(),
         Some(shared::dataset::TrainingFormat::default().as_str())
+    );
+    // The scoring's parameters offer what its configuration accepts: the bundled
+    // stages, SageMaker's instance counts.
+    let stages = shared::stages::Stages::parse(shared::stages::BUNDLED).unwrap();
+    for parameter in ["ScoringStage", "ServingStage"] {
+        let offered: Vec<&str> = template["Parameters"][parameter]["AllowedValues"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(offered, stages.names(), "{parameter}");
+    }
+    let instances = &template["Parameters"]["ScoringInstances"];
+    assert_eq!(instances["MinValue"].as_u64(), Some(1));
+    assert_eq!(
+        instances["MaxValue"].as_u64(),
+        Some(shared::scoring::config::MAX_INSTANCE_COUNT.into())
     );
     // The bundled stages capture requests, so promote-model needs a destination.
     assert!(

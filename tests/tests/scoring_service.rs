@@ -8,28 +8,46 @@
 //! not match end in `BatchScoringFailed`, and the scheduled check finishes a
 //! run whose job event was lost.
 //!
-//! The service runs with the operator's clients here: the function's role in
-//! the template (and so IAM enforced on it) comes with the function.
-//! moto differs from SageMaker twice: it calls a transform job Completed at
+//! The service runs as the score function's role (the template's policies,
+//! moto enforcing IAM), and the file's and the job's events go through the
+//! function's handler. moto differs from SageMaker twice: it calls a transform job Completed at
 //! once and runs nothing (local-stack's runner does the work), and a second
 //! `CreateTransformJob` of the same name overwrites the first where SageMaker
 //! answers `ResourceInUse` (the service describes before it creates and takes
 //! either answer as "there").
 
-use integration_tests::serving::{deploy, model_scores};
-use integration_tests::{shared_moto, Setup};
+use integration_tests::serving::{deploy_on, model_scores};
+use integration_tests::{read_json, shared_moto, Setup};
+use lambda_runtime::{Context, LambdaEvent};
 use polars::prelude::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::aws::S3Location;
-use shared::config::Config;
 use shared::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TARGET};
-use shared::events::scoring::{BATCH_SCORED, BATCH_SCORING_FAILED};
+use shared::events::s3::ObjectCreated;
+use shared::events::scoring::{BatchScored, BATCH_SCORED, BATCH_SCORING_FAILED};
 use shared::features::INPUTS;
-use shared::scoring::config::ScoringConfig;
 use shared::scoring::layout::{ScoreId, ScoreLayout};
 use shared::scoring::run::{Ending, ScoreReport};
 use shared::scoring::service::{Outcome, ScoringService};
 use std::io::Cursor;
+
+/// The score function's handler, as Lambda invokes it.
+async fn invoke(
+    service: &ScoringService,
+    event: Value,
+) -> Result<Value, lambda_runtime::Diagnostic> {
+    // Boxed: the handler's future is large in a debug build.
+    Box::pin(score::handle(
+        service,
+        LambdaEvent::new(event, Context::default()),
+    ))
+    .await
+}
+
+/// A file created at `at`, as an event announces it.
+fn created_at(at: &S3Location) -> ObjectCreated {
+    ObjectCreated::at(&at.bucket, &at.key)
+}
 
 fn cell(value: &Value) -> String {
     match value {
@@ -42,27 +60,11 @@ fn cell(value: &Value) -> String {
 #[tokio::test]
 async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
     let env = Setup::new("scoring")
-        .var("SERVING_STAGE", "dev")
-        .predict()
+        .var("SCORING_STAGE", "dev")
+        .scoring()
         .await;
-    let deployed = deploy(&env, 1500, 16).await;
-    let mut vars: Vec<(String, String)> = env.environment.clone();
-    vars.push(("SCORING_STAGE".into(), "dev".into()));
-    vars.push(("STACK_NAME".into(), env.stack.name.clone()));
-    vars.push(("EVENT_BUS_NAME".into(), env.stack.bus.clone()));
-    let config = ScoringConfig::from_lookup(|k| {
-        vars.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let service = ScoringService {
-        s3: env.clients.s3.clone(),
-        sagemaker: env.clients.sagemaker.clone(),
-        events: env.clients.events.clone(),
-        config,
-    };
+    let service = &env.service;
+    let deployed = deploy_on(&env, &service.config.layout, 1500, 16).await;
     let moto = shared_moto();
 
     // The held-out rows as a provider sends them, with their true values.
@@ -87,9 +89,17 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         .await
         .unwrap();
 
-    let Outcome::Started { id, job } = service.start(&object, None).await.unwrap() else {
-        panic!("not started");
-    };
+    // Through the handler: the file's creation as S3 announces it on EventBridge
+    // (the key form-URL-encoded).
+    let mut created = read_json("events/score/file-created.eventbridge.json");
+    created["detail"]["bucket"]["name"] = json!(object.bucket);
+    created["detail"]["object"]["key"] = json!("score/2026-12/held+out.csv");
+    let out = invoke(service, created).await.unwrap();
+    let started = &out["outcomes"][0]["started"];
+    let (id, job) = (
+        started["id"].as_str().unwrap().to_string(),
+        started["job"].as_str().unwrap().to_string(),
+    );
     let id: ScoreId = id.parse().unwrap();
     // A duplicate delivery of the same bytes, under another key too.
     let copy = S3Location::new(&env.stack.raw_bucket, "score/again.csv");
@@ -99,7 +109,7 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         .unwrap();
     for at in [&object, &copy] {
         assert_eq!(
-            service.start(at, None).await.unwrap(),
+            service.start(&created_at(at)).await.unwrap(),
             Outcome::AlreadyStarted {
                 id: id.to_string(),
                 job: job.clone()
@@ -109,9 +119,16 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
     let ran = local_stack::transform::run(&moto, &job).unwrap();
     assert_eq!((ran.objects, ran.lines), (1, deployed.held.len() as u64));
 
-    let Outcome::Scored(scored) = service.finish(&job).await.unwrap() else {
-        panic!("not scored");
-    };
+    // Through the handler: SageMaker's state change of the job; a job still
+    // running is waited for.
+    let mut ended = read_json("events/score/transform-job-completed.json");
+    ended["detail"]["TransformJobName"] = json!(job);
+    ended["detail"]["TransformJobStatus"] = json!("InProgress");
+    let out = invoke(service, ended.clone()).await.unwrap();
+    assert!(out["outcomes"][0]["waiting"].is_object(), "{out}");
+    ended["detail"]["TransformJobStatus"] = json!("Completed");
+    let out = invoke(service, ended).await.unwrap();
+    let scored: BatchScored = serde_json::from_value(out["outcomes"][0]["scored"].clone()).unwrap();
     assert_eq!(scored.rows_scored, deployed.held.len() as u64);
     assert_eq!(scored.rows_quarantined, 0);
     assert_eq!(scored.model.stage, "dev");
@@ -174,7 +191,7 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         Outcome::AlreadyDone { id: id.to_string() }
     );
     assert_eq!(
-        service.start(&object, None).await.unwrap(),
+        service.start(&created_at(&object)).await.unwrap(),
         Outcome::AlreadyDone { id: id.to_string() }
     );
     assert!(matches!(
@@ -183,7 +200,7 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
     ));
     let outside = S3Location::new(&env.stack.raw_bucket, "data/housing.csv");
     assert!(matches!(
-        service.start(&outside, None).await.unwrap(),
+        service.start(&created_at(&outside)).await.unwrap(),
         Outcome::Ignored(_)
     ));
 
@@ -194,7 +211,7 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         .upload(&env.clients, &bad.key, header_only)
         .await
         .unwrap();
-    let Outcome::Failed(failed) = service.start(&bad, None).await.unwrap() else {
+    let Outcome::Failed(failed) = service.start(&created_at(&bad)).await.unwrap() else {
         panic!("not failed");
     };
     assert_eq!(failed.reason, "rejected");
@@ -204,13 +221,13 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         failed.message
     );
     assert!(matches!(
-        service.start(&bad, None).await.unwrap(),
+        service.start(&created_at(&bad)).await.unwrap(),
         Outcome::AlreadyDone { .. }
     ));
 
     // The first `rows` rows of the file, under `key`: started, its job and layout.
     let start_rows = |key: &'static str, rows: usize| {
-        let (service, env, file, layout) = (&service, &env, &file, &layout);
+        let (env, file, layout) = (&env, &file, &layout);
         async move {
             let head: String = file
                 .lines()
@@ -222,7 +239,8 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
                 .await
                 .unwrap();
             let at = S3Location::new(&env.stack.raw_bucket, key);
-            let Outcome::Started { job, id } = service.start(&at, None).await.unwrap() else {
+            let Outcome::Started { job, id } = service.start(&created_at(&at)).await.unwrap()
+            else {
                 panic!("{key} not started");
             };
             (
@@ -253,17 +271,12 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
     // A lost job event: the scheduled check finishes the run.
     let (later_job, _) = start_rows("score/later.csv", 3).await;
     local_stack::transform::run(&moto, &later_job).unwrap();
-    let outcomes = service.check().await.unwrap();
-    assert_eq!(
-        count(&outcomes, |o| matches!(o, Outcome::Scored(_))),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        count(&outcomes, |o| matches!(o, Outcome::AlreadyDone { .. })),
-        3,
-        "{outcomes:?}"
-    );
+    let out = invoke(service, read_json("events/score/scheduled.json"))
+        .await
+        .unwrap();
+    let outcomes = out["outcomes"].as_array().unwrap();
+    let kinds = |kind: &str| outcomes.iter().filter(|o| o.get(kind).is_some()).count();
+    assert_eq!((kinds("scored"), kinds("already_done")), (1, 3), "{out}");
 
     // A hand-edited run record halts that run loudly (not retried), and the
     // check goes on with the others.
@@ -294,6 +307,21 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         4,
         "{outcomes:?}"
     );
+    // The tick's invocation fails after the others ran: not retryable (a
+    // record fixed by hand is finished by the next tick), and it names the run.
+    let e = invoke(service, read_json("events/score/scheduled.json"))
+        .await
+        .unwrap_err();
+    assert!(e.error_type.starts_with("NonRetryable."), "{e:?}");
+    assert!(e.error_message.contains(edited.id.as_str()), "{e:?}");
+    // An event the function does not handle: ignored, or refused (never retried).
+    let other = read_json("events/promote-model/scheduled-tick.json");
+    let out = invoke(service, other).await.unwrap();
+    assert!(out["outcomes"][0]["ignored"].is_string(), "{out}");
+    let e = invoke(service, json!({"check": "traffic"}))
+        .await
+        .unwrap_err();
+    assert!(e.error_type.starts_with("NonRetryable."), "{e:?}");
 
     let failures = env.events().await;
     assert_eq!(

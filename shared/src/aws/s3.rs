@@ -30,6 +30,23 @@ where
     AwsError::from_sdk("S3", operation, e).on(loc.uri())
 }
 
+/// The first of `keys` in `bucket` that exists (that version, when given),
+/// with its metadata; `None` when none does.
+pub async fn find(
+    client: &Client,
+    bucket: &str,
+    keys: &[&str],
+    version_id: Option<&str>,
+) -> Result<Option<(S3Location, ObjectInfo)>, AwsError> {
+    for key in keys {
+        let location = S3Location::new(bucket, key);
+        if let Some(info) = head(client, &location, version_id).await? {
+            return Ok(Some((location, info)));
+        }
+    }
+    Ok(None)
+}
+
 /// `None` when the object (or that version) does not exist.
 pub async fn head(
     client: &Client,

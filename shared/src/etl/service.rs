@@ -325,18 +325,8 @@ impl EtlService {
     /// it (for keys that were not encoded).
     async fn locate(&self, object: &ObjectCreated) -> Result<(S3Location, s3::ObjectInfo), Error> {
         let version = object.version_id.as_deref();
-        let mut keys = vec![object.key.clone()];
-        if object.raw_key != object.key {
-            keys.push(object.raw_key.clone());
-        }
-        for key in keys {
-            let location = S3Location {
-                bucket: object.bucket.clone(),
-                key,
-            };
-            if let Some(info) = s3::head(&self.s3, &location, version).await? {
-                return Ok((location, info));
-            }
+        if let Some(found) = s3::find(&self.s3, &object.bucket, &object.keys(), version).await? {
+            return Ok(found);
         }
         Err(Error::NotFound(format!(
             "s3://{}/{}{} does not exist (deleted before it was processed?)",

@@ -25,6 +25,30 @@ pub struct ObjectCreated {
     pub size: Option<u64>,
 }
 
+impl ObjectCreated {
+    /// The keys the object may be at: the decoded key, then the key as the
+    /// event carried it when that differs (a key that was not encoded).
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys = vec![self.key.as_str()];
+        if self.raw_key != self.key {
+            keys.push(self.raw_key.as_str());
+        }
+        keys
+    }
+
+    /// Where the object was created, as its event names it (no encoded key).
+    pub fn at(bucket: &str, key: &str) -> ObjectCreated {
+        ObjectCreated {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            raw_key: key.to_string(),
+            version_id: None,
+            etag: None,
+            size: None,
+        }
+    }
+}
+
 /// What an S3 event asked for: objects to process, and records that are not
 /// object creations (ignored, and logged by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -47,6 +47,58 @@ pub fn parse_transform_job(event: &Value) -> Result<Option<TransformJobStateChan
     envelope.detail().map(Some)
 }
 
+/// The schedule's input (`{"check": "scoring"}`): the safety net for lost
+/// transform-job events.
+pub const SCORING_CHECK: &str = "scoring";
+
+/// What the score function was invoked with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoringEvent {
+    /// Files created (either S3 shape, [`super::s3::parse`]), and what of the
+    /// event was not an object creation.
+    Files(super::s3::S3Notification),
+    /// A transform job's state changed.
+    Job(TransformJobStateChange),
+    /// The schedule's tick.
+    Check,
+    /// An EventBridge event that is not the scoring's (its source and type).
+    Other(String),
+}
+
+/// Reads any event the score function is invoked with; an event of no known
+/// shape is an [`Error::Event`] (never retried).
+pub fn parse(event: &Value) -> Result<ScoringEvent, Error> {
+    if event.get("check").and_then(Value::as_str) == Some(SCORING_CHECK) {
+        return Ok(ScoringEvent::Check);
+    }
+    if event.get("Records").is_some() {
+        return super::s3::parse(event).map(ScoringEvent::Files);
+    }
+    if event.get("detail-type").is_none() {
+        return Err(Error::Event(format!(
+            "not an event the scoring handles (no Records, no detail-type, not {{\"check\": \"{SCORING_CHECK}\"}}): {}",
+            truncated(event)
+        )));
+    }
+    if let Some(change) = parse_transform_job(event)? {
+        return Ok(ScoringEvent::Job(change));
+    }
+    let files = super::s3::parse(event)?;
+    if files.objects.is_empty() {
+        return Ok(ScoringEvent::Other(files.ignored.join(", ")));
+    }
+    Ok(ScoringEvent::Files(files))
+}
+
+/// An event as a log line or error shows it: its first 300 characters.
+fn truncated(event: &Value) -> String {
+    let text = event.to_string();
+    match text.char_indices().nth(300) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// The model that scored a file, and what it was trained on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoringModel {
@@ -121,6 +173,42 @@ mod tests {
                 "Tags": {}
             }
         })
+    }
+
+    #[test]
+    fn every_shape_the_function_is_invoked_with_is_told_apart() {
+        assert_eq!(
+            parse(&json!({"check": "scoring"})).unwrap(),
+            ScoringEvent::Check
+        );
+        let ScoringEvent::Job(change) = parse(&event("Completed")).unwrap() else {
+            panic!("a transform job event");
+        };
+        assert_eq!(change.transform_job_status, "Completed");
+        // The ETL's sample notification (its encoded key), under the scoring prefix.
+        let mut records: Value = serde_json::from_str(include_str!(
+            "../../../events/etl/object-created.s3-notification.json"
+        ))
+        .unwrap();
+        records["Records"][0]["s3"]["object"]["key"] = json!("score/a+b%282%29.csv");
+        let ScoringEvent::Files(files) = parse(&records).unwrap() else {
+            panic!("files");
+        };
+        assert_eq!(files.objects[0].key, "score/a b(2).csv");
+        let mut other = event("Completed");
+        other["detail-type"] = json!("SageMaker Training Job State Change");
+        assert_eq!(
+            parse(&other).unwrap(),
+            ScoringEvent::Other("aws.sagemaker SageMaker Training Job State Change".into())
+        );
+        for unknown in [json!({"check": "traffic"}), json!({"hello": 1}), json!([])] {
+            let e = parse(&unknown).unwrap_err();
+            assert!(!e.retryable(), "{e}");
+            assert!(
+                e.to_string().contains("not an event the scoring handles"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The scoring's configuration, from environment variables and the stages file.
 
-use crate::config::{AwsSettings, Config, Env};
+use crate::config::{dead_letter_queue, AwsSettings, Config, Env};
 use crate::dataset::DatasetLayout;
 use crate::stages::{read_stages, Stage};
 
@@ -28,6 +28,8 @@ pub struct ScoringConfig {
     pub stack_name: String,
     /// `EVENT_BUS_NAME`: where `BatchScored`/`BatchScoringFailed` go.
     pub event_bus: String,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
+    pub dead_letter_queue: String,
     pub aws: AwsSettings,
 }
 
@@ -51,9 +53,16 @@ impl Config for ScoringConfig {
         let max_payload_mb = env.parsed("TRANSFORM_MAX_PAYLOAD_MB", MAX_PAYLOAD_MB);
         let stack_name = env.optional("STACK_NAME", DEFAULT_STACK_NAME);
         let event_bus = env.required("EVENT_BUS_NAME");
+        let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
         if prefix.is_empty() {
             env.error("SCORING_PREFIX is empty: every object of the raw bucket would be scored, datasets too".into());
+        }
+        if stack_name.len() > super::layout::MAX_STACK_NAME {
+            env.error(format!(
+                "STACK_NAME={stack_name:?} is longer than {} characters: the transform jobs' names (at most 63, `<stack>-sc-<id>`) cannot carry it",
+                super::layout::MAX_STACK_NAME
+            ));
         }
         if !instance_type.starts_with("ml.") {
             env.error(format!(
@@ -87,6 +96,7 @@ impl Config for ScoringConfig {
             max_payload_mb,
             stack_name,
             event_bus,
+            dead_letter_queue,
             aws,
         })
     }
@@ -107,7 +117,12 @@ mod tests {
 
     #[test]
     fn defaults_and_every_problem_named() {
-        let c = config(&[("PROCESSED_BUCKET", "processed"), ("EVENT_BUS_NAME", "bus")]).unwrap();
+        let c = config(&[
+            ("PROCESSED_BUCKET", "processed"),
+            ("EVENT_BUS_NAME", "bus"),
+            ("DEAD_LETTER_QUEUE_URL", "https://sqs.example/dlq"),
+        ])
+        .unwrap();
         assert_eq!(c.stage.name, "prod");
         assert_eq!(c.prefix, "score/");
         assert_eq!(
@@ -119,15 +134,18 @@ mod tests {
             ("TRANSFORM_INSTANCE_TYPE", "m5.large"),
             ("TRANSFORM_INSTANCE_COUNT", "0"),
             ("TRANSFORM_MAX_PAYLOAD_MB", "7"),
+            ("STACK_NAME", "housing-mlops-a-very-long-stack"),
         ])
         .unwrap_err()
         .to_string();
         for expected in [
             "PROCESSED_BUCKET is required",
             "EVENT_BUS_NAME is required",
+            "DEAD_LETTER_QUEUE_URL is required",
             "TRANSFORM_INSTANCE_TYPE=\"m5.large\" is not a SageMaker instance type",
             "TRANSFORM_INSTANCE_COUNT=0 is outside 1 to 100",
             "TRANSFORM_MAX_PAYLOAD_MB=7 is outside 1 to 6",
+            "STACK_NAME=\"housing-mlops-a-very-long-stack\" is longer than 27 characters",
             "SCORING_STAGE=\"staging\" is not a stage of the stages file",
         ] {
             assert!(e.contains(expected), "{expected:?} in {e}");

@@ -10,6 +10,12 @@ use std::fmt;
 /// How a run's id begins.
 const PREFIX: &str = "sc-";
 
+/// The longest stack name a transform job's name carries whole: SageMaker's
+/// 63 characters, less the hyphen and the id (`sc-` and 32 hex digits). The
+/// function's role may create only `<stack>-sc-*` jobs, so a longer name is
+/// refused by the configuration.
+pub const MAX_STACK_NAME: usize = 63 - 1 - 35;
+
 /// `sc-` and the first 128 bits of the scored file's SHA-256, in hex.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ScoreId(String);

@@ -18,11 +18,13 @@ use super::ScoringError;
 use crate::aws::{bus, s3, S3Location};
 use crate::dataset::{ContentHash, Tee};
 use crate::error::Error;
+use crate::events::s3::ObjectCreated;
 use crate::events::scoring::{
     BatchScored, BatchScoringFailed, ScoringModel, BATCH_SCORED, BATCH_SCORING_FAILED,
     SCORING_SOURCE,
 };
 use crate::stages::baseline::bedroom_fills;
+use crate::telemetry::{Metrics, Unit};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
@@ -34,8 +36,9 @@ pub struct ScoringService {
     pub config: ScoringConfig,
 }
 
-/// What a call came to.
-#[derive(Debug, Clone, PartialEq)]
+/// What a call came to (the handler's answer: `{"started": {...}}`, ...).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Not the scoring's: an object outside the prefix, another's job.
     Ignored(String),
@@ -53,7 +56,47 @@ pub enum Outcome {
     Failed(Box<BatchScoringFailed>),
     /// The scheduled check could not finish this run (a corrupt record, an
     /// AWS failure): logged, and the check goes on with the others.
-    Errored { id: String, error: String },
+    Errored {
+        id: String,
+        error: String,
+        retryable: bool,
+    },
+}
+
+/// The scheduled check's result: its outcomes, or, when a run errored, an
+/// error naming them (retryable when one of them is), so that the check is
+/// seen (the function's Errors alarm) and runs again (every step can).
+pub fn check_result(outcomes: Vec<Outcome>) -> Result<Vec<Outcome>, Error> {
+    let errored: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Errored { .. }))
+        .collect();
+    if errored.is_empty() {
+        return Ok(outcomes);
+    }
+    let retryable = errored.iter().any(|o| {
+        matches!(
+            o,
+            Outcome::Errored {
+                retryable: true,
+                ..
+            }
+        )
+    });
+    let message = format!(
+        "the scoring check could not finish {} of {} runs: {}",
+        errored.len(),
+        outcomes.len(),
+        serde_json::to_string(&errored).unwrap_or_default()
+    );
+    Err(if retryable {
+        Error::Busy {
+            kind: "ScoringCheck",
+            message,
+        }
+    } else {
+        Error::Internal(message)
+    })
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> Error {
@@ -75,6 +118,17 @@ fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 }
 
 impl ScoringService {
+    /// The service with its clients (once per cold start, with call timeouts).
+    pub fn new(sdk: &aws_config::SdkConfig, config: ScoringConfig) -> Self {
+        let sdk = &crate::aws::with_call_timeouts(sdk);
+        ScoringService {
+            s3: crate::aws::s3_client(sdk, config.aws),
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            config,
+        }
+    }
+
     fn layout(&self, id: &ScoreId) -> ScoreLayout {
         ScoreLayout {
             bucket: self.config.layout.processed_bucket.clone(),
@@ -95,19 +149,33 @@ impl ScoringService {
         })
     }
 
-    /// A file landed at `object`: prepares it and starts its job.
-    pub async fn start(
-        &self,
-        object: &S3Location,
-        version_id: Option<&str>,
-    ) -> Result<Outcome, Error> {
-        if !object.key.starts_with(&self.config.prefix) {
+    /// A file was created: prepares it and starts its job.
+    pub async fn start(&self, created: &ObjectCreated) -> Result<Outcome, Error> {
+        let prefix = &self.config.prefix;
+        if !created
+            .keys()
+            .iter()
+            .any(|k| k.starts_with(prefix.as_str()))
+        {
             return Ok(Outcome::Ignored(format!(
-                "{} is not under the scoring prefix {}",
-                object.uri(),
-                self.config.prefix
+                "s3://{}/{} is not under the scoring prefix {prefix}",
+                created.bucket, created.key
             )));
         }
+        let version_id = created.version_id.as_deref();
+        let found = s3::find(&self.s3, &created.bucket, &created.keys(), version_id).await?;
+        let Some((object, _)) = found else {
+            // As the ETL: not retried, dead-lettered with the event.
+            return Err(Error::NotFound(format!(
+                "s3://{}/{}{} does not exist (deleted before it was scored?)",
+                created.bucket,
+                created.key,
+                version_id
+                    .map(|v| format!(" version {v}"))
+                    .unwrap_or_default()
+            )));
+        };
+        let object = &object;
         let work = tempfile::tempdir().map_err(|e| internal("a working directory", e))?;
         let input = work.path().join("input.csv");
         let mut hash = ContentHash::default();
@@ -254,6 +322,11 @@ impl ScoringService {
         };
         self.end(layout, &report, BATCH_SCORING_FAILED, &failed)
             .await?;
+        // What an operator alarms on (one dimension: an alarm names them all;
+        // the reason is in the log line above and the event).
+        Metrics::new(&[("Function", crate::functions::SCORE)])
+            .put("FilesFailed", 1.0, Unit::Count)
+            .emit();
         Ok(Outcome::Failed(Box::new(failed)))
     }
 
@@ -381,6 +454,15 @@ impl ScoringService {
             mae: evaluation.map(|e| e.mae),
         };
         self.end(layout, &report, BATCH_SCORED, &scored).await?;
+        Metrics::new(&[("Function", crate::functions::SCORE)])
+            .put("FilesScored", 1.0, Unit::Count)
+            .put("RowsScored", joined.rows as f64, Unit::Count)
+            .put(
+                "RowsQuarantined",
+                run.rows.rows_quarantined as f64,
+                Unit::Count,
+            )
+            .emit();
         tracing::info!(score_id = %run.score_id, rows = joined.rows, rmse = ?scored.rmse, "scored");
         Ok(Outcome::Scored(Box::new(scored)))
     }
@@ -410,6 +492,7 @@ impl ScoringService {
                     outcomes.push(Outcome::Errored {
                         id: id.to_string(),
                         error: e.to_string(),
+                        retryable: e.retryable(),
                     });
                 }
             }
