@@ -27,8 +27,9 @@ use shared::events::s3::ObjectCreated;
 use shared::events::scoring::{BatchScored, BATCH_SCORED, BATCH_SCORING_FAILED};
 use shared::features::INPUTS;
 use shared::scoring::layout::{ScoreId, ScoreLayout};
+use shared::scoring::outcome::Outcome;
 use shared::scoring::run::{Ending, ScoreReport};
-use shared::scoring::service::{Outcome, ScoringService};
+use shared::scoring::service::ScoringService;
 use std::io::Cursor;
 
 /// The score function's handler, as Lambda invokes it.

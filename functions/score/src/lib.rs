@@ -7,7 +7,8 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use shared::events::scoring::{parse, ScoringEvent};
-use shared::scoring::service::{check_result, Outcome, ScoringService};
+use shared::scoring::outcome::{check_result, Outcome};
+use shared::scoring::service::ScoringService;
 
 pub async fn handle(
     service: &ScoringService,

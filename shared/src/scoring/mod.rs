@@ -22,11 +22,13 @@
 //!
 //! The AWS side: [`service`] starts a run's job ([`transform`]) once per
 //! content and finishes it when the job ends, with its records ([`run`]) in
-//! S3; [`config`] is its configuration.
+//! S3, and says what each call came to ([`outcome`]); [`config`] is its
+//! configuration.
 
 pub mod config;
 pub mod join;
 pub mod layout;
+pub mod outcome;
 pub mod prepare;
 pub mod run;
 pub mod service;
