@@ -13,6 +13,10 @@ them). With --authorizations every decision moto makes for an assumed role is
 appended to FILE as a JSON line (principal, action, resource, allowed), from
 which `local-stack grants` reports the grants no call used.
 
+moto drops an endpoint config's ShadowProductionVariants (it implements no
+shadow variants); they are kept here and described back as SageMaker does, so
+the local endpoint server can mirror requests to a shadow variant.
+
 With --until-stdin-closes the server stops when its standard input reaches end of
 file: the test harness holds the pipe, so the server never outlives the tests.
 Otherwise it runs until SIGINT/SIGTERM (the main job's trap stops it).
@@ -28,6 +32,8 @@ from moto import settings
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam import access_control
 from moto.iam.models import iam_backends
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
 from moto.server import ThreadedMotoServer
 
 OPERATOR = "local-operator"
@@ -83,6 +89,32 @@ def record_authorizations(path: str) -> None:
     access_control.IAMRequestBase.check_action_permitted = recorded
 
 
+def keep_shadow_variants() -> None:
+    """CreateEndpointConfig's ShadowProductionVariants, kept on the config and
+    in DescribeEndpointConfig's answer."""
+    response = sagemaker_responses.SageMakerResponse
+    create = response.create_endpoint_config
+
+    def created(self):
+        result = create(self)
+        shadows = self._get_param("ShadowProductionVariants")
+        if shadows:
+            name = self._get_param("EndpointConfigName")
+            self.sagemaker_backend.endpoint_configs[name].shadow_production_variants = shadows
+        return result
+
+    response.create_endpoint_config = created
+    config = sagemaker_models.FakeEndpointConfig
+    described = config.response_object
+
+    def with_shadows(self):
+        out = described.fget(self)
+        shadows = getattr(self, "shadow_production_variants", None)
+        return {**out, "ShadowProductionVariants": shadows} if shadows else out
+
+    config.response_object = property(with_shadows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
@@ -90,6 +122,7 @@ def main() -> None:
     parser.add_argument("--authorizations", metavar="FILE")
     args = parser.parse_args()
     create_operator()
+    keep_shadow_variants()
     if args.authorizations:
         record_authorizations(args.authorizations)
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0

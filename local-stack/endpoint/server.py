@@ -25,6 +25,12 @@ POST /endpoints/<name>/invocations:
   <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl.
   InitialSamplingPercentage is honoured exactly, not at random: of every 100
   requests, that many are captured, evenly spread.
+- a shadow variant (the EndpointConfig's ShadowProductionVariants, which moto
+  keeps only through scripts/moto_server.py): a share of the requests (the
+  shadow variant's weight over the production variant's, at most all of them,
+  evenly spread like capture) is sent to the shadow variant's model too; the
+  caller gets the production variant's answer only, and both are captured,
+  each under its own variant. A shadow model that fails answers nobody.
 """
 
 import argparse
@@ -114,16 +120,34 @@ class Endpoints:
             self.boosters[url] = booster
         return booster
 
-    def capture_now(self, endpoint, percent):
-        """Exactly `percent` of every 100 requests, evenly spread."""
+    def every(self, key, percent):
+        """Exactly `percent` of every 100 calls with this key, evenly spread."""
         with self.lock:
-            n = self.counts.get(endpoint, 0)
-            self.counts[endpoint] = n + 1
+            n = self.counts.get(key, 0)
+            self.counts[key] = n + 1
         return (n + 1) * percent // 100 > n * percent // 100
 
     def invoke(self, name, content_type, accept, body, inference_id=None):
         endpoint, config = self.describe(name)
         variant = config["ProductionVariants"][0]
+        answer_type, answer = self.answer(variant, content_type, accept, body)
+        self.capture(name, variant["VariantName"], config.get("DataCaptureConfig"), content_type, body,
+                     answer_type, answer, inference_id)
+        for shadow in config.get("ShadowProductionVariants") or []:
+            weight = float(variant.get("InitialVariantWeight") or 1.0)
+            share = min(float(shadow.get("InitialVariantWeight") or 0.0) / weight, 1.0) if weight > 0 else 0.0
+            if not self.every(f"{name}/{shadow['VariantName']}", round(share * 100)):
+                continue
+            try:
+                shadow_type, shadow_answer = self.answer(shadow, content_type, accept, body)
+            except Fault:
+                continue  # the shadow's failure reaches nobody
+            self.capture(name, shadow["VariantName"], config.get("DataCaptureConfig"), content_type, body,
+                         shadow_type, shadow_answer, inference_id)
+        return variant["VariantName"], answer_type, answer
+
+    def answer(self, variant, content_type, accept, body):
+        """The variant's model's answer to the request, as the container gives it."""
         booster = self.booster(self.artifact(variant["ModelName"]))
         media = (content_type or "text/csv").split(";")[0].strip().lower()
         if media != "text/csv":
@@ -144,14 +168,12 @@ class Endpoints:
         else:
             answer = json.dumps({"predictions": [{"score": s} for s in scores]}).encode()
             answer_type = "application/json"
-        self.capture(name, variant["VariantName"], config.get("DataCaptureConfig"), content_type, body,
-                     answer_type, answer, inference_id)
-        return variant["VariantName"], answer_type, answer
+        return answer_type, answer
 
     def capture(self, endpoint, variant, capture, content_type, body, answer_type, answer, inference_id=None):
         if not capture or not capture.get("EnableCapture", True):
             return
-        if not self.capture_now(endpoint, int(capture.get("InitialSamplingPercentage", 100))):
+        if not self.every(f"{endpoint}/{variant}/capture", int(capture.get("InitialSamplingPercentage", 100))):
             return
         headers = capture.get("CaptureContentTypeHeader") or {}
         modes = {o["CaptureMode"] for o in capture.get("CaptureOptions", [])} or {"Input", "Output"}

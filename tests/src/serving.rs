@@ -15,7 +15,8 @@ use shared::serving::service::PredictService;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-type Env = TestEnv<PredictService>;
+/// predict's test environment, which the serving fixtures deploy to.
+pub type Env = TestEnv<PredictService>;
 
 /// What a test deployed: the dataset the model was trained on, its test rows
 /// as records, and the model's archive.
@@ -60,6 +61,19 @@ pub async fn deploy_on<S>(
     rows: usize,
     features: usize,
 ) -> Deployed {
+    let (deployed, arn) = train_on(env, layout, rows, features).await;
+    promote_to_dev(env, &arn).await;
+    deployed
+}
+
+/// [`deploy_on`] up to the approval: the model trained, registered and
+/// approved, not deployed. Returns it with its package's ARN.
+pub async fn train_on<S>(
+    env: &TestEnv<S>,
+    layout: &DatasetLayout,
+    rows: usize,
+    features: usize,
+) -> (Deployed, String) {
     let small = housing_head(rows);
     let output = run_etl(small.as_bytes(), &Source::default(), &Default::default()).unwrap();
     let id = output.report.dataset_id.clone();
@@ -134,13 +148,12 @@ pub async fn deploy_on<S>(
         .await
         .unwrap();
     stack.approve(&env.clients, &arn).await.unwrap();
-
-    promote_to_dev(env, &arn).await;
-    Deployed {
+    let deployed = Deployed {
         output,
         held,
         model,
-    }
+    };
+    (deployed, arn)
 }
 
 /// The model's own scores of CSV feature rows (the booster loaded here, not

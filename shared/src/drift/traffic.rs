@@ -34,6 +34,8 @@ struct EventMetadata {
 #[serde(rename_all = "camelCase")]
 struct CaptureData {
     endpoint_input: Option<Payload>,
+    #[serde(default)]
+    endpoint_output: Option<Payload>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +101,52 @@ pub fn read_capture_line(line: &[u8], read: &mut Read, mut row: impl FnMut(Featu
             None => read.skipped += 1,
         }
     }
+}
+
+/// One captured request's answers: each CSV row it sent (as sent) with the
+/// prediction the variant answered for it (the built-in container's
+/// `{"predictions": [{"score": …}]}`, or one score a line). `None` for a line
+/// that is not such a request, whose answer was not captured, or whose answer
+/// does not have one score a row; and for the trigger's quality-check requests.
+pub fn read_answers(line: &[u8]) -> Option<Vec<(String, f64)>> {
+    let record = serde_json::from_slice::<CaptureRecord>(line).ok()?;
+    let inference = record.event_metadata.inference_id.as_deref();
+    if inference.is_some_and(|i| i.starts_with(QUALITY_INFERENCE_PREFIX)) {
+        return None;
+    }
+    let input = record
+        .capture_data
+        .endpoint_input
+        .filter(|p| p.encoding.eq_ignore_ascii_case("CSV"))?;
+    let output = record.capture_data.endpoint_output?;
+    let scores: Vec<f64> = if output.encoding.eq_ignore_ascii_case("JSON") {
+        #[derive(Deserialize)]
+        struct Answer {
+            predictions: Vec<Score>,
+        }
+        #[derive(Deserialize)]
+        struct Score {
+            score: f64,
+        }
+        let answer: Answer = serde_json::from_str(&output.data).ok()?;
+        answer.predictions.into_iter().map(|p| p.score).collect()
+    } else if output.encoding.eq_ignore_ascii_case("CSV") {
+        let scores = output.data.lines().filter(|l| !l.trim().is_empty());
+        scores
+            .map(|l| l.trim().parse().ok())
+            .collect::<Option<_>>()?
+    } else {
+        return None;
+    };
+    let rows: Vec<String> = input
+        .data
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    (rows.len() == scores.len() && scores.iter().all(|s| s.is_finite()))
+        .then(|| rows.into_iter().zip(scores).collect())
 }
 
 /// A row of the features as predict sends them, every value a finite number:
@@ -177,6 +225,41 @@ mod tests {
             numeric: [-122.0, 37.0, 20.0, 1000.0, 200.0, 500.0, 180.0, income],
             category,
         })
+    }
+
+    #[test]
+    fn a_captured_request_s_rows_come_back_with_their_answers() {
+        let record = |output: serde_json::Value| {
+            serde_json::json!({
+                "captureData": {
+                    "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,2\n3,4\n", "encoding": "CSV"},
+                    "endpointOutput": output
+                },
+                "eventMetadata": {"eventId": "e", "inferenceTime": "2026-12-03T10:00:00Z"},
+                "eventVersion": "0"
+            })
+            .to_string()
+        };
+        let json = record(
+            serde_json::json!({"data": "{\"predictions\": [{\"score\": 1.5}, {\"score\": 2.5}]}", "encoding": "JSON"}),
+        );
+        let expected = vec![("1,2".to_string(), 1.5), ("3,4".to_string(), 2.5)];
+        assert_eq!(read_answers(json.as_bytes()), Some(expected.clone()));
+        let csv = record(serde_json::json!({"data": "1.5\n2.5\n", "encoding": "CSV"}));
+        assert_eq!(read_answers(csv.as_bytes()), Some(expected));
+        // One answer short, not captured, another encoding, not JSON: nothing.
+        let short = record(
+            serde_json::json!({"data": "{\"predictions\": [{\"score\": 1.5}]}", "encoding": "JSON"}),
+        );
+        let base64 = record(serde_json::json!({"data": "MSwy", "encoding": "BASE64"}));
+        for line in [
+            short.as_str(),
+            base64.as_str(),
+            "not json",
+            r#"{"captureData": {}}"#,
+        ] {
+            assert_eq!(read_answers(line.as_bytes()), None, "{line}");
+        }
     }
 
     #[test]

@@ -116,6 +116,71 @@ pub struct DeploymentReport {
     pub source_event_id: Option<String>,
 }
 
+/// A shadow test's candidate was within the stage's limits: it is deployed
+/// with the stage's blue/green policy.
+pub const SHADOW_TEST_PASSED: &str = "ShadowTestPassed";
+/// A shadow test's candidate was not: the shadow is removed and the stage's
+/// record halts (`ShadowRejected`).
+pub const SHADOW_TEST_FAILED: &str = "ShadowTestFailed";
+
+/// What one variant did during a shadow test.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VariantTraffic {
+    /// Requests it answered or failed.
+    pub invocations: u64,
+    /// Requests it failed (4xx and 5xx answers of the model).
+    pub errors: u64,
+    /// Its mean model latency over the test (CloudWatch's `ModelLatency`, Average), when measured.
+    pub latency_mean_ms: Option<f64>,
+}
+
+/// The relative difference |candidate - serving| / |serving| over the requests
+/// both answered, by percentile, and the mean signed difference (candidate
+/// minus serving, relative: above 0, the candidate predicts higher).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PredictionDelta {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean_signed: f64,
+}
+
+/// A shadow test's numbers and verdict: `ShadowTestPassed`/`ShadowTestFailed`
+/// carry it, and a rejected record keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowComparison {
+    /// Requests both variants answered (paired by their input).
+    pub compared: u64,
+    pub serving: VariantTraffic,
+    pub candidate: VariantTraffic,
+    /// The candidate's failed share of its invocations.
+    pub candidate_error_rate: f64,
+    /// The candidate's mean latency over the serving model's, when both were measured.
+    pub latency_ratio: Option<f64>,
+    /// `None` when no request was answered by both.
+    pub prediction_delta: Option<PredictionDelta>,
+    /// Each limit the candidate did not keep, said with its numbers; empty:
+    /// it passed.
+    pub crossed: Vec<String>,
+}
+
+/// `ShadowTestPassed` / `ShadowTestFailed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowTestResult {
+    pub stage: String,
+    pub endpoint: String,
+    /// The candidate.
+    pub model_package_arn: String,
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    /// What the stage served meanwhile.
+    pub serving_model_package_arn: Option<String>,
+    pub started_at_ms: i64,
+    pub ended_at_ms: i64,
+    pub comparison: ShadowComparison,
+}
+
 /// What promote-model was handed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromotionEvent {

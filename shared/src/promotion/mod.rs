@@ -14,6 +14,9 @@
 //! - [`scaling`]: each stage's autoscaling (Application Auto Scaling), kept
 //!   through deployments and converged after them;
 //! - `sleep.rs`: a non-prod stage outside its `active` window has no endpoint;
+//! - [`shadow`]: a shadow test's verdict, the candidate against the serving
+//!   model on the same requests (issue 30: the comparison; the test's run is
+//!   not wired into convergence yet);
 //! - [`outcome`]: what a step did, why it was asked, whether a package moves on;
 //! - [`PromotionService`] (`promoter.rs`): the clients, records and config the
 //!   steps share, and their metrics.
@@ -38,6 +41,7 @@ mod promoter;
 pub mod registry;
 pub mod scaling;
 pub mod service;
+pub mod shadow;
 mod sleep;
 mod verify;
 pub mod withdraw;

@@ -16,7 +16,9 @@
 //! - [`lineage`]: the tags that say what an endpoint config came from;
 //! - [`serving`]: what a stage's endpoint serves now (its state and lineage);
 //! - [`baseline`]: the model a stage serves and its training data's profile,
-//!   the baseline of every drift comparison.
+//!   the baseline of every drift comparison;
+//! - [`shadow`]: a stage's shadow-test limits (issue 30: judged by
+//!   `promotion::shadow`, not yet run by promote-model).
 
 #[cfg(feature = "stages")]
 pub mod baseline;
@@ -32,6 +34,8 @@ pub mod package;
 pub mod schedule;
 #[cfg(feature = "stages")]
 pub mod serving;
+#[cfg(feature = "stages")]
+pub mod shadow;
 
 #[cfg(feature = "stages")]
 pub use file::{
