@@ -225,6 +225,31 @@ fn the_etl_function_has_room_for_the_largest_file_it_accepts() {
     assert_eq!(etl["Timeout"].as_u64(), Some(900));
 }
 
+/// The score function stages a file and its rows in /tmp: the largest file it
+/// accepts (as large as the ETL's) fits.
+#[test]
+fn the_score_function_has_room_for_the_largest_file_it_accepts() {
+    use shared::scoring::config::{DEFAULT_MAX_OBJECT_BYTES, STAGING_FACTOR};
+    assert_eq!(
+        DEFAULT_MAX_OBJECT_BYTES,
+        shared::etl::limits::DEFAULT_MAX_OBJECT_BYTES,
+        "files as large as the ETL accepts"
+    );
+    let score = &functions(template())["ScoreFunction"]["Properties"];
+    let bytes = score["Environment"]["Variables"]
+        .get("MAX_OBJECT_BYTES")
+        .map_or(DEFAULT_MAX_OBJECT_BYTES, |v| {
+            v.as_str().unwrap().parse().unwrap()
+        });
+    let storage_mb = score["EphemeralStorage"]["Size"].as_u64().unwrap() as f64;
+    let needed_mb = bytes as f64 * STAGING_FACTOR / 1e6;
+    assert!(
+        needed_mb <= storage_mb,
+        "a {bytes}-byte file needs {needed_mb:.0} MB of /tmp, the function has {storage_mb}"
+    );
+    assert_eq!(score["Timeout"].as_u64(), Some(900));
+}
+
 #[test]
 fn a_training_claim_outlives_its_holder_and_not_lambdas_first_retry() {
     use shared::training::config::{DEFAULT_CLAIM_TIMEOUT_SECONDS, FIRST_RETRY_SECONDS};

@@ -26,6 +26,7 @@ use shared::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TARGET};
 use shared::events::s3::ObjectCreated;
 use shared::events::scoring::{BatchScored, BATCH_SCORED, BATCH_SCORING_FAILED};
 use shared::features::INPUTS;
+use shared::scoring::config::ScoringConfig;
 use shared::scoring::layout::{ScoreId, ScoreLayout};
 use shared::scoring::outcome::Outcome;
 use shared::scoring::run::{Ending, ScoreReport};
@@ -324,13 +325,41 @@ async fn a_held_out_file_is_scored_by_the_serving_model_once_and_joined_back() {
         .unwrap_err();
     assert!(e.error_type.starts_with("NonRetryable."), "{e:?}");
 
+    // A file above MAX_OBJECT_BYTES: refused unread, said, and nothing staged.
+    let small = ScoringService {
+        config: ScoringConfig {
+            max_object_bytes: 100,
+            ..service.config.clone()
+        },
+        s3: service.s3.clone(),
+        sagemaker: service.sagemaker.clone(),
+        events: service.events.clone(),
+    };
+    let runs = env.processed_keys().await;
+    let large = S3Location::new(&env.stack.raw_bucket, "score/large.csv");
+    env.put(&large.bucket, &large.key, file.clone().into_bytes())
+        .await;
+    let Outcome::Failed(refused) = small.start(&created_at(&large)).await.unwrap() else {
+        panic!("not refused");
+    };
+    assert_eq!(
+        (refused.reason.as_str(), refused.score_id.as_deref()),
+        ("too_large", None)
+    );
+    assert!(
+        refused.message.contains("above MAX_OBJECT_BYTES (100)"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(env.processed_keys().await, runs, "nothing staged");
+
     let failures = env.events().await;
     assert_eq!(
         failures
             .iter()
             .filter(|e| e["detail-type"] == BATCH_SCORING_FAILED)
             .count(),
-        2,
+        3,
         "{failures:?}"
     );
 }

@@ -26,6 +26,10 @@ pub struct ScoringConfig {
     /// `STACK_NAME` (default `housing-mlops`): the transform jobs' names
     /// begin with it (and their cost-allocation tag carries it).
     pub stack_name: String,
+    /// `MAX_OBJECT_BYTES` (default 768 MiB, as the ETL's): larger files are
+    /// refused unread (`too_large`); the function stages a file and its rows
+    /// in `/tmp`, up to 4 times its size ([`STAGING_FACTOR`]).
+    pub max_object_bytes: u64,
     /// `EVENT_BUS_NAME`: where `BatchScored`/`BatchScoringFailed` go.
     pub event_bus: String,
     /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go.
@@ -37,6 +41,14 @@ pub const DEFAULT_STAGE: &str = "prod";
 pub const DEFAULT_PREFIX: &str = "score/";
 pub const DEFAULT_INSTANCE_TYPE: &str = "ml.m5.large";
 pub const DEFAULT_STACK_NAME: &str = "housing-mlops";
+/// As large as the ETL accepts (`etl::limits`; a test holds the two equal).
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 768 * 1024 * 1024;
+/// `/tmp` a run needs, in multiples of its file, rounded up: at the start the
+/// file, the job's input (the 16 features: 1.7 times the raw row on
+/// `data/housing.csv`, whose 1.42 MB make 2.58 MB of XGBoost channels with the
+/// label) and `rows.csv` (about the file) — 3.7; at the end `rows.csv`, the
+/// job's answers and the predictions as CSV and Parquet — less.
+pub const STAGING_FACTOR: f64 = 4.0;
 /// The built-in XGBoost container's largest request.
 pub const MAX_PAYLOAD_MB: u32 = 6;
 /// `CreateTransformJob`'s `InstanceCount` at most (API reference).
@@ -52,6 +64,7 @@ impl Config for ScoringConfig {
         let instance_count = env.parsed("TRANSFORM_INSTANCE_COUNT", 1u32);
         let max_payload_mb = env.parsed("TRANSFORM_MAX_PAYLOAD_MB", MAX_PAYLOAD_MB);
         let stack_name = env.optional("STACK_NAME", DEFAULT_STACK_NAME);
+        let max_object_bytes = env.parsed("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES);
         let event_bus = env.required("EVENT_BUS_NAME");
         let dead_letter_queue = dead_letter_queue(env);
         let aws = AwsSettings::read(env);
@@ -95,6 +108,7 @@ impl Config for ScoringConfig {
             instance_count,
             max_payload_mb,
             stack_name,
+            max_object_bytes,
             event_bus,
             dead_letter_queue,
             aws,

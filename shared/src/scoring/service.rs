@@ -102,7 +102,7 @@ impl ScoringService {
         }
         let version_id = created.version_id.as_deref();
         let found = s3::find(&self.s3, &created.bucket, &created.keys(), version_id).await?;
-        let Some((object, _)) = found else {
+        let Some((object, info)) = found else {
             // As the ETL: not retried, dead-lettered with the event.
             return Err(Error::NotFound(format!(
                 "s3://{}/{}{} does not exist (deleted before it was scored?)",
@@ -114,6 +114,9 @@ impl ScoringService {
             )));
         };
         let object = &object;
+        if info.size > self.config.max_object_bytes {
+            return self.refuse_unread(object, info.size).await;
+        }
         let work = tempfile::tempdir().map_err(|e| internal("a working directory", e))?;
         let input = work.path().join("input.csv");
         let mut hash = ContentHash::default();
@@ -224,6 +227,38 @@ impl ScoringService {
             model_package_version: lineage.model_package_version,
             dataset_id: lineage.dataset_id,
         }))
+    }
+
+    /// A file too large to be staged is refused unread: `BatchScoringFailed`
+    /// without a run (a run is named by content, which was not read), so no
+    /// report; a second delivery says so again.
+    async fn refuse_unread(&self, object: &S3Location, size: u64) -> Result<Outcome, Error> {
+        let limit = self.config.max_object_bytes;
+        let message = format!(
+            "{} is {size} bytes, above MAX_OBJECT_BYTES ({limit}): the function stages the file and its rows in /tmp (up to 4 times the file); split it",
+            object.uri()
+        );
+        tracing::warn!(source = %object.uri(), size, limit, "the file is too large to score");
+        let failed = BatchScoringFailed {
+            score_id: None,
+            source: object.uri(),
+            reason: "too_large".into(),
+            message,
+            transform_job: None,
+        };
+        let bus = &self.config.event_bus;
+        bus::publish(
+            &self.events,
+            bus,
+            SCORING_SOURCE,
+            BATCH_SCORING_FAILED,
+            &failed,
+        )
+        .await?;
+        Metrics::new(&[("Function", crate::functions::SCORE)])
+            .put("FilesFailed", 1.0, Unit::Count)
+            .emit();
+        Ok(Outcome::Failed(Box::new(failed)))
     }
 
     /// Ends a run that cannot be scored: its report, and `BatchScoringFailed`.
