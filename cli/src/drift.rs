@@ -94,7 +94,7 @@ async fn read(
 }
 
 /// The newest object under `prefix` whose key ends in `suffix`.
-async fn newest(
+pub(crate) async fn newest(
     stack: &Stack,
     prefix: &str,
     suffix: &str,

@@ -1,16 +1,19 @@
 //! `housing-mlops status`: per stage, what promote-model wants it to serve (the desired-state
 //! record), what its endpoint is and serves (state, config, package, dataset), what it runs
 //! on (serverless settings, or instances and their autoscaling), and its traffic's latest
-//! drift verdict; then the latest new dataset's drift verdict.
+//! drift verdict; then the latest new dataset's drift verdict and the latest batch scoring.
 //!
 //! A stage whose parts cannot be read says so on its line and the others are still shown: a
 //! corrupt record is exactly what an operator runs `status` to find.
 
 use crate::drift::{latest_dataset, latest_traffic, verdict, Found};
 use crate::when;
+use shared::aws::{s3, S3Location};
 use shared::events::endpoint::EndpointState;
 use shared::promotion::desired::{Cause, Desired, DesiredStates, Status};
 use shared::promotion::scaling;
+use shared::scoring::layout::{REPORT, SCORES};
+use shared::scoring::run::{Ending, ScoreReport};
 use shared::stages::{serving, Serving, Stage};
 use std::fmt::Write;
 
@@ -65,7 +68,65 @@ pub async fn run(args: Args) -> Result<String, String> {
         Err(e) => format!("unreadable: {e}"),
     };
     let _ = writeln!(out, "\nlatest dataset drift check  {dataset}");
+    let scoring = match latest_scoring(&stack).await {
+        Ok(Some(line)) => line,
+        Ok(None) => "none yet".into(),
+        Err(e) => format!("unreadable: {e}"),
+    };
+    let _ = writeln!(out, "latest batch scoring        {scoring}");
     Ok(out)
+}
+
+/// The newest scoring run's report, in a line: what was scored by which model, the file's
+/// errors when it had targets, or why it failed.
+async fn latest_scoring(stack: &crate::stack::Stack) -> Result<Option<String>, String> {
+    let suffix = format!("/{REPORT}");
+    let Some((key, ms)) = crate::drift::newest(stack, SCORES, &suffix).await? else {
+        return Ok(None);
+    };
+    let at = S3Location::new(&stack.processed_bucket, &key);
+    let Some((bytes, _)) = s3::read(&stack.s3, &at).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let report: ScoreReport = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a scoring report ({e})", at.uri()))?;
+    Ok(Some(format!(
+        "{}: {} ({}; {})",
+        report.score_id,
+        scoring(&report),
+        when(ms),
+        report.source
+    )))
+}
+
+/// A scoring report's outcome, in words.
+fn scoring(report: &ScoreReport) -> String {
+    let model = report.model.as_ref().map_or(String::new(), |m| {
+        format!(
+            " by {} v{} ({})",
+            m.model_package_group, m.model_package_version, m.stage
+        )
+    });
+    match &report.ending {
+        Ending::Failed { reason, message } => format!("failed ({reason}): {message}"),
+        Ending::Scored { evaluation, .. } => {
+            let rows = report.rows.as_ref();
+            let mut out = format!(
+                "scored {} of {} rows{model}, {} quarantined",
+                rows.map_or(0, |r| r.rows_scored),
+                rows.map_or(0, |r| r.rows_in),
+                rows.map_or(0, |r| r.rows_quarantined),
+            );
+            if let Some(e) = evaluation {
+                let _ = write!(
+                    out,
+                    "; RMSE {:.4}, MAE {:.4} on {} targets",
+                    e.rmse, e.mae, e.rows
+                );
+            }
+            out
+        }
+    }
 }
 
 /// The stage's desired-state record, in a line; `in_service` is the config the endpoint

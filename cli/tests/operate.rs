@@ -9,7 +9,11 @@ use integration_tests::{shared_moto, Setup, TestEnv, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 use local_stack::roles::{assume_new_role, RoleCredentials};
 use serde_json::{json, Value};
+use shared::events::scoring::ScoringModel;
 use shared::promotion::PromotionService;
+use shared::scoring::layout::ScoreLayout;
+use shared::scoring::prepare::Prepared;
+use shared::scoring::run::{Ending, EvaluationRecord, ScoreReport};
 use std::process::{Command, Output};
 
 const SERVED: &str = "ds-0123456789abcdef0123456789abcdef";
@@ -87,8 +91,60 @@ async fn status_shows_each_stage_and_drift_shows_the_reports() {
     dataset_report["drifted"] = json!([]);
     dataset_report["columns"]["median_income"]["crossed"] = json!([]);
     put(&env, &dataset.key, &dataset_report).await;
+    // Two scoring runs: the newer one's report is shown.
+    let run = |id: &str, rows_scored: u64, rmse: f64| {
+        let layout = ScoreLayout {
+            bucket: env.stack.processed_bucket.clone(),
+            id: id.parse().unwrap(),
+        };
+        let report = ScoreReport {
+            score_id: id.to_string(),
+            source: format!("s3://{}/score/{id}.csv", env.stack.raw_bucket),
+            model: Some(ScoringModel {
+                stage: "prod".into(),
+                model_name: "m".into(),
+                model_package_arn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/3"
+                    .into(),
+                model_package_group: "g".into(),
+                model_package_version: 3,
+                dataset_id: Some(SERVED.into()),
+            }),
+            transform_job: Some(format!("stack-{id}")),
+            rows: Some(Prepared {
+                rows_in: rows_scored + 2,
+                rows_scored,
+                rows_quarantined: 2,
+                ..Prepared::default()
+            }),
+            quarantine: Some(layout.quarantine().uri()),
+            ending: Ending::Scored {
+                predictions_parquet: layout.predictions_parquet().uri(),
+                predictions_csv: layout.predictions_csv().uri(),
+                evaluation: Some(EvaluationRecord {
+                    rows: rows_scored,
+                    rmse,
+                    mae: rmse / 2.0,
+                }),
+            },
+        };
+        (layout.report().key, serde_json::to_value(report).unwrap())
+    };
+    let (older, newer) = (
+        run("sc-00000000000000000000000000000001", 10, 1.0),
+        run("sc-00000000000000000000000000000002", 2023, 46312.5),
+    );
+    put(&env, &older.0, &older.1).await;
+    // S3's LastModified has a second's resolution.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    put(&env, &newer.0, &newer.1).await;
 
     let status = ok(&cli(&env, &role, &["status"]));
+    assert!(
+        status.contains(
+            "latest batch scoring        sc-00000000000000000000000000000002: scored 2023 of 2025 rows by g v3 (prod), 2 quarantined; RMSE 46312.5000, MAE 23156.2500 on 2023 targets ("
+        ),
+        "{status}"
+    );
 
     let group = env.stack.model_package_group();
     let dev_block = status
@@ -185,6 +241,10 @@ async fn a_corrupt_record_is_shown_and_the_other_stages_still_are() {
     assert!(pre_prod.contains("desired   unreadable: "), "{status}");
     assert!(pre_prod.contains("not a desired-state record"), "{status}");
     assert!(status.contains("\nprod (endpoint "), "{status}");
+    assert!(
+        status.contains("latest batch scoring        none yet"),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,14 +11,15 @@
 //! does), and it runs no endpoint (the local endpoint server does).
 
 use aws_sdk_sagemaker::types::{
-    CaptureContentTypeHeader, CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig,
-    ProductionVariant, ProductionVariantInstanceType,
+    ContainerDefinition, ProductionVariant, ProductionVariantInstanceType,
 };
 use aws_smithy_types::Blob;
 use integration_tests::serving::{deploy, model_scores, train_on};
 use integration_tests::{sdk_config, shared_endpoint_server, Setup};
 use shared::drift::traffic::read_answers;
 use shared::events::promotion::VariantTraffic;
+use shared::promotion::config::DataCapture;
+use shared::promotion::endpoints::data_capture_config;
 use shared::promotion::shadow::{compare, pair};
 use shared::stages::shadow::ShadowTest;
 
@@ -86,33 +87,16 @@ async fn a_shadow_variant_gets_its_share_of_the_requests_answers_nobody_and_is_c
         format!("{}-shadowed", env.stack.name),
         format!("{}-shadowed-1", env.stack.name),
     );
-    let capture = DataCaptureConfig::builder()
-        .enable_capture(true)
-        .initial_sampling_percentage(100)
-        .destination_s3_uri(env.stack.data_capture_uri())
-        .capture_content_type_header(
-            CaptureContentTypeHeader::builder()
-                .csv_content_types("text/csv")
-                .json_content_types("application/json")
-                .build(),
-        )
-        .capture_options(
-            CaptureOption::builder()
-                .capture_mode(CaptureMode::Input)
-                .build(),
-        )
-        .capture_options(
-            CaptureOption::builder()
-                .capture_mode(CaptureMode::Output)
-                .build(),
-        )
-        .build();
+    let capture = DataCapture {
+        uri: env.stack.data_capture_uri(),
+        kms_key_arn: None,
+    };
     sagemaker
         .create_endpoint_config()
         .endpoint_config_name(&config)
         .production_variants(variant("AllTraffic", &serving_model, 1.0))
         .shadow_production_variants(variant("Shadow", &candidate_model, 0.5))
-        .data_capture_config(capture)
+        .data_capture_config(data_capture_config(&capture, 100))
         .send()
         .await
         .unwrap();

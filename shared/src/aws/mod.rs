@@ -29,6 +29,29 @@ use std::time::Duration;
 pub const CSV: &str = "text/csv";
 pub const JSON: &str = "application/json";
 
+/// The built-in XGBoost container's answer to CSV rows with `Accept:
+/// application/json`, [`CONTAINER_ANSWER`], one score a row: what an endpoint
+/// answers, a transform job writes (one per mini-batch) and data capture keeps.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ContainerAnswer {
+    predictions: Vec<ContainerScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+struct ContainerScore {
+    score: f64,
+}
+
+/// The container's answer's shape, as error messages name it.
+pub const CONTAINER_ANSWER: &str = r#"{"predictions": [{"score": …}]}"#;
+
+impl ContainerAnswer {
+    /// Its scores, in the order of the rows.
+    pub fn scores(self) -> Vec<f64> {
+        self.predictions.into_iter().map(|p| p.score).collect()
+    }
+}
+
 /// The shared SDK configuration: region, credentials and endpoint from the
 /// environment (`AWS_ENDPOINT_URL` points every client at an emulator). Refused
 /// at cold start when an endpoint variable is set but unusable

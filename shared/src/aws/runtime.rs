@@ -3,21 +3,11 @@
 //! out for `Accept: application/json`). predict and the trigger's
 //! model-quality check call endpoints through this one function.
 
+use super::{ContainerAnswer, CONTAINER_ANSWER};
 use super::{CSV, JSON};
 use crate::error::AwsError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::Client;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct EndpointAnswer {
-    predictions: Vec<Score>,
-}
-
-#[derive(Deserialize)]
-struct Score {
-    score: f64,
-}
 
 /// Why an endpoint gave no scores.
 #[derive(Debug)]
@@ -60,19 +50,18 @@ pub async fn scores(
                 AwsError::from_sdk("SageMaker Runtime", "InvokeEndpoint", e).on(endpoint),
             )
         })?;
-    let answer: EndpointAnswer = out
+    let answer: ContainerAnswer = out
         .body()
         .and_then(|b| serde_json::from_slice(b.as_ref()).ok())
         .ok_or_else(|| {
-            InvokeError::Answer(
-                "the endpoint's answer is not {\"predictions\": [{\"score\": …}]}".into(),
-            )
+            InvokeError::Answer(format!("the endpoint's answer is not {CONTAINER_ANSWER}"))
         })?;
-    if answer.predictions.len() != expected {
+    let scores = answer.scores();
+    if scores.len() != expected {
         return Err(InvokeError::Answer(format!(
             "the endpoint answered {} predictions for {expected} records",
-            answer.predictions.len()
+            scores.len()
         )));
     }
-    Ok(answer.predictions.into_iter().map(|p| p.score).collect())
+    Ok(scores)
 }

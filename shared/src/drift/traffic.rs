@@ -7,6 +7,7 @@
 
 use super::profile::{CategoryProfile, DatasetProfile, NumericProfile, PROFILE_SCHEMA_VERSION};
 use super::quality::QUALITY_INFERENCE_PREFIX;
+use crate::aws::ContainerAnswer;
 use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, OCEAN_PROXIMITY_CATEGORIES};
 use crate::dataset::DatasetId;
 use crate::features::{FEATURES, INPUTS, RATIO_FEATURES};
@@ -120,16 +121,9 @@ pub fn read_answers(line: &[u8]) -> Option<Vec<(String, f64)>> {
         .filter(|p| p.encoding.eq_ignore_ascii_case("CSV"))?;
     let output = record.capture_data.endpoint_output?;
     let scores: Vec<f64> = if output.encoding.eq_ignore_ascii_case("JSON") {
-        #[derive(Deserialize)]
-        struct Answer {
-            predictions: Vec<Score>,
-        }
-        #[derive(Deserialize)]
-        struct Score {
-            score: f64,
-        }
-        let answer: Answer = serde_json::from_str(&output.data).ok()?;
-        answer.predictions.into_iter().map(|p| p.score).collect()
+        serde_json::from_str::<ContainerAnswer>(&output.data)
+            .ok()?
+            .scores()
     } else if output.encoding.eq_ignore_ascii_case("CSV") {
         let scores = output.data.lines().filter(|l| !l.trim().is_empty());
         scores

@@ -92,31 +92,7 @@ pub async fn ensure_endpoint_config(
     .build();
     let capture = capture
         .filter(|_| stage.data_capture_percent > 0)
-        .map(|capture| {
-            DataCaptureConfig::builder()
-                .enable_capture(true)
-                .initial_sampling_percentage(stage.data_capture_percent as i32)
-                .destination_s3_uri(&capture.uri)
-                .set_kms_key_id(capture.kms_key_arn.clone())
-                // Captured CSV and JSON are stored as text, not base64: drift reads them.
-                .capture_content_type_header(
-                    CaptureContentTypeHeader::builder()
-                        .csv_content_types(CSV)
-                        .json_content_types(JSON)
-                        .build(),
-                )
-                .capture_options(
-                    CaptureOption::builder()
-                        .capture_mode(CaptureMode::Input)
-                        .build(),
-                )
-                .capture_options(
-                    CaptureOption::builder()
-                        .capture_mode(CaptureMode::Output)
-                        .build(),
-                )
-                .build()
-        });
+        .map(|capture| data_capture_config(capture, stage.data_capture_percent));
     let created = client
         .create_endpoint_config()
         .endpoint_config_name(name)
@@ -126,6 +102,27 @@ pub async fn ensure_endpoint_config(
         .send()
         .await;
     Ok(sagemaker::created("CreateEndpointConfig", name, created)?)
+}
+
+/// Capture of `percent` of the requests and their answers to `capture`'s
+/// destination, CSV and JSON stored as text, not base64 (drift and the shadow
+/// comparison read them).
+pub fn data_capture_config(capture: &DataCapture, percent: u32) -> DataCaptureConfig {
+    let both = [CaptureMode::Input, CaptureMode::Output]
+        .map(|mode| CaptureOption::builder().capture_mode(mode).build());
+    DataCaptureConfig::builder()
+        .enable_capture(true)
+        .initial_sampling_percentage(percent as i32)
+        .destination_s3_uri(&capture.uri)
+        .set_kms_key_id(capture.kms_key_arn.clone())
+        .capture_content_type_header(
+            CaptureContentTypeHeader::builder()
+                .csv_content_types(CSV)
+                .json_content_types(JSON)
+                .build(),
+        )
+        .set_capture_options(Some(both.to_vec()))
+        .build()
 }
 
 /// The stage's first endpoint, serving `config`, tagged with its stage and `tags`.

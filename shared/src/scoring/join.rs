@@ -6,10 +6,10 @@
 
 use super::prepare::{rows_header, LINE, PREDICTION};
 use super::{io, ScoringError};
+use crate::aws::{ContainerAnswer, CONTAINER_ANSWER};
 use crate::contract::{NUMERIC_COLUMNS, OCEAN_PROXIMITY, TARGET};
 use crate::features::INPUTS;
 use polars::prelude::*;
-use serde::Deserialize;
 use std::io::{BufReader, Read, Write};
 
 /// Rows a batch holds: memory stays flat however long the file is.
@@ -30,17 +30,6 @@ pub struct Evaluation {
     pub rows: u64,
     pub rmse: f64,
     pub mae: f64,
-}
-
-/// One answer of the built-in XGBoost container (`Accept: application/json`).
-#[derive(Deserialize)]
-struct Answer {
-    predictions: Vec<Score>,
-}
-
-#[derive(Deserialize)]
-struct Score {
-    score: f64,
 }
 
 /// The columns of one batch.
@@ -118,8 +107,8 @@ pub fn join(
         )));
     }
     let mut scores = serde_json::Deserializer::from_reader(BufReader::new(output))
-        .into_iter::<Answer>()
-        .map(|answer| answer.map(|a| a.predictions.into_iter().map(|s| s.score)));
+        .into_iter::<ContainerAnswer>()
+        .map(|answer| answer.map(ContainerAnswer::scores));
     let mut pending = Vec::new().into_iter();
     let mut next_score = move || -> Result<Option<f64>, ScoringError> {
         loop {
@@ -128,11 +117,11 @@ pub fn join(
             }
             match scores.next() {
                 None => return Ok(None),
-                Some(Ok(answer)) => pending = answer.collect::<Vec<_>>().into_iter(),
+                Some(Ok(answer)) => pending = answer.into_iter(),
                 Some(Err(e)) => {
                     return Err(ScoringError::Mismatch(format!(
-                    "an answer is not the container's {{\"predictions\": [{{\"score\": …}}]}}: {e}"
-                )))
+                        "an answer is not the container's {CONTAINER_ANSWER}: {e}"
+                    )))
                 }
             }
         }

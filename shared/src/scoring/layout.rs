@@ -87,6 +87,8 @@ pub struct ScoreLayout {
 
 /// The transform job's input object's name (its output is this name + `.out`).
 pub const TRANSFORM_INPUT: &str = "input.csv";
+/// A run's report's name: written last, so its presence means the run is done.
+pub const REPORT: &str = "report.json";
 
 impl ScoreLayout {
     fn at(&self, name: &str) -> S3Location {
@@ -131,9 +133,9 @@ impl ScoreLayout {
         self.at("run.json")
     }
 
-    /// The run's report: written last, so its presence means the run is done.
+    /// The run's report ([`REPORT`]).
     pub fn report(&self) -> S3Location {
-        self.at("report.json")
+        self.at(REPORT)
     }
 }
 
