@@ -17,6 +17,15 @@ moto drops an endpoint config's ShadowProductionVariants (it implements no
 shadow variants); they are kept here and described back as SageMaker does, so
 the local endpoint server can mirror requests to a shadow variant.
 
+moto names a CloudWatch call's IAM action after its signing name
+(`monitoring:GetMetricData`); here it is `cloudwatch:GetMetricData`, as IAM
+evaluates it.
+
+moto has no UpdateEndpoint: here it moves the endpoint to the new config at
+once, InService (SageMaker goes through Updating and its blue/green traffic
+shift, which no local model needs), and refuses an endpoint or config that
+does not exist as SageMaker does.
+
 With --until-stdin-closes the server stops when its standard input reaches end of
 file: the test harness holds the pipe, so the server never outlives the tests.
 Otherwise it runs until SIGINT/SIGTERM (the main job's trap stops it).
@@ -34,6 +43,7 @@ from moto.iam import access_control
 from moto.iam.models import iam_backends
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker import responses as sagemaker_responses
+from moto.sagemaker.exceptions import ValidationError
 from moto.server import ThreadedMotoServer
 
 OPERATOR = "local-operator"
@@ -89,6 +99,24 @@ def record_authorizations(path: str) -> None:
     access_control.IAMRequestBase.check_action_permitted = recorded
 
 
+# A request's SigV4 signing name is moto's IAM action prefix, and not every service's
+# is its IAM prefix: CloudWatch signs as "monitoring", its actions are "cloudwatch:*".
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
+def iam_prefixes() -> None:
+    """Evaluates each request as the IAM action AWS names it."""
+    init = access_control.IAMRequestBase.__init__
+
+    def named(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        service, _, action = self._action.partition(":")
+        if service in IAM_PREFIXES:
+            self._action = f"{IAM_PREFIXES[service]}:{action}"
+
+    access_control.IAMRequestBase.__init__ = named
+
+
 def keep_shadow_variants() -> None:
     """CreateEndpointConfig's ShadowProductionVariants, kept on the config and
     in DescribeEndpointConfig's answer."""
@@ -115,6 +143,31 @@ def keep_shadow_variants() -> None:
     config.response_object = property(with_shadows)
 
 
+def update_endpoints() -> None:
+    """UpdateEndpoint, done at once."""
+    response = sagemaker_responses.SageMakerResponse
+
+    def update_endpoint(self):
+        backend = self.sagemaker_backend
+        name = self._get_param("EndpointName")
+        config_name = self._get_param("EndpointConfigName")
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            raise ValidationError(message=f"Could not find endpoint '{name}'.")
+        config = backend.endpoint_configs.get(config_name)
+        if config is None:
+            raise ValidationError(message=f"Could not find endpoint configuration '{config_name}'.")
+        described = config.response_object
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(
+            described["ProductionVariants"]
+        )
+        endpoint.data_capture_config = described.get("DataCaptureConfig")
+        return sagemaker_responses.ActionResult({"EndpointArn": endpoint.arn})
+
+    response.update_endpoint = update_endpoint
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
@@ -123,6 +176,8 @@ def main() -> None:
     args = parser.parse_args()
     create_operator()
     keep_shadow_variants()
+    update_endpoints()
+    iam_prefixes()
     if args.authorizations:
         record_authorizations(args.authorizations)
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0

@@ -154,6 +154,13 @@ fn record(d: &Desired, in_service: Option<&str>) -> String {
             endpoint_config,
             started_at_ms,
         } => format!("deploying {endpoint_config} since {}", when(*started_at_ms)),
+        Status::Shadowing {
+            endpoint_config,
+            started_at_ms,
+        } => format!(
+            "shadow test on {endpoint_config} since {} (beside the serving model, answering nobody)",
+            when(*started_at_ms)
+        ),
         Status::Halted {
             reason,
             message,
@@ -304,5 +311,12 @@ mod tests {
         assert!(record(&halted, Some("prod-v6"))
             .starts_with("g v7: HALTED RolledBack at 2026-12-04 16:02:00 UTC: alarm prod-5xx"));
         assert!(record(&desired(Status::Pending), None).starts_with("g v7: pending (PromoteModel"));
+        let shadowing = desired(Status::Shadowing {
+            endpoint_config: "prod-v6-shadow-v7-ab".into(),
+            started_at_ms: 1_796_400_180_000,
+        });
+        assert!(record(&shadowing, Some("prod-v6-shadow-v7-ab")).starts_with(
+            "g v7: shadow test on prod-v6-shadow-v7-ab since 2026-12-04 16:03:00 UTC (beside the serving model, answering nobody)"
+        ));
     }
 }

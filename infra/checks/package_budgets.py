@@ -19,7 +19,8 @@ MB = 10**6
 # 4 MB, the two newest 6 MB): the zipped release bootstrap of each function, in bytes.
 # Issue 29 gave promote-model a second AWS client (Application Auto Scaling, 0.2 MB) and the
 # time-zone database for sleeping stages (chrono-tz, 0.22 MB; no smaller with opt-level "z"):
-# 4.19 MB, so its budget is 5 MB.
+# 4.19 MB, so its budget is 5 MB. Issue 30's shadow tests read the variants' metrics
+# (CloudWatch's client, pinned to the query protocol moto serves): 4.48 MB built alone.
 BUDGETS = {
     "EtlFunction": 10 * MB,
     "StartPipelineFunction": 4 * MB,

@@ -31,6 +31,12 @@ POST /endpoints/<name>/invocations:
   evenly spread like capture) is sent to the shadow variant's model too; the
   caller gets the production variant's answer only, and both are captured,
   each under its own variant. A shadow model that fails answers nobody.
+- each variant's metrics, as SageMaker publishes them (namespace AWS/SageMaker,
+  dimensions EndpointName and VariantName), into moto's CloudWatch: one
+  Invocations a call, Invocation4XXErrors / Invocation5XXErrors for a model
+  that failed (by its original status), and ModelLatency, the model's time in
+  microseconds (the prediction, not loading the artifact). A shadow test is
+  judged on them.
 """
 
 import argparse
@@ -45,6 +51,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -73,6 +80,7 @@ class Endpoints:
         )
         self.sagemaker = session.client("sagemaker", endpoint_url=moto)
         self.s3 = session.client("s3", endpoint_url=moto)
+        self.cloudwatch = session.client("cloudwatch", endpoint_url=moto)
         self.boosters = {}
         self.counts = {}
         self.lock = threading.Lock()
@@ -130,7 +138,7 @@ class Endpoints:
     def invoke(self, name, content_type, accept, body, inference_id=None):
         endpoint, config = self.describe(name)
         variant = config["ProductionVariants"][0]
-        answer_type, answer = self.answer(variant, content_type, accept, body)
+        answer_type, answer = self.answer(name, variant, content_type, accept, body)
         self.capture(name, variant["VariantName"], config.get("DataCaptureConfig"), content_type, body,
                      answer_type, answer, inference_id)
         for shadow in config.get("ShadowProductionVariants") or []:
@@ -139,16 +147,46 @@ class Endpoints:
             if not self.every(f"{name}/{shadow['VariantName']}", round(share * 100)):
                 continue
             try:
-                shadow_type, shadow_answer = self.answer(shadow, content_type, accept, body)
+                shadow_type, shadow_answer = self.answer(name, shadow, content_type, accept, body)
             except Fault:
                 continue  # the shadow's failure reaches nobody
             self.capture(name, shadow["VariantName"], config.get("DataCaptureConfig"), content_type, body,
                          shadow_type, shadow_answer, inference_id)
         return variant["VariantName"], answer_type, answer
 
-    def answer(self, variant, content_type, accept, body):
-        """The variant's model's answer to the request, as the container gives it."""
+    def answer(self, endpoint, variant, content_type, accept, body):
+        """The variant's model's answer to the request, as the container gives it,
+        and the variant's metrics of the call."""
         booster = self.booster(self.artifact(variant["ModelName"]))
+        started, failed = time.perf_counter(), None
+        try:
+            return self.score(booster, content_type, accept, body)
+        except Fault as e:
+            failed = e
+            raise
+        finally:
+            self.measured(endpoint, variant["VariantName"], failed, (time.perf_counter() - started) * 1e6)
+
+    def measured(self, endpoint, variant, failed, latency_us):
+        """One call's metrics, as SageMaker publishes a variant's (a failure to
+        publish is logged, never the caller's)."""
+        original = int(failed.extra.get("OriginalStatusCode", failed.status)) if failed else 0
+        counts = {
+            "Invocations": 1,
+            "Invocation4XXErrors": int(400 <= original < 500),
+            "Invocation5XXErrors": int(original >= 500),
+        }
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        data = [{"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": "None"}
+                for name, value in counts.items()]
+        data.append({"MetricName": "ModelLatency", "Dimensions": dimensions, "Value": latency_us,
+                     "Unit": "Microseconds"})
+        try:
+            self.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+        except Exception as e:  # noqa: BLE001 - metrics never fail a request
+            print(f"metrics of {endpoint}/{variant} not published: {e}", file=sys.stderr, flush=True)
+
+    def score(self, booster, content_type, accept, body):
         media = (content_type or "text/csv").split(";")[0].strip().lower()
         if media != "text/csv":
             raise Fault(424, "ModelError", "Received client error (415) from primary with message "

@@ -305,19 +305,37 @@ fn rules(fake: &SharedSageMaker) -> Vec<Rule> {
             if !fake.configs.contains_key(name) {
                 return not_found("Could not find endpoint configuration.");
             }
-            let variant = ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .set_instance_type(
-                    fake.instance_types
-                        .get(name)
-                        .map(|t| ProductionVariantInstanceType::from(t.as_str())),
-                )
-                .build();
+            // A config promote-model created is described as it was created;
+            // one a test set up, with one variant of the model "served".
+            let created = fake
+                .created_configs
+                .iter()
+                .rev()
+                .find(|c| c.endpoint_config_name() == Some(name));
+            let (variants, shadows) = match created {
+                Some(c) => (
+                    c.production_variants().to_vec(),
+                    c.shadow_production_variants().to_vec(),
+                ),
+                None => {
+                    let variant = ProductionVariant::builder()
+                        .variant_name("AllTraffic")
+                        .model_name("served")
+                        .set_instance_type(
+                            fake.instance_types
+                                .get(name)
+                                .map(|t| ProductionVariantInstanceType::from(t.as_str())),
+                        )
+                        .build();
+                    (vec![variant], Vec::new())
+                }
+            };
             MockResponse::Output(
                 DescribeEndpointConfigOutput::builder()
                     .endpoint_config_name(name)
                     .endpoint_config_arn(format!("{ACCOUNT_ARN}:endpoint-config/{name}"))
-                    .production_variants(variant)
+                    .set_production_variants(Some(variants))
+                    .set_shadow_production_variants((!shadows.is_empty()).then_some(shadows))
                     .build(),
             )
         },

@@ -264,6 +264,8 @@ async fn other_events_are_ignored() {
 /// file dated 2099) are left out: before, they sorted after the real files,
 /// became the watermark, and every real file after them went unread forever.
 /// (`zz-test.jsonl` is in no variant's folder; the 2099 file is dated ahead.)
+/// A shadow variant's captures are copies of requests the serving variant
+/// answered: left out too.
 #[tokio::test]
 async fn keys_that_are_not_capture_files_are_left_out() {
     let (env, endpoint) = env("monitor-foreign", |s| s).await;
@@ -284,9 +286,12 @@ async fn keys_that_are_not_capture_files_are_left_out() {
             .unwrap();
         out.body.collect().await.unwrap().to_vec()
     };
+    // A shadow test's candidate answered copies of the same requests: not
+    // traffic of its own.
     for foreign in [
         "zz-test.jsonl",
         "AllTraffic/2099/01/01/00/00-00-000-x.jsonl",
+        "Shadow-v2/2026/12/03/10/0000.jsonl",
     ] {
         let key = format!("{root}/{foreign}");
         env.put(&capture_root.bucket, &key, one_file.clone()).await;

@@ -106,7 +106,8 @@ async fn the_tick_converges_a_stage_whose_event_never_came() {
     );
     assert_eq!(desired.requested_by.as_deref(), Some("local-run"));
 
-    // prod's InService event is lost; the tick finds it and deploys.
+    // prod's InService event is lost; the tick finds it and converges it: the
+    // bundled prod first runs a candidate in a shadow test (promote_shadow.rs).
     world.settle("prod");
     let tick = read_json("events/promote-model/scheduled-tick.json");
     let out = world.invoke(tick.clone()).await;
@@ -121,19 +122,23 @@ async fn the_tick_converges_a_stage_whose_event_never_came() {
     // there); prod converges to its record.
     assert_eq!(
         stages,
-        ["nothing_recorded", "already_serving", "deploying"],
+        ["nothing_recorded", "already_serving", "shadowing"],
         "{out}"
     );
     assert_eq!(out["stages"][2]["stage"], "prod");
-    let promoted = world.promoted().await;
-    assert_eq!(promoted, [("prod".to_string(), 2)]);
-    let announced_by = world.desired("prod").await.requested_by;
-    assert_eq!(announced_by.as_deref(), Some("local-run"));
+    assert_eq!(out["stages"][2]["started"], true, "{out}");
+    assert!(world.promoted().await.is_empty(), "no user sees v2 yet");
+    let desired = world.desired("prod").await;
+    assert!(
+        matches!(desired.status, Status::Shadowing { .. }),
+        "{desired:?}"
+    );
+    assert_eq!(desired.requested_by.as_deref(), Some("local-run"));
 
-    // Another tick mid-deployment: nothing new.
+    // Another tick while the shadow config is deployed: nothing new.
     let out = world.invoke(tick).await;
-    assert_eq!(out["stages"][2]["status"], "already_deploying", "{out}");
-    assert!(world.promoted().await.is_empty());
+    assert_eq!(out["stages"][2]["status"], "shadowing", "{out}");
+    assert_eq!(out["stages"][2]["started"], false, "{out}");
     assert_eq!(world.deployments(), 1);
     assert_eq!(world.dead_lettered().await, 0);
 }

@@ -63,6 +63,9 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
                     } => {
                         format!("deployment started ({endpoint_config})")
                     }
+                    Status::Shadowing {
+                        endpoint_config, ..
+                    } => format!("shadow test ({endpoint_config})"),
                     Status::Halted { reason, .. } => format!("halted ({reason})"),
                 };
                 println!(

@@ -31,15 +31,33 @@ impl Stack {
         dataset_id: &str,
         execution_arn: &str,
     ) -> Result<String> {
+        let artifact = format!("models/{dataset_id}/model.tar.gz");
+        self.register_artifact(
+            clients,
+            validation_rmse,
+            dataset_id,
+            execution_arn,
+            &artifact,
+        )
+        .await
+    }
+
+    /// [`Self::register_model`] with the model archive at `artifact_key` of
+    /// the processed bucket (another model of the same dataset).
+    pub async fn register_artifact(
+        &self,
+        clients: &Clients,
+        validation_rmse: f64,
+        dataset_id: &str,
+        execution_arn: &str,
+        artifact_key: &str,
+    ) -> Result<String> {
         use aws_sdk_sagemaker::types::{
             InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
         };
         let container = ModelPackageContainerDefinition::builder()
             .image(xgboost_image(REGION).context("XGBoost image")?)
-            .model_data_url(format!(
-                "s3://{}/models/{dataset_id}/model.tar.gz",
-                self.processed_bucket
-            ))
+            .model_data_url(format!("s3://{}/{artifact_key}", self.processed_bucket))
             .build();
         let inference = InferenceSpecification::builder()
             .containers(container)

@@ -29,6 +29,7 @@ struct CaptureRecord {
 #[serde(rename_all = "camelCase")]
 struct EventMetadata {
     inference_id: Option<String>,
+    inference_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,7 +111,25 @@ pub fn read_capture_line(line: &[u8], read: &mut Read, mut row: impl FnMut(Featu
 /// that is not such a request, whose answer was not captured, or whose answer
 /// does not have one score a row; and for the trigger's quality-check requests.
 pub fn read_answers(line: &[u8]) -> Option<Vec<(String, f64)>> {
+    read_answers_since(line, i64::MIN)
+}
+
+/// [`read_answers`] of a request made at `since_secs` (Unix seconds) or
+/// later, by its `inferenceTime`: `None` for an earlier one (a record without
+/// a readable time is taken).
+pub fn read_answers_since(line: &[u8], since_secs: i64) -> Option<Vec<(String, f64)>> {
     let record = serde_json::from_slice::<CaptureRecord>(line).ok()?;
+    let at = record
+        .event_metadata
+        .inference_time
+        .as_deref()
+        .and_then(|t| {
+            aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
+                .ok()
+        });
+    if at.is_some_and(|at| at.secs() < since_secs) {
+        return None;
+    }
     let inference = record.event_metadata.inference_id.as_deref();
     if inference.is_some_and(|i| i.starts_with(QUALITY_INFERENCE_PREFIX)) {
         return None;
@@ -240,7 +259,14 @@ mod tests {
         let expected = vec![("1,2".to_string(), 1.5), ("3,4".to_string(), 2.5)];
         assert_eq!(read_answers(json.as_bytes()), Some(expected.clone()));
         let csv = record(serde_json::json!({"data": "1.5\n2.5\n", "encoding": "CSV"}));
-        assert_eq!(read_answers(csv.as_bytes()), Some(expected));
+        assert_eq!(read_answers(csv.as_bytes()), Some(expected.clone()));
+        // 2026-12-03T10:00:00Z is 1_796_292_000: answered before a test that
+        // started a second later, not counted for it.
+        assert_eq!(
+            read_answers_since(csv.as_bytes(), 1_796_292_000),
+            Some(expected)
+        );
+        assert_eq!(read_answers_since(csv.as_bytes(), 1_796_292_001), None);
         // One answer short, not captured, another encoding, not JSON: nothing.
         let short = record(
             serde_json::json!({"data": "{\"predictions\": [{\"score\": 1.5}]}", "encoding": "JSON"}),

@@ -38,6 +38,7 @@ use crate::drift::traffic::{profile, read_capture_line, FeatureRow, Read};
 use crate::error::Error;
 use crate::events::drift::{TrafficDriftDetected, MONITOR_SOURCE, TRAFFIC_DRIFT_DETECTED};
 use crate::stages::baseline::{self, Found};
+use crate::stages::shadow;
 use crate::telemetry::{Metrics, Unit};
 
 /// The age of a stage's oldest capture file still waiting (0 when none
@@ -337,6 +338,12 @@ impl MonitorService {
         let mut foreign: Vec<String> = Vec::new();
         let mut complete = true;
         for folder in s3::list_folders(&self.s3, &capture.bucket, &prefix).await? {
+            // A shadow test's candidate answers copies of the requests the
+            // serving variant answered: the traffic counts once.
+            let variant = folder.trim_end_matches('/').rsplit('/').next();
+            if variant.is_some_and(|v| v.starts_with(shadow::VARIANT_PREFIX)) {
+                continue;
+            }
             let start = state.start_after(&folder);
             let known = state
                 .considered

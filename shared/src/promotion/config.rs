@@ -83,14 +83,15 @@ impl Config for PromoteConfig {
             }
         }
         if let Some(stages) = &stages {
+            // A shadow test compares the two variants' captured answers.
             let capturing: Vec<&str> = stages
                 .iter()
-                .filter(|s| s.data_capture_percent > 0)
+                .filter(|s| s.data_capture_percent > 0 || s.shadow.is_some())
                 .map(|s| s.name.as_str())
                 .collect();
             if data_capture_uri.is_none() && !capturing.is_empty() {
                 env.error(format!(
-                    "DATA_CAPTURE_S3_URI is required: stages {} capture requests",
+                    "DATA_CAPTURE_S3_URI is required: stages {} capture requests (or run shadow tests)",
                     capturing.join(", ")
                 ));
             }

@@ -10,6 +10,7 @@ use super::desired::{self, Cause, Desired, Read, Status};
 use super::outcome::{ignored, Advance, PromotionOutcome, Request};
 use super::promoter::PromotionService;
 use super::registry;
+use super::shadowing::ShadowStep;
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
 use crate::events::registry::APPROVED;
@@ -142,6 +143,11 @@ impl PromotionService {
             });
         };
         if let Status::Halted { reason, .. } = &read.desired.status {
+            // A test the record no longer stands for (its candidate withdrawn,
+            // unverified) leaves no shadow behind.
+            if let Some(s) = serving.filter(|s| s.shadow_of.is_some()) {
+                self.end_shadow(stage, s).await?;
+            }
             return Ok(PromotionOutcome::Halted {
                 stage: stage.name.clone(),
                 reason: reason.clone(),
@@ -175,6 +181,28 @@ impl PromotionService {
                 return self.halt(read, "Unverified", problem).await;
             }
         }
+        // On a stage with a shadow test, the candidate runs beside the serving
+        // model first (`shadowing.rs`).
+        // Boxed: its state is large, and would be carried by every future that converges.
+        let step = Box::pin(self.shadow_step(index, read, &package, serving));
+        let read = match step.await? {
+            ShadowStep::Deploy(read) => read,
+            ShadowStep::Done {
+                read,
+                outcome,
+                status,
+            } => {
+                if let Some(status) = status {
+                    self.mark(read, status).await?;
+                }
+                return Ok(outcome);
+            }
+            ShadowStep::Halt {
+                read,
+                reason,
+                message,
+            } => return self.halt(read, reason, message).await,
+        };
         let desired = &read.desired;
         let request = Request {
             source_event_id: desired.source_event_id.as_deref(),

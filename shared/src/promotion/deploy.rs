@@ -237,8 +237,14 @@ impl PromotionService {
             ),
             Some(s) => {
                 let keep_instance_count = self.before_update(stage, s).await?;
-                let update =
-                    endpoints::update(client, stage, &endpoint_config, keep_instance_count);
+                let deployment = endpoints::deployment_config(stage);
+                let update = endpoints::update(
+                    client,
+                    stage,
+                    &endpoint_config,
+                    deployment,
+                    keep_instance_count,
+                );
                 ("update", update.await)
             }
         };

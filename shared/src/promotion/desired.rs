@@ -17,7 +17,8 @@
 //! halted one.
 //!
 //! A record is `pending` until a deployment of it starts, then `deploying`
-//! (with the endpoint config). It is `halted` when the deployment is refused
+//! (with the endpoint config); on a stage with a shadow test it is first
+//! `shadowing` (with the shadow config and its start). It is `halted` when the deployment is refused
 //! (quality gate, downgrade), rolled back, failed, or the package is no longer
 //! approved: the stage then stays as it is until a new request, instead of
 //! redeploying a model its alarms rejected.
@@ -49,6 +50,14 @@ pub enum Cause {
 pub enum Status {
     /// To be deployed as soon as the endpoint can take it.
     Pending,
+    /// The stage has a shadow test: the candidate runs beside the serving
+    /// model on this endpoint config (its shadow variant) since
+    /// `started_at_ms`, judged once the stage's `shadow.duration_seconds` have
+    /// passed (`promotion::shadowing`).
+    Shadowing {
+        endpoint_config: String,
+        started_at_ms: i64,
+    },
     /// A deployment to this endpoint config has started.
     Deploying {
         endpoint_config: String,

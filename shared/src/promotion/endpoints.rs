@@ -61,6 +61,57 @@ pub async fn ensure_endpoint_config(
     capture: Option<&DataCapture>,
     tags: &[Tag],
 ) -> Result<(), Error> {
+    let capture = capture
+        .filter(|_| stage.data_capture_percent > 0)
+        .map(|capture| data_capture_config(capture, stage.data_capture_percent));
+    let config = Config {
+        production: variant(stage, &stage.variant, model, 1.0),
+        shadow: None,
+        capture,
+    };
+    ensure(client, name, config, tags).await
+}
+
+/// A shadow test's EndpointConfig `name`: `serving_model` on the stage's
+/// variant answers every request, `candidate_model` on the shadow variant
+/// `shadow_variant` (the stage's instances) gets a copy of `sample_percent` of
+/// them (its weight over the production variant's 1), and capture takes every
+/// request and answer of both: the comparison pairs them by request.
+/// Created unless it exists.
+#[allow(clippy::too_many_arguments)]
+pub async fn ensure_shadow_config(
+    client: &Client,
+    name: &str,
+    serving_model: &str,
+    candidate_model: &str,
+    shadow_variant: &str,
+    stage: &Stage,
+    sample_percent: u32,
+    capture: &DataCapture,
+    tags: &[Tag],
+) -> Result<(), Error> {
+    let config = Config {
+        production: variant(stage, &stage.variant, serving_model, 1.0),
+        shadow: Some(variant(
+            stage,
+            shadow_variant,
+            candidate_model,
+            sample_percent as f32 / 100.0,
+        )),
+        capture: Some(data_capture_config(capture, 100)),
+    };
+    ensure(client, name, config, tags).await
+}
+
+/// What an endpoint config holds.
+struct Config {
+    production: ProductionVariant,
+    shadow: Option<ProductionVariant>,
+    capture: Option<DataCaptureConfig>,
+}
+
+/// The EndpointConfig `name` as `config` says, created unless it exists.
+async fn ensure(client: &Client, name: &str, config: Config, tags: &[Tag]) -> Result<(), Error> {
     let described = client
         .describe_endpoint_config()
         .endpoint_config_name(name)
@@ -69,11 +120,25 @@ pub async fn ensure_endpoint_config(
     if sagemaker::found("DescribeEndpointConfig", name, described)?.is_some() {
         return Ok(());
     }
+    let created = client
+        .create_endpoint_config()
+        .endpoint_config_name(name)
+        .production_variants(config.production)
+        .set_shadow_production_variants(config.shadow.map(|v| vec![v]))
+        .set_data_capture_config(config.capture)
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await;
+    Ok(sagemaker::created("CreateEndpointConfig", name, created)?)
+}
+
+/// A variant `name` of `model` on the stage's fleet, with `weight`.
+fn variant(stage: &Stage, name: &str, model: &str, weight: f32) -> ProductionVariant {
     let variant = ProductionVariant::builder()
-        .variant_name(&stage.variant)
+        .variant_name(name)
         .model_name(model)
-        .initial_variant_weight(1.0);
-    let variant = match stage.fleet() {
+        .initial_variant_weight(weight);
+    match stage.fleet() {
         Fleet::Instances {
             instance_type,
             count,
@@ -89,19 +154,7 @@ pub async fn ensure_endpoint_config(
                 .build(),
         ),
     }
-    .build();
-    let capture = capture
-        .filter(|_| stage.data_capture_percent > 0)
-        .map(|capture| data_capture_config(capture, stage.data_capture_percent));
-    let created = client
-        .create_endpoint_config()
-        .endpoint_config_name(name)
-        .production_variants(variant)
-        .set_data_capture_config(capture)
-        .set_tags(Some(tags.to_vec()))
-        .send()
-        .await;
-    Ok(sagemaker::created("CreateEndpointConfig", name, created)?)
+    .build()
 }
 
 /// Capture of `percent` of the requests and their answers to `capture`'s
@@ -145,22 +198,24 @@ pub async fn create(
     Ok(())
 }
 
-/// Moves the stage's endpoint to `config`, blue/green, with the stage's traffic
-/// shifting and rollback alarms. `keep_instance_count`: the variant keeps the
-/// instance count it has now (autoscaling may have grown it) instead of the
-/// config's initial count: SageMaker's `RetainAllVariantProperties`, with the
-/// data capture settings still taken from the new config.
+/// Moves the stage's endpoint to `config`, blue/green as `deployment` says
+/// ([`deployment_config`]: the stage's traffic shifting and rollback alarms).
+/// `keep_instance_count`: the variant keeps the instance count it has now
+/// (autoscaling may have grown it) instead of the config's initial count:
+/// SageMaker's `RetainAllVariantProperties`, with the data capture settings
+/// still taken from the new config.
 pub async fn update(
     client: &Client,
     stage: &Stage,
     config: &str,
+    deployment: DeploymentConfig,
     keep_instance_count: bool,
 ) -> Result<(), Error> {
     let mut request = client
         .update_endpoint()
         .endpoint_name(&stage.endpoint)
         .endpoint_config_name(config)
-        .deployment_config(deployment_config(stage));
+        .deployment_config(deployment);
     if keep_instance_count {
         request = request
             .retain_all_variant_properties(true)
@@ -175,6 +230,18 @@ pub async fn update(
         .await
         .map_err(|e| sagemaker::error("UpdateEndpoint", &stage.endpoint, e))?;
     Ok(())
+}
+
+/// A shadow test's start or end: the production variant keeps its model, so
+/// all at once, with no baking and no old fleet kept, and the stage's alarms.
+pub fn shadow_move_config(stage: &Stage) -> DeploymentConfig {
+    let quick = Stage {
+        deployment: Deployment::AllAtOnce { wait_seconds: 0 },
+        termination_wait_seconds: 0,
+        max_deployment_seconds: None,
+        ..stage.clone()
+    };
+    deployment_config(&quick)
 }
 
 /// The blue/green deployment of a stage: its traffic shifting, and its alarms

@@ -15,8 +15,8 @@
 //!   through deployments and converged after them;
 //! - `sleep.rs`: a non-prod stage outside its `active` window has no endpoint;
 //! - [`shadow`]: a shadow test's verdict, the candidate against the serving
-//!   model on the same requests (issue 30: the comparison; the test's run is
-//!   not wired into convergence yet);
+//!   model on the same requests; `evidence.rs`: what it is judged on (the
+//!   variants' captured answers and their metrics);
 //! - [`outcome`]: what a step did, why it was asked, whether a package moves on;
 //! - [`PromotionService`] (`promoter.rs`): the clients, records and config the
 //!   steps share, and their metrics.
@@ -24,7 +24,9 @@
 //! The steps, each calling only the ones below it:
 //! 1. [`service`]: the event handlers — what happens for each event;
 //! 2. `converge.rs`: how a stage converges to its desired-state record;
-//! 3. `deploy.rs`: may this package go to this stage now, and the deployment;
+//! 3. `shadowing.rs`: on a stage with a shadow test, the candidate first runs
+//!    beside the serving model and is judged ([`shadow`]);
+//! 4. `deploy.rs`: may this package go to this stage now, and the deployment;
 //!    before it, `verify.rs` checks the record itself again (S3 is not trusted),
 //!    and `withdraw.rs` holds what the stage serves to the registry (a package
 //!    rejected after it was deployed is rolled back, or halts loudly).
@@ -34,6 +36,7 @@ mod converge;
 mod deploy;
 pub mod desired;
 pub mod endpoints;
+mod evidence;
 pub mod gate;
 pub mod names;
 pub mod outcome;
@@ -42,6 +45,7 @@ pub mod registry;
 pub mod scaling;
 pub mod service;
 pub mod shadow;
+mod shadowing;
 mod sleep;
 mod verify;
 pub mod withdraw;

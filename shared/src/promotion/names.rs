@@ -93,6 +93,37 @@ pub fn endpoint_config_name(
     fit(&stage.endpoint, &format!("-v{}-{hash}", package.version))
 }
 
+/// The EndpointConfig of a shadow test on a stage: the Model the stage serves
+/// now (from `serving_config`, of package version `serving_version`) on the
+/// production variant, `candidate` on the shadow variant:
+/// `<endpoint>-v<serving>-shadow-v<candidate>-<hash>`, the hash over the
+/// serving config, the candidate, the stage's fleet and the share of requests
+/// copied.
+pub fn shadow_config_name(
+    serving_config: &str,
+    serving_version: u32,
+    candidate: &Package,
+    stage: &Stage,
+) -> String {
+    let fleet = match stage.fleet() {
+        Fleet::Instances {
+            instance_type,
+            count,
+            ..
+        } => format!("{instance_type}/{count}"),
+        Fleet::Serverless(_) => "serverless".into(),
+    };
+    let sample = stage
+        .shadow
+        .map(|t| t.sample_percent.to_string())
+        .unwrap_or_default();
+    let hash = short_hash(&[serving_config, &candidate.arn, &fleet, &sample]);
+    fit(
+        &stage.endpoint,
+        &format!("-v{serving_version}-shadow-v{}-{hash}", candidate.version),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

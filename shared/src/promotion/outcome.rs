@@ -19,6 +19,17 @@ pub enum PromotionOutcome {
         model_package_arn: String,
         deployment: String,
     },
+    /// The candidate runs in a shadow test beside the serving model on
+    /// `endpoint_config` (`started`: by this call), judged at the first
+    /// convergence after `judged_after_ms`.
+    Shadowing {
+        stage: String,
+        endpoint: String,
+        endpoint_config: String,
+        model_package_arn: String,
+        started: bool,
+        judged_after_ms: i64,
+    },
     /// The stage already serves this package with these settings (or a newer one).
     AlreadyServing {
         stage: String,

@@ -2,8 +2,8 @@
 //! SageMaker and EventBridge clients, the stages' desired-state records, the
 //! configuration) and the metrics it emits. The steps are `impl` blocks by
 //! job: the event handlers in `service.rs`, convergence in `converge.rs`, the
-//! deployment in `deploy.rs`, autoscaling in `scaling.rs`; each calls only the
-//! ones after it.
+//! deployment in `deploy.rs`, shadow tests in `shadowing.rs`, autoscaling in
+//! `scaling.rs`; each calls only the ones after it.
 
 use super::config::PromoteConfig;
 use super::desired::DesiredStates;
@@ -14,6 +14,8 @@ use crate::telemetry::{Metrics, Unit};
 pub struct PromotionService {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// The variants' metrics a shadow test is judged on.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub desired: DesiredStates,
     pub config: PromoteConfig,
@@ -28,6 +30,7 @@ impl PromotionService {
         PromotionService {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             desired: DesiredStates {
                 s3: crate::aws::s3_client(sdk, config.aws),
@@ -95,6 +98,7 @@ mod tests {
         let timeouts = [
             service.sagemaker.config().timeout_config().cloned(),
             service.autoscaling.config().timeout_config().cloned(),
+            service.cloudwatch.config().timeout_config().cloned(),
             service.events.config().timeout_config().cloned(),
             service.desired.s3.config().timeout_config().cloned(),
         ];

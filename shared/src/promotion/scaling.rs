@@ -256,6 +256,7 @@ impl PromotionService {
                 PromotionOutcome::Deploying { .. }
                     | PromotionOutcome::AlreadyDeploying { .. }
                     | PromotionOutcome::Waiting { .. }
+                    | PromotionOutcome::Shadowing { started: true, .. }
             );
         if !settled {
             return Ok(());

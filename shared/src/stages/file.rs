@@ -4,6 +4,7 @@
 
 use super::fleet::{Autoscaling, Serverless};
 use super::schedule::Active;
+use super::shadow::ShadowTest;
 use crate::config::{Env, Problems};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -68,6 +69,10 @@ pub struct Stage {
     /// recreated when the window opens). Never on the last stage (prod).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<Active>,
+    /// A candidate runs beside the serving model on a copy of the stage's
+    /// requests, and is judged against these limits, before it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowTest>,
 }
 
 /// SageMaker's limits on a blue/green deployment's duration.
@@ -295,6 +300,17 @@ impl Stages {
             if let Some(Err(list)) = stage.active.as_ref().map(Active::window) {
                 for what in list {
                     problem(what);
+                }
+            }
+            if let Some(shadow) = &stage.shadow {
+                for what in shadow.problems() {
+                    problem(what);
+                }
+                if stage.is_serverless() {
+                    problem("shadow: a shadow test runs on instances (serverless endpoints capture no requests to compare)".into());
+                }
+                if stage.active.is_some() {
+                    problem("shadow: a stage that sleeps would end its shadow tests; remove active or shadow".into());
                 }
             }
             if i == 0 && stage.manual_gate {

@@ -14,6 +14,9 @@ pub const TAG_TEST_RMSE: &str = "housing-mlops:test-rmse";
 pub const TAG_PIPELINE_EXECUTION_ARN: &str = "housing-mlops:pipeline-execution-arn";
 pub const TAG_SOURCE_EVENT_ID: &str = "housing-mlops:source-event-id";
 pub const TAG_STAGE: &str = "housing-mlops:stage";
+/// On a shadow test's endpoint config: the candidate its shadow variant runs
+/// (the lineage tags beside it are the serving model's).
+pub const TAG_SHADOW_MODEL_PACKAGE_ARN: &str = "housing-mlops:shadow-model-package-arn";
 /// Cost allocation (with [`TAG_STAGE`]): the stack that owns a resource, and
 /// which part of the suite it is (`serving` for what promote-model creates).
 /// The template's MonthlyBudget counts what carries the stack's tag.

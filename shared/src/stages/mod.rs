@@ -17,8 +17,7 @@
 //! - [`serving`]: what a stage's endpoint serves now (its state and lineage);
 //! - [`baseline`]: the model a stage serves and its training data's profile,
 //!   the baseline of every drift comparison;
-//! - [`shadow`]: a stage's shadow-test limits (issue 30: judged by
-//!   `promotion::shadow`, not yet run by promote-model).
+//! - [`shadow`]: a stage's shadow-test limits (run and judged by promote-model).
 
 #[cfg(feature = "stages")]
 pub mod baseline;
@@ -46,8 +45,8 @@ pub use fleet::{Autoscaling, Fleet, Serverless};
 pub use lineage::{same_arn, Lineage};
 pub use lineage::{
     TAG_COMPONENT, TAG_DATASET_ID, TAG_MODEL_PACKAGE_ARN, TAG_MODEL_PACKAGE_GROUP,
-    TAG_MODEL_PACKAGE_VERSION, TAG_PIPELINE_EXECUTION_ARN, TAG_SOURCE_EVENT_ID, TAG_STACK,
-    TAG_STAGE, TAG_TEST_RMSE, TAG_VALIDATION_RMSE,
+    TAG_MODEL_PACKAGE_VERSION, TAG_PIPELINE_EXECUTION_ARN, TAG_SHADOW_MODEL_PACKAGE_ARN,
+    TAG_SOURCE_EVENT_ID, TAG_STACK, TAG_STAGE, TAG_TEST_RMSE, TAG_VALIDATION_RMSE,
 };
 pub use package::{
     group_and_version, Package, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_TEST_RMSE,

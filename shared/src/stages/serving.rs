@@ -31,6 +31,10 @@ pub struct Serving {
     /// The serving config's serverless settings; `None` when it runs on
     /// instances or is gone.
     pub serverless: Option<ServerlessSettings>,
+    /// The candidate a shadow test runs beside the serving model on this
+    /// config (its tag [`super::TAG_SHADOW_MODEL_PACKAGE_ARN`]); `None`
+    /// without a shadow test.
+    pub shadow_of: Option<String>,
 }
 
 /// A serverless variant's settings, as its endpoint config holds them.
@@ -70,10 +74,11 @@ pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>,
         .pending_deployment_summary()
         .and_then(|p| p.endpoint_config_name())
         .map(str::to_string);
-    let (lineage, variant) = describe_config(client, &endpoint_config).await?;
+    let (tags, variant) = describe_config(client, &endpoint_config).await?;
     let variant = variant.as_ref();
     Ok(Some(Serving {
-        lineage,
+        lineage: Lineage::from_tags(&tags),
+        shadow_of: tags.get(super::TAG_SHADOW_MODEL_PACKAGE_ARN).cloned(),
         instance_type: variant
             .and_then(|v| v.instance_type())
             .map(|t| t.as_str().to_string()),
@@ -91,23 +96,23 @@ pub async fn serving(client: &Client, endpoint: &str) -> Result<Option<Serving>,
     }))
 }
 
-/// An endpoint config's lineage tags and its (first) variant; `None`s when it
-/// is gone or untagged.
+/// An endpoint config's tags and its (first) variant; none when it is gone
+/// or untagged.
 async fn describe_config(
     client: &Client,
     config: &str,
-) -> Result<(Option<Lineage>, Option<ProductionVariant>), Error> {
+) -> Result<(HashMap<String, String>, Option<ProductionVariant>), Error> {
     let described = client
         .describe_endpoint_config()
         .endpoint_config_name(config)
         .send()
         .await;
     let Some(described) = sagemaker::found("DescribeEndpointConfig", config, described)? else {
-        return Ok((None, None));
+        return Ok((HashMap::new(), None));
     };
     let variant = described.production_variants().first().cloned();
     let Some(arn) = described.endpoint_config_arn() else {
-        return Ok((None, variant));
+        return Ok((HashMap::new(), variant));
     };
     let out = client
         .list_tags()
@@ -120,5 +125,5 @@ async fn describe_config(
         .iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect();
-    Ok((Lineage::from_tags(&tags), variant))
+    Ok((tags, variant))
 }

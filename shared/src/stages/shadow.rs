@@ -12,6 +12,17 @@ pub const MIN_DURATION_SECONDS: u32 = 600;
 /// Requests both variants answered, fewest, for a verdict unless the stage says.
 pub const DEFAULT_MIN_REQUESTS: u64 = 200;
 
+/// Every shadow variant's name starts so: the traffic monitor leaves their
+/// captures out (copies of requests the serving variant answered).
+pub const VARIANT_PREFIX: &str = "Shadow-";
+
+/// The shadow variant of a test of package version `version`:
+/// `Shadow-v<version>`, so the captures of one candidate never mix with
+/// another's.
+pub fn variant_name(version: u32) -> String {
+    format!("{VARIANT_PREFIX}v{version}")
+}
+
 /// The limits a candidate is judged by, on the requests both variants answered.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

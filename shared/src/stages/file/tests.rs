@@ -123,6 +123,28 @@ fn only_a_stage_before_the_last_may_sleep() {
     );
 }
 
+/// prod has a shadow test; one on serverless instances or a sleeping stage is refused.
+#[test]
+fn a_shadow_test_runs_on_an_awake_stage_on_instances() {
+    let stages = Stages::parse(BUNDLED).unwrap();
+    let prod = stages.get("prod").unwrap().shadow.unwrap();
+    assert_eq!((prod.sample_percent, prod.duration_seconds), (20, 86_400));
+    assert!(stages.get("pre-prod").unwrap().shadow.is_none());
+    let shadow = "    shadow: { sample_percent: 0, duration_seconds: 600, max_latency_ratio: 1.5, max_error_rate: 0.01, max_prediction_delta: 0.2 }\n";
+    let on_dev_and_pre_prod = BUNDLED.replace(
+        "    manual_gate: false\n",
+        &format!("    manual_gate: false\n{shadow}"),
+    );
+    let err = Stages::parse(&on_dev_and_pre_prod).unwrap_err().to_string();
+    for expected in [
+        "stages[0] (dev): shadow: a shadow test runs on instances",
+        "stages[1] (pre-prod): shadow: a stage that sleeps would end its shadow tests",
+        "stages[1] (pre-prod): shadow.sample_percent: 0 is outside 1-100",
+    ] {
+        assert!(err.contains(expected), "{expected:?} in {err}");
+    }
+}
+
 #[test]
 fn yaml_errors_say_where() {
     let err = Stages::parse("rmse_tolerance: 0.1\nstages:\n  - name: dev\n    colour: blue\n")

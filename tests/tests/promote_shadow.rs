@@ -1,0 +1,398 @@
+//! Shadow tests through promote-model: a candidate for a stage with `shadow:`
+//! first runs beside the serving model (an endpoint config with a shadow
+//! variant), is judged by the tick once its duration has passed (the captured
+//! answers of both variants in S3, their metrics in CloudWatch), and is then
+//! deployed, or rejected with the serving model left alone.
+//!
+//! moto runs no endpoint (no UpdateEndpoint, no shadow variants, no
+//! `AWS/SageMaker` metrics of its own), so SageMaker is the tests' stateful
+//! fake (`integration_tests::sagemaker`), and the test writes what SageMaker
+//! would: the capture files (S3 on moto) and the variants' invocation metrics
+//! (CloudWatch on moto, which computes GetMetricData's sums and sample counts).
+//! The test's "time passes" is the record's start moved back by the test
+//! duration, as a hand would.
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_sagemaker::types::{EndpointStatus, TrafficRoutingConfigType};
+use integration_tests::promotion::World;
+use integration_tests::Setup;
+use serde_json::Value;
+use shared::promotion::desired::Status;
+use shared::promotion::names;
+use shared::stages::{TAG_MODEL_PACKAGE_VERSION, TAG_SHADOW_MODEL_PACKAGE_ARN};
+
+/// pre-prod, and prod with a shadow test of ten minutes on half the requests,
+/// judged on at least 20 requests.
+const STAGES: &str = r#"
+rmse_tolerance: 0.02
+stages:
+  - name: pre-prod
+    endpoint: pre-prod
+    instance_type: ml.m5.large
+    instance_count: 1
+    data_capture_percent: 50
+    deployment: { strategy: all-at-once, wait_seconds: 0 }
+  - name: prod
+    endpoint: prod
+    instance_type: ml.m5.large
+    instance_count: 2
+    data_capture_percent: 10
+    deployment: { strategy: linear, step_percent: 50, wait_seconds: 600 }
+    alarms: [prod-5xx]
+    manual_gate: true
+    shadow:
+      sample_percent: 50
+      duration_seconds: 600
+      min_requests: 20
+      max_latency_ratio: 1.5
+      max_error_rate: 0.05
+      max_prediction_delta: 0.1
+"#;
+
+async fn world(test: &str) -> World {
+    let world = World::with(Setup::new(&format!("shadow-{test}")).stages(STAGES)).await;
+    world.register(1, true, 0.50);
+    world.register(2, true, 0.49);
+    world.serving("pre-prod", 2, EndpointStatus::InService);
+    world.serving("prod", 1, EndpointStatus::InService);
+    world
+}
+
+fn outcome<'a>(tick: &'a Value, stage: &str) -> &'a Value {
+    tick["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == stage)
+        .unwrap_or_else(|| panic!("no {stage} in {tick}"))
+}
+
+/// The config of the last UpdateEndpoint, and its traffic routing type.
+fn last_update(world: &World) -> (String, TrafficRoutingConfigType) {
+    let fake = world.fake.lock().unwrap();
+    let update = fake.updates.last().expect("an UpdateEndpoint");
+    let routing = update
+        .deployment_config()
+        .and_then(|d| d.blue_green_update_policy())
+        .and_then(|p| p.traffic_routing_configuration())
+        .and_then(|r| r.r#type())
+        .cloned()
+        .unwrap();
+    (update.endpoint_config_name().unwrap().to_string(), routing)
+}
+
+/// The record's shadow test started `seconds` earlier than it did.
+async fn time_passes(world: &World, stage: &str, seconds: i64) {
+    let read = world.service.desired.read(stage).await.unwrap().unwrap();
+    let mut moved = read.desired.clone();
+    let Status::Shadowing { started_at_ms, .. } = &mut moved.status else {
+        panic!("{stage} is not shadowing: {:?}", moved.status);
+    };
+    *started_at_ms -= seconds * 1000;
+    assert!(world
+        .service
+        .desired
+        .write(&moved, Some(&read))
+        .await
+        .unwrap());
+}
+
+/// What SageMaker would have written while the test ran: `requests` captured
+/// requests of one row each, the serving model answering 100 + i and the
+/// candidate `candidate(100 + i)`, both captured; and each variant's metrics.
+async fn traffic(world: &World, requests: usize, candidate: impl Fn(f64) -> f64, latency_us: f64) {
+    let endpoint = world.endpoint("prod");
+    let hour = chrono::Utc::now().format("%Y/%m/%d/%H");
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let line = |row: &str, score: f64| {
+        serde_json::json!({
+            "captureData": {
+                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": format!("{row}\n"), "encoding": "CSV"},
+                "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": format!("{{\"predictions\": [{{\"score\": {score}}}]}}"), "encoding": "JSON"}
+            },
+            "eventMetadata": {"eventId": row, "inferenceTime": now},
+            "eventVersion": "0"
+        })
+        .to_string()
+    };
+    let (mut serving, mut shadow) = (String::new(), String::new());
+    for i in 0..requests {
+        let row = format!("{i},8.3,41,6.9,1.0,322,2.5,37.88,-122.23");
+        let served = 100.0 + i as f64;
+        serving.push_str(&(line(&row, served) + "\n"));
+        shadow.push_str(&(line(&row, candidate(served)) + "\n"));
+    }
+    let bucket = &world.env.stack.processed_bucket;
+    for (variant, body) in [("AllTraffic", serving), ("Shadow-v2", shadow)] {
+        let key = format!("data-capture/{endpoint}/{variant}/{hour}/capture-1.jsonl");
+        world.env.put(bucket, &key, body.into_bytes()).await;
+    }
+    // As SageMaker, not as promote-model (whose role may only read metrics).
+    let admin = integration_tests::sdk_config(&integration_tests::shared_moto()).await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&admin);
+    for (variant, latency) in [("AllTraffic", 1000.0), ("Shadow-v2", latency_us)] {
+        let datum = |name: &str, value: f64, unit: StandardUnit| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .dimensions(
+                    Dimension::builder()
+                        .name("EndpointName")
+                        .value(&endpoint)
+                        .build(),
+                )
+                .dimensions(
+                    Dimension::builder()
+                        .name("VariantName")
+                        .value(variant)
+                        .build(),
+                )
+                .timestamp(aws_smithy_types::DateTime::from_secs(
+                    chrono::Utc::now().timestamp() - 60,
+                ))
+                .value(value)
+                .unit(unit)
+                .build()
+        };
+        let data = vec![
+            datum("Invocations", requests as f64, StandardUnit::None),
+            datum("Invocation4XXErrors", 0.0, StandardUnit::None),
+            datum("Invocation5XXErrors", 0.0, StandardUnit::None),
+            datum("ModelLatency", latency, StandardUnit::Microseconds),
+            datum("ModelLatency", latency, StandardUnit::Microseconds),
+        ];
+        cloudwatch
+            .put_metric_data()
+            .namespace("AWS/SageMaker")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The shadow test results published so far (drains the bus's queue).
+async fn results(world: &World) -> Vec<(String, Value)> {
+    world
+        .env
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"].as_str().unwrap().starts_with("ShadowTest"))
+        .map(|e| {
+            (
+                e["detail-type"].as_str().unwrap().to_string(),
+                e["detail"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Starts v2's shadow test on prod; the shadow config's name.
+async fn start(world: &World) -> String {
+    let out = world.invoke(world.promote(2, "prod")).await;
+    assert_eq!(out["status"], "shadowing", "{out}");
+    assert_eq!(out["started"], true, "{out}");
+    let config = out["endpoint_config"].as_str().unwrap().to_string();
+    let desired = world.desired("prod").await;
+    assert!(
+        matches!(&desired.status, Status::Shadowing { endpoint_config, .. } if *endpoint_config == config),
+        "{:?}",
+        desired.status
+    );
+    world.settle("prod");
+    config
+}
+
+#[tokio::test]
+async fn a_candidate_runs_beside_the_serving_model_and_is_deployed_within_limits() {
+    let world = world("passes").await;
+    let config = start(&world).await;
+
+    // The shadow config: the serving model answers, v2 gets half the requests,
+    // everything captured; its lineage is still the serving model's.
+    {
+        let fake = world.fake.lock().unwrap();
+        let created = fake
+            .created_configs
+            .iter()
+            .find(|c| c.endpoint_config_name() == Some(config.as_str()))
+            .unwrap();
+        let production = &created.production_variants()[0];
+        assert_eq!(production.variant_name(), Some("AllTraffic"));
+        assert_eq!(
+            production.model_name(),
+            Some("served"),
+            "the Model serving now"
+        );
+        let shadow = &created.shadow_production_variants()[0];
+        assert_eq!(shadow.variant_name(), Some("Shadow-v2"));
+        assert_eq!(shadow.initial_variant_weight(), Some(0.5));
+        assert_eq!(shadow.initial_instance_count(), Some(2));
+        let capture = created.data_capture_config().unwrap();
+        assert_eq!(capture.initial_sampling_percentage(), Some(100));
+        let tag = |key: &str| {
+            created
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        assert_eq!(tag(TAG_MODEL_PACKAGE_VERSION).as_deref(), Some("1"));
+        assert_eq!(tag(TAG_SHADOW_MODEL_PACKAGE_ARN), Some(fake.arn(2)));
+    }
+    let (updated, routing) = last_update(&world);
+    assert_eq!(
+        (updated.as_str(), routing),
+        (config.as_str(), TrafficRoutingConfigType::AllAtOnce)
+    );
+    assert_eq!(world.served_version("prod").as_deref(), Some("1"));
+    assert!(world.promoted().await.is_empty(), "no user sees v2 yet");
+
+    // Before its duration the tick leaves it running; a delivery again too.
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["status"], "shadowing", "{tick}");
+    assert_eq!(outcome(&tick, "prod")["started"], false, "{tick}");
+    let updates = world.deployments_to("prod");
+
+    // Ten minutes later, with 30 requests answered by both, v2 within 5 %.
+    time_passes(&world, "prod", 600).await;
+    traffic(&world, 30, |s| s * 1.04, 1200.0).await;
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["status"], "deploying", "{tick}");
+    assert_eq!(world.deployments_to("prod"), updates + 1);
+    let (updated, routing) = last_update(&world);
+    let v2 = names::endpoint_config_name(
+        &world.fake.lock().unwrap().package(2),
+        world.service.config.stages.get("prod").unwrap(),
+        world.service.config.data_capture.as_ref(),
+    );
+    assert_eq!(
+        (updated, routing),
+        (v2, TrafficRoutingConfigType::Linear),
+        "the stage's own blue/green deployment"
+    );
+    let results = results(&world).await;
+    assert_eq!(results.len(), 1, "{results:?}");
+    let (kind, result) = &results[0];
+    assert_eq!(kind, "ShadowTestPassed");
+    let c = &result["comparison"];
+    assert_eq!(c["compared"], 30, "{result}");
+    assert_eq!(c["serving"]["invocations"], 30);
+    assert_eq!(c["candidate"]["latency_mean_ms"], 1.2);
+    assert!((c["latency_ratio"].as_f64().unwrap() - 1.2).abs() < 1e-9);
+    assert!((c["prediction_delta"]["p90"].as_f64().unwrap() - 0.04).abs() < 1e-9);
+    assert_eq!(c["crossed"], serde_json::json!([]));
+    assert_eq!(result["model_package_version"], 2);
+    assert!(world.desired("prod").await.started().is_some());
+    assert_eq!(world.dead_lettered().await, 0);
+}
+
+#[tokio::test]
+async fn a_worse_candidate_is_rejected_and_the_serving_model_stays_alone() {
+    let world = world("rejected").await;
+    start(&world).await;
+    time_passes(&world, "prod", 600).await;
+    // 30 % off and twice as slow.
+    traffic(&world, 30, |s| s * 1.3, 2000.0).await;
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["status"], "halted", "{tick}");
+    assert_eq!(outcome(&tick, "prod")["reason"], "ShadowRejected", "{tick}");
+
+    // Back to the serving model's own config, all at once.
+    let (updated, routing) = last_update(&world);
+    let v1 = names::endpoint_config_name(
+        &world.fake.lock().unwrap().package(1),
+        world.service.config.stages.get("prod").unwrap(),
+        world.service.config.data_capture.as_ref(),
+    );
+    assert_eq!(
+        (updated, routing),
+        (v1, TrafficRoutingConfigType::AllAtOnce)
+    );
+    let results = results(&world).await;
+    let (kind, result) = &results[0];
+    assert_eq!(kind, "ShadowTestFailed");
+    let crossed = result["comparison"]["crossed"].as_array().unwrap();
+    assert_eq!(crossed.len(), 2, "{crossed:?}");
+    let Status::Halted { message, .. } = world.desired("prod").await.status else {
+        panic!("not halted");
+    };
+    assert!(message.contains("30 requests compared"), "{message}");
+    assert!(message.contains("max_prediction_delta 0.1"), "{message}");
+    assert!(message.contains("max_latency_ratio 1.5"), "{message}");
+
+    // The endpoint back on v1 alone: the halted record deploys nothing more.
+    world.settle("prod");
+    let updates = world.deployments_to("prod");
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["status"], "halted", "{tick}");
+    assert_eq!(world.deployments_to("prod"), updates);
+    assert_eq!(world.served_version("prod").as_deref(), Some("1"));
+    assert!(world.promoted().await.is_empty(), "v2 never served prod");
+}
+
+#[tokio::test]
+async fn too_few_requests_is_no_pass() {
+    let world = world("untested").await;
+    start(&world).await;
+    time_passes(&world, "prod", 600).await;
+    traffic(&world, 5, |s| s, 1000.0).await;
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["reason"], "ShadowRejected", "{tick}");
+    let results = results(&world).await;
+    let crossed = results[0].1["comparison"]["crossed"].to_string();
+    assert!(
+        crossed.contains("5 requests answered by both variants, fewer than min_requests 20"),
+        "{crossed}"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_request_replaces_the_candidate_and_a_withdrawn_one_leaves_no_shadow() {
+    let world = world("replaced").await;
+    let first = start(&world).await;
+
+    // v3 reaches pre-prod and is promoted to prod during v2's test: a new
+    // shadow config, v3 beside the same serving model.
+    world.register(3, true, 0.48);
+    world.serving("pre-prod", 3, EndpointStatus::InService);
+    let out = world.invoke(world.promote(3, "prod")).await;
+    assert_eq!(out["status"], "shadowing", "{out}");
+    let second = out["endpoint_config"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    {
+        let fake = world.fake.lock().unwrap();
+        let created = fake.created_configs.last().unwrap();
+        assert_eq!(created.endpoint_config_name(), Some(second.as_str()));
+        assert_eq!(
+            created.production_variants()[0].model_name(),
+            Some("served")
+        );
+        assert_eq!(
+            created.shadow_production_variants()[0].variant_name(),
+            Some("Shadow-v3")
+        );
+    }
+    assert_eq!(last_update(&world).0, second);
+    world.settle("prod");
+    assert_eq!(world.served_version("prod").as_deref(), Some("1"));
+
+    // v3 is withdrawn: its record halts, and the shadow is removed.
+    let rejected = world.reject(3);
+    world.invoke(rejected).await;
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["reason"], "NotApproved", "{tick}");
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["status"], "halted", "{tick}");
+    let v1 = names::endpoint_config_name(
+        &world.fake.lock().unwrap().package(1),
+        world.service.config.stages.get("prod").unwrap(),
+        world.service.config.data_capture.as_ref(),
+    );
+    assert_eq!(last_update(&world).0, v1);
+    assert!(
+        results(&world).await.is_empty(),
+        "no verdict on a withdrawn candidate"
+    );
+}
