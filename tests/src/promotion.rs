@@ -1,16 +1,17 @@
 //! One promote-model for the convergence tests (`promote_converge.rs`,
-//! `promote_scaling.rs`): a stack on moto (EventBridge, SQS, S3, Application
+//! `promote_scaling.rs`, `promote_shadow.rs`): a stack on moto (EventBridge, SQS, S3, Application
 //! Auto Scaling) whose SageMaker is the stateful fake ([`crate::sagemaker`]),
 //! invoked as `main.rs` invokes it, with the events a test sends.
 
 use crate::sagemaker::{self, SageMaker, SharedSageMaker};
 use crate::{read_json, Function, Setup, TestEnv};
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_sagemaker::types::EndpointStatus;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
-use shared::promotion::desired::Desired;
+use shared::promotion::desired::{Desired, Status};
 use shared::promotion::PromotionService;
 use shared::promotion::{names, scaling};
 use shared::stages::TAG_MODEL_PACKAGE_VERSION;
@@ -252,6 +253,91 @@ impl World {
             .unwrap()
         });
         self.fake.lock().unwrap().scalable = Some(is_scalable);
+    }
+
+    /// The stage's shadow test started `seconds` earlier than it did (a hand
+    /// on the record, as if that time had passed).
+    pub async fn shadow_started_earlier(&self, stage: &str, seconds: i64) {
+        let read = self.service.desired.read(stage).await.unwrap().unwrap();
+        let mut moved = read.desired.clone();
+        let Status::Shadowing { started_at_ms, .. } = &mut moved.status else {
+            panic!("{stage} is not shadowing: {:?}", moved.status);
+        };
+        *started_at_ms -= seconds * 1000;
+        let written = self.service.desired.write(&moved, Some(&read)).await;
+        assert!(written.unwrap(), "the record changed meanwhile");
+    }
+
+    /// What SageMaker would write while the stage's shadow test of v2 runs:
+    /// `requests` captured requests of one row each, the serving model
+    /// answering 100 + i and the candidate `candidate(100 + i)`, both captured
+    /// (S3); each variant's invocations and mean model latency, the serving
+    /// model's 1 ms (CloudWatch, as SageMaker, not as promote-model, whose role
+    /// may only read metrics).
+    pub async fn shadow_traffic(
+        &self,
+        stage: &str,
+        requests: usize,
+        candidate: impl Fn(f64) -> f64,
+        latency_us: f64,
+    ) {
+        let endpoint = self.endpoint(stage);
+        let hour = chrono::Utc::now().format("%Y/%m/%d/%H");
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let line = |row: &str, score: f64| {
+            serde_json::json!({
+                "captureData": {
+                    "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": format!("{row}\n"), "encoding": "CSV"},
+                    "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": format!("{{\"predictions\": [{{\"score\": {score}}}]}}"), "encoding": "JSON"}
+                },
+                "eventMetadata": {"eventId": row, "inferenceTime": now},
+                "eventVersion": "0"
+            })
+            .to_string()
+        };
+        let (mut serving, mut shadow) = (String::new(), String::new());
+        for i in 0..requests {
+            let row = format!("{i},8.3,41,6.9,1.0,322,2.5,37.88,-122.23");
+            let served = 100.0 + i as f64;
+            serving.push_str(&(line(&row, served) + "\n"));
+            shadow.push_str(&(line(&row, candidate(served)) + "\n"));
+        }
+        let bucket = &self.env.stack.processed_bucket;
+        for (variant, body) in [("AllTraffic", serving), ("Shadow-v2", shadow)] {
+            let key = format!("data-capture/{endpoint}/{variant}/{hour}/capture-1.jsonl");
+            self.env.put(bucket, &key, body.into_bytes()).await;
+        }
+        let admin = crate::sdk_config(&crate::shared_moto()).await;
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&admin);
+        let minute_ago = aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp() - 60);
+        for (variant, latency) in [("AllTraffic", 1000.0), ("Shadow-v2", latency_us)] {
+            let dimension =
+                |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+            let datum = |name: &str, value: f64, unit: StandardUnit| {
+                MetricDatum::builder()
+                    .metric_name(name)
+                    .dimensions(dimension("EndpointName", &endpoint))
+                    .dimensions(dimension("VariantName", variant))
+                    .timestamp(minute_ago)
+                    .value(value)
+                    .unit(unit)
+                    .build()
+            };
+            let data = vec![
+                datum("Invocations", requests as f64, StandardUnit::None),
+                datum("Invocation4XXErrors", 0.0, StandardUnit::None),
+                datum("Invocation5XXErrors", 0.0, StandardUnit::None),
+                datum("ModelLatency", latency, StandardUnit::Microseconds),
+                datum("ModelLatency", latency, StandardUnit::Microseconds),
+            ];
+            cloudwatch
+                .put_metric_data()
+                .namespace("AWS/SageMaker")
+                .set_metric_data(Some(data))
+                .send()
+                .await
+                .unwrap();
+        }
     }
 
     /// The schedule's tick.

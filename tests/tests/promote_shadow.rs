@@ -12,7 +12,6 @@
 //! The test's "time passes" is the record's start moved back by the test
 //! duration, as a hand would.
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_sagemaker::types::{EndpointStatus, TrafficRoutingConfigType};
 use integration_tests::promotion::World;
 use integration_tests::Setup;
@@ -79,95 +78,6 @@ fn last_update(world: &World) -> (String, TrafficRoutingConfigType) {
         .cloned()
         .unwrap();
     (update.endpoint_config_name().unwrap().to_string(), routing)
-}
-
-/// The record's shadow test started `seconds` earlier than it did.
-async fn time_passes(world: &World, stage: &str, seconds: i64) {
-    let read = world.service.desired.read(stage).await.unwrap().unwrap();
-    let mut moved = read.desired.clone();
-    let Status::Shadowing { started_at_ms, .. } = &mut moved.status else {
-        panic!("{stage} is not shadowing: {:?}", moved.status);
-    };
-    *started_at_ms -= seconds * 1000;
-    assert!(world
-        .service
-        .desired
-        .write(&moved, Some(&read))
-        .await
-        .unwrap());
-}
-
-/// What SageMaker would have written while the test ran: `requests` captured
-/// requests of one row each, the serving model answering 100 + i and the
-/// candidate `candidate(100 + i)`, both captured; and each variant's metrics.
-async fn traffic(world: &World, requests: usize, candidate: impl Fn(f64) -> f64, latency_us: f64) {
-    let endpoint = world.endpoint("prod");
-    let hour = chrono::Utc::now().format("%Y/%m/%d/%H");
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let line = |row: &str, score: f64| {
-        serde_json::json!({
-            "captureData": {
-                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": format!("{row}\n"), "encoding": "CSV"},
-                "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": format!("{{\"predictions\": [{{\"score\": {score}}}]}}"), "encoding": "JSON"}
-            },
-            "eventMetadata": {"eventId": row, "inferenceTime": now},
-            "eventVersion": "0"
-        })
-        .to_string()
-    };
-    let (mut serving, mut shadow) = (String::new(), String::new());
-    for i in 0..requests {
-        let row = format!("{i},8.3,41,6.9,1.0,322,2.5,37.88,-122.23");
-        let served = 100.0 + i as f64;
-        serving.push_str(&(line(&row, served) + "\n"));
-        shadow.push_str(&(line(&row, candidate(served)) + "\n"));
-    }
-    let bucket = &world.env.stack.processed_bucket;
-    for (variant, body) in [("AllTraffic", serving), ("Shadow-v2", shadow)] {
-        let key = format!("data-capture/{endpoint}/{variant}/{hour}/capture-1.jsonl");
-        world.env.put(bucket, &key, body.into_bytes()).await;
-    }
-    // As SageMaker, not as promote-model (whose role may only read metrics).
-    let admin = integration_tests::sdk_config(&integration_tests::shared_moto()).await;
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&admin);
-    for (variant, latency) in [("AllTraffic", 1000.0), ("Shadow-v2", latency_us)] {
-        let datum = |name: &str, value: f64, unit: StandardUnit| {
-            MetricDatum::builder()
-                .metric_name(name)
-                .dimensions(
-                    Dimension::builder()
-                        .name("EndpointName")
-                        .value(&endpoint)
-                        .build(),
-                )
-                .dimensions(
-                    Dimension::builder()
-                        .name("VariantName")
-                        .value(variant)
-                        .build(),
-                )
-                .timestamp(aws_smithy_types::DateTime::from_secs(
-                    chrono::Utc::now().timestamp() - 60,
-                ))
-                .value(value)
-                .unit(unit)
-                .build()
-        };
-        let data = vec![
-            datum("Invocations", requests as f64, StandardUnit::None),
-            datum("Invocation4XXErrors", 0.0, StandardUnit::None),
-            datum("Invocation5XXErrors", 0.0, StandardUnit::None),
-            datum("ModelLatency", latency, StandardUnit::Microseconds),
-            datum("ModelLatency", latency, StandardUnit::Microseconds),
-        ];
-        cloudwatch
-            .put_metric_data()
-            .namespace("AWS/SageMaker")
-            .set_metric_data(Some(data))
-            .send()
-            .await
-            .unwrap();
-    }
 }
 
 /// The shadow test results published so far (drains the bus's queue).
@@ -249,15 +159,20 @@ async fn a_candidate_runs_beside_the_serving_model_and_is_deployed_within_limits
     assert_eq!(world.served_version("prod").as_deref(), Some("1"));
     assert!(world.promoted().await.is_empty(), "no user sees v2 yet");
 
-    // Before its duration the tick leaves it running; a delivery again too.
+    // Before its duration the tick leaves it running, and the same
+    // PromoteModel delivered again changes nothing.
+    let updates = world.deployments_to("prod");
     let tick = world.tick().await;
     assert_eq!(outcome(&tick, "prod")["status"], "shadowing", "{tick}");
     assert_eq!(outcome(&tick, "prod")["started"], false, "{tick}");
-    let updates = world.deployments_to("prod");
+    let again = world.invoke(world.promote(2, "prod")).await;
+    assert_eq!(again["status"], "shadowing", "{again}");
+    assert_eq!(again["started"], false, "{again}");
+    assert_eq!(world.deployments_to("prod"), updates, "no second start");
 
     // Ten minutes later, with 30 requests answered by both, v2 within 5 %.
-    time_passes(&world, "prod", 600).await;
-    traffic(&world, 30, |s| s * 1.04, 1200.0).await;
+    world.shadow_started_earlier("prod", 600).await;
+    world.shadow_traffic("prod", 30, |s| s * 1.04, 1200.0).await;
     let tick = world.tick().await;
     assert_eq!(outcome(&tick, "prod")["status"], "deploying", "{tick}");
     assert_eq!(world.deployments_to("prod"), updates + 1);
@@ -292,9 +207,9 @@ async fn a_candidate_runs_beside_the_serving_model_and_is_deployed_within_limits
 async fn a_worse_candidate_is_rejected_and_the_serving_model_stays_alone() {
     let world = world("rejected").await;
     start(&world).await;
-    time_passes(&world, "prod", 600).await;
+    world.shadow_started_earlier("prod", 600).await;
     // 30 % off and twice as slow.
-    traffic(&world, 30, |s| s * 1.3, 2000.0).await;
+    world.shadow_traffic("prod", 30, |s| s * 1.3, 2000.0).await;
     let tick = world.tick().await;
     assert_eq!(outcome(&tick, "prod")["status"], "halted", "{tick}");
     assert_eq!(outcome(&tick, "prod")["reason"], "ShadowRejected", "{tick}");
@@ -336,8 +251,8 @@ async fn a_worse_candidate_is_rejected_and_the_serving_model_stays_alone() {
 async fn too_few_requests_is_no_pass() {
     let world = world("untested").await;
     start(&world).await;
-    time_passes(&world, "prod", 600).await;
-    traffic(&world, 5, |s| s, 1000.0).await;
+    world.shadow_started_earlier("prod", 600).await;
+    world.shadow_traffic("prod", 5, |s| s, 1000.0).await;
     let tick = world.tick().await;
     assert_eq!(outcome(&tick, "prod")["reason"], "ShadowRejected", "{tick}");
     let results = results(&world).await;
@@ -395,4 +310,65 @@ async fn a_newer_request_replaces_the_candidate_and_a_withdrawn_one_leaves_no_sh
         results(&world).await.is_empty(),
         "no verdict on a withdrawn candidate"
     );
+}
+
+/// The serving model is withdrawn during the test: there is nothing left to
+/// compare with, and the candidate replaces it at once, as the stage deploys.
+#[tokio::test]
+async fn a_withdrawn_serving_model_ends_the_test_and_the_candidate_replaces_it() {
+    let world = world("withdrawn").await;
+    start(&world).await;
+    let rejected = world.reject(1);
+    let out = world.invoke(rejected).await;
+    let prod = out["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["stage"] == "prod"))
+        .unwrap_or_else(|| panic!("prod did not converge: {out}"));
+    assert_eq!(prod["status"], "deploying", "{out}");
+    let (updated, routing) = last_update(&world);
+    let v2 = names::endpoint_config_name(
+        &world.fake.lock().unwrap().package(2),
+        world.service.config.stages.get("prod").unwrap(),
+        world.service.config.data_capture.as_ref(),
+    );
+    assert_eq!((updated, routing), (v2, TrafficRoutingConfigType::Linear));
+    assert!(
+        results(&world).await.is_empty(),
+        "no verdict against a withdrawn model"
+    );
+    assert!(world.desired("prod").await.started().is_some());
+}
+
+/// A record hand-edited to `shadowing` on a config the endpoint does not run
+/// halts, loudly, instead of waiting for a test that is not running.
+#[tokio::test]
+async fn a_shadow_test_the_endpoint_does_not_run_halts_the_record() {
+    let world = world("not-running").await;
+    start(&world).await;
+    let read = world.service.desired.read("prod").await.unwrap().unwrap();
+    let mut edited = read.desired.clone();
+    edited.status = Status::Shadowing {
+        endpoint_config: "prod-v1-shadow-v2-by-hand".into(),
+        started_at_ms: 1,
+    };
+    assert!(world
+        .service
+        .desired
+        .write(&edited, Some(&read))
+        .await
+        .unwrap());
+    let tick = world.tick().await;
+    assert_eq!(
+        outcome(&tick, "prod")["reason"],
+        "ShadowNotRunning",
+        "{tick}"
+    );
+    let Status::Halted { message, .. } = world.desired("prod").await.status else {
+        panic!("not halted");
+    };
+    assert!(
+        message.contains("prod-v1-shadow-v2-by-hand did not run"),
+        "{message}"
+    );
+    assert!(results(&world).await.is_empty());
 }

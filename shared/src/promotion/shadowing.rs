@@ -13,8 +13,9 @@
 //! deployment of the candidate (`deploy.rs`); outside, the endpoint goes back
 //! to the serving model alone, `ShadowTestFailed`, and the record halts
 //! `ShadowRejected` with the numbers. A newer request replaces the candidate
-//! (a new shadow config); a rollback deploys straight, ending the test; a
-//! halted record's leftover shadow is removed.
+//! (a new shadow config); a rollback, or a candidate whose serving model was
+//! withdrawn, deploys straight, ending the test; a halted record's leftover
+//! shadow is removed.
 //!
 //! Steps here never write the record: they say what to write ([`ShadowStep`])
 //! and `converge.rs` writes it.
@@ -35,6 +36,7 @@ use crate::events::endpoint::EndpointState;
 use crate::events::promotion::{
     ShadowTestResult, PROMOTION_SOURCE, SHADOW_TEST_FAILED, SHADOW_TEST_PASSED,
 };
+use crate::events::registry::APPROVED;
 use crate::stages::shadow::{self, ShadowTest};
 use crate::stages::{same_arn, Lineage, Package, Serving, Stage, TAG_SHADOW_MODEL_PACKAGE_ARN};
 use aws_sdk_sagemaker::types::Tag;
@@ -85,15 +87,32 @@ impl PromotionService {
         if same_arn(&lineage.model_package_arn, &package.arn) {
             return Ok(ShadowStep::Deploy(read));
         }
-        match read.desired.status.clone() {
-            Status::Pending => {
-                self.start_shadow(stage, read, package, serving, &lineage)
-                    .await
-            }
+        // Pending: to start; shadowing: the config and start of a test under way.
+        let running = match &read.desired.status {
+            Status::Pending => None,
             Status::Shadowing {
                 endpoint_config,
                 started_at_ms,
-            } => {
+            } => Some((endpoint_config.clone(), *started_at_ms)),
+            Status::Deploying { .. } | Status::Halted { .. } => {
+                return Ok(ShadowStep::Deploy(read))
+            }
+        };
+        // A withdrawn serving model ends the test: the candidate replaces it at
+        // once, as any record of another package does (`withdraw.rs`).
+        let serving_approved = registry::describe(&self.sagemaker, &lineage.model_package_arn)
+            .await?
+            .is_some_and(|p| p.approval == APPROVED);
+        if !serving_approved {
+            tracing::warn!(stage = %stage.name, serving = %lineage.model_package_arn, candidate = %package.arn, "the serving package was withdrawn: no shadow test, the candidate replaces it");
+            return Ok(ShadowStep::Deploy(read));
+        }
+        match running {
+            None => {
+                self.start_shadow(stage, read, package, serving, &lineage)
+                    .await
+            }
+            Some((endpoint_config, started_at_ms)) => {
                 let test = Test {
                     stage,
                     limits,
@@ -106,7 +125,6 @@ impl PromotionService {
                 };
                 self.run_shadow(read, test).await
             }
-            Status::Deploying { .. } | Status::Halted { .. } => Ok(ShadowStep::Deploy(read)),
         }
     }
 
