@@ -124,6 +124,9 @@ class Endpoints:
                 archive.extract(MODEL_FILE, d)
             booster = xgb.Booster()
             booster.load_model(os.path.join(d, MODEL_FILE))
+        # One prediction at load, as a container serves only once its model is
+        # ready: the first request's ModelLatency is not the predictor's set-up.
+        booster.predict(xgb.DMatrix(np.zeros((1, booster.num_features()), dtype=np.float32)))
         with self.lock:
             self.boosters[url] = booster
         return booster

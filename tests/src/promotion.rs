@@ -55,16 +55,19 @@ impl World {
         self.fake.lock().unwrap().register(version, approved, rmse)
     }
 
+    /// The endpoint config promote-model makes for `version` on `stage`.
+    pub fn config_of(&self, stage: &str, version: u32) -> String {
+        let package = self.fake.lock().unwrap().package(version);
+        let at = self.service.config.stages.get(stage).unwrap();
+        names::endpoint_config_name(&package, at, self.service.config.data_capture.as_ref())
+    }
+
     /// The stage's endpoint serves `version` (the config promote-model makes for
     /// it, with its lineage tags) in `status`.
     pub fn serving(&self, stage: &str, version: u32, status: EndpointStatus) {
+        let config = self.config_of(stage, version);
         let mut fake = self.fake.lock().unwrap();
         let at = self.service.config.stages.get(stage).unwrap();
-        let config = names::endpoint_config_name(
-            &fake.package(version),
-            at,
-            self.service.config.data_capture.as_ref(),
-        );
         let instance_type = at.instance_type.as_deref();
         fake.serve(&self.endpoint(stage), &config, version, stage, status);
         if let Some(t) = instance_type {
@@ -345,4 +348,14 @@ impl World {
         self.invoke(read_json("events/promote-model/scheduled-tick.json"))
             .await
     }
+}
+
+/// The outcome a tick (or a withdrawal) reports for `stage`.
+pub fn outcome<'a>(reconciled: &'a Value, stage: &str) -> &'a Value {
+    reconciled["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == stage)
+        .unwrap_or_else(|| panic!("no {stage} in {reconciled}"))
 }

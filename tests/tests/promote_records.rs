@@ -9,6 +9,7 @@
 //! EventBridge are moto.
 
 use aws_sdk_sagemaker::types::EndpointStatus;
+use integration_tests::promotion::outcome;
 use integration_tests::sagemaker::{self, SageMaker, SharedSageMaker};
 use integration_tests::{read_json, Setup, TestEnv};
 use lambda_runtime::{Context, LambdaEvent};
@@ -96,16 +97,6 @@ impl World {
     fn deployments(&self) -> usize {
         self.fake.lock().unwrap().deployments.len()
     }
-}
-
-/// The outcome the tick reports for `stage`.
-fn outcome<'a>(tick: &'a Value, stage: &str) -> &'a Value {
-    tick["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == stage)
-        .unwrap_or_else(|| panic!("no {stage} in {tick}"))
 }
 
 #[tokio::test]

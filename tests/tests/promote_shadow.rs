@@ -13,11 +13,10 @@
 //! duration, as a hand would.
 
 use aws_sdk_sagemaker::types::{EndpointStatus, TrafficRoutingConfigType};
-use integration_tests::promotion::World;
+use integration_tests::promotion::{outcome, World};
 use integration_tests::Setup;
 use serde_json::Value;
 use shared::promotion::desired::Status;
-use shared::promotion::names;
 use shared::stages::{TAG_MODEL_PACKAGE_VERSION, TAG_SHADOW_MODEL_PACKAGE_ARN};
 
 /// pre-prod, and prod with a shadow test of ten minutes on half the requests,
@@ -55,15 +54,6 @@ async fn world(test: &str) -> World {
     world.serving("pre-prod", 2, EndpointStatus::InService);
     world.serving("prod", 1, EndpointStatus::InService);
     world
-}
-
-fn outcome<'a>(tick: &'a Value, stage: &str) -> &'a Value {
-    tick["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == stage)
-        .unwrap_or_else(|| panic!("no {stage} in {tick}"))
 }
 
 /// The config of the last UpdateEndpoint, and its traffic routing type.
@@ -177,11 +167,7 @@ async fn a_candidate_runs_beside_the_serving_model_and_is_deployed_within_limits
     assert_eq!(outcome(&tick, "prod")["status"], "deploying", "{tick}");
     assert_eq!(world.deployments_to("prod"), updates + 1);
     let (updated, routing) = last_update(&world);
-    let v2 = names::endpoint_config_name(
-        &world.fake.lock().unwrap().package(2),
-        world.service.config.stages.get("prod").unwrap(),
-        world.service.config.data_capture.as_ref(),
-    );
+    let v2 = world.config_of("prod", 2);
     assert_eq!(
         (updated, routing),
         (v2, TrafficRoutingConfigType::Linear),
@@ -216,11 +202,7 @@ async fn a_worse_candidate_is_rejected_and_the_serving_model_stays_alone() {
 
     // Back to the serving model's own config, all at once.
     let (updated, routing) = last_update(&world);
-    let v1 = names::endpoint_config_name(
-        &world.fake.lock().unwrap().package(1),
-        world.service.config.stages.get("prod").unwrap(),
-        world.service.config.data_capture.as_ref(),
-    );
+    let v1 = world.config_of("prod", 1);
     assert_eq!(
         (updated, routing),
         (v1, TrafficRoutingConfigType::AllAtOnce)
@@ -233,7 +215,7 @@ async fn a_worse_candidate_is_rejected_and_the_serving_model_stays_alone() {
     let Status::Halted { message, .. } = world.desired("prod").await.status else {
         panic!("not halted");
     };
-    assert!(message.contains("30 requests compared"), "{message}");
+    assert!(message.contains("30 records compared"), "{message}");
     assert!(message.contains("max_prediction_delta 0.1"), "{message}");
     assert!(message.contains("max_latency_ratio 1.5"), "{message}");
 
@@ -258,7 +240,7 @@ async fn too_few_requests_is_no_pass() {
     let results = results(&world).await;
     let crossed = results[0].1["comparison"]["crossed"].to_string();
     assert!(
-        crossed.contains("5 requests answered by both variants, fewer than min_requests 20"),
+        crossed.contains("5 records answered by both variants, fewer than min_requests 20"),
         "{crossed}"
     );
 }
@@ -300,11 +282,7 @@ async fn a_newer_request_replaces_the_candidate_and_a_withdrawn_one_leaves_no_sh
     assert_eq!(outcome(&tick, "prod")["reason"], "NotApproved", "{tick}");
     let tick = world.tick().await;
     assert_eq!(outcome(&tick, "prod")["status"], "halted", "{tick}");
-    let v1 = names::endpoint_config_name(
-        &world.fake.lock().unwrap().package(1),
-        world.service.config.stages.get("prod").unwrap(),
-        world.service.config.data_capture.as_ref(),
-    );
+    let v1 = world.config_of("prod", 1);
     assert_eq!(last_update(&world).0, v1);
     assert!(
         results(&world).await.is_empty(),
@@ -320,17 +298,9 @@ async fn a_withdrawn_serving_model_ends_the_test_and_the_candidate_replaces_it()
     start(&world).await;
     let rejected = world.reject(1);
     let out = world.invoke(rejected).await;
-    let prod = out["stages"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["stage"] == "prod"))
-        .unwrap_or_else(|| panic!("prod did not converge: {out}"));
-    assert_eq!(prod["status"], "deploying", "{out}");
+    assert_eq!(outcome(&out, "prod")["status"], "deploying", "{out}");
     let (updated, routing) = last_update(&world);
-    let v2 = names::endpoint_config_name(
-        &world.fake.lock().unwrap().package(2),
-        world.service.config.stages.get("prod").unwrap(),
-        world.service.config.data_capture.as_ref(),
-    );
+    let v2 = world.config_of("prod", 2);
     assert_eq!((updated, routing), (v2, TrafficRoutingConfigType::Linear));
     assert!(
         results(&world).await.is_empty(),

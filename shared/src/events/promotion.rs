@@ -150,7 +150,7 @@ pub struct PredictionDelta {
 /// carry it, and a rejected record keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShadowComparison {
-    /// Requests both variants answered (paired by their input).
+    /// Records (rows of the requests) both variants answered, paired by their input.
     pub compared: u64,
     pub serving: VariantTraffic,
     pub candidate: VariantTraffic,

@@ -43,7 +43,7 @@ pub fn compare(
     let compared = pairs.len() as u64;
     if compared < limits.min_requests {
         crossed.push(format!(
-            "{compared} requests answered by both variants, fewer than min_requests {}",
+            "{compared} records answered by both variants, fewer than min_requests {}",
             limits.min_requests
         ));
     }
@@ -195,7 +195,7 @@ mod tests {
         );
         let said = c.crossed.join("\n");
         for expected in [
-            "5 requests answered by both variants, fewer than min_requests 10",
+            "5 records answered by both variants, fewer than min_requests 10",
             "error rate 0.0200 (5 of 250) above max_error_rate 0.01",
             "a ratio of 2.00 above max_latency_ratio 1.5",
             "p90 relative prediction difference 0.5000 above max_prediction_delta 0.2",

@@ -266,7 +266,7 @@ impl PromotionService {
         self.metric("ShadowTestsFailed", &stage.name);
         let c = &result.comparison;
         let message = format!(
-            "shadow test of {} v{} beside v{} ({} requests compared): {}",
+            "shadow test of {} v{} beside v{} ({} records compared): {}",
             test.package.group,
             test.package.version,
             test.lineage.model_package_version,

@@ -9,7 +9,7 @@ pub const MAX_DURATION_SECONDS: u32 = 30 * 24 * 3600;
 /// The shortest test this suite runs: the tick that judges it comes every 10
 /// minutes, and a shorter test would be judged on a handful of requests.
 pub const MIN_DURATION_SECONDS: u32 = 600;
-/// Requests both variants answered, fewest, for a verdict unless the stage says.
+/// Records both variants answered, fewest, for a verdict unless the stage says.
 pub const DEFAULT_MIN_REQUESTS: u64 = 200;
 
 /// Every shadow variant's name starts so: the traffic monitor leaves their
@@ -33,8 +33,8 @@ pub struct ShadowTest {
     /// How long the candidate runs in shadow before it is judged
     /// (600 s to 30 days).
     pub duration_seconds: u32,
-    /// Fewest requests both variants answered for a verdict; with fewer the
-    /// candidate is rejected as untested (default 200).
+    /// Fewest records (rows of the requests) both variants answered for a
+    /// verdict; with fewer the candidate is rejected as untested (default 200).
     #[serde(default = "default_min_requests")]
     pub min_requests: u64,
     /// The candidate's mean model latency over the serving model's, at
