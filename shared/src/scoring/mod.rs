@@ -21,11 +21,12 @@
 //! Both stream: memory holds a batch of rows, never the file.
 //!
 //! The AWS side: [`service`] starts a run's job ([`transform`]) once per
-//! content and finishes it when the job ends, with its records ([`run`]) in
+//! content and `finish.rs` finishes it when the job ends, with its records ([`run`]) in
 //! S3, and says what each call came to ([`outcome`]); [`config`] is its
 //! configuration.
 
 pub mod config;
+mod finish;
 pub mod join;
 pub mod layout;
 pub mod outcome;
