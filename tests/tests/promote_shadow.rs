@@ -342,3 +342,35 @@ async fn a_shadow_test_the_endpoint_does_not_run_halts_the_record() {
     );
     assert!(results(&world).await.is_empty());
 }
+
+/// A rollback (the serving model withdrawn, an older version approved) is
+/// deployed at once: a shadow test would compare with the rejected model.
+#[tokio::test]
+async fn a_rollback_is_deployed_without_a_shadow_test() {
+    let world = world("rollback").await;
+    world.register(0, true, 0.51);
+    start(&world).await;
+    world.shadow_started_earlier("prod", 600).await;
+    world.shadow_traffic("prod", 30, |s| s * 1.3, 1000.0).await;
+    let tick = world.tick().await;
+    assert_eq!(outcome(&tick, "prod")["reason"], "ShadowRejected", "{tick}");
+    world.settle("prod");
+    assert_eq!(results(&world).await.len(), 1);
+
+    // v1, which prod serves, is withdrawn: prod rolls back to v0 (which
+    // pre-prod serves, as a rollback past a manual gate needs) directly.
+    world.serving("pre-prod", 0, EndpointStatus::InService);
+    let rejected = world.reject(1);
+    let out = world.invoke(rejected).await;
+    assert_eq!(outcome(&out, "prod")["status"], "deploying", "{out}");
+    assert_eq!(
+        world.desired("prod").await.cause,
+        shared::promotion::desired::Cause::Rollback
+    );
+    let (updated, routing) = last_update(&world);
+    assert_eq!(
+        (updated, routing),
+        (world.config_of("prod", 0), TrafficRoutingConfigType::Linear)
+    );
+    assert!(results(&world).await.is_empty(), "no second test");
+}
