@@ -15,6 +15,7 @@ use shared::events::pipeline::TRIGGER_SOURCE;
 use shared::events::promotion::PROMOTION_SOURCE;
 use shared::events::scoring::SCORING_SOURCE;
 use shared::events::ETL_SOURCE;
+use shared::promotion::desired::{DesiredStates, Status};
 use shared::stages::{
     Stages, BUNDLED, METADATA_DATASET_ID, METADATA_EXECUTION_ARN, METADATA_VALIDATION_RMSE,
 };
@@ -274,6 +275,37 @@ impl Stack {
     /// Where promote-model keeps each stage's desired-state record.
     pub fn promotion_state_uri(&self) -> String {
         format!("s3://{}/promotion", self.processed_bucket)
+    }
+
+    /// promote-model's desired-state records of this stack.
+    pub fn desired_states(&self, clients: &Clients) -> Result<DesiredStates> {
+        let root = S3Location::parse(&self.promotion_state_uri()).context("the state URI")?;
+        Ok(DesiredStates {
+            s3: clients.s3.clone(),
+            root,
+        })
+    }
+
+    /// The stage's shadow test started `seconds` earlier than it did: a hand
+    /// on its record, as if that time had passed.
+    pub async fn shadow_started_earlier(
+        &self,
+        clients: &Clients,
+        stage: &str,
+        seconds: i64,
+    ) -> Result<()> {
+        let records = self.desired_states(clients)?;
+        let read = records.read(stage).await?.context("no record")?;
+        let mut moved = read.desired.clone();
+        let Status::Shadowing { started_at_ms, .. } = &mut moved.status else {
+            anyhow::bail!("{stage} runs no shadow test: {:?}", moved.status);
+        };
+        *started_at_ms -= seconds * 1000;
+        anyhow::ensure!(
+            records.write(&moved, Some(&read)).await?,
+            "the record changed meanwhile"
+        );
+        Ok(())
     }
 
     pub fn layout(&self) -> DatasetLayout {

@@ -11,7 +11,7 @@ use aws_sdk_sagemaker::types::EndpointStatus;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shared::aws::dead_letters::DeadLetters;
-use shared::promotion::desired::{Desired, Status};
+use shared::promotion::desired::Desired;
 use shared::promotion::PromotionService;
 use shared::promotion::{names, scaling};
 use shared::stages::TAG_MODEL_PACKAGE_VERSION;
@@ -261,14 +261,11 @@ impl World {
     /// The stage's shadow test started `seconds` earlier than it did (a hand
     /// on the record, as if that time had passed).
     pub async fn shadow_started_earlier(&self, stage: &str, seconds: i64) {
-        let read = self.service.desired.read(stage).await.unwrap().unwrap();
-        let mut moved = read.desired.clone();
-        let Status::Shadowing { started_at_ms, .. } = &mut moved.status else {
-            panic!("{stage} is not shadowing: {:?}", moved.status);
-        };
-        *started_at_ms -= seconds * 1000;
-        let written = self.service.desired.write(&moved, Some(&read)).await;
-        assert!(written.unwrap(), "the record changed meanwhile");
+        let (stack, clients) = (&self.env.stack, &self.env.clients);
+        stack
+            .shadow_started_earlier(clients, stage, seconds)
+            .await
+            .unwrap();
     }
 
     /// What SageMaker would write while the stage's shadow test of v2 runs:

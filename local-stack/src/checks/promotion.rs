@@ -2,10 +2,9 @@
 //! events, prod waiting for its manual gate.
 
 use super::read_response;
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use local_stack::{Clients, Stack};
-use shared::aws::S3Location;
-use shared::promotion::desired::{DesiredStates, Status};
+use shared::promotion::desired::Status;
 use std::path::PathBuf;
 
 pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) -> Result<()> {
@@ -45,10 +44,7 @@ pub async fn promotion(stack: &Stack, clients: &Clients, responses: &[PathBuf]) 
             _ => println!("     {r}"),
         }
     }
-    let desired = DesiredStates {
-        s3: clients.s3.clone(),
-        root: S3Location::parse(&stack.promotion_state_uri()).context("the state URI")?,
-    };
+    let desired = stack.desired_states(clients)?;
     let mut serving = Vec::new();
     for stage in stages.iter() {
         println!("\n== Stage {} — endpoint {}", stage.name, stage.endpoint);

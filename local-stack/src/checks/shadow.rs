@@ -14,7 +14,7 @@ use anyhow::{ensure, Context, Result};
 use local_stack::{Clients, Stack};
 use serde_json::{json, Value};
 use shared::dataset::{DatasetId, OutputKind};
-use shared::promotion::desired::{DesiredStates, Status};
+use shared::promotion::desired::Status;
 use shared::stages::Stages;
 use shared::training::parameters::{Parameter, ETA, MAX_DEPTH, NUM_ROUND, PARAMETERS, SUBSAMPLE};
 use std::path::{Path, PathBuf};
@@ -171,20 +171,9 @@ pub async fn shadow_clock(
         .get(stage)
         .and_then(|s| s.shadow)
         .with_context(|| format!("{stage} has no shadow test"))?;
-    let records = DesiredStates {
-        s3: clients.s3.clone(),
-        root: shared::aws::S3Location::parse(&stack.promotion_state_uri()).context("state URI")?,
-    };
-    let read = records.read(stage).await?.context("no record")?;
-    let mut moved = read.desired.clone();
-    let Status::Shadowing { started_at_ms, .. } = &mut moved.status else {
-        anyhow::bail!("{stage} runs no shadow test: {:?}", moved.status);
-    };
-    *started_at_ms -= i64::from(test.duration_seconds) * 1000;
-    ensure!(
-        records.write(&moved, Some(&read)).await?,
-        "the record changed meanwhile"
-    );
+    stack
+        .shadow_started_earlier(clients, stage, i64::from(test.duration_seconds))
+        .await?;
     println!(
         "  (the test's {} s pass: its record's start moved back by them; the serving variant's metrics since then count earlier traffic too)",
         test.duration_seconds
@@ -277,11 +266,12 @@ pub async fn shadow(
         serving.serves(passed) && serving.shadow_of.is_none(),
         "{stage} should serve the passing candidate alone: {serving:?}"
     );
-    let records = DesiredStates {
-        s3: clients.s3.clone(),
-        root: shared::aws::S3Location::parse(&stack.promotion_state_uri()).context("state URI")?,
-    };
-    let record = records.read(stage).await?.context("no record")?.desired;
+    let record = stack
+        .desired_states(clients)?
+        .read(stage)
+        .await?
+        .context("no record")?
+        .desired;
     let Status::Halted {
         reason, message, ..
     } = &record.status

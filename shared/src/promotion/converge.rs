@@ -11,6 +11,7 @@ use super::outcome::{ignored, Advance, PromotionOutcome, Request};
 use super::promoter::PromotionService;
 use super::registry;
 use super::shadowing::ShadowStep;
+use super::withdraw::Held;
 use crate::error::Error;
 use crate::events::endpoint::EndpointState;
 use crate::events::registry::APPROVED;
@@ -134,9 +135,10 @@ impl PromotionService {
     ) -> Result<PromotionOutcome, Error> {
         let stage = self.config.stages.at(index);
         // What it serves first: a package withdrawn after it was deployed.
-        if let Some(outcome) = self.withdraw_if_rejected(index, serving).await? {
-            return Ok(outcome);
-        }
+        let serving_withdrawn = match self.withdraw_if_rejected(index, serving).await? {
+            Held::Done(outcome) => return Ok(outcome),
+            Held::Converge { withdrawn } => withdrawn,
+        };
         let Some(read) = self.desired.read(&stage.name).await? else {
             return Ok(PromotionOutcome::NothingRecorded {
                 stage: stage.name.clone(),
@@ -184,7 +186,7 @@ impl PromotionService {
         // On a stage with a shadow test, the candidate runs beside the serving
         // model first (`shadowing.rs`).
         // Boxed: its state is large, and would be carried by every future that converges.
-        let step = Box::pin(self.shadow_step(index, read, &package, serving));
+        let step = Box::pin(self.shadow_step(index, read, &package, serving, serving_withdrawn));
         let read = match step.await? {
             ShadowStep::Deploy(read) => read,
             ShadowStep::Done {

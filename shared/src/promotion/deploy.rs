@@ -25,7 +25,6 @@ use crate::events::promotion::{
     ModelPromoted, PromotionRefused, MODEL_PROMOTED, PROMOTION_REFUSED, PROMOTION_SOURCE,
 };
 use crate::stages::{self, same_arn, Lineage, Package, Stage};
-use aws_sdk_sagemaker::types::Tag;
 
 /// A deployment that has started, as `ModelPromoted` tells it.
 #[derive(Clone, Copy)]
@@ -210,12 +209,7 @@ impl PromotionService {
         }
 
         let lineage = Lineage::new(package, &stage.name, request.source_event_id);
-        let mut tags: Vec<Tag> = lineage
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        tags.extend(self.cost_tags());
+        let tags = self.deployment_tags(&lineage);
         let client = &self.sagemaker;
         // Serverless Inference does not support network isolation.
         let isolated = !stage.is_serverless();

@@ -8,7 +8,7 @@
 use super::config::PromoteConfig;
 use super::desired::DesiredStates;
 use crate::functions::PROMOTE_MODEL;
-use crate::stages::{TAG_COMPONENT, TAG_STACK};
+use crate::stages::{Lineage, TAG_COMPONENT, TAG_STACK};
 use crate::telemetry::{Metrics, Unit};
 
 pub struct PromotionService {
@@ -53,6 +53,23 @@ impl PromotionService {
         if let Some(stack) = &self.config.stack_name {
             tags.push(tag(TAG_STACK, stack));
         }
+        tags
+    }
+
+    /// The tags of a Model or EndpointConfig deployed with `lineage`: the
+    /// lineage's, then the cost-allocation ones.
+    pub(super) fn deployment_tags(&self, lineage: &Lineage) -> Vec<aws_sdk_sagemaker::types::Tag> {
+        let mut tags: Vec<_> = lineage
+            .tags()
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_sagemaker::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect();
+        tags.extend(self.cost_tags());
         tags
     }
 

@@ -36,7 +36,6 @@ use crate::events::endpoint::EndpointState;
 use crate::events::promotion::{
     ShadowTestResult, PROMOTION_SOURCE, SHADOW_TEST_FAILED, SHADOW_TEST_PASSED,
 };
-use crate::events::registry::APPROVED;
 use crate::stages::shadow::{self, ShadowTest};
 use crate::stages::{same_arn, Lineage, Package, Serving, Stage, TAG_SHADOW_MODEL_PACKAGE_ARN};
 use aws_sdk_sagemaker::types::Tag;
@@ -64,13 +63,15 @@ pub(super) enum ShadowStep {
 
 impl PromotionService {
     /// Stage `index`'s shadow test of `package`, the record `read` asks for,
-    /// against what the endpoint serves.
+    /// against what the endpoint serves (`serving_withdrawn`: a package the
+    /// registry no longer approves, `withdraw.rs`).
     pub(super) async fn shadow_step(
         &self,
         index: usize,
         read: Read,
         package: &Package,
         serving: Option<&Serving>,
+        serving_withdrawn: bool,
     ) -> Result<ShadowStep, Error> {
         let stage = self.config.stages.at(index);
         let (Some(limits), Some(capture)) = (stage.shadow, self.config.data_capture.as_ref())
@@ -100,43 +101,30 @@ impl PromotionService {
         };
         // A withdrawn serving model ends the test: the candidate replaces it at
         // once, as any record of another package does (`withdraw.rs`).
-        let serving_approved = registry::describe(&self.sagemaker, &lineage.model_package_arn)
-            .await?
-            .is_some_and(|p| p.approval == APPROVED);
-        if !serving_approved {
+        if serving_withdrawn {
             tracing::warn!(stage = %stage.name, serving = %lineage.model_package_arn, candidate = %package.arn, "the serving package was withdrawn: no shadow test, the candidate replaces it");
             return Ok(ShadowStep::Deploy(read));
         }
+        let trial = Trial {
+            stage,
+            limits,
+            capture,
+            package,
+            serving,
+            lineage: &lineage,
+        };
         match running {
-            None => {
-                self.start_shadow(stage, read, package, serving, &lineage)
-                    .await
-            }
-            Some((endpoint_config, started_at_ms)) => {
-                let test = Test {
-                    stage,
-                    limits,
-                    capture,
-                    package,
-                    serving,
-                    lineage: &lineage,
-                    config: &endpoint_config,
-                    started_at_ms,
-                };
-                self.run_shadow(read, test).await
+            None => self.start_shadow(read, &trial).await,
+            Some((config, started_at_ms)) => {
+                self.run_shadow(read, &trial, &config, started_at_ms).await
             }
         }
     }
 
     /// A pending candidate: the shadow config, and the endpoint moved to it.
-    async fn start_shadow(
-        &self,
-        stage: &Stage,
-        read: Read,
-        package: &Package,
-        s: &Serving,
-        lineage: &Lineage,
-    ) -> Result<ShadowStep, Error> {
+    async fn start_shadow(&self, read: Read, trial: &Trial<'_>) -> Result<ShadowStep, Error> {
+        let (stage, package, s, lineage) =
+            (trial.stage, trial.package, trial.serving, trial.lineage);
         let config = names::shadow_config_name(
             &s.endpoint_config,
             lineage.model_package_version,
@@ -160,9 +148,13 @@ impl PromotionService {
                 return Ok(ShadowStep::Deploy(read));
             };
             let candidate_model = names::stage_model_name(package, stage);
-            let mut tags = tags(&lineage.tags());
-            tags.push(tag(TAG_SHADOW_MODEL_PACKAGE_ARN, &package.arn));
-            tags.extend(self.cost_tags());
+            let mut tags = self.deployment_tags(lineage);
+            tags.push(
+                Tag::builder()
+                    .key(TAG_SHADOW_MODEL_PACKAGE_ARN)
+                    .value(&package.arn)
+                    .build(),
+            );
             let client = &self.sagemaker;
             endpoints::ensure_model(
                 client,
@@ -173,12 +165,6 @@ impl PromotionService {
                 true,
             )
             .await?;
-            let limits = stage.shadow.expect("a stage with a shadow test");
-            let capture = self
-                .config
-                .data_capture
-                .as_ref()
-                .expect("checked at cold start");
             endpoints::ensure_shadow_config(
                 client,
                 &config,
@@ -186,8 +172,8 @@ impl PromotionService {
                 &candidate_model,
                 &shadow::variant_name(package.version),
                 stage,
-                limits.sample_percent,
-                capture,
+                trial.limits.sample_percent,
+                trial.capture,
                 &tags,
             )
             .await?;
@@ -199,7 +185,7 @@ impl PromotionService {
             true
         };
         let started_at_ms = desired::now_ms();
-        let outcome = shadowing(stage, package, &config, started, started_at_ms);
+        let outcome = shadowing(trial, &config, started, started_at_ms);
         let status = Status::Shadowing {
             endpoint_config: config,
             started_at_ms,
@@ -212,11 +198,17 @@ impl PromotionService {
     }
 
     /// A running test: judged once its duration has passed.
-    async fn run_shadow(&self, read: Read, test: Test<'_>) -> Result<ShadowStep, Error> {
-        let (stage, s) = (test.stage, test.serving);
-        let starting = s.pending_config.as_deref() == Some(test.config)
-            || (s.state.is_busy() && s.endpoint_config == test.config);
-        let running = s.state == EndpointState::InService && s.endpoint_config == test.config;
+    async fn run_shadow(
+        &self,
+        read: Read,
+        trial: &Trial<'_>,
+        config: &str,
+        started_at_ms: i64,
+    ) -> Result<ShadowStep, Error> {
+        let (stage, s) = (trial.stage, trial.serving);
+        let starting = s.pending_config.as_deref() == Some(config)
+            || (s.state.is_busy() && s.endpoint_config == config);
+        let running = s.state == EndpointState::InService && s.endpoint_config == config;
         if !starting && !running {
             if s.state != EndpointState::InService {
                 // Another change under way: the record waits.
@@ -226,14 +218,14 @@ impl PromotionService {
                         stage: stage.name.clone(),
                         endpoint: stage.endpoint.clone(),
                         endpoint_status: s.state.to_string(),
-                        model_package_arn: test.package.arn.clone(),
+                        model_package_arn: trial.package.arn.clone(),
                     },
                     status: None,
                 });
             }
             let message = format!(
                 "the shadow test on {} did not run: {} serves {} (rolled back, or changed by hand)",
-                test.config, stage.endpoint, s.endpoint_config
+                config, stage.endpoint, s.endpoint_config
             );
             return Ok(ShadowStep::Halt {
                 read,
@@ -241,21 +233,21 @@ impl PromotionService {
                 message,
             });
         }
-        let due_ms = test.started_at_ms + i64::from(test.limits.duration_seconds) * 1000;
+        let due_ms = started_at_ms + i64::from(trial.limits.duration_seconds) * 1000;
         let now_ms = desired::now_ms();
         if starting || now_ms < due_ms {
-            let outcome = shadowing(stage, test.package, test.config, false, test.started_at_ms);
+            let outcome = shadowing(trial, config, false, started_at_ms);
             return Ok(ShadowStep::Done {
                 read,
                 outcome,
                 status: None,
             });
         }
-        let result = self.judge(&test, now_ms).await?;
+        let result = self.judge(trial, started_at_ms, now_ms).await?;
         let passed = result.comparison.crossed.is_empty();
         if passed {
             self.publish_result(SHADOW_TEST_PASSED, &result).await?;
-            tracing::info!(stage = %stage.name, candidate = %test.package.arn, comparison = ?result.comparison, "shadow test passed: deploying the candidate");
+            tracing::info!(stage = %stage.name, candidate = %trial.package.arn, comparison = ?result.comparison, "shadow test passed: deploying the candidate");
             self.metric("ShadowTestsPassed", &stage.name);
             return Ok(ShadowStep::Deploy(read));
         }
@@ -267,9 +259,9 @@ impl PromotionService {
         let c = &result.comparison;
         let message = format!(
             "shadow test of {} v{} beside v{} ({} records compared): {}",
-            test.package.group,
-            test.package.version,
-            test.lineage.model_package_version,
+            trial.package.group,
+            trial.package.version,
+            trial.lineage.model_package_version,
             c.compared,
             c.crossed.join("; ")
         );
@@ -281,16 +273,20 @@ impl PromotionService {
     }
 
     /// The comparison of the two variants since the test started.
-    async fn judge(&self, test: &Test<'_>, now_ms: i64) -> Result<ShadowTestResult, Error> {
-        let (stage, package) = (test.stage, test.package);
+    async fn judge(
+        &self,
+        trial: &Trial<'_>,
+        from: i64,
+        now_ms: i64,
+    ) -> Result<ShadowTestResult, Error> {
+        let (stage, package) = (trial.stage, trial.package);
         let shadow_variant = shadow::variant_name(package.version);
-        let from = test.started_at_ms;
         let (s3, cloudwatch) = (&self.desired.s3, &self.cloudwatch);
         let endpoint = &stage.endpoint;
         let serving_answers =
-            evidence::captured(s3, test.capture, endpoint, &stage.variant, from).await?;
+            evidence::captured(s3, trial.capture, endpoint, &stage.variant, from).await?;
         let candidate_answers =
-            evidence::captured(s3, test.capture, endpoint, &shadow_variant, from).await?;
+            evidence::captured(s3, trial.capture, endpoint, &shadow_variant, from).await?;
         let serving =
             evidence::variant_traffic(cloudwatch, endpoint, &stage.variant, from, now_ms).await?;
         let candidate =
@@ -302,10 +298,10 @@ impl PromotionService {
             model_package_arn: package.arn.clone(),
             model_package_group: package.group.clone(),
             model_package_version: package.version,
-            serving_model_package_arn: Some(test.lineage.model_package_arn.clone()),
+            serving_model_package_arn: Some(trial.lineage.model_package_arn.clone()),
             started_at_ms: from,
             ended_at_ms: now_ms,
-            comparison: compare(&pairs, serving, candidate, &test.limits),
+            comparison: compare(&pairs, serving, candidate, &trial.limits),
         })
     }
 
@@ -328,8 +324,7 @@ impl PromotionService {
         };
         let capture = self.config.data_capture.as_ref();
         let config = names::endpoint_config_name(&serving, stage, capture);
-        let mut tags = tags(&lineage.tags());
-        tags.extend(self.cost_tags());
+        let tags = self.deployment_tags(lineage);
         endpoints::ensure_endpoint_config(&self.sagemaker, &config, model, stage, capture, &tags)
             .await?;
         if self.move_endpoint(stage, s, &config).await? {
@@ -378,8 +373,8 @@ impl PromotionService {
     }
 }
 
-/// A running test, as its record and the endpoint say.
-struct Test<'a> {
+/// A candidate's shadow test on a stage, and what the stage serves.
+struct Trial<'a> {
     stage: &'a Stage,
     limits: ShadowTest,
     capture: &'a DataCapture,
@@ -387,33 +382,21 @@ struct Test<'a> {
     package: &'a Package,
     serving: &'a Serving,
     lineage: &'a Lineage,
-    /// The shadow config.
-    config: &'a str,
-    started_at_ms: i64,
 }
 
+/// The test on `config` since `started_at_ms` (`started`: by this call).
 fn shadowing(
-    stage: &Stage,
-    package: &Package,
+    trial: &Trial<'_>,
     config: &str,
     started: bool,
     started_at_ms: i64,
 ) -> PromotionOutcome {
-    let duration = stage.shadow.map_or(0, |t| t.duration_seconds);
     PromotionOutcome::Shadowing {
-        stage: stage.name.clone(),
-        endpoint: stage.endpoint.clone(),
+        stage: trial.stage.name.clone(),
+        endpoint: trial.stage.endpoint.clone(),
         endpoint_config: config.to_string(),
-        model_package_arn: package.arn.clone(),
+        model_package_arn: trial.package.arn.clone(),
         started,
-        judged_after_ms: started_at_ms + i64::from(duration) * 1000,
+        judged_after_ms: started_at_ms + i64::from(trial.limits.duration_seconds) * 1000,
     }
-}
-
-fn tag(key: &str, value: &str) -> Tag {
-    Tag::builder().key(key).value(value).build()
-}
-
-fn tags(pairs: &[(&str, String)]) -> Vec<Tag> {
-    pairs.iter().map(|(k, v)| tag(k, v)).collect()
 }

@@ -38,25 +38,33 @@ pub const PACKAGES_WITHDRAWN_METRIC: &str = "PackagesWithdrawn";
 /// The halt reason of a stage serving a withdrawn package with nothing to roll back to.
 pub const SERVING_WITHDRAWN: &str = "ServingWithdrawn";
 
+/// What holding a stage's serving package to the registry came to.
+pub(super) enum Held {
+    /// Converging goes on. `withdrawn`: what the stage serves is no longer
+    /// approved, and the stage's record (another package's, or the rollback
+    /// just recorded) replaces it.
+    Converge { withdrawn: bool },
+    /// The stage's outcome (halted).
+    Done(PromotionOutcome),
+}
+
 impl PromotionService {
-    /// Holds what stage `index` serves to the registry (see the module). `None`:
-    /// converging goes on (nothing withdrawn, or a rollback was just recorded);
-    /// otherwise the stage's outcome (halted).
+    /// Holds what stage `index` serves to the registry (see the module): see [`Held`].
     pub(super) async fn withdraw_if_rejected(
         &self,
         index: usize,
         serving: Option<&Serving>,
-    ) -> Result<Option<PromotionOutcome>, Error> {
+    ) -> Result<Held, Error> {
         let stage = self.config.stages.at(index);
         let Some(lineage) = serving.and_then(|s| s.lineage.as_ref()) else {
-            return Ok(None);
+            return Ok(Held::Converge { withdrawn: false });
         };
         let described = registry::describe(&self.sagemaker, &lineage.model_package_arn).await?;
         let approval = described
             .as_ref()
             .map_or("(deleted)".to_string(), |p| p.approval.clone());
         if approval == APPROVED {
-            return Ok(None);
+            return Ok(Held::Converge { withdrawn: false });
         }
         let current = self.desired.read(&stage.name).await?;
         if let Some(read) = &current {
@@ -65,11 +73,11 @@ impl PromotionService {
             if !d.is_halted() && !names_served {
                 // A record of another package is under way: it replaces the
                 // withdrawn model (or halts, and the next convergence comes here).
-                return Ok(None);
+                return Ok(Held::Converge { withdrawn: true });
             }
             if let Status::Halted { reason, .. } = &d.status {
                 if reason == SERVING_WITHDRAWN && names_served {
-                    return Ok(Some(PromotionOutcome::Halted {
+                    return Ok(Held::Done(PromotionOutcome::Halted {
                         stage: stage.name.clone(),
                         reason: reason.clone(),
                         model_package_arn: d.model_package_arn.clone(),
@@ -121,7 +129,7 @@ impl PromotionService {
             };
             self.record(index, &target, Cause::Rollback, request)
                 .await?;
-            return Ok(None);
+            return Ok(Held::Converge { withdrawn: true });
         }
         let read = match current {
             Some(read) => read,
@@ -140,15 +148,17 @@ impl PromotionService {
                 });
                 let record = Desired::new(&stage.name, &served, Cause::Rollback, None, None);
                 if !self.desired.write(&record, None).await? {
-                    return Ok(None); // another request recorded meanwhile: it converges
+                    return Ok(Held::Converge { withdrawn: true }); // another request recorded meanwhile: it converges
                 }
                 match self.desired.read(&stage.name).await? {
                     Some(read) => read,
-                    None => return Ok(None),
+                    None => return Ok(Held::Converge { withdrawn: true }),
                 }
             }
         };
-        Ok(Some(self.halt(read, SERVING_WITHDRAWN, message).await?))
+        Ok(Held::Done(
+            self.halt(read, SERVING_WITHDRAWN, message).await?,
+        ))
     }
 
     /// For a rollback record: why it is not the rollback this module would
