@@ -22,9 +22,12 @@ endif
 
 # Every function's release binary, in one cargo invocation (a no-op when they are fresh);
 # `make -f functions/lambda.mk lambdas` from the repository builds them without SAM.
+# Each binary's package is named (-p): without, cargo resolves features for every workspace
+# member, and the tests' `test-util` features (the SDK's mocks and protocol-test crates) were
+# compiled into the release build.
 .PHONY: lambdas
 lambdas:
-	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix --bin ,$(LAMBDA_BINARIES))
+	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix -p ,$(LAMBDA_BINARIES)) $(addprefix --bin ,$(LAMBDA_BINARIES))
 
 # bootstrap BINARY: every function built (once), then BINARY's bootstrap into SAM's artifacts.
 define bootstrap

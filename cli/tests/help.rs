@@ -45,7 +45,7 @@ fn page() -> String {
 const PREAMBLE: &str = "# The operators' command — `housing-mlops`
 
 Each command's help, as `housing-mlops <command> --help` prints it (`cli/tests/help.rs` holds this
-page to the binary: `CLI_HELP_WRITE=1 cargo test -p housing-mlops --test help` rewrites it). How
+page to the binary: `CLI_HELP_WRITE=1 cargo test -p housing-mlops -- help::` rewrites it). How
 to use them on a stack: [operate it](../guide/operate.md). `status`, `promote` and `drift` find
 the stack by name through CloudFormation (its outputs name the buckets and the bus) and sign with
 the default credential chain (environment, profile, SSO, web identity, instance role); on a local
@@ -63,7 +63,7 @@ fn the_reference_page_shows_each_commands_help() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/reference/cli.md is stale: CLI_HELP_WRITE=1 cargo test -p housing-mlops --test help"
+        "docs/reference/cli.md is stale: CLI_HELP_WRITE=1 cargo test -p housing-mlops -- help::"
     );
 }
 

@@ -16,8 +16,7 @@ use shared::contract::TOTAL_BEDROOMS;
 use shared::serving::request::MAX_INSTANCES;
 use shared::serving::service::PredictService;
 
-mod handler;
-use handler::{call, env, request, Env};
+use crate::handler::{call, env, request, Env};
 
 async fn predict(env: &Env, instances: Value) -> (StatusCode, Value, Response<Body>) {
     let body = json!({ "instances": instances }).to_string();

@@ -4,8 +4,7 @@
 //! binary extension, a body that is not UTF-8, the OpenAPI document, and the
 //! function URL's prefix.
 
-mod handler;
-use handler::{call, env, request};
+use crate::handler::{call, env, request};
 use lambda_http::http::Method;
 use lambda_http::Body;
 use serde_json::json;

@@ -37,7 +37,7 @@ fn the_document_in_docs_is_the_served_one_valid_and_the_codes() {
     let kept = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         kept == served,
-        "{DOCUMENT} is not the served document: OPENAPI_WRITE=1 scripts/test --test openapi"
+        "{DOCUMENT} is not the served document: OPENAPI_WRITE=1 scripts/test -- openapi::"
     );
     let out = Command::new(clients_bin("openapi-spec-validator"))
         .arg(&path)

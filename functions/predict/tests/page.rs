@@ -5,7 +5,7 @@
 //! (playwright-core driving Debian's Chromium) fills the form, submits, sees
 //! the prediction; submits a bad latitude, sees that field's error.
 //!
-//! `PAGE_SCREENSHOT=docs/predict-page.png scripts/test --test page` renews the
+//! `PAGE_SCREENSHOT=docs/predict-page.png scripts/test -- page::` renews the
 //! README's screenshot.
 
 use integration_tests::api::LocalApi;
