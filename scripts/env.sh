@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/housing-mlops/target}"
 # Release builds for Lambda (sam build, cargo lambda build) get their own directory.
 export LAMBDA_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/housing-mlops/target-lambda}"
 export HOUSING_MLOPS_VENV="${HOUSING_MLOPS_VENV:-$HOUSING_MLOPS_ROOT/.venv}"
-# cargo-lambda's venv: one per machine, at a path every clone shares (scripts/lambda-requirements.txt).
+# The tools venv (cargo-lambda, uv): one per machine, at a path every clone shares (scripts/lambda-requirements.txt).
 # Only its cargo-lambda goes on PATH (on-path/), ahead of any an older clone's venv holds; the
 # Zig it cross-compiles with is named outright.
 export LAMBDA_TOOLS="${LAMBDA_TOOLS:-$HOME/.cache/housing-mlops/lambda-tools}"
