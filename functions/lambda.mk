@@ -25,9 +25,13 @@ endif
 # Each binary's package is named (-p): without, cargo resolves features for every workspace
 # member, and the tests' `test-util` features (the SDK's mocks and protocol-test crates) were
 # compiled into the release build.
+# One such build at a time (flock): cargo's lock covers the compiling, not cargo-lambda's moving
+# each binary to lambda/<name>/bootstrap afterwards, and two at once (CI's background build and
+# sam build's) raced there: one moved a binary the other then did not find.
 .PHONY: lambdas
 lambdas:
-	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" cargo lambda build --release $(ARCH_FLAG) $(addprefix -p ,$(LAMBDA_BINARIES)) $(addprefix --bin ,$(LAMBDA_BINARIES))
+	mkdir -p "$(TARGET_DIR)"
+	cd "$(ROOT)" && CARGO_TARGET_DIR="$(TARGET_DIR)" flock "$(TARGET_DIR)/lambda-build.lock" cargo lambda build --release $(ARCH_FLAG) $(addprefix -p ,$(LAMBDA_BINARIES)) $(addprefix --bin ,$(LAMBDA_BINARIES))
 
 # bootstrap BINARY: every function built (once), then BINARY's bootstrap into SAM's artifacts.
 define bootstrap
