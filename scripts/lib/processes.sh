@@ -10,8 +10,11 @@ stop_all() {
 
 # serve_until_interrupted: keeps the job (and so everything it started) up until
 # SIGINT (Ctrl-C) or SIGTERM, then exits 0; the caller's EXIT trap stops the servers.
+# It says it is serving only once its trap is set, so a Ctrl-C after that line is
+# always the clean stop (before it, bash would die of the signal).
 serve_until_interrupted() {
   trap 'echo; echo "run-local: stopping everything it started"; exit 0' INT TERM
+  echo "run-local: serving until Ctrl-C"
   while :; do sleep 1 & wait $! || true; done
 }
 
