@@ -12,7 +12,9 @@
 //! - [`samples`]: the drift demo's uploads (a shifted file, a resample);
 //! - [`pipeline`]: the pipeline runner — the steps of an execution moto started,
 //!   run here with the real XGBoost (moto runs none);
-//! - [`transform`]: the transform jobs moto records, run here the same way.
+//! - [`transform`]: the transform jobs moto records, run here the same way;
+//! - [`xgboost`]: training with `local-stack/xgboost/train.py`, as SageMaker's
+//!   XGBoost container trains.
 //!
 //! `scripts/run-local` drives it through the `local-stack` command
 //! (`src/main.rs`); the integration tests (`tests/`) use it as a library, so
@@ -27,6 +29,7 @@ pub mod samples;
 pub mod stack;
 pub mod template;
 pub mod transform;
+pub mod xgboost;
 
 pub use functions::Function;
 pub use moto::{sdk_config, EndpointServer, Moto};

@@ -6,16 +6,7 @@ use anyhow::{bail, Context, Result};
 use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-
-/// The project's venv python (`HOUSING_MLOPS_VENV` overrides the location).
-pub fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("HOUSING_MLOPS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".venv"));
-    venv.join("bin").join("python")
-}
 
 /// A server of the project's (a Python script run with the venv) owned by this
 /// process: it prints `READY <endpoint>` once it serves, and exits when this
@@ -28,7 +19,7 @@ struct Owned {
 
 impl Owned {
     fn start(what: &str, script: &str, args: &[&str]) -> Result<Owned> {
-        let python = venv_python();
+        let python = crate::python();
         if !python.exists() {
             bail!(
                 "{} not found: run `scripts/setup` first (it installs {what} into .venv)",

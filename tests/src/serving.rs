@@ -6,6 +6,7 @@ use crate::{housing_head, python_json, read_json, run_etl, Function, LocalOutput
 use lambda_runtime::{Context, LambdaEvent};
 use local_stack::functions::{lookup, sdk_config_of};
 use local_stack::predictions::{held_out, Held};
+use local_stack::xgboost::Training;
 use serde_json::json;
 use shared::config::Config;
 use shared::dataset::{DatasetLayout, OutputKind, Source};
@@ -13,7 +14,6 @@ use shared::promotion::config::PromoteConfig;
 use shared::promotion::PromotionService;
 use shared::serving::service::PredictService;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// predict's test environment, which the serving fixtures deploy to.
 pub type Env = TestEnv<PredictService>;
@@ -115,23 +115,18 @@ pub async fn train_on<S>(
     let params =
         json!({"num_round": "30", "max_depth": "5", "eta": "0.3", "objective": "reg:squarederror"});
     std::fs::write(&hyperparameters, params.to_string()).unwrap();
-    let script = local_stack::repo_root().join("local-stack/xgboost/train.py");
     let archive = dir.join("model.tar.gz");
-    let out = Command::new(local_stack::python())
-        .arg(script)
-        .arg("--hyperparameters")
-        .arg(&hyperparameters)
-        .args(["--train".as_ref(), dir.join("train").as_os_str()])
-        .args(["--validation".as_ref(), dir.join("validation").as_os_str()])
-        .args(["--model-dir".as_ref(), dir.join("model").as_os_str()])
-        .args(["--archive".as_ref(), archive.as_os_str()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Training {
+        hyperparameters: &hyperparameters,
+        input_config: None,
+        train: &dir.join("train"),
+        validation: &dir.join("validation"),
+        model_dir: &dir.join("model"),
+        archive: &archive,
+        checkpoint_dir: None,
+    }
+    .run(&local_stack::python())
+    .unwrap();
 
     // Where the stack's registration points the package's ModelDataUrl.
     let stack = &env.stack;

@@ -11,6 +11,7 @@
 
 use super::read_response;
 use anyhow::{ensure, Context, Result};
+use local_stack::xgboost::Training;
 use local_stack::{Clients, Stack};
 use serde_json::{json, Value};
 use shared::dataset::{DatasetId, OutputKind};
@@ -18,7 +19,6 @@ use shared::promotion::desired::Status;
 use shared::stages::Stages;
 use shared::training::parameters::{Parameter, ETA, MAX_DEPTH, NUM_ROUND, PARAMETERS, SUBSAMPLE};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The shadow step's test: ten minutes (the shortest) on half the requests,
 /// judged on 200 pairs at least; a latency ratio loose enough for one
@@ -95,30 +95,16 @@ pub async fn candidate(
         hyperparameters.to_string(),
     )?;
     let archive = dir.join("model.tar.gz");
-    let out = Command::new(local_stack::python())
-        .arg(local_stack::repo_root().join("local-stack/xgboost/train.py"))
-        .arg("--hyperparameters")
-        .arg(dir.join("hyperparameters.json"))
-        .arg("--train")
-        .arg(dir.join("train"))
-        .arg("--validation")
-        .arg(dir.join("validation"))
-        .arg("--model-dir")
-        .arg(dir.join("model"))
-        .arg("--archive")
-        .arg(&archive)
-        .output()
-        .context("running train.py")?;
-    ensure!(
-        out.status.success(),
-        "training failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let trained: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .context("train.py printed no result")?;
+    let trained = Training {
+        hyperparameters: &dir.join("hyperparameters.json"),
+        input_config: None,
+        train: &dir.join("train"),
+        validation: &dir.join("validation"),
+        model_dir: &dir.join("model"),
+        archive: &archive,
+        checkpoint_dir: None,
+    }
+    .run(&local_stack::python())?;
     let rmse = trained["validation:rmse"]
         .as_f64()
         .context("no validation RMSE")?;

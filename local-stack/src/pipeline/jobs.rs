@@ -3,6 +3,7 @@
 //! `RegisterModel` (`CreateModelPackage` on moto).
 
 use super::*;
+use crate::xgboost::Training;
 
 impl Runner<'_> {
     /// A job step's resolved arguments, its job name and its working folder,
@@ -87,27 +88,16 @@ impl Runner<'_> {
         )?;
         let archive = dir.join("output/model.tar.gz");
         std::fs::create_dir_all(archive.parent().unwrap())?;
-        let script = crate::repo_root().join("local-stack/xgboost/train.py");
-        let arg = |p: &Path| p.display().to_string();
-        let mut command = vec![
-            arg(&script),
-            "--hyperparameters".into(),
-            arg(&hyperparameters),
-            "--input-config".into(),
-            arg(&input_config_file),
-            "--train".into(),
-            arg(&dir.join("input/data/train")),
-            "--validation".into(),
-            arg(&dir.join("input/data/validation")),
-            "--model-dir".into(),
-            arg(&dir.join("model")),
-            "--archive".into(),
-            arg(&archive),
-        ];
-        if checkpoint_uri.is_some() {
-            command.extend(["--checkpoint-dir".into(), arg(&checkpoints)]);
+        let report = Training {
+            hyperparameters: &hyperparameters,
+            input_config: Some(&input_config_file),
+            train: &dir.join("input/data/train"),
+            validation: &dir.join("input/data/validation"),
+            model_dir: &dir.join("model"),
+            archive: &archive,
+            checkpoint_dir: checkpoint_uri.as_ref().map(|_| checkpoints.as_path()),
         }
-        let report = self.python(&command)?;
+        .run(&self.python)?;
         let mut saved = 0;
         if let Some(uri) = &checkpoint_uri {
             for entry in std::fs::read_dir(&checkpoints)? {
