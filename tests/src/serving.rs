@@ -111,22 +111,11 @@ pub async fn train_on<S>(
         std::fs::create_dir_all(dir.join(channel)).unwrap();
         std::fs::write(dir.join(channel).join("data.csv"), kept).unwrap();
     }
-    let hyperparameters = dir.join("hyperparameters.json");
+    let training = Training::in_folder(dir);
     let params =
         json!({"num_round": "30", "max_depth": "5", "eta": "0.3", "objective": "reg:squarederror"});
-    std::fs::write(&hyperparameters, params.to_string()).unwrap();
-    let archive = dir.join("model.tar.gz");
-    Training {
-        hyperparameters: &hyperparameters,
-        input_config: None,
-        train: &dir.join("train"),
-        validation: &dir.join("validation"),
-        model_dir: &dir.join("model"),
-        archive: &archive,
-        checkpoint_dir: None,
-    }
-    .run(&local_stack::python())
-    .unwrap();
+    std::fs::write(&training.hyperparameters, params.to_string()).unwrap();
+    training.run(&local_stack::python()).unwrap();
 
     // Where the stack's registration points the package's ModelDataUrl.
     let stack = &env.stack;
@@ -134,7 +123,7 @@ pub async fn train_on<S>(
     env.put(
         &stack.processed_bucket,
         &key,
-        std::fs::read(&archive).unwrap(),
+        std::fs::read(&training.archive).unwrap(),
     )
     .await;
     let execution = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/predict";

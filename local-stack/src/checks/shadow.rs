@@ -90,21 +90,9 @@ pub async fn candidate(
         "subsample": default(SUBSAMPLE)?,
         "num_round": (rounds + extra_rounds).to_string(),
     });
-    std::fs::write(
-        dir.join("hyperparameters.json"),
-        hyperparameters.to_string(),
-    )?;
-    let archive = dir.join("model.tar.gz");
-    let trained = Training {
-        hyperparameters: &dir.join("hyperparameters.json"),
-        input_config: None,
-        train: &dir.join("train"),
-        validation: &dir.join("validation"),
-        model_dir: &dir.join("model"),
-        archive: &archive,
-        checkpoint_dir: None,
-    }
-    .run(&local_stack::python())?;
+    let training = Training::in_folder(&dir);
+    std::fs::write(&training.hyperparameters, hyperparameters.to_string())?;
+    let trained = training.run(&local_stack::python())?;
     let rmse = trained["validation:rmse"]
         .as_f64()
         .context("no validation RMSE")?;
@@ -114,7 +102,7 @@ pub async fn candidate(
             clients,
             &stack.processed_bucket,
             &key,
-            std::fs::read(&archive)?,
+            std::fs::read(&training.archive)?,
         )
         .await?;
     let execution =

@@ -89,13 +89,13 @@ impl Runner<'_> {
         let archive = dir.join("output/model.tar.gz");
         std::fs::create_dir_all(archive.parent().unwrap())?;
         let report = Training {
-            hyperparameters: &hyperparameters,
-            input_config: Some(&input_config_file),
-            train: &dir.join("input/data/train"),
-            validation: &dir.join("input/data/validation"),
-            model_dir: &dir.join("model"),
-            archive: &archive,
-            checkpoint_dir: checkpoint_uri.as_ref().map(|_| checkpoints.as_path()),
+            hyperparameters,
+            input_config: Some(input_config_file),
+            train: dir.join("input/data/train"),
+            validation: dir.join("input/data/validation"),
+            model_dir: dir.join("model"),
+            archive: archive.clone(),
+            checkpoint_dir: checkpoint_uri.as_ref().map(|_| checkpoints.clone()),
         }
         .run(&self.python)?;
         let mut saved = 0;
