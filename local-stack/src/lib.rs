@@ -35,7 +35,10 @@ pub use functions::Function;
 pub use moto::{sdk_config, EndpointServer, Moto};
 pub use stack::{Clients, Stack};
 
-use std::path::PathBuf;
+use anyhow::{ensure, Context, Result};
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
 /// moto's region for every local run.
 pub const REGION: &str = "us-east-1";
@@ -56,4 +59,27 @@ pub fn python() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".venv"))
         .join("bin/python")
+}
+
+/// Runs one of the project's Python scripts (`args`: the script and its flags)
+/// with `python`, and returns the JSON report it prints on its last line; a
+/// failure names the command and carries the script's stderr.
+pub fn python_report<S: AsRef<OsStr>>(python: &Path, args: &[S]) -> Result<Value> {
+    let out = std::process::Command::new(python)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    ensure!(
+        out.status.success(),
+        "{} {} failed: {}",
+        python.display(),
+        args.iter()
+            .map(|a| a.as_ref().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("the script printed {last:?}"))
 }

@@ -3,10 +3,10 @@
 //! Training steps, the shadow tests' candidates and the tests' models all train
 //! through [`Training::run`], so the script's flags are spelled once.
 
-use anyhow::{ensure, Context, Result};
+use anyhow::Result;
 use serde_json::Value;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// One training run's files, as train.py's flags name them.
 pub struct Training {
@@ -42,35 +42,21 @@ impl Training {
     /// prints last: the final evaluations, row counts and the training time.
     pub fn run(&self, python: &Path) -> Result<Value> {
         let script = crate::repo_root().join("local-stack/xgboost/train.py");
-        let mut command = Command::new(python);
-        command
-            .arg(&script)
-            .arg("--hyperparameters")
-            .arg(&self.hyperparameters)
-            .arg("--train")
-            .arg(&self.train)
-            .arg("--validation")
-            .arg(&self.validation)
-            .arg("--model-dir")
-            .arg(&self.model_dir)
-            .arg("--archive")
-            .arg(&self.archive);
-        if let Some(config) = &self.input_config {
-            command.arg("--input-config").arg(config);
+        let mut args: Vec<OsString> = vec![script.into()];
+        let flags = [
+            ("--hyperparameters", Some(&self.hyperparameters)),
+            ("--input-config", self.input_config.as_ref()),
+            ("--train", Some(&self.train)),
+            ("--validation", Some(&self.validation)),
+            ("--model-dir", Some(&self.model_dir)),
+            ("--archive", Some(&self.archive)),
+            ("--checkpoint-dir", self.checkpoint_dir.as_ref()),
+        ];
+        for (flag, path) in flags {
+            if let Some(path) = path {
+                args.extend([flag.into(), path.into()]);
+            }
         }
-        if let Some(dir) = &self.checkpoint_dir {
-            command.arg("--checkpoint-dir").arg(dir);
-        }
-        let out = command
-            .output()
-            .with_context(|| format!("running {}", script.display()))?;
-        ensure!(
-            out.status.success(),
-            "training failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let last = stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(last).with_context(|| format!("train.py printed {last:?}"))
+        crate::python_report(python, &args)
     }
 }

@@ -86,18 +86,17 @@ impl Runner<'_> {
             &input_config_file,
             serde_json::to_vec_pretty(&input_config)?,
         )?;
-        let archive = dir.join("output/model.tar.gz");
-        std::fs::create_dir_all(archive.parent().unwrap())?;
-        let report = Training {
+        let training = Training {
             hyperparameters,
             input_config: Some(input_config_file),
             train: dir.join("input/data/train"),
             validation: dir.join("input/data/validation"),
             model_dir: dir.join("model"),
-            archive: archive.clone(),
+            archive: dir.join("output/model.tar.gz"),
             checkpoint_dir: checkpoint_uri.as_ref().map(|_| checkpoints.clone()),
-        }
-        .run(&self.python)?;
+        };
+        std::fs::create_dir_all(training.archive.parent().unwrap())?;
+        let report = training.run(&self.python)?;
         let mut saved = 0;
         if let Some(uri) = &checkpoint_uri {
             for entry in std::fs::read_dir(&checkpoints)? {
@@ -113,8 +112,8 @@ impl Runner<'_> {
             .context("no S3OutputPath")?
             .trim_end_matches('/');
         let artifact = format!("{output_path}/{job}/output/model.tar.gz");
-        self.upload(&archive, &artifact).await?;
-        let size = std::fs::metadata(&archive)?.len();
+        self.upload(&training.archive, &artifact).await?;
+        let size = std::fs::metadata(&training.archive)?.len();
         context.properties.insert(
             format!("Steps.{name}.ModelArtifacts.S3ModelArtifacts"),
             json!(artifact),
@@ -214,7 +213,7 @@ impl Runner<'_> {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        let printed = self.python(&command)?;
+        let printed = crate::python_report(&self.python, &command)?;
         let mut files = Map::new();
         for output in &outputs {
             let output_name = output["OutputName"].as_str().unwrap_or_default();

@@ -289,21 +289,4 @@ impl Runner<'_> {
             .with_context(|| format!("uploading {uri}"))?;
         Ok(())
     }
-
-    fn python(&self, args: &[String]) -> Result<Value> {
-        let out = std::process::Command::new(&self.python)
-            .args(args)
-            .output()
-            .with_context(|| format!("running {}", self.python.display()))?;
-        ensure!(
-            out.status.success(),
-            "{} {} failed: {}",
-            self.python.display(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let last = stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(last).with_context(|| format!("the script printed {last:?}"))
-    }
 }
