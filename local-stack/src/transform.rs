@@ -4,7 +4,7 @@
 //! built-in XGBoost container (the model loaded as the local endpoint server
 //! loads it), reading and writing moto's S3.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
 /// What a run did.
@@ -20,21 +20,13 @@ pub struct TransformRun {
 /// Runs transform job `job` of the moto at `moto`.
 pub fn run(moto: &str, job: &str) -> Result<TransformRun> {
     let script = crate::repo_root().join("local-stack/endpoint/transform.py");
-    let out = std::process::Command::new(crate::python())
-        .arg(&script)
-        .args(["--moto", moto, job])
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    if !out.status.success() {
-        bail!(
-            "transform job {job}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&out.stdout).with_context(|| {
-        format!(
-            "transform job {job}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    let args = [
+        script.as_os_str(),
+        "--moto".as_ref(),
+        moto.as_ref(),
+        job.as_ref(),
+    ];
+    let report = crate::python_report(&crate::python(), &args)
+        .with_context(|| format!("transform job {job}"))?;
+    serde_json::from_value(report).with_context(|| format!("transform job {job}: its report"))
 }
